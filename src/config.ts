@@ -1,0 +1,160 @@
+// One schema for every setting. Precedence: CLI flag > KINU_* environment > config file > default.
+// Every bad value is reported at once, by its env and flag name, and the result is frozen.
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { parseParams } from './url/native.ts';
+import type { ParamValues } from './url/params.ts';
+
+const EXAMPLES = fileURLToPath(new URL('../examples/images', import.meta.url));
+
+const int = (min: number, max: number) => z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));
+
+const source = z.string().min(1).transform((s, ctx) => {
+  if (/^(s3|https?):\/\//i.test(s)) {
+    ctx.addIssue({ code: 'custom', message: 's3:// and http(s):// sources are not available in this version; use a folder path or file:///abs/path' });
+    return z.NEVER;
+  }
+  if (/^file:\/\//i.test(s)) {
+    try { return fileURLToPath(s); } catch { ctx.addIssue({ code: 'custom', message: 'expected file:///absolute/path' }); return z.NEVER; }
+  }
+  return isAbsolute(s) ? s : resolve(s);
+});
+
+const secrets = z.string().transform((s, ctx) => {
+  const list = s.split(',').map((x) => x.trim()).filter(Boolean);
+  if (list.some((x) => x.length < 16)) { ctx.addIssue({ code: 'custom', message: 'each secret needs at least 16 characters' }); return z.NEVER; }
+  return list;
+});
+
+const dialects = z.string().transform((s, ctx) => {
+  const out: Record<string, string> = {};
+  for (const part of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const [name, prefix] = part.split('=');
+    if (name !== 'native') { ctx.addIssue({ code: 'custom', message: `unknown dialect "${name}"; this version has: native` }); return z.NEVER; }
+    if (!prefix || !/^\/([A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*)?$/.test(prefix) || prefix.startsWith('/_kinu')) {
+      ctx.addIssue({ code: 'custom', message: `bad prefix "${prefix ?? ''}" for ${name}; expected / or /path` }); return z.NEVER;
+    }
+    out[name] = prefix === '/' ? '' : prefix;
+  }
+  if (!out.native && out.native !== '') { ctx.addIssue({ code: 'custom', message: 'native must be enabled' }); return z.NEVER; }
+  return out;
+});
+
+const presets = z.string().transform((s, ctx) => {
+  let raw: unknown;
+  try { raw = JSON.parse(s); } catch { ctx.addIssue({ code: 'custom', message: 'expected a JSON object of name → query string' }); return z.NEVER; }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) { ctx.addIssue({ code: 'custom', message: 'expected a JSON object of name → query string' }); return z.NEVER; }
+  const out: Record<string, ParamValues> = {};
+  for (const [name, query] of Object.entries(raw)) {
+    if (!/^[a-zA-Z0-9_-]{1,64}$/.test(name) || typeof query !== 'string') { ctx.addIssue({ code: 'custom', message: `preset "${name}": expected a name of letters, digits, - or _ and a query string` }); return z.NEVER; }
+    try {
+      const values = parseParams(query.replace(/^\?/, '').split('&').filter(Boolean));
+      if (values.preset !== undefined || values.sig !== undefined) throw new Error('a preset cannot hold preset or sig');
+      out[name] = values;
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: `preset "${name}": ${(e as { detail?: string }).detail ?? (e as Error).message}` }); return z.NEVER;
+    }
+  }
+  return out;
+});
+
+interface Setting<T> { env: string; flag: string; default: string | undefined; doc: string; schema: z.ZodType<T, string> }
+const setting = <T>(env: string, flag: string, def: string | undefined, doc: string, schema: z.ZodType<T, string>): Setting<T> =>
+  ({ env, flag, default: def, doc, schema });
+
+export const SETTINGS = {
+  host: setting('KINU_HOST', 'host', '0.0.0.0', 'listen address', z.string().min(1)),
+  port: setting('KINU_PORT', 'port', '8080', 'listen port (`0` = any free port; the chosen port is logged)', int(0, 65535)),
+  source: setting('KINU_SOURCE', 'source', './examples/images', 'where originals live: a folder path or `file:///abs/path` (default: the bundled sample images)', source),
+  secret: setting('KINU_SECRET', 'secret', undefined, 'signing secret(s), comma-separated for rotation, 16+ characters each; none = unsigned mode', secrets),
+  concurrency: setting('KINU_CONCURRENCY', 'concurrency', 'CPU cores', 'pipelines run at once', int(1, 1024)),
+  queue: setting('KINU_QUEUE', 'queue', '100', 'requests that may wait for a pipeline slot; one more gets 503 + `Retry-After`', int(0, 100000)),
+  dialects: setting('KINU_DIALECTS', 'dialects', 'native=/', 'enabled URL dialects and their path prefixes (this version: `native` only)', dialects),
+  originals: setting('KINU_ORIGINALS', 'originals', 'allow', '`allow` or `deny` requests without params (the original bytes)', z.enum(['allow', 'deny'])),
+  maxBytes: setting('KINU_MAX_BYTES', 'max-bytes', '52428800', 'largest original read, in bytes (413 above)', int(1, 2 ** 40)),
+  maxPixels: setting('KINU_MAX_PIXELS', 'max-pixels', '100000000', 'largest original in pixels, all frames counted, checked from the header (422 above); also caps the output', int(1, 2 ** 40)),
+  maxFrames: setting('KINU_MAX_FRAMES', 'max-frames', '500', 'most frames in an animated original (422 above)', int(1, 100000)),
+  timeout: setting('KINU_TIMEOUT', 'timeout', '10', 'seconds one pipeline may take (504 above)', z.string().regex(/^\d+(\.\d+)?$/).transform(Number).pipe(z.number().min(0.1).max(3600))),
+  cacheControl: setting('KINU_CACHE_CONTROL', 'cache-control', 'public, max-age=31536000', '`Cache-Control` of images and originals', z.string().min(1).regex(/^[\x20-\x7e]+$/)),
+  presets: setting('KINU_PRESETS', 'presets', '{}', 'named param sets, JSON: `{"thumb":"w=200&h=200&fit=cover"}`', presets),
+  logLevel: setting('KINU_LOG_LEVEL', 'log-level', 'info', 'fatal · error · warn · info · debug · trace · silent', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+type Out<K extends SettingName> = z.output<(typeof SETTINGS)[K]['schema']>;
+
+export interface Config {
+  readonly server: { readonly host: string; readonly port: number; readonly logLevel: Out<'logLevel'> };
+  readonly source: { readonly root: string };
+  readonly signing: { readonly secrets: readonly string[] };
+  readonly limits: { readonly maxBytes: number; readonly maxPixels: number; readonly maxFrames: number; readonly timeoutMs: number; readonly concurrency: number; readonly queue: number };
+  readonly http: { readonly cacheControl: string; readonly originals: 'allow' | 'deny'; readonly dialects: Readonly<Record<string, string>> };
+  readonly presets: Readonly<Record<string, ParamValues>>;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ConfigInput {
+  /** Flag name (without --) → value, as given on the command line. */
+  readonly flags?: Readonly<Record<string, string | undefined>>;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Path of a JSON config file whose keys are the setting names (`port`, `maxBytes`, …). */
+  readonly file?: string | undefined;
+}
+
+export function loadConfig(input: ConfigInput = {}): Config {
+  const problems: string[] = [];
+  const flags = input.flags ?? {};
+  const env = input.env ?? {};
+  let file: Record<string, unknown> = {};
+  if (input.file !== undefined) {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(input.file, 'utf8'));
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('expected a JSON object');
+      file = parsed as Record<string, unknown>;
+      for (const k of Object.keys(file)) if (!Object.hasOwn(SETTINGS, k)) problems.push(`--config ${input.file}: unknown setting "${k}"; known: ${Object.keys(SETTINGS).join(', ')}`);
+    } catch (e) {
+      problems.push(`--config ${input.file}: ${(e as Error).message}`);
+    }
+  }
+
+  const values: Record<string, unknown> = {};
+  for (const [name, s] of Object.entries(SETTINGS) as [SettingName, Setting<unknown>][]) {
+    const fromFile = file[name];
+    const raw = flags[s.flag] ?? env[s.env] ?? (fromFile === undefined ? undefined : typeof fromFile === 'string' ? fromFile : JSON.stringify(fromFile));
+    if (raw === undefined || (raw === '' && s.default === undefined)) continue;
+    const r = s.schema.safeParse(raw);
+    if (r.success) values[name] = r.data;
+    else problems.push(`${s.env} (--${s.flag}): ${r.error.issues[0]?.message ?? 'invalid'}, got ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw)}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const v = <K extends SettingName>(k: K, fallback: Out<K>): Out<K> => (values[k] as Out<K> | undefined) ?? fallback;
+  return deepFreeze({
+    server: { host: v('host', '0.0.0.0'), port: v('port', 8080), logLevel: v('logLevel', 'info') },
+    source: { root: v('source', EXAMPLES) },
+    signing: { secrets: v('secret', []) },
+    limits: {
+      maxBytes: v('maxBytes', 50 * 1024 * 1024), maxPixels: v('maxPixels', 100_000_000), maxFrames: v('maxFrames', 500),
+      timeoutMs: v('timeout', 10) * 1000, concurrency: v('concurrency', availableParallelism()), queue: v('queue', 100),
+    },
+    http: { cacheControl: v('cacheControl', 'public, max-age=31536000'), originals: v('originals', 'allow'), dialects: v('dialects', { native: '' }) },
+    presets: v('presets', {}),
+  });
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

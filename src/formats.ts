@@ -1,0 +1,62 @@
+// Facts about output formats, as one table: no `if (format === 'jpeg')` anywhere else.
+import type { Sharp } from 'sharp';
+
+export const OUTPUT_FORMATS = ['jpeg', 'png', 'webp', 'avif', 'gif'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export interface FormatInfo {
+  readonly mime: string;
+  readonly ext: string;
+  readonly alpha: boolean;
+  readonly animation: boolean;
+  /** Default quality when `q` is absent; undefined where the encoder is lossless or palette-based and ignores `q`. */
+  readonly quality: number | undefined;
+  readonly encode: (img: Sharp, quality: number | undefined) => Sharp;
+}
+
+// Efforts are chosen for on-demand work: an image is encoded while a browser waits.
+export const FORMATS: Readonly<Record<OutputFormat, FormatInfo>> = {
+  jpeg: {
+    mime: 'image/jpeg', ext: 'jpg', alpha: false, animation: false, quality: 80,
+    encode: (img, q) => img.jpeg({ quality: q, progressive: false, chromaSubsampling: '4:2:0' }),
+  },
+  png: {
+    mime: 'image/png', ext: 'png', alpha: true, animation: false, quality: undefined,
+    encode: (img) => img.png({ compressionLevel: 6, adaptiveFiltering: false }),
+  },
+  webp: {
+    mime: 'image/webp', ext: 'webp', alpha: true, animation: true, quality: 80,
+    encode: (img, q) => img.webp({ quality: q, effort: 4 }),
+  },
+  avif: {
+    mime: 'image/avif', ext: 'avif', alpha: true, animation: false, quality: 50,
+    encode: (img, q) => img.avif({ quality: q, effort: 2 }),
+  },
+  gif: {
+    mime: 'image/gif', ext: 'gif', alpha: true, animation: true, quality: undefined,
+    encode: (img) => img.gif({ effort: 7 }),
+  },
+};
+
+/** Input formats as sharp's metadata() names them, and the output a request without `fmt` gets. */
+const DEFAULT_OUTPUT: Readonly<Record<string, OutputFormat>> = {
+  jpeg: 'jpeg', png: 'png', webp: 'webp', gif: 'gif', heif: 'avif',
+};
+
+/** The source's own format where browsers can show it; otherwise JPEG, or PNG where alpha must survive. */
+export function defaultOutputFormat(inputFormat: string, hasAlpha: boolean): OutputFormat {
+  return DEFAULT_OUTPUT[inputFormat] ?? (hasAlpha ? 'png' : 'jpeg');
+}
+
+/** Content types of originals served unchanged, by file extension. */
+const ORIGINAL_TYPES: Readonly<Record<string, string>> = {
+  jpg: 'image/jpeg', jpeg: 'image/jpeg', jpe: 'image/jpeg', png: 'image/png', webp: 'image/webp',
+  avif: 'image/avif', avifs: 'image/avif', gif: 'image/gif', svg: 'image/svg+xml', svgz: 'image/svg+xml',
+  tif: 'image/tiff', tiff: 'image/tiff', heic: 'image/heic', heif: 'image/heif', jxl: 'image/jxl',
+};
+
+export function originalContentType(key: string): string {
+  const dot = key.lastIndexOf('.');
+  const ext = dot < 0 ? '' : key.slice(dot + 1).toLowerCase();
+  return ORIGINAL_TYPES[ext] ?? 'application/octet-stream';
+}

@@ -1,0 +1,56 @@
+// GET/HEAD of image URLs: raw URL → dialect → deliver → headers. HTTP only; no sharp here.
+import type { FastifyInstance } from 'fastify';
+import type { Deliver } from '../deliver.ts';
+import { KinuError } from '../errors.ts';
+import type { ParsedRequest } from '../url/native.ts';
+import { setDeliveryHeaders } from './headers.ts';
+
+export interface ImageRouteOptions {
+  readonly prefix: string;
+  readonly parse: (rawUrl: string) => ParsedRequest;
+  readonly deliver: Deliver;
+  readonly cacheControl: string;
+  readonly originals: 'allow' | 'deny';
+}
+
+export function registerImageRoute(app: FastifyInstance, opts: ImageRouteOptions): void {
+  app.route({
+    method: 'GET',
+    url: `${opts.prefix}/*`,
+    async handler(request, reply) {
+      const { key, transform } = opts.parse(request.raw.url ?? '/');
+      if (transform === null && opts.originals === 'deny') {
+        throw new KinuError('originals_denied', 'this server does not serve originals; add params, e.g. ?w=800');
+      }
+      const abort = new AbortController();
+      // A client that goes away frees its queue place and stops the pipeline at the next step.
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) abort.abort(new Error('client closed the connection'));
+      });
+      const d = await opts.deliver({
+        key,
+        transform,
+        accept: request.headers.accept,
+        ifNoneMatch: request.headers['if-none-match'],
+        ifModifiedSince: request.headers['if-modified-since'],
+        signal: abort.signal,
+      });
+      reply.code(d.status);
+      setDeliveryHeaders(reply, d, opts.cacheControl);
+      if (d.status === 304) return reply.send();
+      if (request.method === 'HEAD' && d.kind === 'original') {
+        d.body?.destroy();
+        return reply.send();
+      }
+      return reply.send(d.body);
+    },
+  });
+  app.route({
+    method: ['POST', 'PUT', 'DELETE', 'PATCH'],
+    url: `${opts.prefix}/*`,
+    handler: async (_request, reply) => {
+      reply.header('allow', 'GET, HEAD');
+      throw new KinuError('method_not_allowed', 'image URLs answer GET and HEAD only');
+    },
+  });
+}

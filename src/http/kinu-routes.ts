@@ -1,0 +1,21 @@
+// Reserved paths under /_kinu/: health (process alive) and ready (source reachable, not draining).
+import type { FastifyInstance } from 'fastify';
+import { KinuError } from '../errors.ts';
+
+export interface KinuRoutesOptions {
+  readonly ready: () => Promise<boolean>;
+  readonly draining: () => boolean;
+}
+
+export async function kinuRoutes(app: FastifyInstance, opts: KinuRoutesOptions): Promise<void> {
+  app.addHook('onSend', async (_req, reply) => { reply.header('cache-control', 'no-store'); });
+  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/ready', async () => {
+    if (opts.draining()) throw new KinuError('not_ready', 'the server is shutting down');
+    if (!(await opts.ready())) throw new KinuError('not_ready', 'the source is not reachable');
+    return { status: 'ready' };
+  });
+  app.all('/*', async (request) => {
+    throw new KinuError('route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
+  });
+}

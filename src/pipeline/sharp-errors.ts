@@ -1,0 +1,23 @@
+// libvips speaks in messages; this is the one place they are turned into kinu's typed errors.
+import { KinuError, isKinuError } from '../errors.ts';
+
+const RULES: readonly [RegExp, (m: string) => KinuError][] = [
+  [/exceeds pixel limit/i, () => new KinuError('too_many_pixels', 'the original has more pixels than the configured limit')],
+  [/timeout: \d+% complete/i, () => new KinuError('processing_timeout', 'processing took longer than the configured time limit')],
+  [/unsupported image format|not built in|not supported by this decoder|compression support is not configured|unsupported (image )?(type|compression)/i,
+    () => new KinuError('unsupported_format', 'the original is not in a format kinu can decode')],
+];
+
+/** Classify an error thrown while decoding or processing the source. */
+export function fromSharpError(err: unknown): KinuError {
+  if (isKinuError(err)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  for (const [re, make] of RULES) {
+    if (re.test(message)) {
+      const e = make(message);
+      return new KinuError(e.code, e.detail, { cause: err });
+    }
+  }
+  // Anything else libvips says about the source's bytes means they are damaged.
+  return new KinuError('corrupt_image', 'the original is damaged or truncated and cannot be decoded', { cause: err });
+}

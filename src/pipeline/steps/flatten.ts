@@ -1,0 +1,9 @@
+import type { Step } from './step.ts';
+
+// Into a format without alpha, transparency is flattened onto `bg` (white by default) on purpose,
+// instead of whatever colour the hidden pixels happen to hold.
+export const flatten: Step = {
+  name: 'flatten',
+  applies: (plan) => plan.flatten !== undefined,
+  apply: (img, plan) => img.flatten({ background: plan.flatten! }),
+};

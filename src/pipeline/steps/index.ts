@@ -1,0 +1,15 @@
+// The order of operations, as one list. A step runs when `applies(plan)` says so.
+import { crop } from './crop.ts';
+import { effects } from './effects.ts';
+import { encode } from './encode.ts';
+import { flatten } from './flatten.ts';
+import { pad } from './pad.ts';
+import { pixelate } from './pixelate.ts';
+import { resize } from './resize.ts';
+import { rotateFlip } from './rotate-flip.ts';
+import type { Step } from './step.ts';
+import { watermark } from './watermark.ts';
+
+export const STEPS: readonly Step[] = [crop, resize, rotateFlip, pixelate, effects, pad, flatten, watermark, encode];
+
+export type { Step, StepContext } from './step.ts';

@@ -1,0 +1,21 @@
+import type { Sharp } from 'sharp';
+import type { Plan } from '../plan.ts';
+
+export interface StepContext {
+  /** Watermark bytes, fetched by the caller when the transform names one. */
+  readonly watermark: Buffer | undefined;
+  readonly load: (input: Buffer, raw?: { width: number; height: number; channels: 1 | 2 | 3 | 4 }) => Sharp;
+}
+
+/** One operation. Order lives in steps/index.ts, never in the URL. */
+export interface Step {
+  readonly name: string;
+  applies(plan: Plan): boolean;
+  apply(img: Sharp, plan: Plan, ctx: StepContext): Sharp | Promise<Sharp>;
+}
+
+/** Run what is queued so far and continue on a fresh instance: for operations libvips would otherwise reorder. */
+export async function materialise(img: Sharp, ctx: StepContext): Promise<Sharp> {
+  const { data, info } = await img.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  return ctx.load(data, { width: info.width, height: info.height, channels: info.channels });
+}

@@ -1,0 +1,65 @@
+// Composition root: builds the adapters from their config sections and registers the routes. Never listens.
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Config } from './config.ts';
+import { createDeliver } from './deliver.ts';
+import { errorHandler } from './http/problem.ts';
+import { registerImageRoute } from './http/image-route.ts';
+import { kinuRoutes } from './http/kinu-routes.ts';
+import { createLimiter, type Limiter } from './pipeline/limiter.ts';
+import { createFileSource } from './source/file.ts';
+import type { Source } from './source/source.ts';
+import { parseNative } from './url/native.ts';
+import { KinuError } from './errors.ts';
+
+export interface ServerDeps {
+  readonly source?: Source;
+  readonly limiter?: Limiter;
+  /** A pino logger or logger options; tests pass `false`. */
+  readonly logger?: boolean | object;
+}
+
+export interface KinuServer extends FastifyInstance {
+  kinu: { source: Source; limiter: Limiter; drain(): void };
+}
+
+export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
+  const app = Fastify({
+    logger: deps.logger ?? { level: config.server.logLevel },
+    logController: new AccessLog(),
+    routerOptions: { maxParamLength: 4096 },
+    requestIdHeader: 'x-request-id',
+    return503OnClosing: true,
+  }) as unknown as KinuServer;
+
+  const source = deps.source ?? createFileSource(config.source);
+  const limiter = deps.limiter ?? createLimiter({ concurrency: config.limits.concurrency, queue: config.limits.queue });
+  const deliver = createDeliver({ source, limiter, limits: config.limits, timeoutMs: config.limits.timeoutMs });
+  let draining = false;
+  app.decorate('kinu', { source, limiter, drain: () => { draining = true; } });
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request) => {
+    throw new KinuError('route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
+  });
+
+  app.register(kinuRoutes, { prefix: '/_kinu', ready: () => source.ready(), draining: () => draining });
+  const prefix = config.http.dialects.native ?? '';
+  registerImageRoute(app, {
+    prefix,
+    parse: (rawUrl) => parseNative(rawUrl, { prefix, secrets: config.signing.secrets, presets: config.presets }),
+    deliver,
+    cacheControl: config.http.cacheControl,
+    originals: config.http.originals,
+  });
+  return app;
+}
+
+/** One access-log line per request instead of Fastify's two. */
+class AccessLog extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
+    const line = { method: request.method, url: request.url, status: reply.statusCode, bytes: Number(reply.getHeader('content-length') ?? 0), ms: Math.round(reply.elapsedTime * 10) / 10 };
+    if (error) request.log.error({ ...line, err: error }, 'request failed');
+    else request.log.info(line, 'request');
+  }
+}

@@ -1,0 +1,35 @@
+// Bytes enter here: a body is read into memory only up to the byte limit, so a huge object costs at most
+// `maxBytes` before it is refused with 413.
+import type { Readable } from 'node:stream';
+import { KinuError, isKinuError } from '../errors.ts';
+
+export async function readLimited(body: Readable, declaredSize: number, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+  if (declaredSize > maxBytes) {
+    body.destroy();
+    throw tooLarge(declaredSize, maxBytes);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const onAbort = () => body.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const chunk of body) {
+      const buf = chunk as Buffer;
+      total += buf.length;
+      if (total > maxBytes) throw tooLarge(total, maxBytes);
+      chunks.push(buf);
+    }
+  } catch (err) {
+    if (isKinuError(err)) throw err;
+    if (signal?.aborted) throw signal.reason;
+    throw new KinuError('source_failed', 'reading the original failed', { cause: err });
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    body.destroy();
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+}
+
+function tooLarge(size: number, max: number): KinuError {
+  return new KinuError('source_too_large', `the original is ${size > max ? `over ${max}` : size} bytes; the limit is ${max} bytes`);
+}

@@ -1,0 +1,22 @@
+// What the core needs from wherever originals live. Adapters (file, s3, http) implement it and throw
+// KinuError (not_found, source_failed, source_timeout, source_too_large) for every failure.
+import type { Readable } from 'node:stream';
+
+export interface SourceStat {
+  /** Changes whenever the object's bytes change: ETag for S3, mtime+size for files. */
+  readonly version: string;
+  readonly size: number;
+  readonly lastModified: Date;
+}
+
+export interface SourceObject extends SourceStat {
+  readonly body: Readable;
+}
+
+export interface Source {
+  readonly name: string;
+  stat(key: string, opts: { signal?: AbortSignal }): Promise<SourceStat>;
+  get(key: string, opts: { signal?: AbortSignal }): Promise<SourceObject>;
+  /** True when the source can be read; used by /_kinu/ready. */
+  ready(): Promise<boolean>;
+}

@@ -1,0 +1,118 @@
+// The native dialect: GET /<key>?<params>. Raw URL in, { key, transform } out, or a typed error.
+import { KinuError } from '../errors.ts';
+import { DEFAULT_BACKGROUND, IDENTITY, type Transform } from '../transform.ts';
+import { decodeKey } from './key.ts';
+import { isParamName, PARAM_NAMES, PARAMS, type ParamName, type ParamValues } from './params.ts';
+import { signedMessage, splitSig, verify } from './sign.ts';
+
+export interface NativeOptions {
+  /** Path prefix the dialect is mounted under, without a trailing slash ('' for `/`). */
+  readonly prefix: string;
+  /** Signing secrets; empty means unsigned mode. */
+  readonly secrets: readonly string[];
+  /** Preset name → validated params. */
+  readonly presets: Readonly<Record<string, ParamValues>>;
+}
+
+export interface ParsedRequest {
+  key: string;
+  /** null: no params, the original is asked for. */
+  transform: Transform | null;
+}
+
+export function parseNative(rawUrl: string, opts: NativeOptions): ParsedRequest {
+  const q = rawUrl.indexOf('?');
+  const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
+  const rawQuery = q < 0 ? '' : rawUrl.slice(q + 1);
+  const { rest, sigs } = splitSig(rawQuery);
+
+  if (opts.secrets.length > 0 && (rest.length > 0 || sigs.length > 0)) {
+    if (sigs.length === 0) throw new KinuError('bad_signature', 'sig: missing; this server only answers signed URLs');
+    if (sigs.length > 1) throw new KinuError('bad_signature', 'sig: given more than once');
+    if (!verify(opts.secrets, signedMessage(rawPath, rest), sigs[0]!)) throw new KinuError('bad_signature', 'sig: does not match this URL');
+  }
+
+  if (!rawPath.startsWith(`${opts.prefix}/`)) throw new KinuError('invalid_key', `key: path must start with ${opts.prefix}/`);
+  const key = decodeKey(rawPath.slice(opts.prefix.length + 1));
+  if (rest.length === 0) return { key, transform: null };
+
+  const given = parseParams(rest);
+  let values = given;
+  if (given.preset !== undefined) {
+    const preset = opts.presets[given.preset];
+    if (!preset) throw invalid('preset', given.preset, `one of: ${Object.keys(opts.presets).join(', ') || '(no presets configured)'}`);
+    values = { ...preset, ...given };
+  }
+  return { key, transform: toTransform(values) };
+}
+
+/** Parse `k=v` segments strictly: unknown, repeated, empty or invalid params are a 400 naming the param. */
+export function parseParams(segments: readonly string[]): ParamValues {
+  const out: Record<string, unknown> = {};
+  for (const seg of segments) {
+    const eq = seg.indexOf('=');
+    const name = eq < 0 ? seg : seg.slice(0, eq);
+    let raw: string;
+    try {
+      raw = decodeURIComponent(eq < 0 ? '' : seg.slice(eq + 1));
+    } catch {
+      throw new KinuError('invalid_param', `${name}: malformed percent-encoding`);
+    }
+    if (name === '') throw new KinuError('invalid_param', 'empty parameter name in query');
+    if (!isParamName(name)) throw new KinuError('invalid_param', `${name}: unknown parameter; known: ${PARAM_NAMES.join(', ')}`);
+    if (name in out) throw new KinuError('invalid_param', `${name}: given more than once`);
+    if (raw === '') throw invalid(name, raw, PARAMS[name].values);
+    const r = PARAMS[name].schema.safeParse(raw);
+    if (!r.success) throw invalid(name, raw, PARAMS[name].values);
+    out[name] = r.data;
+  }
+  return out as ParamValues;
+}
+
+function invalid(name: ParamName, raw: string, expected: string): KinuError {
+  const shown = raw.length > 64 ? `${raw.slice(0, 64)}…` : raw;
+  return new KinuError('invalid_param', `${name}: expected ${expected}, got ${JSON.stringify(shown)}`);
+}
+
+function toTransform(p: ParamValues): Transform {
+  for (const dep of ['wm_pos', 'wm_opacity', 'wm_scale'] as const) {
+    if (p[dep] !== undefined && p.wm === undefined) throw new KinuError('invalid_param', `${dep}: needs wm`);
+  }
+  const dpr = p.dpr ?? 1;
+  const scale = (v: number | undefined) => (v === undefined ? undefined : Math.max(1, Math.round(v * dpr)));
+  const width = scale(p.w);
+  const height = scale(p.h);
+  // fit and pos only change the result when both sides of the box are given (pos: for cover/contain only);
+  // dropping them otherwise keeps equal outputs on one cache key.
+  const boxed = width !== undefined && height !== undefined;
+  const fit = boxed ? p.fit ?? IDENTITY.fit : IDENTITY.fit;
+  const position = boxed && (fit === 'cover' || fit === 'contain') ? p.pos ?? IDENTITY.position : IDENTITY.position;
+  const crop = p.crop ? { x: p.crop[0]!, y: p.crop[1]!, width: p.crop[2]!, height: p.crop[3]! } : undefined;
+  return {
+    ...IDENTITY,
+    width,
+    height,
+    fit,
+    position,
+    enlarge: p.enlarge ?? false,
+    crop,
+    format: p.fmt,
+    quality: p.q,
+    background: p.bg && !sameColour(p.bg, DEFAULT_BACKGROUND) ? p.bg : undefined,
+    blur: p.blur,
+    sharpen: p.sharpen,
+    rotate: p.rot ?? 0,
+    flipH: p.flip === 'h' || p.flip === 'hv',
+    flipV: p.flip === 'v' || p.flip === 'hv',
+    animated: p.anim ?? true,
+    trim: p.trim,
+    pad: p.pad && p.pad.some((v) => v > 0) ? p.pad : undefined,
+    watermark: p.wm ? { key: p.wm, gravity: p.wm_pos ?? 'bottom-right', opacity: p.wm_opacity ?? 1, scale: p.wm_scale } : undefined,
+    gray: p.gray ?? false,
+    pixelate: p.pixelate,
+  };
+}
+
+function sameColour(a: { r: number; g: number; b: number; alpha: number }, b: typeof a): boolean {
+  return a.r === b.r && a.g === b.g && a.b === b.b && a.alpha === b.alpha;
+}
