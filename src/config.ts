@@ -10,7 +10,10 @@ import type { ParamValues } from './url/params.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../examples/images', import.meta.url));
 
-const int = (min: number, max: number) => z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));
+const int = (min: number, max: number) => {
+  const message = `expected an integer ${min}–${max}`;
+  return z.string().regex(/^\d+$/, message).transform(Number).pipe(z.number().int().min(min, message).max(max, message));
+};
 
 const source = z.string().min(1).transform((s, ctx) => {
   if (/^(s3|https?):\/\//i.test(s)) {
@@ -25,6 +28,7 @@ const source = z.string().min(1).transform((s, ctx) => {
 
 const secrets = z.string().transform((s, ctx) => {
   const list = s.split(',').map((x) => x.trim()).filter(Boolean);
+  if (list.length === 0) { ctx.addIssue({ code: 'custom', message: 'no secret in the list' }); return z.NEVER; }
   if (list.some((x) => x.length < 16)) { ctx.addIssue({ code: 'custom', message: 'each secret needs at least 16 characters' }); return z.NEVER; }
   return list;
 });
@@ -77,13 +81,15 @@ export const SETTINGS = {
   maxBytes: setting('KINU_MAX_BYTES', 'max-bytes', '52428800', 'largest original read, in bytes (413 above)', int(1, 2 ** 40)),
   maxPixels: setting('KINU_MAX_PIXELS', 'max-pixels', '100000000', 'largest original in pixels, all frames counted, checked from the header (422 above); also caps the output', int(1, 2 ** 40)),
   maxFrames: setting('KINU_MAX_FRAMES', 'max-frames', '500', 'most frames in an animated original (422 above)', int(1, 100000)),
-  timeout: setting('KINU_TIMEOUT', 'timeout', '10', 'seconds one pipeline may take (504 above)', z.string().regex(/^\d+(\.\d+)?$/).transform(Number).pipe(z.number().min(0.1).max(3600))),
-  cacheControl: setting('KINU_CACHE_CONTROL', 'cache-control', 'public, max-age=31536000', '`Cache-Control` of images and originals', z.string().min(1).regex(/^[\x20-\x7e]+$/)),
+  timeout: setting('KINU_TIMEOUT', 'timeout', '10', 'seconds one pipeline may take (504 above)', z.string().regex(/^\d+(\.\d+)?$/, 'expected seconds 0.1–3600').transform(Number).pipe(z.number().min(0.1, 'expected seconds 0.1–3600').max(3600, 'expected seconds 0.1–3600'))),
+  cacheControl: setting('KINU_CACHE_CONTROL', 'cache-control', 'public, max-age=31536000', '`Cache-Control` of images and originals', z.string().regex(/^[\x20-\x7e]+$/, 'expected printable ASCII on one line')),
   presets: setting('KINU_PRESETS', 'presets', '{}', 'named param sets, JSON: `{"thumb":"w=200&h=200&fit=cover"}`', presets),
   logLevel: setting('KINU_LOG_LEVEL', 'log-level', 'info', 'fatal · error · warn · info · debug · trace · silent', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
+/** Never echoed in error messages: they end up in logs. */
+const SECRET_SETTINGS: ReadonlySet<string> = new Set<SettingName>(['secret']);
 type Out<K extends SettingName> = z.output<(typeof SETTINGS)[K]['schema']>;
 
 export interface Config {
@@ -128,12 +134,12 @@ export function loadConfig(input: ConfigInput = {}): Config {
 
   const values: Record<string, unknown> = {};
   for (const [name, s] of Object.entries(SETTINGS) as [SettingName, Setting<unknown>][]) {
-    const fromFile = file[name];
-    const raw = flags[s.flag] ?? env[s.env] ?? (fromFile === undefined ? undefined : typeof fromFile === 'string' ? fromFile : JSON.stringify(fromFile));
-    if (raw === undefined || (raw === '' && s.default === undefined)) continue;
+    // An empty value counts as unset, so `KINU_PORT=` in an env file falls through to the next source.
+    const raw = [flags[s.flag], env[s.env], fromFile(file[name])].find((x) => x !== undefined && x !== '');
+    if (raw === undefined) continue;
     const r = s.schema.safeParse(raw);
     if (r.success) values[name] = r.data;
-    else problems.push(`${s.env} (--${s.flag}): ${r.error.issues[0]?.message ?? 'invalid'}, got ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw)}`);
+    else problems.push(`${s.env} (--${s.flag}): ${r.error.issues[0]?.message ?? 'invalid'}${SECRET_SETTINGS.has(name) ? '' : `, got ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw)}`}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -149,6 +155,14 @@ export function loadConfig(input: ConfigInput = {}): Config {
     http: { cacheControl: v('cacheControl', 'public, max-age=31536000'), originals: v('originals', 'allow'), dialects: v('dialects', { native: '' }) },
     presets: v('presets', {}),
   });
+}
+
+/** A file may hold numbers, lists (`"secret": ["…", "…"]`) or objects (presets) where env holds strings. */
+function fromFile(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return v.map(String).join(',');
+  return JSON.stringify(v);
 }
 
 function deepFreeze<T>(o: T): T {

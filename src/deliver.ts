@@ -7,7 +7,7 @@ import { acceptClass, acceptClassKey } from './pipeline/negotiate.ts';
 import type { Limiter } from './pipeline/limiter.ts';
 import { runPipeline } from './pipeline/pipeline.ts';
 import type { Limits } from './pipeline/plan.ts';
-import { readLimited } from './source/limit.ts';
+import { checkSize, readLimited } from './source/limit.ts';
 import type { Source } from './source/source.ts';
 import { canonicalKey, type Transform } from './transform.ts';
 
@@ -55,10 +55,14 @@ export function createDeliver(deps: DeliverDeps): Deliver {
 
   return async function deliver(req) {
     const t = req.transform;
-    const stat = await source.stat(req.key, { signal: req.signal });
+    // The watermark's version is part of the ETag too: a new logo must not be served under an old tag.
+    const [stat, wmStat] = await Promise.all([
+      source.stat(req.key, { signal: req.signal }),
+      t?.watermark ? source.stat(t.watermark.key, { signal: req.signal }) : undefined,
+    ]);
     const negotiated = t?.format === 'auto';
     const accept = acceptClass(req.accept);
-    const variant = t === null ? 'original' : `${canonicalKey(t)}|${negotiated ? acceptClassKey(accept) : ''}`;
+    const variant = t === null ? 'original' : `${canonicalKey(t)}|${negotiated ? acceptClassKey(accept) : ''}|${wmStat?.version ?? ''}`;
     const etag = `"${createHash('sha256').update(`${req.key}\0${stat.version}\0${variant}`).digest('base64url').slice(0, 27)}"`;
     const common = { etag, lastModified: stat.lastModified, varyAccept: negotiated };
 
@@ -68,6 +72,8 @@ export function createDeliver(deps: DeliverDeps): Deliver {
     }
 
     if (t === null) {
+      // Streamed, so memory is not at stake, but the limit still names the largest original kinu reads.
+      checkSize(stat.size, limits.maxBytes);
       const t0 = performance.now();
       const obj = await source.get(req.key, { signal: req.signal });
       return {

@@ -2,7 +2,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from './config.ts';
 import { createDeliver } from './deliver.ts';
-import { errorHandler } from './http/problem.ts';
+import { errorHandler, sendProblem } from './http/problem.ts';
 import { registerImageRoute } from './http/image-route.ts';
 import { kinuRoutes } from './http/kinu-routes.ts';
 import { createLimiter, type Limiter } from './pipeline/limiter.ts';
@@ -29,6 +29,10 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
     routerOptions: { maxParamLength: 4096 },
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
+    // Bad percent-encoding in the path is caught by the router before any route: answer it as problem+json too.
+    frameworkErrors: (error, request, reply) => (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? sendProblem(reply, new KinuError('invalid_key', 'key: malformed percent-encoding or too long'))
+      : errorHandler(error, request, reply)),
   }) as unknown as KinuServer;
 
   const source = deps.source ?? createFileSource(config.source);

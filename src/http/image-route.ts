@@ -15,7 +15,8 @@ export interface ImageRouteOptions {
 
 export function registerImageRoute(app: FastifyInstance, opts: ImageRouteOptions): void {
   app.route({
-    method: 'GET',
+    // HEAD is declared, not derived: Fastify's derived HEAD route would reset an original's Content-Length to 0.
+    method: ['GET', 'HEAD'],
     url: `${opts.prefix}/*`,
     async handler(request, reply) {
       const { key, transform } = opts.parse(request.raw.url ?? '/');
@@ -46,11 +47,12 @@ export function registerImageRoute(app: FastifyInstance, opts: ImageRouteOptions
     },
   });
   app.route({
-    method: ['POST', 'PUT', 'DELETE', 'PATCH'],
+    method: app.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD'),
     url: `${opts.prefix}/*`,
-    handler: async (_request, reply) => {
-      reply.header('allow', 'GET, HEAD');
-      throw new KinuError('method_not_allowed', 'image URLs answer GET and HEAD only');
+    // Refused in onRequest, before Fastify would parse (and reject) a body with some other status.
+    onRequest: async () => {
+      throw new KinuError('method_not_allowed', 'image URLs answer GET and HEAD only', { headers: { allow: 'GET, HEAD' } });
     },
+    handler: async () => undefined,
   });
 }

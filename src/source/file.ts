@@ -25,7 +25,7 @@ export function createFileSource(config: FileSourceConfig): Source {
     } catch (err) {
       throw fsError(err, key);
     }
-    if (!real.startsWith(base + sep)) throw notFound(key);
+    if (!real.startsWith(base.endsWith(sep) ? base : base + sep)) throw notFound(key);
     return real;
   }
 
@@ -44,7 +44,8 @@ export function createFileSource(config: FileSourceConfig): Source {
     async get(key): Promise<SourceObject> {
       const path = await resolve(key);
       // Open once and stat the descriptor, so the size and version describe exactly the bytes we stream.
-      const fh = await open(path, constants.O_RDONLY).catch((err) => { throw fsError(err, key); });
+      // O_NONBLOCK: opening a FIFO must not hang; it is then refused as not a file.
+      const fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)).catch((err) => { throw fsError(err, key); });
       try {
         const st = await fh.stat();
         if (!st.isFile()) throw notFound(key);

@@ -4,10 +4,8 @@ import type { Readable } from 'node:stream';
 import { KinuError, isKinuError } from '../errors.ts';
 
 export async function readLimited(body: Readable, declaredSize: number, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
-  if (declaredSize > maxBytes) {
-    body.destroy();
-    throw tooLarge(declaredSize, maxBytes);
-  }
+  if (declaredSize > maxBytes) body.destroy();
+  checkSize(declaredSize, maxBytes);
   const chunks: Buffer[] = [];
   let total = 0;
   const onAbort = () => body.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
@@ -28,6 +26,11 @@ export async function readLimited(body: Readable, declaredSize: number, maxBytes
     body.destroy();
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+}
+
+/** For sizes known up front (stat, Content-Length): 413 before any byte is read. */
+export function checkSize(size: number, maxBytes: number): void {
+  if (size > maxBytes) throw tooLarge(size, maxBytes);
 }
 
 function tooLarge(size: number, max: number): KinuError {

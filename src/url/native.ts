@@ -82,11 +82,12 @@ function toTransform(p: ParamValues): Transform {
   const scale = (v: number | undefined) => (v === undefined ? undefined : Math.max(1, Math.round(v * dpr)));
   const width = scale(p.w);
   const height = scale(p.h);
-  // fit and pos only change the result when both sides of the box are given (pos: for cover/contain only);
-  // dropping them otherwise keeps equal outputs on one cache key.
+  // Settings that cannot change the result are dropped, so equal outputs share one cache key: fit needs both
+  // sides of the box; pos needs cover, or contain with a gravity (contain centres focal/attention/entropy).
   const boxed = width !== undefined && height !== undefined;
   const fit = boxed ? p.fit ?? IDENTITY.fit : IDENTITY.fit;
-  const position = boxed && (fit === 'cover' || fit === 'contain') ? p.pos ?? IDENTITY.position : IDENTITY.position;
+  const pos = p.pos ?? IDENTITY.position;
+  const position = boxed && (fit === 'cover' || (fit === 'contain' && pos.kind === 'gravity')) ? pos : IDENTITY.position;
   const crop = p.crop ? { x: p.crop[0]!, y: p.crop[1]!, width: p.crop[2]!, height: p.crop[3]! } : undefined;
   return {
     ...IDENTITY,
@@ -94,7 +95,7 @@ function toTransform(p: ParamValues): Transform {
     height,
     fit,
     position,
-    enlarge: p.enlarge ?? false,
+    enlarge: width !== undefined || height !== undefined ? p.enlarge ?? false : false,
     crop,
     format: p.fmt,
     quality: p.q,

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig, SETTINGS, type ConfigInput } from '../src/config.ts';
+import { EXAMPLES, tempDir } from './helpers.ts';
+
+const SECRET = 'sixteen-chars-ok';
+
+function problems(input: ConfigInput): readonly string[] {
+  try {
+    loadConfig(input);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    return e.problems;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+function configFile(content: unknown): string {
+  const path = join(tempDir(), 'kinu.config.json');
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+describe('config', () => {
+  test('defaults', () => {
+    const c = loadConfig();
+    assert.deepEqual(c.server, { host: '0.0.0.0', port: 8080, logLevel: 'info' });
+    assert.equal(c.source.root, EXAMPLES);
+    assert.deepEqual(c.signing.secrets, []);
+    assert.deepEqual(c.limits, { maxBytes: 50 * 1024 * 1024, maxPixels: 100_000_000, maxFrames: 500, timeoutMs: 10_000, concurrency: availableParallelism(), queue: 100 });
+    assert.deepEqual(c.http, { cacheControl: 'public, max-age=31536000', originals: 'allow', dialects: { native: '' } });
+    assert.deepEqual(c.presets, {});
+  });
+
+  test('flag > env > file > default', () => {
+    const file = configFile({ port: 1111, host: '127.0.0.2', queue: 7, maxFrames: 9 });
+    const c = loadConfig({ flags: { port: '3333' }, env: { KINU_PORT: '2222', KINU_HOST: '127.0.0.3' }, file });
+    assert.equal(c.server.port, 3333);
+    assert.equal(c.server.host, '127.0.0.3');
+    assert.equal(c.limits.queue, 7);
+    assert.equal(c.limits.maxFrames, 9);
+    assert.equal(c.limits.maxPixels, 100_000_000);
+  });
+
+  test('an empty value counts as unset and falls through', () => {
+    const c = loadConfig({ flags: { port: '' }, env: { KINU_PORT: '2222', KINU_HOST: '', KINU_SECRET: '' } });
+    assert.equal(c.server.port, 2222);
+    assert.equal(c.server.host, '0.0.0.0');
+    assert.deepEqual(c.signing.secrets, []);
+  });
+
+  test('values are parsed into their types', () => {
+    const c = loadConfig({
+      env: {
+        KINU_PORT: '0', KINU_SOURCE: 'file:///srv/images', KINU_SECRET: `${SECRET}, another-secret-1234`, KINU_CONCURRENCY: '3',
+        KINU_QUEUE: '0', KINU_ORIGINALS: 'deny', KINU_MAX_BYTES: '1000', KINU_MAX_PIXELS: '10', KINU_MAX_FRAMES: '1',
+        KINU_TIMEOUT: '0.25', KINU_CACHE_CONTROL: 'public, max-age=60', KINU_LOG_LEVEL: 'silent',
+      },
+    });
+    assert.equal(c.server.port, 0);
+    assert.equal(c.source.root, '/srv/images');
+    assert.deepEqual(c.signing.secrets, [SECRET, 'another-secret-1234']);
+    assert.deepEqual(c.limits, { maxBytes: 1000, maxPixels: 10, maxFrames: 1, timeoutMs: 250, concurrency: 3, queue: 0 });
+    assert.equal(c.http.originals, 'deny');
+    assert.equal(c.http.cacheControl, 'public, max-age=60');
+    assert.equal(c.server.logLevel, 'silent');
+    assert.equal(loadConfig({ env: { KINU_SOURCE: 'some/dir' } }).source.root, resolve('some/dir'));
+  });
+
+  test('every bad value names its env var and flag', () => {
+    const BAD: [string, string][] = [
+      ['KINU_PORT', 'abc'], ['KINU_PORT', '65536'], ['KINU_PORT', '-1'],
+      ['KINU_SOURCE', 's3://bucket/prefix'], ['KINU_SOURCE', 'https://example.com/'], ['KINU_SOURCE', 'file://host/x'],
+      ['KINU_SECRET', 'short'], ['KINU_SECRET', ','], ['KINU_CONCURRENCY', '0'], ['KINU_CONCURRENCY', '1.5'], ['KINU_QUEUE', 'x'],
+      ['KINU_DIALECTS', 'imgproxy=/ip'], ['KINU_DIALECTS', 'native=img'], ['KINU_DIALECTS', 'native=/_kinu'], ['KINU_DIALECTS', 'native'],
+      ['KINU_ORIGINALS', 'maybe'], ['KINU_MAX_BYTES', '0'], ['KINU_MAX_PIXELS', '1e9'], ['KINU_MAX_FRAMES', '0'],
+      ['KINU_TIMEOUT', '0'], ['KINU_TIMEOUT', '3601'], ['KINU_TIMEOUT', 'ten'], ['KINU_CACHE_CONTROL', 'a\nb'],
+      ['KINU_PRESETS', 'nope'], ['KINU_PRESETS', '[]'], ['KINU_LOG_LEVEL', 'loud'],
+    ];
+    const byEnv = new Map(Object.values(SETTINGS).map((s) => [s.env, s.flag]));
+    for (const [env, value] of BAD) {
+      const p = problems({ env: { [env]: value } });
+      assert.equal(p.length, 1, `${env}=${value}: ${p.join('; ')}`);
+      assert.ok(p[0]!.startsWith(`${env} (--${byEnv.get(env)}): `), p[0]);
+    }
+  });
+
+  test('the message says what is expected', () => {
+    assert.match(problems({ env: { KINU_PORT: 'abc' } })[0]!, /integer 0–65535.*"abc"/);
+    assert.match(problems({ flags: { port: '99999' } })[0]!, /KINU_PORT \(--port\): expected an integer 0–65535, got "99999"/);
+  });
+
+  test('several errors are reported at once', () => {
+    const p = problems({ env: { KINU_PORT: 'x', KINU_QUEUE: 'y' }, flags: { timeout: 'z' } });
+    assert.equal(p.length, 3);
+    assert.ok(p.some((l) => l.startsWith('KINU_PORT')));
+    assert.ok(p.some((l) => l.startsWith('KINU_QUEUE')));
+    assert.ok(p.some((l) => l.startsWith('KINU_TIMEOUT')));
+    assert.throws(() => loadConfig({ env: { KINU_PORT: 'x', KINU_QUEUE: 'y' } }), /KINU_PORT[\s\S]*KINU_QUEUE/);
+  });
+
+  test('secrets: 16 characters at least, and never echoed', () => {
+    const p = problems({ env: { KINU_SECRET: `${SECRET},fifteen-chars-x` } });
+    assert.match(p[0]!, /16 characters/);
+    assert.ok(!p[0]!.includes('fifteen') && !p[0]!.includes(SECRET), p[0]);
+    assert.deepEqual(loadConfig({ env: { KINU_SECRET: SECRET } }).signing.secrets, [SECRET]);
+  });
+
+  test('config file: unknown keys, bad JSON, missing file; lists and objects', () => {
+    const p = problems({ file: configFile({ port: 1, prot: 2 }) });
+    assert.equal(p.length, 1);
+    assert.match(p[0]!, /unknown setting "prot"/);
+    assert.match(problems({ file: configFile('{nope') })[0]!, /^--config /);
+    assert.match(problems({ file: configFile([1]) })[0]!, /JSON object/);
+    assert.match(problems({ file: '/no/such/kinu.json' })[0]!, /^--config \/no\/such\/kinu.json/);
+    const p2 = problems({ file: configFile({ port: 'x' }) });
+    assert.ok(p2[0]!.startsWith('KINU_PORT (--port)'), p2[0]);
+    const c = loadConfig({ file: configFile({ secret: [SECRET, 'another-secret-1234'], presets: { thumb: 'w=10' }, timeout: 2 }) });
+    assert.deepEqual(c.signing.secrets, [SECRET, 'another-secret-1234']);
+    assert.deepEqual(c.presets, { thumb: { w: 10 } });
+    assert.equal(c.limits.timeoutMs, 2000);
+  });
+
+  test('presets are validated; a bad one is named', () => {
+    const c = loadConfig({ env: { KINU_PRESETS: '{"thumb":"w=200&h=200&fit=cover","hero":"?w=1600&fmt=auto"}' } });
+    assert.deepEqual(c.presets, { thumb: { w: 200, h: 200, fit: 'cover' }, hero: { w: 1600, fmt: 'auto' } });
+    const cases: [string, RegExp][] = [
+      ['{"thumb":"w=0"}', /preset "thumb": w: expected integer 1–8192/],
+      ['{"thumb":"w=1","big":"nope=1"}', /preset "big": nope: unknown parameter/],
+      ['{"a":"preset=b"}', /preset "a": .*cannot hold preset/],
+      ['{"a":"w=1&w=2"}', /preset "a": w: given more than once/],
+      ['{"bad name":"w=1"}', /preset "bad name"/],
+      ['{"a":12}', /preset "a"/],
+    ];
+    for (const [json, re] of cases) {
+      const p = problems({ env: { KINU_PRESETS: json } });
+      assert.match(p[0]!, /^KINU_PRESETS \(--presets\): /);
+      assert.match(p[0]!, re);
+    }
+  });
+
+  test('dialects', () => {
+    assert.deepEqual(loadConfig({ env: { KINU_DIALECTS: 'native=/' } }).http.dialects, { native: '' });
+    assert.deepEqual(loadConfig({ env: { KINU_DIALECTS: 'native=/img' } }).http.dialects, { native: '/img' });
+    assert.deepEqual(loadConfig({ env: { KINU_DIALECTS: ' native=/img/v1 ' } }).http.dialects, { native: '/img/v1' });
+    for (const bad of ['native=/img/', 'native=//', 'native=/a b', 'tofu=/t', 'native=/x,native=']) {
+      assert.equal(problems({ env: { KINU_DIALECTS: bad } }).length, 1, bad);
+    }
+  });
+
+  test('the result is deeply frozen', () => {
+    const c = loadConfig({ env: { KINU_PRESETS: '{"t":"w=1&crop=1,2,3,4"}', KINU_SECRET: SECRET } });
+    assert.ok(Object.isFrozen(c) && Object.isFrozen(c.limits) && Object.isFrozen(c.signing.secrets));
+    assert.ok(Object.isFrozen(c.presets.t) && Object.isFrozen(c.presets.t!.crop));
+    assert.throws(() => { (c.limits as { queue: number }).queue = 1; }, TypeError);
+  });
+
+  test('every setting has a KINU_ env name and a kebab-case flag', () => {
+    for (const s of Object.values(SETTINGS)) {
+      assert.match(s.env, /^KINU_[A-Z_]+$/);
+      assert.match(s.flag, /^[a-z]+(-[a-z]+)*$/);
+      assert.equal(s.env, `KINU_${s.flag.toUpperCase().replace(/-/g, '_')}`);
+    }
+  });
+});
