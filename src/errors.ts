@@ -15,6 +15,7 @@ export const ERRORS = {
   too_many_frames: { status: 422, title: 'Too many frames', when: 'the original has more frames than `KINU_MAX_FRAMES`' },
   source_failed: { status: 502, title: 'Source failed', when: 'the source could not be read' },
   overloaded: { status: 503, title: 'Overloaded', when: 'all pipeline slots are busy and the queue is full; `Retry-After` says when to retry' },
+  shutting_down: { status: 503, title: 'Shutting down', when: 'a new request reached an instance that is finishing its in-flight requests before it exits' },
   not_ready: { status: 503, title: 'Not ready', when: '`/_kinu/ready` while the source is unreachable' },
   source_timeout: { status: 504, title: 'Source timeout', when: 'the source did not answer in time' },
   processing_timeout: { status: 504, title: 'Processing timeout', when: 'the pipeline took longer than `KINU_TIMEOUT`' },

@@ -28,7 +28,8 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
     logController: new AccessLog(),
     routerOptions: { maxParamLength: 4096 },
     requestIdHeader: 'x-request-id',
-    return503OnClosing: true,
+    // Our own onRequest hook answers during shutdown, as problem+json.
+    return503OnClosing: false,
     // Bad percent-encoding in the path is caught by the router before any route: answer it as problem+json too.
     frameworkErrors: (error, request, reply) => (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH'
       ? sendProblem(reply, new KinuError('invalid_key', 'key: malformed percent-encoding or too long'))
@@ -42,6 +43,11 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
   app.decorate('kinu', { source, limiter, drain: () => { draining = true; } });
 
   app.setErrorHandler(errorHandler);
+  app.addHook('onRequest', async (request, reply) => {
+    if (!draining || request.url.startsWith('/_kinu/')) return;
+    reply.header('connection', 'close');
+    throw new KinuError('shutting_down', 'this instance is shutting down; retry on another', { headers: { 'retry-after': '1' } });
+  });
   app.setNotFoundHandler((request) => {
     throw new KinuError('route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
   });
