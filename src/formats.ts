@@ -11,30 +11,35 @@ export interface FormatInfo {
   readonly animation: boolean;
   /** Default quality when `q` is absent; undefined where the encoder is lossless or palette-based and ignores `q`. */
   readonly quality: number | undefined;
-  readonly encode: (img: Sharp, quality: number | undefined) => Sharp;
+  /** Largest width or height the encoder can write. */
+  readonly maxSide: number;
+  readonly encode: (img: Sharp, quality: number | undefined, animation?: Animation) => Sharp;
 }
+
+/** Frame delays (ms) and play count (0 = forever) of an animated output; undefined keeps the decoder's. */
+export interface Animation { delay: number[] | undefined; loop: number | undefined }
 
 // Efforts are chosen for on-demand work: an image is encoded while a browser waits.
 export const FORMATS: Readonly<Record<OutputFormat, FormatInfo>> = {
   jpeg: {
-    mime: 'image/jpeg', ext: 'jpg', alpha: false, animation: false, quality: 80,
+    mime: 'image/jpeg', ext: 'jpg', alpha: false, animation: false, quality: 80, maxSide: 65535,
     encode: (img, q) => img.jpeg({ quality: q, progressive: false, chromaSubsampling: '4:2:0' }),
   },
   png: {
-    mime: 'image/png', ext: 'png', alpha: true, animation: false, quality: undefined,
+    mime: 'image/png', ext: 'png', alpha: true, animation: false, quality: undefined, maxSide: 65535,
     encode: (img) => img.png({ compressionLevel: 6, adaptiveFiltering: false }),
   },
   webp: {
-    mime: 'image/webp', ext: 'webp', alpha: true, animation: true, quality: 80,
-    encode: (img, q) => img.webp({ quality: q, effort: 4 }),
+    mime: 'image/webp', ext: 'webp', alpha: true, animation: true, quality: 80, maxSide: 16383,
+    encode: (img, q, anim) => img.webp({ quality: q, effort: 4, ...anim }),
   },
   avif: {
-    mime: 'image/avif', ext: 'avif', alpha: true, animation: false, quality: 50,
+    mime: 'image/avif', ext: 'avif', alpha: true, animation: false, quality: 50, maxSide: 65535,
     encode: (img, q) => img.avif({ quality: q, effort: 2 }),
   },
   gif: {
-    mime: 'image/gif', ext: 'gif', alpha: true, animation: true, quality: undefined,
-    encode: (img) => img.gif({ effort: 7 }),
+    mime: 'image/gif', ext: 'gif', alpha: true, animation: true, quality: undefined, maxSide: 65535,
+    encode: (img, _q, anim) => img.gif({ effort: 7, ...anim }),
   },
 };
 

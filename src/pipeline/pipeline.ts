@@ -6,8 +6,9 @@ import type { OutputFormat } from '../formats.ts';
 import type { Transform } from '../transform.ts';
 import type { AcceptClass } from './negotiate.ts';
 import { checkLimits, makePlan, type Limits, type SourceInfo } from './plan.ts';
-import { fromSharpError } from './sharp-errors.ts';
-import { STEPS, type StepContext } from './steps/index.ts';
+import { checkPngCrc } from './png-crc.ts';
+import { fromSharpError, matchSharpError } from './sharp-errors.ts';
+import { STEPS, type RawShape, type StepContext } from './steps/index.ts';
 
 export interface PipelineOptions {
   readonly limits: Limits;
@@ -35,7 +36,7 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
     opts.signal?.throwIfAborted();
     if (Date.now() > deadline) throw new KinuError('processing_timeout', `processing took longer than ${opts.timeoutMs} ms`);
   };
-  const load = (data: Buffer, animated: boolean, raw?: { width: number; height: number; channels: 1 | 2 | 3 | 4 }): Sharp =>
+  const load = (data: Buffer, animated: boolean, raw?: RawShape): Sharp =>
     (raw
       ? sharp(data, { raw, limitInputPixels: opts.limits.maxPixels })
       : sharp(data, { autoOrient: true, animated, failOn: 'warning', limitInputPixels: opts.limits.maxPixels, sequentialRead: true })
@@ -45,9 +46,10 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
     const meta = await sharp(input, { limitInputPixels: false }).metadata();
     let src = sourceInfo(meta);
     checkLimits(src, opts.limits);
+    if (meta.format === 'png') checkPngCrc(input);
 
     let base = input;
-    let baseRaw: { width: number; height: number; channels: 1 | 2 | 3 | 4 } | undefined;
+    let baseRaw: RawShape | undefined;
     if (t.trim !== undefined) {
       // Trim changes the size the geometry depends on, so it runs first and the plan sees its result.
       const { data, info } = await load(input, false).trim({ threshold: t.trim }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
@@ -68,15 +70,30 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
     const t1 = performance.now();
     const { data, info } = await img.toBuffer({ resolveWithObject: true });
     check();
-    const frames = plan.animated ? src.frames : 1;
     return {
-      data, format: plan.format, width: info.width, height: plan.animated ? info.height / frames : info.height, frames,
+      data, format: plan.format, width: info.width, height: info.pageHeight ?? info.height, frames: plan.animated ? info.pages ?? src.frames : 1,
       timings: { process: t1 - t0, encode: performance.now() - t1 },
     };
   } catch (err) {
     if (opts.signal?.aborted && err === opts.signal.reason) throw err;
-    throw fromSharpError(err);
+    throw await classify(err, () => load(input, false).raw().toBuffer());
   }
+}
+
+/**
+ * libvips decodes lazily, so a failure anywhere may come from the source's bytes or from kinu itself. An
+ * error that names no known cause is blamed on the source (422) only if the source alone fails to decode;
+ * otherwise it is ours and stays unclassified, for the error boundary to log as a 500.
+ */
+export async function classify(err: unknown, decode: () => Promise<unknown>): Promise<unknown> {
+  const known = matchSharpError(err);
+  if (known) return known;
+  try {
+    await decode();
+  } catch (decodeErr) {
+    return fromSharpError(decodeErr);
+  }
+  return err;
 }
 
 /** Size after auto-orient, per frame; HEVC is refused here, before libvips tries to decode it. */
@@ -85,8 +102,10 @@ export function sourceInfo(meta: Metadata): SourceInfo {
     throw new KinuError('unsupported_format', 'HEIC (HEVC) originals cannot be decoded by this build; convert them to JPEG or AVIF');
   }
   if (!meta.format || !meta.width || !meta.height) throw new KinuError('unsupported_format', 'the original is not an image kinu can read');
-  const frames = meta.pages ?? 1;
-  const height = meta.pageHeight ?? meta.height;
+  // Only GIF and WebP pages are frames of an animation; other pages (TIFF, HEIF items) are separate
+  // pictures, of which the first alone is read.
+  const frames = meta.format === 'gif' || meta.format === 'webp' ? meta.pages ?? 1 : 1;
+  const height = frames > 1 ? meta.pageHeight ?? meta.height : meta.height;
   const swap = (meta.orientation ?? 1) >= 5;
   return {
     format: meta.format,
@@ -94,5 +113,7 @@ export function sourceInfo(meta: Metadata): SourceInfo {
     height: swap ? meta.width : height,
     frames,
     hasAlpha: meta.hasAlpha ?? false,
+    delay: meta.delay,
+    loop: meta.loop,
   };
 }

@@ -17,6 +17,9 @@ export interface SourceInfo {
   readonly height: number;
   readonly frames: number;
   readonly hasAlpha: boolean;
+  /** Frame delays in ms and play count (0 = forever) of an animation, for encoders given re-assembled frames. */
+  readonly delay?: readonly number[] | undefined;
+  readonly loop?: number | undefined;
 }
 
 export type SharpPosition = Gravity | 'attention' | 'entropy';
@@ -77,12 +80,15 @@ export function makePlan(src: SourceInfo, t: Transform, accept: AcceptClass, lim
   const rh = quarter ? geo.width : geo.height;
   const width = rw + pl + pr;
   const height = rh + pt + pb;
-  if (width > MAX_SIDE || height > MAX_SIDE || width * height > limits.maxPixels) {
-    throw new KinuError('output_too_large', `the output would be ${width}×${height} pixels; the limits are ${MAX_SIDE} per side and ${limits.maxPixels} in all`);
+  const side = Math.min(MAX_SIDE, info.maxSide);
+  if (width > side || height > side || width * height > limits.maxPixels) {
+    throw new KinuError('output_too_large', `the output would be ${width}×${height} pixels; the limits are ${side} per side${side < MAX_SIDE ? ` for ${format}` : ''} and ${limits.maxPixels} in all`);
   }
 
-  const background = t.background ?? (info.alpha ? { r: 0, g: 0, b: 0, alpha: 0 } : DEFAULT_BACKGROUND);
+  // Without alpha in the output, padding uses the flatten colour: a translucent bg would otherwise be
+  // flattened onto black by the encoder.
   const flatten = !info.alpha ? { ...(t.background ?? DEFAULT_BACKGROUND), alpha: 1 } : undefined;
+  const background = flatten ?? t.background ?? { r: 0, g: 0, b: 0, alpha: 0 };
   return {
     source: src, transform: t, format, quality: t.quality ?? info.quality, animated, crop,
     resize: geo.resize, focalWindow: geo.focalWindow, width, height, background, flatten,

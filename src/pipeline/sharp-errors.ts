@@ -1,15 +1,19 @@
 // libvips speaks in messages; this is the one place they are turned into kinu's typed errors.
 import { KinuError, isKinuError } from '../errors.ts';
 
+const corrupt = () => new KinuError('corrupt_image', 'the original is damaged or truncated and cannot be decoded');
+
 const RULES: readonly [RegExp, (m: string) => KinuError][] = [
   [/exceeds pixel limit/i, () => new KinuError('too_many_pixels', 'the original has more pixels than the configured limit')],
   [/timeout: \d+% complete/i, () => new KinuError('processing_timeout', 'processing took longer than the configured time limit')],
   [/unsupported image format|not built in|not supported by this decoder|compression support is not configured|unsupported (image )?(type|compression)/i,
     () => new KinuError('unsupported_format', 'the original is not in a format kinu can decode')],
+  // Messages that name a decoder: the source's bytes are at fault.
+  [/corrupt header|premature end|VipsJpeg|jpegload|pngload|libspng|gifload|webp2vips|webpload|heifload|tiff2vips|svgload|rsvg/i, corrupt],
 ];
 
-/** Classify an error thrown while decoding or processing the source. */
-export function fromSharpError(err: unknown): KinuError {
+/** The typed error for a libvips message that names its cause, or undefined. */
+export function matchSharpError(err: unknown): KinuError | undefined {
   if (isKinuError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
   for (const [re, make] of RULES) {
@@ -18,6 +22,10 @@ export function fromSharpError(err: unknown): KinuError {
       return new KinuError(e.code, e.detail, { cause: err });
     }
   }
-  // Anything else libvips says about the source's bytes means they are damaged.
-  return new KinuError('corrupt_image', 'the original is damaged or truncated and cannot be decoded', { cause: err });
+  return undefined;
+}
+
+/** Classify an error thrown while decoding the source: anything unrecognised means its bytes are damaged. */
+export function fromSharpError(err: unknown): KinuError {
+  return matchSharpError(err) ?? new KinuError('corrupt_image', corrupt().detail, { cause: err });
 }

@@ -12,4 +12,4 @@ import { watermark } from './watermark.ts';
 
 export const STEPS: readonly Step[] = [crop, resize, rotateFlip, pixelate, effects, pad, flatten, watermark, encode];
 
-export type { Step, StepContext } from './step.ts';
+export type { RawShape, Step, StepContext } from './step.ts';

@@ -1,4 +1,6 @@
 import sharp from 'sharp';
+import { KinuError } from '../../errors.ts';
+import { fromSharpError } from '../sharp-errors.ts';
 import { POSITIONS } from './resize.ts';
 import type { Step } from './step.ts';
 
@@ -8,12 +10,19 @@ export const watermark: Step = {
   async apply(img, plan, ctx) {
     const wm = plan.transform.watermark!;
     const width = wm.scale === undefined ? plan.width : Math.max(1, Math.round(plan.width * wm.scale));
-    // Never larger than the output: libvips refuses to composite an overlay bigger than the image.
-    let mark = sharp(ctx.watermark!, { failOn: 'warning', limitInputPixels: 25_000_000 })
-      .resize({ width: Math.min(width, plan.width), height: plan.height, fit: 'inside', withoutEnlargement: wm.scale === undefined })
-      .ensureAlpha();
-    if (wm.opacity < 1) mark = mark.linear([1, 1, 1, wm.opacity], [0, 0, 0, 0]);
-    const input = await mark.png({ compressionLevel: 0 }).toBuffer();
-    return img.composite([{ input, gravity: POSITIONS[wm.gravity] as string }]);
+    let mark: { data: Buffer; info: sharp.OutputInfo };
+    try {
+      // Never larger than the output: libvips refuses to composite an overlay bigger than the image.
+      // Decoded to sRGB + alpha, so opacity is one multiply of the alpha bytes whatever the mark's bands.
+      mark = await sharp(ctx.watermark!, { failOn: 'warning', limitInputPixels: 25_000_000 })
+        .resize({ width: Math.min(width, plan.width), height: plan.height, fit: 'inside', withoutEnlargement: wm.scale === undefined })
+        .toColourspace('srgb').ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    } catch (err) {
+      const e = fromSharpError(err);
+      throw new KinuError(e.code, `watermark ${wm.key}: ${e.detail}`, { cause: err });
+    }
+    const { data, info } = mark;
+    if (wm.opacity < 1) for (let i = 3; i < data.length; i += 4) data[i] = Math.round(data[i]! * wm.opacity);
+    return img.composite([{ input: data, raw: { width: info.width, height: info.height, channels: 4 }, gravity: POSITIONS[wm.gravity] as string }]);
   },
 };
