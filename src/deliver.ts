@@ -2,7 +2,7 @@
 // it, otherwise fetch the original and run the pipeline inside a limiter slot.
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { FORMATS, originalContentType, type OutputFormat } from './formats.ts';
+import { FORMATS, originalContentEncoding, originalContentType, type OutputFormat } from './formats.ts';
 import { acceptClass, acceptClassKey } from './pipeline/negotiate.ts';
 import type { Limiter } from './pipeline/limiter.ts';
 import { runPipeline } from './pipeline/pipeline.ts';
@@ -32,7 +32,7 @@ interface Common {
 }
 
 export type Delivery =
-  | (Common & { readonly kind: 'original'; readonly size: number; readonly body: Readable | undefined })
+  | (Common & { readonly kind: 'original'; readonly size: number; readonly contentEncoding: string | undefined; readonly body: Readable | undefined })
   | (Common & { readonly kind: 'image'; readonly body: Buffer | undefined })
   | (Common & { readonly kind: 'json'; readonly body: string | undefined });
 
@@ -77,7 +77,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       const t0 = performance.now();
       const obj = await source.get(req.key, { signal: req.signal });
       return {
-        ...common, kind: 'original', status: 200, size: obj.size, body: obj.body,
+        ...common, kind: 'original', status: 200, size: obj.size, body: obj.body, contentEncoding: originalContentEncoding(req.key),
         contentType: originalContentType(req.key), lastModified: obj.lastModified, timings: { fetch: performance.now() - t0 },
       };
     }

@@ -60,6 +60,11 @@ const ORIGINAL_TYPES: Readonly<Record<string, string>> = {
   tif: 'image/tiff', tiff: 'image/tiff', heic: 'image/heic', heif: 'image/heif', jxl: 'image/jxl',
 };
 
+/** `.svgz` is gzip-compressed SVG: browsers need `Content-Encoding: gzip` to read it. */
+export function originalContentEncoding(key: string): string | undefined {
+  return key.toLowerCase().endsWith('.svgz') ? 'gzip' : undefined;
+}
+
 export function originalContentType(key: string): string {
   const dot = key.lastIndexOf('.');
   const ext = dot < 0 ? '' : key.slice(dot + 1).toLowerCase();

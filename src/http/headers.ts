@@ -19,5 +19,8 @@ export function setDeliveryHeaders(reply: FastifyReply, d: Delivery, cacheContro
   if (d.kind === 'original' && d.contentType === 'image/svg+xml') {
     reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
   }
-  if (d.kind === 'original') reply.header('content-length', d.size);
+  if (d.kind === 'original') {
+    reply.header('content-length', d.size);
+    if (d.contentEncoding) reply.header('content-encoding', d.contentEncoding);
+  }
 }

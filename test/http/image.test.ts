@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 // 200s: originals, transforms, fmt=auto negotiation, fmt=json, and HEAD answering as GET.
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
@@ -36,6 +37,15 @@ describe('images over HTTP', () => {
     assert.match(String(res.headers['content-security-policy']), /sandbox/);
     assert.match(String(res.headers['content-security-policy']), /default-src 'none'/);
     assert.ok(res.rawPayload.equals(readFileSync(corpus('svg/xss-script.svg'))));
+  });
+
+  test('an SVGZ original is sent as gzip-encoded SVG, bytes unchanged', async () => {
+    const res = await app.inject({ url: '/svg/gzip-compressed.svgz' });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['content-type'], 'image/svg+xml');
+    assert.equal(res.headers['content-encoding'], 'gzip');
+    assert.ok(res.rawPayload.equals(readFileSync(corpus('svg/gzip-compressed.svgz'))));
+    assert.match(gunzipSync(res.rawPayload).toString('utf8'), /<svg/);
   });
 
   test('a resize decodes at the asked size, with every header of DESIGN §4', async () => {
