@@ -1,0 +1,122 @@
+// A closed loop: `concurrency` requests in flight, each one started as another finishes, until the stop rule says so.
+import { readFileSync, writeFileSync } from 'node:fs';
+
+export interface Sample {
+  readonly ms: number;
+  readonly bytes: number;
+  /** Server-Timing durations (kinu only): fetch, process, encode. */
+  readonly timing?: Readonly<Record<string, number>>;
+}
+
+export interface LoopResult {
+  readonly samples: Sample[];
+  readonly elapsedMs: number;
+}
+
+export type StopRule = (issued: number, elapsedMs: number) => boolean;
+
+export async function closedLoop(concurrency: number, stop: StopRule, one: (i: number) => Promise<Sample>): Promise<LoopResult> {
+  const samples: Sample[] = [];
+  let issued = 0;
+  let failure: unknown;
+  const t0 = performance.now();
+  const worker = async () => {
+    while (failure === undefined && !stop(issued, performance.now() - t0)) {
+      const i = issued++;
+      try {
+        samples.push(await one(i));
+      } catch (e) {
+        failure ??= e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  if (failure !== undefined) throw failure;
+  return { samples, elapsedMs: performance.now() - t0 };
+}
+
+/** Stop after `seconds`, once a whole cycle of photos is done, so every photo gets its share. */
+export function stopRule(opts: { seconds: number; cycle: number }): StopRule {
+  const ms = opts.seconds * 1000;
+  return (issued, elapsed) => elapsed >= ms && issued % opts.cycle === 0;
+}
+
+export interface Summary {
+  readonly requests: number;
+  readonly seconds: number;
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly mean: number;
+  readonly meanBytes: number;
+  readonly timing?: Readonly<Record<string, number>>;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+export function summarise(r: LoopResult): Summary {
+  const ms = r.samples.map((s) => s.ms).sort((a, b) => a - b);
+  const n = ms.length;
+  const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+  const timed = r.samples.filter((s) => s.timing !== undefined);
+  let timing: Record<string, number> | undefined;
+  if (timed.length > 0) {
+    timing = {};
+    for (const k of Object.keys(timed[0]!.timing!)) timing[k] = sum(timed.map((s) => s.timing![k] ?? 0)) / timed.length;
+  }
+  return {
+    requests: n, seconds: r.elapsedMs / 1000, rps: n / (r.elapsedMs / 1000),
+    p50: percentile(ms, 50), p99: percentile(ms, 99), mean: sum(ms) / n,
+    meanBytes: sum(r.samples.map((s) => s.bytes)) / n,
+    ...(timing ? { timing } : {}),
+  };
+}
+
+/** kB fields of /proc/<pid>/status (VmRSS, VmHWM), or undefined where /proc is missing. */
+export function procStatus(pid: number | 'self'): { rssKb: number; hwmKb: number } | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(s)?.[1]);
+    const rssKb = field('VmRSS');
+    const hwmKb = field('VmHWM');
+    return Number.isFinite(rssKb) && Number.isFinite(hwmKb) ? { rssKb, hwmKb } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resets this process's VmHWM to its current RSS (Linux ≥ 4.0); false where that is not possible. */
+export function resetPeakRss(): boolean {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** CPU seconds (user + system, all threads) a process has used, from /proc/<pid>/stat; undefined without /proc. */
+export function procCpuSeconds(pid: number | 'self'): number | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state); utime and stime are fields 14 and 15, in clock ticks (USER_HZ, 100 on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Busy CPU seconds of the whole machine (all but idle and iowait, steal included), from /proc/stat. */
+export function machineBusySeconds(): number | undefined {
+  try {
+    const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = ticks;
+    return (user + nice + system + irq + softirq + steal) / 100;
+  } catch {
+    return undefined;
+  }
+}
