@@ -7,7 +7,7 @@ import { acceptClass, acceptClassKey } from './pipeline/negotiate.ts';
 import type { Limiter } from './pipeline/limiter.ts';
 import { runPipeline } from './pipeline/pipeline.ts';
 import type { Limits } from './pipeline/plan.ts';
-import { checkSize, readLimited } from './source/limit.ts';
+import { checkSize } from './source/limit.ts';
 import type { Source } from './source/source.ts';
 import { canonicalKey, type Transform } from './transform.ts';
 
@@ -48,10 +48,7 @@ export type Deliver = (req: DeliverRequest) => Promise<Delivery>;
 export function createDeliver(deps: DeliverDeps): Deliver {
   const { source, limiter, limits } = deps;
 
-  async function fetchBytes(key: string, signal?: AbortSignal): Promise<Buffer> {
-    const obj = await source.get(key, { signal });
-    return readLimited(obj.body, obj.size, limits.maxBytes, signal);
-  }
+  const fetchBytes = (key: string, signal?: AbortSignal) => source.read(key, { signal, maxBytes: limits.maxBytes });
 
   return async function deliver(req) {
     const t = req.transform;

@@ -4,6 +4,7 @@ import { constants, type Stats } from 'node:fs';
 import { open, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { KinuError } from '../errors.ts';
+import { checkSize } from './limit.ts';
 import type { Source, SourceObject, SourceStat } from './source.ts';
 
 export interface FileSourceConfig {
@@ -29,6 +30,20 @@ export function createFileSource(config: FileSourceConfig): Source {
     return real;
   }
 
+  // Open once and stat the descriptor, so size and version describe exactly the bytes read.
+  // O_NONBLOCK: opening a FIFO must not hang; it is then refused as not a file.
+  async function openFile(key: string) {
+    const fh = await open(await resolve(key), constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)).catch((err) => { throw fsError(err, key); });
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw notFound(key);
+      return { fh, st };
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+  }
+
   function toStat(st: Stats): SourceStat {
     return { version: `${Math.trunc(st.mtimeMs).toString(36)}-${st.size.toString(36)}`, size: st.size, lastModified: st.mtime };
   }
@@ -42,18 +57,28 @@ export function createFileSource(config: FileSourceConfig): Source {
       return toStat(st);
     },
     async get(key): Promise<SourceObject> {
-      const path = await resolve(key);
-      // Open once and stat the descriptor, so the size and version describe exactly the bytes we stream.
-      // O_NONBLOCK: opening a FIFO must not hang; it is then refused as not a file.
-      const fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)).catch((err) => { throw fsError(err, key); });
+      const { fh, st } = await openFile(key);
+      return { ...toStat(st), body: fh.createReadStream({ autoClose: true, highWaterMark: 256 * 1024 }) };
+    },
+    async read(key, opts) {
+      const { fh, st } = await openFile(key);
       try {
-        const st = await fh.stat();
-        if (!st.isFile()) throw notFound(key);
-        const body = fh.createReadStream({ autoClose: true, highWaterMark: 256 * 1024 });
-        return { ...toStat(st), body };
+        checkSize(st.size, opts.maxBytes);
+        // One allocation of the known size: streaming chunks and concatenating them doubled the garbage.
+        const buf = Buffer.allocUnsafe(st.size);
+        let n = 0;
+        while (n < st.size) {
+          opts.signal?.throwIfAborted();
+          const { bytesRead } = await fh.read(buf, n, st.size - n, n);
+          if (bytesRead === 0) break;
+          n += bytesRead;
+        }
+        return n === st.size ? buf : buf.subarray(0, n);
       } catch (err) {
+        if (err instanceof KinuError || opts.signal?.aborted) throw err;
+        throw fsError(err, key);
+      } finally {
         await fh.close();
-        throw err;
       }
     },
     async ready() {

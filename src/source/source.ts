@@ -16,7 +16,10 @@ export interface SourceObject extends SourceStat {
 export interface Source {
   readonly name: string;
   stat(key: string, opts: { signal?: AbortSignal }): Promise<SourceStat>;
+  /** A stream of the object, for originals served unchanged. */
   get(key: string, opts: { signal?: AbortSignal }): Promise<SourceObject>;
+  /** The whole object in one buffer, for the pipeline; source_too_large (413) past maxBytes. */
+  read(key: string, opts: { signal?: AbortSignal; maxBytes: number }): Promise<Buffer>;
   /** True when the source can be read; used by /_kinu/ready. */
   ready(): Promise<boolean>;
 }

@@ -1,3 +1,4 @@
+import { readLimited } from '../../src/source/limit.ts';
 // Every status of DESIGN §4 that a single server can produce, each as problem+json with its code.
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
@@ -98,7 +99,7 @@ describe('limits and failures', () => {
 
   test('a source that throws a plain error → 500 internal, and the server keeps serving', async () => {
     const inner = createFileSource({ root: CORPUS });
-    const source: Source = { ...inner, async get(key, opts) { if (key.startsWith('photos/')) throw new TypeError('boom'); return inner.get(key, opts); } };
+    const source: Source = streamRead({ ...inner, async get(key, opts) { if (key.startsWith('photos/')) throw new TypeError('boom'); return inner.get(key, opts); } });
     const { app } = testServer({}, { source });
     const p = problem(await app.inject({ url: '/photos/hato-pigeons.jpg?w=10' }), 500, 'internal');
     assert.ok(!p.detail.includes('boom'), 'the cause is never sent');
@@ -109,7 +110,7 @@ describe('limits and failures', () => {
 
   test('502 source_failed and 504 source_timeout from a source; a body that fails mid-read is 502', async () => {
     const inner = createFileSource({ root: CORPUS });
-    const source: Source = {
+    const source: Source = streamRead({
       ...inner,
       async get(key, opts) {
         if (key === 'png/rgba.png') throw new KinuError('source_failed', 'the store said 500');
@@ -120,7 +121,7 @@ describe('limits and failures', () => {
         const body = new Readable({ read() { this.push(Buffer.alloc(10)); this.destroy(new Error('connection reset')); } });
         return { ...o, body };
       },
-    };
+    });
     const { app } = testServer({}, { source });
     problem(await app.inject({ url: '/png/rgba.png?w=10' }), 502, 'source_failed');
     problem(await app.inject({ url: '/png/rgba.png' }), 502, 'source_failed');
@@ -130,3 +131,8 @@ describe('limits and failures', () => {
     await app.close();
   });
 });
+
+/** A source whose read() goes through its get() stream, as stream-based adapters (S3, HTTP) read. */
+function streamRead(source: Source): Source {
+  return { ...source, async read(key, opts) { const o = await source.get(key, opts); return readLimited(o.body, o.size, opts.maxBytes, opts.signal); } };
+}

@@ -7,7 +7,7 @@ import type { KinuServer } from '../../src/server.ts';
 import { createFileSource } from '../../src/source/file.ts';
 import { CORPUS } from '../helpers.ts';
 
-/** The corpus, but every get() waits until release(); `entered` counts the calls that reached get(). */
+/** The corpus, but every get()/read() waits until release(); `entered` counts the calls that reached them. */
 export function heldSource(inner: Source = createFileSource({ root: CORPUS })) {
   let release!: () => void;
   const gate = new Promise<void>((r) => { release = r; });
@@ -18,6 +18,11 @@ export function heldSource(inner: Source = createFileSource({ root: CORPUS })) {
       state.entered++;
       await gate;
       return inner.get(key, opts);
+    },
+    async read(key, opts) {
+      state.entered++;
+      await gate;
+      return inner.read(key, opts);
     },
   };
   return { source, release, state };

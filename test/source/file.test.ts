@@ -123,3 +123,13 @@ describe('file source, special files', () => {
     assert.equal((await s.stat(join(root, 'sub', 'b.png').slice(1), {})).size, 9);
   });
 });
+
+test('read() returns the exact bytes in one buffer and refuses files over maxBytes with 413', async () => {
+  const dir = tempDir();
+  const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
+  writeFileSync(join(dir, 'a.bin'), bytes);
+  const src = createFileSource({ root: dir });
+  assert.ok((await src.read('a.bin', { maxBytes: 1_000_000 })).equals(bytes));
+  await assert.rejects(src.read('a.bin', { maxBytes: 1000 }), { code: 'source_too_large' });
+  await assert.rejects(src.read('missing.bin', { maxBytes: 1000 }), { code: 'not_found' });
+});

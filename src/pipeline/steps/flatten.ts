@@ -4,6 +4,7 @@ import type { Step } from './step.ts';
 // instead of whatever colour the hidden pixels happen to hold.
 export const flatten: Step = {
   name: 'flatten',
-  applies: (plan) => plan.flatten !== undefined,
+  // Padding already uses the opaque flatten colour, so only a source with alpha has anything to flatten.
+  applies: (plan) => plan.flatten !== undefined && plan.source.hasAlpha,
   apply: (img, plan) => img.flatten({ background: plan.flatten! }),
 };
