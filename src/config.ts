@@ -84,6 +84,12 @@ export const SETTINGS = {
   timeout: setting('KINU_TIMEOUT', 'timeout', '10', 'seconds one pipeline may take (504 above)', z.string().regex(/^\d+(\.\d+)?$/, 'expected seconds 0.1–3600').transform(Number).pipe(z.number().min(0.1, 'expected seconds 0.1–3600').max(3600, 'expected seconds 0.1–3600'))),
   cacheControl: setting('KINU_CACHE_CONTROL', 'cache-control', 'public, max-age=31536000', '`Cache-Control` of images and originals', z.string().regex(/^[\x20-\x7e]+$/, 'expected printable ASCII on one line')),
   presets: setting('KINU_PRESETS', 'presets', '{}', 'named param sets, JSON: `{"thumb":"w=200&h=200&fit=cover"}`', presets),
+  statTtl: setting('KINU_STAT_TTL', 'stat-ttl', '1', 'seconds a source lookup (version, or a 404) is remembered, so cache hits cost no source round trip; an updated original shows within this time', z.string().regex(/^\d+(\.\d+)?$/, 'expected seconds, e.g. 1 or 0.5').transform(Number).pipe(z.number().min(0).max(86400))),
+  memoryCacheMb: setting('KINU_MEMORY_CACHE_MB', 'memory-cache-mb', '256', 'in-memory LRU of encoded variants, in MiB (`0` = off)', int(0, 1024 * 1024)),
+  cacheDir: setting('KINU_CACHE_DIR', 'cache-dir', undefined, 'disk cache folder (survives restarts); none = memory cache only', z.string().min(1).transform((d) => (isAbsolute(d) ? d : resolve(d)))),
+  diskCacheMb: setting('KINU_DISK_CACHE_MB', 'disk-cache-mb', '1024', 'disk cache size in MiB; least recently used variants go first', int(1, 1024 * 1024 * 1024)),
+  resultStore: setting('KINU_RESULT_STORE', 'result-store', undefined, 'shared result store `s3://bucket/prefix`, so several instances share encoded variants; none = off', z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\s]*)?$/, 'expected s3://bucket/prefix')),
+  s3Endpoint: setting('KINU_S3_ENDPOINT', 's3-endpoint', undefined, 'S3-compatible endpoint URL (path-style is used when set); default AWS; credentials and region come from the standard AWS environment chain', z.string().regex(/^https?:\/\/[^\s/]+\/?$/, 'expected http(s)://host[:port]')),
   logLevel: setting('KINU_LOG_LEVEL', 'log-level', 'info', 'fatal · error · warn · info · debug · trace · silent', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
 } as const;
 
@@ -94,7 +100,9 @@ type Out<K extends SettingName> = z.output<(typeof SETTINGS)[K]['schema']>;
 
 export interface Config {
   readonly server: { readonly host: string; readonly port: number; readonly logLevel: Out<'logLevel'> };
-  readonly source: { readonly root: string };
+  readonly source: { readonly root: string; readonly statTtlMs: number };
+  readonly cache: { readonly memoryBytes: number; readonly dir: string | undefined; readonly diskBytes: number; readonly resultStore: string | undefined };
+  readonly s3: { readonly endpoint: string | undefined };
   readonly signing: { readonly secrets: readonly string[] };
   readonly limits: { readonly maxBytes: number; readonly maxPixels: number; readonly maxFrames: number; readonly timeoutMs: number; readonly concurrency: number; readonly queue: number };
   readonly http: { readonly cacheControl: string; readonly originals: 'allow' | 'deny'; readonly dialects: Readonly<Record<string, string>> };
@@ -146,7 +154,9 @@ export function loadConfig(input: ConfigInput = {}): Config {
   const v = <K extends SettingName>(k: K, fallback: Out<K>): Out<K> => (values[k] as Out<K> | undefined) ?? fallback;
   return deepFreeze({
     server: { host: v('host', '0.0.0.0'), port: v('port', 8080), logLevel: v('logLevel', 'info') },
-    source: { root: v('source', EXAMPLES) },
+    source: { root: v('source', EXAMPLES), statTtlMs: v('statTtl', 1) * 1000 },
+    cache: { memoryBytes: v('memoryCacheMb', 256) * 1024 * 1024, dir: values.cacheDir as string | undefined, diskBytes: v('diskCacheMb', 1024) * 1024 * 1024, resultStore: values.resultStore as string | undefined },
+    s3: { endpoint: values.s3Endpoint as string | undefined },
     signing: { secrets: v('secret', []) },
     limits: {
       maxBytes: v('maxBytes', 50 * 1024 * 1024), maxPixels: v('maxPixels', 100_000_000), maxFrames: v('maxFrames', 500),

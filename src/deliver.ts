@@ -10,6 +10,9 @@ import type { Limits } from './pipeline/plan.ts';
 import { checkSize } from './source/limit.ts';
 import type { Source } from './source/source.ts';
 import { canonicalKey, type Transform } from './transform.ts';
+import type { CacheEntry, CacheTier } from './cache/cache.ts';
+import { createSingleFlight } from './cache/single-flight.ts';
+import type { TieredCache } from './cache/tiered.ts';
 
 export interface DeliverRequest {
   readonly key: string;
@@ -27,28 +30,52 @@ interface Common {
   readonly lastModified: Date;
   readonly contentType: string;
   readonly varyAccept: boolean;
+  /** Which tier answered; `miss` when the pipeline ran (or a 304 / an original, which no tier holds). */
+  readonly cache: CacheTier | 'miss';
   /** Milliseconds per stage, for Server-Timing. */
-  readonly timings: { fetch?: number; process?: number; encode?: number };
+  readonly timings: { cache?: number; fetch?: number; process?: number; encode?: number };
 }
 
 export type Delivery =
   | (Common & { readonly kind: 'original'; readonly size: number; readonly contentEncoding: string | undefined; readonly body: Readable | undefined })
-  | (Common & { readonly kind: 'image'; readonly body: Buffer | undefined })
-  | (Common & { readonly kind: 'json'; readonly body: string | undefined });
+  | (Common & { readonly kind: 'variant'; readonly body: Buffer | undefined });
 
 export interface DeliverDeps {
   readonly source: Source;
   readonly limiter: Limiter;
   readonly limits: Limits & { readonly maxBytes: number };
   readonly timeoutMs: number;
+  readonly cache?: TieredCache;
 }
 
 export type Deliver = (req: DeliverRequest) => Promise<Delivery>;
 
-export function createDeliver(deps: DeliverDeps): Deliver {
-  const { source, limiter, limits } = deps;
+interface Produced { entry: CacheEntry; timings: Delivery['timings'] }
 
+export function createDeliver(deps: DeliverDeps): Deliver {
+  const { source, limiter, limits, cache } = deps;
+  const flights = createSingleFlight<Produced>();
   const fetchBytes = (key: string, signal?: AbortSignal) => source.read(key, { signal, maxBytes: limits.maxBytes });
+
+  // Runs once per variant key however many requests wait for it; the slot is taken before the fetch,
+  // so the bytes of originals in memory are bounded too.
+  const produce = (req: DeliverRequest, t: Transform, common: { etag: string; lastModified: Date; varyAccept: boolean }) =>
+    (signal: AbortSignal): Promise<Produced> => limiter.run(async () => {
+      const t0 = performance.now();
+      const [input, watermark] = await Promise.all([
+        fetchBytes(req.key, signal),
+        t.watermark ? fetchBytes(t.watermark.key, signal) : undefined,
+      ]);
+      const fetchMs = performance.now() - t0;
+      const out = await runPipeline(input, t, { limits, timeoutMs: deps.timeoutMs, accept: acceptClass(req.accept), signal, watermark });
+      const json = t.format === 'json';
+      const entry: CacheEntry = {
+        body: json ? Buffer.from(JSON.stringify(describe(out.format, out.width, out.height, out.data.length, out.frames))) : out.data,
+        contentType: json ? 'application/json; charset=utf-8' : FORMATS[out.format].mime,
+        etag: common.etag, lastModified: common.lastModified.getTime(), varyAccept: common.varyAccept, sourceKey: req.key,
+      };
+      return { entry, timings: { fetch: fetchMs, ...out.timings } };
+    }, signal);
 
   return async function deliver(req) {
     const t = req.transform;
@@ -58,14 +85,13 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       t?.watermark ? source.stat(t.watermark.key, { signal: req.signal }) : undefined,
     ]);
     const negotiated = t?.format === 'auto';
-    const accept = acceptClass(req.accept);
-    const variant = t === null ? 'original' : `${canonicalKey(t)}|${negotiated ? acceptClassKey(accept) : ''}|${wmStat?.version ?? ''}`;
-    const etag = `"${createHash('sha256').update(`${req.key}\0${stat.version}\0${variant}`).digest('base64url').slice(0, 27)}"`;
-    const common = { etag, lastModified: stat.lastModified, varyAccept: negotiated };
+    const variant = t === null ? 'original' : `${canonicalKey(t)}|${negotiated ? acceptClassKey(acceptClass(req.accept)) : ''}|${wmStat?.version ?? ''}`;
+    const key = createHash('sha256').update(`${req.key}\0${stat.version}\0${variant}`).digest('base64url').slice(0, 27);
+    const common = { etag: `"${key}"`, lastModified: stat.lastModified, varyAccept: negotiated };
 
-    if (notModified(req, etag, stat.lastModified)) {
+    if (notModified(req, common.etag, stat.lastModified)) {
       // The content type of a 304 is not sent; the original's is cheap to name and harmless.
-      return { ...common, kind: 'image', status: 304, body: undefined, contentType: originalContentType(req.key), timings: {} };
+      return { ...common, kind: 'variant', status: 304, body: undefined, contentType: originalContentType(req.key), cache: 'miss', timings: {} };
     }
 
     if (t === null) {
@@ -75,26 +101,20 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       const obj = await source.get(req.key, { signal: req.signal });
       return {
         ...common, kind: 'original', status: 200, size: obj.size, body: obj.body, contentEncoding: originalContentEncoding(req.key),
-        contentType: originalContentType(req.key), lastModified: obj.lastModified, timings: { fetch: performance.now() - t0 },
+        contentType: originalContentType(req.key), lastModified: obj.lastModified, cache: 'miss', timings: { fetch: performance.now() - t0 },
       };
     }
 
-    // The slot is taken before the fetch, so the bytes of originals in memory are bounded too.
-    return limiter.run(async () => {
-      const t0 = performance.now();
-      const [input, watermark] = await Promise.all([
-        fetchBytes(req.key, req.signal),
-        t.watermark ? fetchBytes(t.watermark.key, req.signal) : undefined,
-      ]);
-      const fetchMs = performance.now() - t0;
-      const out = await runPipeline(input, t, { limits, timeoutMs: deps.timeoutMs, accept, signal: req.signal, watermark });
-      const timings = { fetch: fetchMs, ...out.timings };
-      if (t.format === 'json') {
-        const body = JSON.stringify(describe(out.format, out.width, out.height, out.data.length, out.frames));
-        return { ...common, kind: 'json', status: 200, body, contentType: 'application/json; charset=utf-8', timings };
-      }
-      return { ...common, kind: 'image', status: 200, body: out.data, contentType: FORMATS[out.format].mime, timings };
-    }, req.signal);
+    const c0 = performance.now();
+    const hit = await cache?.get(key);
+    if (hit) {
+      const e = hit.entry;
+      return { ...common, kind: 'variant', status: 200, body: e.body, contentType: e.contentType, cache: hit.tier, timings: { cache: performance.now() - c0 } };
+    }
+    const { value, shared } = await flights.run(key, produce(req, t, common), req.signal);
+    if (!shared) cache?.set(key, value.entry);
+    const e = value.entry;
+    return { ...common, kind: 'variant', status: 200, body: e.body, contentType: e.contentType, cache: 'miss', timings: value.timings };
   };
 }
 

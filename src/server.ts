@@ -1,5 +1,5 @@
 // Composition root: builds the adapters from their config sections and registers the routes. Never listens.
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from './config.ts';
 import { createDeliver } from './deliver.ts';
 import { errorHandler, sendProblem } from './http/problem.ts';
@@ -7,6 +7,14 @@ import { registerImageRoute } from './http/image-route.ts';
 import { kinuRoutes } from './http/kinu-routes.ts';
 import { createLimiter, type Limiter } from './pipeline/limiter.ts';
 import { createFileSource } from './source/file.ts';
+import { withStatCache, type StatCachedSource } from './source/stat-cache.ts';
+import type { Cache } from './cache/cache.ts';
+import { createDiskCache } from './cache/disk.ts';
+import { lazyCache } from './cache/lazy.ts';
+import { createMemoryCache } from './cache/memory.ts';
+import { createResultStore } from './cache/store.ts';
+import { createS3Client } from './source/s3-client.ts';
+import { createTieredCache, type TieredCache } from './cache/tiered.ts';
 import type { Source } from './source/source.ts';
 import { parseNative } from './url/native.ts';
 import { KinuError } from './errors.ts';
@@ -14,12 +22,13 @@ import { KinuError } from './errors.ts';
 export interface ServerDeps {
   readonly source?: Source;
   readonly limiter?: Limiter;
+  readonly cache?: TieredCache;
   /** A pino logger or logger options; tests pass `false`. */
   readonly logger?: boolean | object;
 }
 
 export interface KinuServer extends FastifyInstance {
-  kinu: { source: Source; limiter: Limiter; drain(): void };
+  kinu: { source: StatCachedSource; limiter: Limiter; cache: TieredCache; drain(): void };
 }
 
 export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
@@ -36,11 +45,13 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
       : errorHandler(error, request, reply)),
   }) as unknown as KinuServer;
 
-  const source = deps.source ?? createFileSource(config.source);
+  const source = withStatCache(deps.source ?? createFileSource(config.source), { ttlMs: config.source.statTtlMs });
+  const cache = deps.cache ?? createTieredCache(cacheTiers(config, app.log));
+  app.addHook('onClose', async () => { await cache.close(); });
   const limiter = deps.limiter ?? createLimiter({ concurrency: config.limits.concurrency, queue: config.limits.queue });
-  const deliver = createDeliver({ source, limiter, limits: config.limits, timeoutMs: config.limits.timeoutMs });
+  const deliver = createDeliver({ source, limiter, cache, limits: config.limits, timeoutMs: config.limits.timeoutMs });
   let draining = false;
-  app.decorate('kinu', { source, limiter, drain: () => { draining = true; } });
+  app.decorate('kinu', { source, limiter, cache, drain: () => { draining = true; } });
 
   app.setErrorHandler(errorHandler);
   app.addHook('onRequest', async (request, reply) => {
@@ -62,6 +73,22 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
     originals: config.http.originals,
   });
   return app;
+}
+
+function cacheTiers(config: Config, log: FastifyBaseLogger): Cache[] {
+  const c = config.cache;
+  const tiers: Cache[] = [];
+  if (c.memoryBytes > 0) tiers.push(createMemoryCache({ maxBytes: c.memoryBytes }));
+  if (c.dir !== undefined) {
+    const disk = createDiskCache({ dir: c.dir, maxBytes: c.diskBytes });
+    disk.catch((err: unknown) => log.error({ err, dir: c.dir }, 'disk cache unusable: running without it'));
+    tiers.push(lazyCache('disk', disk));
+  }
+  if (c.resultStore !== undefined) {
+    const client = createS3Client({ endpoint: config.s3.endpoint });
+    tiers.push(createResultStore({ url: c.resultStore, client, maxBytes: config.limits.maxBytes }));
+  }
+  return tiers;
 }
 
 /** One access-log line per request instead of Fastify's two. */

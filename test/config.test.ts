@@ -160,8 +160,8 @@ describe('config', () => {
 
   test('every setting has a KINU_ env name and a kebab-case flag', () => {
     for (const s of Object.values(SETTINGS)) {
-      assert.match(s.env, /^KINU_[A-Z_]+$/);
-      assert.match(s.flag, /^[a-z]+(-[a-z]+)*$/);
+      assert.match(s.env, /^KINU_[A-Z0-9_]+$/);
+      assert.match(s.flag, /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
       assert.equal(s.env, `KINU_${s.flag.toUpperCase().replace(/-/g, '_')}`);
     }
   });

@@ -8,7 +8,8 @@ export function setDeliveryHeaders(reply: FastifyReply, d: Delivery, cacheContro
   reply.header('cache-control', cacheControl);
   if (d.varyAccept) reply.header('vary', 'Accept');
   const t = d.timings;
-  const timing = (['fetch', 'process', 'encode'] as const)
+  reply.header('x-kinu-cache', d.cache);
+  const timing = (['cache', 'fetch', 'process', 'encode'] as const)
     .filter((k) => t[k] !== undefined)
     .map((k) => `${k};dur=${t[k]!.toFixed(1)}`);
   if (timing.length > 0) reply.header('server-timing', timing.join(', '));

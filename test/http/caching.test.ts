@@ -85,7 +85,7 @@ describe('ETag and Last-Modified follow the file', () => {
     const path = join(root, 'a.jpg');
     copyFileSync(corpus('photos/hato-pigeons.jpg'), path);
     utimesSync(path, new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z'));
-    const { app } = testServer({ KINU_SOURCE: root });
+    const { app } = testServer({ KINU_SOURCE: root, KINU_STAT_TTL: '0' });
     const before = await app.inject({ url: '/a.jpg?w=40' });
     assert.equal(before.headers['last-modified'], 'Wed, 01 Jan 2020 00:00:00 GMT');
     const beforeOriginal = String((await app.inject({ url: '/a.jpg' })).headers.etag);
@@ -110,7 +110,7 @@ describe('ETag and Last-Modified follow the file', () => {
     mkdirSync(join(root, 'wm'));
     copyFileSync(corpus('photos/hato-pigeons.jpg'), join(root, 'a.jpg'));
     copyFileSync(corpus('png/rgba.png'), join(root, 'wm', 'logo.png'));
-    const { app } = testServer({ KINU_SOURCE: root });
+    const { app } = testServer({ KINU_SOURCE: root, KINU_STAT_TTL: '0' });
     const url = '/a.jpg?w=200&wm=wm%2Flogo.png';
     const first = await app.inject({ url });
     assert.equal(first.statusCode, 200, first.body);

@@ -1,0 +1,218 @@
+// Disk tier: one file per variant at <dir>/<h2>/<h>/<key>, h = sha256(sourceKey), so purging an original
+// removes one folder. Files are written under <dir>/tmp and renamed into place, and each carries a checksum:
+// a torn or damaged file is a miss and is deleted. That check is also why nothing is fsynced.
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Cache, CacheEntry } from './cache.ts';
+
+// Header: magic 4, version 1, reserved 3, meta length u32 BE, body length u32 BE, sha256 of meta + body 32.
+const MAGIC = 'KINU';
+const VERSION = 1;
+const HEADER = 48;
+const KEY = /^[A-Za-z0-9_-]{1,100}$/;
+const HASH_DIR = /^[0-9a-f]{64}$/;
+// Recency survives restarts as mtime; refreshing it at most once a minute keeps hits from becoming writes.
+const TOUCH_MS = 60_000;
+
+interface Rec { readonly h: string; readonly size: number; touched: number }
+
+export async function createDiskCache(config: { dir: string; maxBytes: number }): Promise<Cache> {
+  const { dir, maxBytes } = config;
+  const tmpDir = join(dir, 'tmp');
+  const index = new Map<string, Rec>(); // insertion order is recency, least recent first
+  const inflight = new Set<Promise<void>>();
+  let total = 0;
+  let closed = false;
+  const pathOf = (h: string, key: string) => join(dir, h.slice(0, 2), h, key);
+
+  // Renames, deletions and index changes run one at a time so files and index never disagree;
+  // writing the temporary file, the slow part, happens outside.
+  let tail: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = tail.then(fn);
+    tail = run.catch(() => {});
+    return run;
+  };
+
+  function forget(key: string): Rec | undefined {
+    const rec = index.get(key);
+    if (rec) {
+      index.delete(key);
+      total -= rec.size;
+    }
+    return rec;
+  }
+
+  function remember(key: string, rec: Rec) {
+    index.set(key, rec);
+    total += rec.size;
+  }
+
+  async function remove(h: string, key: string) {
+    await unlink(pathOf(h, key)).catch(() => {});
+    await rmdir(dirname(pathOf(h, key))).catch(() => {}); // only succeeds once the original has no variant left
+  }
+
+  async function evict() {
+    while (total > maxBytes) {
+      const key = index.keys().next().value;
+      if (key === undefined) return;
+      await remove(forget(key)!.h, key);
+    }
+  }
+
+  // Called on a damaged file: drop it now, delete it unless a newer write has replaced it meanwhile.
+  function discard(key: string, rec: Rec): Promise<void> {
+    if (index.get(key) !== rec) return Promise.resolve();
+    forget(key);
+    return serial(async () => {
+      if (!index.has(key)) await remove(rec.h, key);
+    });
+  }
+
+  async function store(key: string, h: string, tmp: string, data: Buffer) {
+    try {
+      await writeFile(tmp, data);
+      await serial(async () => {
+        await place(tmp, pathOf(h, key));
+        const old = forget(key);
+        if (old && old.h !== h) await remove(old.h, key);
+        remember(key, { h, size: data.length, touched: Date.now() });
+        await evict();
+      });
+    } catch {
+      await rm(tmp, { force: true }).catch(() => {}); // a failed fill (ENOSPC, EACCES) is only a miss later
+    }
+  }
+
+  // Startup: temporary files are leftovers of a crash; every entry file is indexed, oldest mtime first.
+  await rm(tmpDir, { recursive: true, force: true });
+  await mkdir(tmpDir, { recursive: true });
+  const found: { key: string; h: string; size: number; mtime: number }[] = [];
+  const list = (p: string) => readdir(p).catch(() => [] as string[]);
+  await Promise.all((await readdir(dir)).filter((d) => /^[0-9a-f]{2}$/.test(d)).map(async (d2) => {
+    await Promise.all((await list(join(dir, d2))).map(async (h) => {
+      if (!HASH_DIR.test(h) || !h.startsWith(d2)) return;
+      const names = await list(join(dir, d2, h));
+      if (names.length === 0) await rmdir(join(dir, d2, h)).catch(() => {});
+      await Promise.all(names.map(async (key) => {
+        const p = pathOf(h, key);
+        const st = await stat(p).catch(() => undefined);
+        if (!st?.isFile()) return;
+        if (KEY.test(key)) found.push({ key, h, size: st.size, mtime: st.mtimeMs });
+        else await unlink(p).catch(() => {});
+      }));
+    }));
+  }));
+  found.sort((a, b) => a.mtime - b.mtime);
+  for (const f of found) {
+    const old = forget(f.key); // the same key under two originals: the newer file wins
+    if (old) await remove(old.h, f.key);
+    remember(f.key, { h: f.h, size: f.size, touched: f.mtime });
+  }
+  await evict();
+
+  return {
+    tier: 'disk',
+    async get(key) {
+      const rec = closed ? undefined : index.get(key);
+      if (!rec) return undefined;
+      const path = pathOf(rec.h, key);
+      let buf: Buffer;
+      try {
+        buf = await readFile(path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && index.get(key) === rec) forget(key);
+        return undefined;
+      }
+      const entry = decode(buf, key, rec.h);
+      if (!entry) {
+        await discard(key, rec);
+        return undefined;
+      }
+      if (index.get(key) === rec) {
+        index.delete(key);
+        index.set(key, rec);
+        const now = Date.now();
+        if (now - rec.touched > TOUCH_MS) {
+          rec.touched = now;
+          utimes(path, now / 1000, now / 1000).catch(() => {});
+        }
+      }
+      return entry;
+    },
+    async set(key, entry) {
+      if (closed || !KEY.test(key)) return;
+      const data = encode(key, entry);
+      if (data.length > maxBytes) return;
+      const job = store(key, hashOf(entry.sourceKey), join(tmpDir, randomUUID()), data);
+      inflight.add(job);
+      await job.finally(() => inflight.delete(job));
+    },
+    async purge(sourceKey) {
+      const h = hashOf(sourceKey);
+      await Promise.all([...inflight]); // a write begun before the purge must not bring a variant back
+      return serial(async () => {
+        const folder = dirname(pathOf(h, 'x'));
+        const names = await readdir(folder).catch((err: NodeJS.ErrnoException) => {
+          if (err.code === 'ENOENT') return [] as string[];
+          throw err;
+        });
+        for (const key of names) if (index.get(key)?.h === h) forget(key);
+        await rm(folder, { recursive: true, force: true });
+        return names.length;
+      });
+    },
+    async close() {
+      closed = true;
+      await Promise.all([...inflight]);
+      await tail;
+    },
+  };
+}
+
+function hashOf(sourceKey: string): string {
+  return createHash('sha256').update(sourceKey).digest('hex');
+}
+
+async function place(tmp: string, dest: string) {
+  try {
+    await rename(tmp, dest);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(dirname(dest), { recursive: true });
+    await rename(tmp, dest);
+  }
+}
+
+function encode(key: string, e: CacheEntry): Buffer {
+  const { sourceKey, contentType, etag, lastModified, varyAccept } = e;
+  const meta = Buffer.from(JSON.stringify({ key, sourceKey, contentType, etag, lastModified, varyAccept }));
+  const head = Buffer.alloc(HEADER);
+  head.write(MAGIC, 0, 'latin1');
+  head[4] = VERSION;
+  head.writeUInt32BE(meta.length, 8);
+  head.writeUInt32BE(e.body.length, 12);
+  createHash('sha256').update(meta).update(e.body).digest().copy(head, 16);
+  return Buffer.concat([head, meta, e.body]);
+}
+
+/** The entry, or undefined for anything short, damaged, or filed under the wrong key or original. */
+function decode(buf: Buffer, key: string, h: string): CacheEntry | undefined {
+  if (buf.length < HEADER || buf.toString('latin1', 0, 4) !== MAGIC || buf[4] !== VERSION) return undefined;
+  const metaEnd = HEADER + buf.readUInt32BE(8);
+  if (buf.length !== metaEnd + buf.readUInt32BE(12)) return undefined;
+  if (!createHash('sha256').update(buf.subarray(HEADER)).digest().equals(buf.subarray(16, HEADER))) return undefined;
+  let m: Record<string, unknown> | null;
+  try {
+    m = JSON.parse(buf.toString('utf8', HEADER, metaEnd));
+  } catch {
+    return undefined;
+  }
+  if (typeof m !== 'object' || m === null) return undefined;
+  const { sourceKey, contentType, etag, lastModified, varyAccept } = m;
+  if (m.key !== key || typeof sourceKey !== 'string' || hashOf(sourceKey) !== h) return undefined;
+  if (typeof contentType !== 'string' || typeof etag !== 'string' || typeof lastModified !== 'number' || typeof varyAccept !== 'boolean') return undefined;
+  return { body: buf.subarray(metaEnd), contentType, etag, lastModified, varyAccept, sourceKey };
+}

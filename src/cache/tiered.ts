@@ -1,0 +1,53 @@
+// memory → disk → result store. A hit in a lower tier fills the tiers above it; a miss filled by the
+// pipeline is written to every tier. Writes below memory run in the background and never fail a request.
+import type { Cache, CacheEntry, CacheTier } from './cache.ts';
+
+export interface TieredCache {
+  get(key: string): Promise<{ entry: CacheEntry; tier: CacheTier } | undefined>;
+  set(key: string, entry: CacheEntry): void;
+  purge(sourceKey: string): Promise<number>;
+  /** Wait for background writes (tests, shutdown). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  readonly tiers: readonly CacheTier[];
+}
+
+export function createTieredCache(tiers: readonly Cache[]): TieredCache {
+  const pending = new Set<Promise<unknown>>();
+  const background = (p: Promise<unknown>) => {
+    const q = p.catch(() => {}).finally(() => pending.delete(q));
+    pending.add(q);
+  };
+  const fill = (upto: number, key: string, entry: CacheEntry) => {
+    for (let i = 0; i < upto; i++) background(tiers[i]!.set(key, entry));
+  };
+
+  return {
+    tiers: tiers.map((t) => t.tier),
+    async get(key) {
+      for (let i = 0; i < tiers.length; i++) {
+        const entry = await tiers[i]!.get(key).catch(() => undefined);
+        if (entry) {
+          fill(i, key, entry);
+          return { entry, tier: tiers[i]!.tier };
+        }
+      }
+      return undefined;
+    },
+    set(key, entry) {
+      fill(tiers.length, key, entry);
+    },
+    async purge(sourceKey) {
+      await this.flush();
+      const counts = await Promise.all(tiers.map((t) => t.purge(sourceKey).catch(() => 0)));
+      return counts.reduce((a, b) => a + b, 0);
+    },
+    async flush() {
+      while (pending.size > 0) await Promise.all([...pending]);
+    },
+    async close() {
+      await this.flush();
+      await Promise.all(tiers.map((t) => t.close()));
+    },
+  };
+}

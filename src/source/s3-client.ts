@@ -1,0 +1,161 @@
+// The one place in src/ that imports the AWS SDK: a small S3 client for the S3 source and the result store.
+// Path-style addressing when an endpoint is set (MinIO, Ceph, s3rver); region and credentials from the
+// standard AWS chain unless given. Every call runs under its own deadline (the SDK's requestTimeout only
+// warns), combined with the caller's signal; a call past its deadline rejects with a TimeoutError.
+import { addAbortSignal, type Readable } from 'node:stream';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client as AwsS3Client,
+} from '@aws-sdk/client-s3';
+
+export interface S3ClientOptions {
+  /** S3-compatible endpoint URL; when set, path-style addressing is used. Default: AWS. */
+  readonly endpoint?: string;
+  /** Default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1. */
+  readonly region?: string;
+  /** Static credentials (tests); default: the standard AWS credential chain. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  /** Deadline of each call, ms, retries included. Default 5000. */
+  readonly timeoutMs?: number;
+  /** Attempts per call, first included. Default 3 (the SDK's). */
+  readonly maxAttempts?: number;
+}
+
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+  /** Overrides the client's deadline for this call. */
+  readonly timeoutMs?: number;
+}
+
+export interface S3Object {
+  readonly body: Buffer;
+  readonly contentType: string | undefined;
+  /** User metadata, keys lower-case without `x-amz-meta-`. */
+  readonly metadata: Record<string, string>;
+  readonly etag: string | undefined;
+  readonly lastModified: Date | undefined;
+}
+
+export interface S3Client {
+  /** The whole object, or undefined when there is none (404). Throws on any other failure, and past maxBytes. */
+  get(bucket: string, key: string, opts?: CallOptions & { maxBytes?: number }): Promise<S3Object | undefined>;
+  /** Stores a buffer (known length) with its content type and ASCII user metadata. */
+  put(bucket: string, key: string, body: Buffer, contentType: string, metadata: Record<string, string>, opts?: CallOptions): Promise<void>;
+  /** Every key under the prefix (all pages). */
+  list(bucket: string, prefix: string, opts?: CallOptions): Promise<string[]>;
+  /** Deletes the keys (1000 per request); returns how many the store reported as gone. */
+  deleteMany(bucket: string, keys: readonly string[], opts?: CallOptions): Promise<number>;
+  /** Closes sockets. */
+  destroy(): void;
+}
+
+const DEFAULT_TIMEOUT_MS = 5000;
+
+export function createS3Client(options: S3ClientOptions = {}): S3Client {
+  const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const aws = new AwsS3Client({
+    region,
+    ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+  });
+  const defaultTimeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+
+  /** Runs fn under one signal = caller's signal + deadline; rejects at the deadline even if the SDK is asleep in a retry back-off. */
+  async function call<T>(opts: CallOptions | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const deadline = AbortSignal.timeout(opts?.timeoutMs ?? defaultTimeout);
+    const signal = opts?.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+    signal.throwIfAborted();
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([fn(signal), aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort!);
+    }
+  }
+
+  return {
+    get: (bucket, key, opts) =>
+      call(opts, async (signal) => {
+        let out;
+        try {
+          out = await aws.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+        } catch (err) {
+          if (isNotFound(err)) return undefined;
+          throw err;
+        }
+        const stream = out.Body as Readable | undefined;
+        const maxBytes = opts?.maxBytes ?? Infinity;
+        if (out.ContentLength !== undefined && out.ContentLength > maxBytes) {
+          stream?.destroy();
+          throw new RangeError(`s3://${bucket}/${key} is ${out.ContentLength} bytes, more than ${maxBytes}`);
+        }
+        const body = stream ? await readAll(addAbortSignal(signal, stream), maxBytes) : Buffer.alloc(0);
+        return { body, contentType: out.ContentType, metadata: out.Metadata ?? {}, etag: out.ETag, lastModified: out.LastModified };
+      }),
+
+    put: (bucket, key, body, contentType, metadata, opts) =>
+      call(opts, async (signal) => {
+        await aws.send(
+          new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length, ContentType: contentType, Metadata: metadata }),
+          { abortSignal: signal },
+        );
+      }),
+
+    list: (bucket, prefix, opts) =>
+      call(opts, async (signal) => {
+        const keys: string[] = [];
+        let token: string | undefined;
+        do {
+          const page = await aws.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal: signal });
+          for (const o of page.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key);
+          token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+        return keys;
+      }),
+
+    deleteMany: (bucket, keys, opts) =>
+      call(opts, async (signal) => {
+        let gone = 0;
+        for (let i = 0; i < keys.length; i += 1000) {
+          const batch = keys.slice(i, i + 1000);
+          const out = await aws.send(
+            new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+            { abortSignal: signal },
+          );
+          gone += batch.length - (out.Errors?.length ?? 0);
+        }
+        return gone;
+      }),
+
+    destroy: () => aws.destroy(),
+  };
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+  if (e?.name === 'NoSuchBucket') return false; // a missing bucket is a broken setup, not a missing object
+  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
+}
+
+async function readAll(stream: Readable, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    size += b.length;
+    if (size > maxBytes) {
+      stream.destroy();
+      throw new RangeError(`object larger than ${maxBytes} bytes`);
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks, size);
+}
