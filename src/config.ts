@@ -7,6 +7,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseParams } from './url/native.ts';
 import type { ParamValues } from './url/params.ts';
+import { DIALECT_NAMES, type DialectName } from './url/dialects.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../examples/images', import.meta.url));
 
@@ -34,16 +35,18 @@ const secrets = z.string().transform((s, ctx) => {
 });
 
 const dialects = z.string().transform((s, ctx) => {
-  const out: Record<string, string> = {};
+  const out: Partial<Record<DialectName, string>> = {};
+  const fail = (message: string) => { ctx.addIssue({ code: 'custom', message }); return z.NEVER; };
   for (const part of s.split(',').map((x) => x.trim()).filter(Boolean)) {
-    const [name, prefix] = part.split('=');
-    if (name !== 'native') { ctx.addIssue({ code: 'custom', message: `unknown dialect "${name}"; this version has: native` }); return z.NEVER; }
-    if (!prefix || !/^\/([A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*)?$/.test(prefix) || prefix.startsWith('/_kinu')) {
-      ctx.addIssue({ code: 'custom', message: `bad prefix "${prefix ?? ''}" for ${name}; expected / or /path` }); return z.NEVER;
-    }
-    out[name] = prefix === '/' ? '' : prefix;
+    const [name, prefix] = part.split('=') as [string, string | undefined];
+    if (!(DIALECT_NAMES as readonly string[]).includes(name)) return fail(`unknown dialect "${name}"; known: ${DIALECT_NAMES.join(', ')}`);
+    if (!prefix || !/^\/([A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*)?$/.test(prefix) || prefix.startsWith('/_kinu')) return fail(`bad prefix "${prefix ?? ''}" for ${name}; expected / or /path`);
+    const mount = prefix === '/' ? '' : prefix;
+    if (name in out) return fail(`${name} given twice`);
+    if (Object.values(out).includes(mount)) return fail(`two dialects on ${prefix}`);
+    out[name as DialectName] = mount;
   }
-  if (!out.native && out.native !== '') { ctx.addIssue({ code: 'custom', message: 'native must be enabled' }); return z.NEVER; }
+  if (Object.keys(out).length === 0) return fail('enable at least one dialect, e.g. native=/');
   return out;
 });
 
@@ -76,7 +79,7 @@ export const SETTINGS = {
   secret: setting('KINU_SECRET', 'secret', undefined, 'signing secret(s), comma-separated for rotation, 16+ characters each; none = unsigned mode', secrets),
   concurrency: setting('KINU_CONCURRENCY', 'concurrency', 'CPU cores', 'pipelines run at once', int(1, 1024)),
   queue: setting('KINU_QUEUE', 'queue', '100', 'requests that may wait for a pipeline slot; one more gets 503 + `Retry-After`', int(0, 100000)),
-  dialects: setting('KINU_DIALECTS', 'dialects', 'native=/', 'enabled URL dialects and their path prefixes (this version: `native` only)', dialects),
+  dialects: setting('KINU_DIALECTS', 'dialects', 'native=/', `enabled URL dialects and their path prefixes: ${DIALECT_NAMES.join(', ')}`, dialects),
   originals: setting('KINU_ORIGINALS', 'originals', 'allow', '`allow` or `deny` requests without params (the original bytes)', z.enum(['allow', 'deny'])),
   maxBytes: setting('KINU_MAX_BYTES', 'max-bytes', '52428800', 'largest original read, in bytes (413 above)', int(1, 2 ** 40)),
   maxPixels: setting('KINU_MAX_PIXELS', 'max-pixels', '100000000', 'largest original in pixels, all frames counted, checked from the header (422 above); also caps the output', int(1, 2 ** 40)),
@@ -105,7 +108,7 @@ export interface Config {
   readonly s3: { readonly endpoint: string | undefined };
   readonly signing: { readonly secrets: readonly string[] };
   readonly limits: { readonly maxBytes: number; readonly maxPixels: number; readonly maxFrames: number; readonly timeoutMs: number; readonly concurrency: number; readonly queue: number };
-  readonly http: { readonly cacheControl: string; readonly originals: 'allow' | 'deny'; readonly dialects: Readonly<Record<string, string>> };
+  readonly http: { readonly cacheControl: string; readonly originals: 'allow' | 'deny'; readonly dialects: Readonly<Partial<Record<DialectName, string>>> };
   readonly presets: Readonly<Record<string, ParamValues>>;
 }
 

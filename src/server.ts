@@ -17,6 +17,7 @@ import { createS3Client } from './source/s3-client.ts';
 import { createTieredCache, type TieredCache } from './cache/tiered.ts';
 import type { Source } from './source/source.ts';
 import { parseNative } from './url/native.ts';
+import type { DialectName, DialectParser } from './url/dialects.ts';
 import { KinuError } from './errors.ts';
 
 export interface ServerDeps {
@@ -64,14 +65,12 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
   });
 
   app.register(kinuRoutes, { prefix: '/_kinu', ready: () => source.ready(), draining: () => draining });
-  const prefix = config.http.dialects.native ?? '';
-  registerImageRoute(app, {
-    prefix,
-    parse: (rawUrl) => parseNative(rawUrl, { prefix, secrets: config.signing.secrets, presets: config.presets }),
-    deliver,
-    cacheControl: config.http.cacheControl,
-    originals: config.http.originals,
-  });
+  const dialects: Record<DialectName, (prefix: string) => DialectParser> = {
+    native: (prefix) => (rawUrl) => parseNative(rawUrl, { prefix, secrets: config.signing.secrets, presets: config.presets }),
+  };
+  for (const [name, prefix] of Object.entries(config.http.dialects) as [DialectName, string][]) {
+    registerImageRoute(app, { prefix, parse: dialects[name](prefix), deliver, cacheControl: config.http.cacheControl, originals: config.http.originals });
+  }
   return app;
 }
 
