@@ -8,6 +8,9 @@ import { z } from 'zod';
 import { parseParams } from './url/native.ts';
 import type { ParamValues } from './url/params.ts';
 import { DIALECT_NAMES, type DialectName } from './url/dialects.ts';
+import { parseImgproxyPresets, type ImgproxyPresets } from './url/imgproxy.ts';
+import { validateKey } from './url/key.ts';
+import { checkOriginalTemplate, TOFU_ORIGINAL_DEFAULT } from './url/tofu.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../examples/images', import.meta.url));
 
@@ -31,6 +34,13 @@ const secrets = z.string().transform((s, ctx) => {
   const list = s.split(',').map((x) => x.trim()).filter(Boolean);
   if (list.length === 0) { ctx.addIssue({ code: 'custom', message: 'no secret in the list' }); return z.NEVER; }
   if (list.some((x) => x.length < 16)) { ctx.addIssue({ code: 'custom', message: 'each secret needs at least 16 characters' }); return z.NEVER; }
+  return list;
+});
+
+/** Keys a peer system already signs with: taken as they are (any length), comma-separated for rotation. */
+const peerKeys = z.string().transform((s, ctx) => {
+  const list = s.split(',').map((x) => x.trim()).filter(Boolean);
+  if (list.length === 0) { ctx.addIssue({ code: 'custom', message: 'no key in the list' }); return z.NEVER; }
   return list;
 });
 
@@ -68,6 +78,16 @@ const presets = z.string().transform((s, ctx) => {
   return out;
 });
 
+/** imgproxy keys and salts: hex, comma-separated for several pairs (IMGPROXY_KEY / IMGPROXY_SALT as they are). */
+const hexList = z.string().transform((s, ctx) => {
+  const list = s.split(',').map((x) => x.trim()).filter(Boolean);
+  if (list.length === 0 || list.some((x) => !/^([0-9a-fA-F]{2})+$/.test(x))) { ctx.addIssue({ code: 'custom', message: 'expected hex (pairs of 0-9 a-f digits), comma-separated for several' }); return z.NEVER; }
+  return list.map((x) => x.toLowerCase());
+});
+const imgproxyPresets = z.string().transform((s, ctx): ImgproxyPresets => {
+  try { return parseImgproxyPresets(s); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
+});
+
 interface Setting<T> { env: string; flag: string; default: string | undefined; doc: string; schema: z.ZodType<T, string> }
 const setting = <T>(env: string, flag: string, def: string | undefined, doc: string, schema: z.ZodType<T, string>): Setting<T> =>
   ({ env, flag, default: def, doc, schema });
@@ -80,6 +100,14 @@ export const SETTINGS = {
   concurrency: setting('KINU_CONCURRENCY', 'concurrency', 'CPU cores', 'pipelines run at once', int(1, 1024)),
   queue: setting('KINU_QUEUE', 'queue', '100', 'requests that may wait for a pipeline slot; one more gets 503 + `Retry-After`', int(0, 100000)),
   dialects: setting('KINU_DIALECTS', 'dialects', 'native=/', `enabled URL dialects and their path prefixes: ${DIALECT_NAMES.join(', ')}`, dialects),
+  thumborKey: setting('KINU_THUMBOR_KEY', 'thumbor-key', undefined, 'thumbor dialect: thumbor\'s `SECURITY_KEY`(s), comma-separated for rotation; none = `unsafe/` URLs accepted and signatures not checked', peerKeys),
+  tofuSecret: setting('KINU_TOFU_SECRET', 'tofu-secret', undefined, 'tofu dialect: HMAC-SHA256 secret(s), comma-separated for rotation; none = the signature token is checked for its shape only', peerKeys),
+  tofuOriginal: setting('KINU_TOFU_ORIGINAL', 'tofu-original', TOFU_ORIGINAL_DEFAULT, 'tofu dialect: the original\'s key, `{path}` being the URL path before the size token (`/recipes/1203423/750x500cq60/….jpg` → `recipes/1203423.jpg`)', z.string().superRefine((t, ctx) => { const why = checkOriginalTemplate(t); if (why) ctx.addIssue({ code: 'custom', message: why }); })),
+  imgproxyKey: setting('KINU_IMGPROXY_KEY', 'imgproxy-key', undefined, 'imgproxy dialect: `IMGPROXY_KEY` as it is (hex), comma-separated for several key/salt pairs; none = unsigned (`insecure/` accepted)', hexList),
+  imgproxySalt: setting('KINU_IMGPROXY_SALT', 'imgproxy-salt', undefined, 'imgproxy dialect: `IMGPROXY_SALT` (hex), one per key, in the same order', hexList),
+  imgproxySignatureSize: setting('KINU_IMGPROXY_SIGNATURE_SIZE', 'imgproxy-signature-size', '32', 'imgproxy dialect: `IMGPROXY_SIGNATURE_SIZE`, bytes of the HMAC kept in signatures', int(1, 32)),
+  imgproxyPresets: setting('KINU_IMGPROXY_PRESETS', 'imgproxy-presets', undefined, 'imgproxy dialect: `IMGPROXY_PRESETS` as it is: `name=option/option`, comma- or newline-separated; `default` applies to every URL', imgproxyPresets),
+  imgproxyWatermark: setting('KINU_IMGPROXY_WATERMARK', 'imgproxy-watermark', undefined, 'imgproxy dialect: key in the source of the image `wm:` places (imgproxy\'s `IMGPROXY_WATERMARK_PATH`); none = `wm:` is refused', z.string().min(1).transform((k, ctx) => { try { return validateKey(k); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as { detail?: string }).detail ?? 'invalid key' }); return z.NEVER; } })),
   originals: setting('KINU_ORIGINALS', 'originals', 'allow', '`allow` or `deny` requests without params (the original bytes)', z.enum(['allow', 'deny'])),
   maxBytes: setting('KINU_MAX_BYTES', 'max-bytes', '52428800', 'largest original read, in bytes (413 above)', int(1, 2 ** 40)),
   maxPixels: setting('KINU_MAX_PIXELS', 'max-pixels', '100000000', 'largest original in pixels, all frames counted, checked from the header (422 above); also caps the output', int(1, 2 ** 40)),
@@ -98,7 +126,7 @@ export const SETTINGS = {
 
 export type SettingName = keyof typeof SETTINGS;
 /** Never echoed in error messages: they end up in logs. */
-const SECRET_SETTINGS: ReadonlySet<string> = new Set<SettingName>(['secret']);
+const SECRET_SETTINGS: ReadonlySet<string> = new Set<SettingName>(['secret', 'thumborKey', 'tofuSecret', 'imgproxyKey', 'imgproxySalt']);
 type Out<K extends SettingName> = z.output<(typeof SETTINGS)[K]['schema']>;
 
 export interface Config {
@@ -110,6 +138,9 @@ export interface Config {
   readonly limits: { readonly maxBytes: number; readonly maxPixels: number; readonly maxFrames: number; readonly timeoutMs: number; readonly concurrency: number; readonly queue: number };
   readonly http: { readonly cacheControl: string; readonly originals: 'allow' | 'deny'; readonly dialects: Readonly<Partial<Record<DialectName, string>>> };
   readonly presets: Readonly<Record<string, ParamValues>>;
+  readonly imgproxy: { readonly keys: readonly string[]; readonly salts: readonly string[]; readonly signatureSize: number; readonly presets: ImgproxyPresets; readonly watermark: string | undefined };
+  readonly thumbor: { readonly keys: readonly string[] };
+  readonly tofu: { readonly secrets: readonly string[]; readonly original: string };
 }
 
 export class ConfigError extends Error {
@@ -152,6 +183,10 @@ export function loadConfig(input: ConfigInput = {}): Config {
     if (r.success) values[name] = r.data;
     else problems.push(`${s.env} (--${s.flag}): ${r.error.issues[0]?.message ?? 'invalid'}${SECRET_SETTINGS.has(name) ? '' : `, got ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw)}`}`);
   }
+  const [ipKeys, ipSalts] = [values.imgproxyKey as string[] | undefined, values.imgproxySalt as string[] | undefined];
+  if ((ipKeys?.length ?? 0) !== (ipSalts?.length ?? 0)) {
+    problems.push(`KINU_IMGPROXY_KEY (--imgproxy-key) and KINU_IMGPROXY_SALT (--imgproxy-salt): give one salt per key, got ${ipKeys?.length ?? 0} key(s) and ${ipSalts?.length ?? 0} salt(s)`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const v = <K extends SettingName>(k: K, fallback: Out<K>): Out<K> => (values[k] as Out<K> | undefined) ?? fallback;
@@ -167,6 +202,9 @@ export function loadConfig(input: ConfigInput = {}): Config {
     },
     http: { cacheControl: v('cacheControl', 'public, max-age=31536000'), originals: v('originals', 'allow'), dialects: v('dialects', { native: '' }) },
     presets: v('presets', {}),
+    imgproxy: { keys: v('imgproxyKey', []), salts: v('imgproxySalt', []), signatureSize: v('imgproxySignatureSize', 32), presets: v('imgproxyPresets', {}), watermark: values.imgproxyWatermark as string | undefined },
+    thumbor: { keys: v('thumborKey', []) },
+    tofu: { secrets: v('tofuSecret', []), original: v('tofuOriginal', TOFU_ORIGINAL_DEFAULT) },
   });
 }
 

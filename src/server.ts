@@ -17,6 +17,9 @@ import { createS3Client } from './source/s3-client.ts';
 import { createTieredCache, type TieredCache } from './cache/tiered.ts';
 import type { Source } from './source/source.ts';
 import { parseNative } from './url/native.ts';
+import { parseImgproxy } from './url/imgproxy.ts';
+import { parseThumbor } from './url/thumbor.ts';
+import { parseTofu } from './url/tofu.ts';
 import type { DialectName, DialectParser } from './url/dialects.ts';
 import { KinuError } from './errors.ts';
 
@@ -67,6 +70,18 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
   app.register(kinuRoutes, { prefix: '/_kinu', ready: () => source.ready(), draining: () => draining });
   const dialects: Record<DialectName, (prefix: string) => DialectParser> = {
     native: (prefix) => (rawUrl) => parseNative(rawUrl, { prefix, secrets: config.signing.secrets, presets: config.presets }),
+    imgproxy: (prefix) => {
+      if (config.imgproxy.keys.length === 0) app.log.warn(`no KINU_IMGPROXY_KEY set: imgproxy URLs under ${prefix || '/'} are unsigned (any signature segment accepted)`);
+      return (rawUrl) => parseImgproxy(rawUrl, { prefix, ...config.imgproxy });
+    },
+    thumbor: (prefix) => {
+      if (config.thumbor.keys.length === 0) app.log.warn(`no KINU_THUMBOR_KEY set: thumbor URLs under ${prefix || '/'} are unsigned (unsafe/ accepted, signatures not checked)`);
+      return (rawUrl) => parseThumbor(rawUrl, { prefix, keys: config.thumbor.keys });
+    },
+    tofu: (prefix) => {
+      if (config.tofu.secrets.length === 0) app.log.warn(`no KINU_TOFU_SECRET set: tofu URLs under ${prefix || '/'} are unsigned (the signature token is not checked)`);
+      return (rawUrl) => parseTofu(rawUrl, { prefix, secrets: config.tofu.secrets, original: config.tofu.original, presets: config.presets });
+    },
   };
   for (const [name, prefix] of Object.entries(config.http.dialects) as [DialectName, string][]) {
     registerImageRoute(app, { prefix, parse: dialects[name](prefix), deliver, cacheControl: config.http.cacheControl, originals: config.http.originals });

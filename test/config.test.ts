@@ -75,7 +75,7 @@ describe('config', () => {
       ['KINU_PORT', 'abc'], ['KINU_PORT', '65536'], ['KINU_PORT', '-1'],
       ['KINU_SOURCE', 's3://bucket/prefix'], ['KINU_SOURCE', 'https://example.com/'], ['KINU_SOURCE', 'file://host/x'],
       ['KINU_SECRET', 'short'], ['KINU_SECRET', ','], ['KINU_CONCURRENCY', '0'], ['KINU_CONCURRENCY', '1.5'], ['KINU_QUEUE', 'x'],
-      ['KINU_DIALECTS', 'imgproxy=/ip'], ['KINU_DIALECTS', 'native=img'], ['KINU_DIALECTS', 'native=/_kinu'], ['KINU_DIALECTS', 'native'],
+      ['KINU_DIALECTS', 'imagor=/im'], ['KINU_DIALECTS', 'native=img'], ['KINU_DIALECTS', 'native=/_kinu'], ['KINU_DIALECTS', 'native'],
       ['KINU_ORIGINALS', 'maybe'], ['KINU_MAX_BYTES', '0'], ['KINU_MAX_PIXELS', '1e9'], ['KINU_MAX_FRAMES', '0'],
       ['KINU_TIMEOUT', '0'], ['KINU_TIMEOUT', '3601'], ['KINU_TIMEOUT', 'ten'], ['KINU_CACHE_CONTROL', 'a\nb'],
       ['KINU_PRESETS', 'nope'], ['KINU_PRESETS', '[]'], ['KINU_LOG_LEVEL', 'loud'],
@@ -146,7 +146,7 @@ describe('config', () => {
     assert.deepEqual(loadConfig({ env: { KINU_DIALECTS: 'native=/' } }).http.dialects, { native: '' });
     assert.deepEqual(loadConfig({ env: { KINU_DIALECTS: 'native=/img' } }).http.dialects, { native: '/img' });
     assert.deepEqual(loadConfig({ env: { KINU_DIALECTS: ' native=/img/v1 ' } }).http.dialects, { native: '/img/v1' });
-    for (const bad of ['native=/img/', 'native=//', 'native=/a b', 'tofu=/t', 'native=/x,native=']) {
+    for (const bad of ['native=/img/', 'native=//', 'native=/a b', 'imagor=/t', 'native=/x,native=']) {
       assert.equal(problems({ env: { KINU_DIALECTS: bad } }).length, 1, bad);
     }
   });

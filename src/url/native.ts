@@ -1,6 +1,6 @@
 // The native dialect: GET /<key>?<params>. Raw URL in, { key, transform } out, or a typed error.
 import { KinuError } from '../errors.ts';
-import { DEFAULT_BACKGROUND, IDENTITY, type Transform } from '../transform.ts';
+import { IDENTITY, type Transform } from '../transform.ts';
 import { decodeKey } from './key.ts';
 import { isParamName, PARAM_NAMES, PARAMS, type ParamName, type ParamValues } from './params.ts';
 import { signedMessage, splitSig, verify } from './sign.ts';
@@ -74,7 +74,8 @@ function invalid(name: ParamName, raw: string, expected: string): KinuError {
   return new KinuError('invalid_param', `${name}: expected ${expected}, got ${JSON.stringify(shown)}`);
 }
 
-function toTransform(p: ParamValues): Transform {
+/** Validated native params → the canonical Transform; every dialect funnels through here. */
+export function toTransform(p: ParamValues): Transform {
   for (const dep of ['wm_pos', 'wm_opacity', 'wm_scale'] as const) {
     if (p[dep] !== undefined && p.wm === undefined) throw new KinuError('invalid_param', `${dep}: needs wm`);
   }
@@ -99,7 +100,8 @@ function toTransform(p: ParamValues): Transform {
     crop,
     format: p.fmt,
     quality: p.q,
-    background: p.bg && !sameColour(p.bg, DEFAULT_BACKGROUND) ? p.bg : undefined,
+    // Kept even when white: the default padding of formats with alpha is transparent, not white.
+    background: p.bg,
     blur: p.blur,
     sharpen: p.sharpen,
     rotate: p.rot ?? 0,
@@ -112,8 +114,4 @@ function toTransform(p: ParamValues): Transform {
     gray: p.gray ?? false,
     pixelate: p.pixelate,
   };
-}
-
-function sameColour(a: { r: number; g: number; b: number; alpha: number }, b: typeof a): boolean {
-  return a.r === b.r && a.g === b.g && a.b === b.b && a.alpha === b.alpha;
 }

@@ -66,8 +66,8 @@ const VALID: [string, Partial<Transform>][] = [
   ['q=100', { quality: 100 }],
   ['bg=ff8800', { background: { r: 255, g: 136, b: 0, alpha: 1 } }],
   ['bg=FF880000', { background: { r: 255, g: 136, b: 0, alpha: 0 } }],
-  ['bg=ffffff', {}],
-  ['bg=ffffffff', {}],
+  ['bg=ffffff', { background: { r: 255, g: 255, b: 255, alpha: 1 } }],
+  ['bg=ffffffff', { background: { r: 255, g: 255, b: 255, alpha: 1 } }],
   ['blur=0.3', { blur: 0.3 }],
   ['blur=100', { blur: 100 }],
   ['sharpen=0.5', { sharpen: 0.5 }],
@@ -173,7 +173,7 @@ describe('native canonical form', () => {
   test('param order does not matter', () => same('w=10&h=20&fmt=webp&q=70', 'q=70&fmt=webp&h=20&w=10'));
   test('defaults given explicitly equal defaults left out', () => {
     same('w=10&h=10&fit=cover&pos=center', 'w=10&h=10');
-    same('w=10&enlarge=0&rot=0&anim=1&gray=0&bg=ffffff&pad=0', 'w=10');
+    same('w=10&enlarge=0&rot=0&anim=1&gray=0&pad=0', 'w=10');
     same('wm=a.png&wm_pos=bottom-right&wm_opacity=1', 'wm=a.png');
   });
   test('fit and pos are dropped where they cannot change the result', () => {

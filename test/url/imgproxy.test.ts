@@ -1,0 +1,412 @@
+// The imgproxy dialect as tables: real imgproxy URLs (from imgproxy's docs and its parser tests, with the
+// source moved to local:///) → the Transform of the equivalent native URL; errors and the part they name;
+// the signature vectors imgproxy publishes.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+import { KinuError, type ErrorCode } from '../../src/errors.ts';
+import type { Transform } from '../../src/transform.ts';
+import { parseImgproxy, parseImgproxyPresets, type ImgproxyDialectOptions } from '../../src/url/imgproxy.ts';
+import { imgproxySignature, signImgproxyPath, verifyImgproxySignature } from '../../src/url/imgproxy-sign.ts';
+import { parseNative } from '../../src/url/native.ts';
+
+const NOW = Date.UTC(2025, 0, 1);
+const OPTS: ImgproxyDialectOptions = {
+  prefix: '',
+  keys: [],
+  salts: [],
+  signatureSize: 32,
+  // The presets of imgproxy's docs (sharp, blurry) and of its parser tests (test1, test2).
+  presets: parseImgproxyPresets('sharp=sharpen:0.7,blurry=blur:2,test1=resizing_type:fill/width:100,test2=height:50/quality:70'),
+  watermark: 'logo.png',
+  now: () => NOW,
+};
+
+const b64 = (s: string) => Buffer.from(s).toString('base64url');
+/** The base64url source split into 16-character chunks, as imgproxy's docs write it. */
+const b64split = (s: string) => b64(s).match(/.{1,16}/g)!.join('/');
+
+function parse(path: string, opts: ImgproxyDialectOptions = OPTS) {
+  return parseImgproxy(path, opts);
+}
+
+function nativeTransform(query: string): Transform {
+  const t = parseNative(`/a.jpg?${query}`, { prefix: '', secrets: [], presets: {} }).transform;
+  assert.ok(t);
+  return t;
+}
+
+function rejects(fn: () => unknown, code: ErrorCode, name?: string): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof KinuError, `expected KinuError, got ${String(e)}`);
+    assert.equal(e.code, code, e.detail);
+    if (name !== undefined) assert.ok(e.detail.startsWith(`${name}:`), `detail should name ${name}: ${e.detail}`);
+    return true;
+  });
+}
+
+const A = 'plain/local:///a.jpg';
+// `enlarge=0` is the native way to ask for the identity transform (no params would be the original bytes).
+const IDENTITY_Q = 'enlarge=0';
+
+// imgproxy path after the signature → equivalent native query (same canonical Transform, so same bytes and ETag).
+const EQUIVALENT: [string, string][] = [
+  // docs, usage/processing "Example" (source made local): long names, short names, base64 source
+  [`preset:sharp/resize:fill:300:400:0/gravity:sm/${A}@png`, 'w=300&h=400&fit=cover&pos=attention&sharpen=0.7&fmt=png'],
+  [`pr:sharp/rs:fill:300:400:0/g:sm/${A}@png`, 'w=300&h=400&fit=cover&pos=attention&sharpen=0.7&fmt=png'],
+  [`pr:sharp/rs:fill:300:400:0/g:sm/${b64split('local:///a.jpg')}.png`, 'w=300&h=400&fit=cover&pos=attention&sharpen=0.7&fmt=png'],
+  // docs, image_sources/local_files
+  [`rs:fit:300:200/${A}@jpg`, 'w=300&h=200&fit=inside&fmt=jpeg'],
+  // docs, presets: blurry
+  [`pr:blurry/${A}`, 'blur=2'],
+  // imgproxy's parser tests (options/parser/processing_options_test.go)
+  [`size:100:100/${b64('local:///a.jpg')}.png`, 'w=100&h=100&fit=inside&fmt=png'],
+  [`size:100:100/${A}@png`, 'w=100&h=100&fit=inside&fmt=png'],
+  [`format:webp/${A}`, 'fmt=webp'],
+  [`resize:fill:100:200:1/${A}`, 'w=100&h=200&fit=cover&enlarge=1'],
+  [`resizing_type:fill/${A}`, IDENTITY_Q],
+  [`size:100:200:1/${A}`, 'w=100&h=200&fit=inside&enlarge=1'],
+  [`width:100/${A}`, 'w=100'],
+  [`height:100/${A}`, 'h=100'],
+  [`enlarge:1/${A}`, IDENTITY_Q],
+  [`rs:fit:300:200/extend:1:so/${A}`, 'w=300&h=200&fit=contain&pos=bottom'],
+  [`rs:fill:300:200/gravity:soea/${A}`, 'w=300&h=200&fit=cover&pos=bottom-right'],
+  [`rs:fill:300:200/gravity:fp:0.5:0.75/${A}`, 'w=300&h=200&fit=cover&pos=0.5,0.75'],
+  [`crop:100:200:nowe:10:20/${A}`, 'crop=10,20,100,200'],
+  [`quality:55/${A}`, 'q=55'],
+  [`background:128:129:130/${A}`, 'bg=808182'],
+  [`background:ffddee/${A}`, 'bg=ffddee'],
+  [`background:fff/background:/${A}`, IDENTITY_Q],
+  [`dpr:2/${A}`, IDENTITY_Q],
+  [`watermark:0.5:soea:0:0:0.6/${A}`, 'wm=logo.png&wm_pos=bottom-right&wm_opacity=0.5&wm_scale=0.6'],
+  [`preset:test1:test2/${A}`, 'w=100&h=50&fit=cover&q=70'],
+  [`preset:test1/quality:70/${A}`, 'w=100&q=70'],
+  [`cachebuster:123/${A}`, IDENTITY_Q],
+  [`strip_metadata:true/${A}`, IDENTITY_Q],
+  [`width:150/dpr:3.0/${A}@png`, 'w=150&dpr=3&fmt=png'],
+  [`exp:32503669200/${A}`, IDENTITY_Q],
+  // resizing types
+  [`rs:force:300:200/${A}`, 'w=300&h=200&fit=fill'],
+  [`rs:fill-down:300:200/${A}`, 'w=300&h=200&fit=cover'],
+  [`rs:auto:300/${A}`, 'w=300'],
+  [`rt:fit/w:300/h:200/g:so/${A}`, 'w=300&h=200&fit=inside'],
+  [`exar:1/rs:fit:300:200/${A}`, 'w=300&h=200&fit=contain'],
+  [`rs:fit:300:200:0:1:noea/${A}`, 'w=300&h=200&fit=contain&pos=top-right'],
+  [`s:300:200:1:1/${A}`, 'w=300&h=200&fit=contain&enlarge=1'],
+  [`rs:fill:300:200/ex:1/${A}`, 'w=300&h=200&fit=cover'],
+  [`w:300/h:0/${A}`, 'w=300'],
+  // imgproxy places gravity in the output's orientation, kinu in the source's: mapped through rotate and flip
+  [`rt:fill/w:300/h:200/rot:90/g:no/${A}`, 'w=300&h=200&fit=cover&rot=90&pos=left'],
+  [`rt:fill/w:300/h:200/rot:180/g:noea/${A}`, 'w=300&h=200&fit=cover&rot=180&pos=bottom-left'],
+  [`rt:fill/w:300/h:200/rot:270/g:ea/${A}`, 'w=300&h=200&fit=cover&rot=270&pos=bottom'],
+  [`rt:fill/s:300:200/fl:1/g:we/${A}`, 'w=300&h=200&fit=cover&flip=h&pos=right'],
+  [`rt:fill/s:300:200/fl:t:t/g:noea/${A}`, 'w=300&h=200&fit=cover&flip=hv&pos=bottom-left'],
+  [`rt:fill/s:300:200/rot:90/g:fp:0.2:0.3/${A}`, 'w=300&h=200&fit=cover&rot=90&pos=0.3,0.8'],
+  [`rs:fit:300:200/ex:1:no/rot:90/${A}`, 'w=300&h=200&fit=contain&rot=90&pos=left'],
+  [`rot:450/${A}`, 'rot=90'],
+  [`fl::1/${A}`, 'flip=v'],
+  // padding: CSS order, missing sides copied as imgproxy does, scaled by dpr (half to even)
+  [`pd:10/${A}`, 'pad=10'],
+  [`pd:10:20/${A}`, 'pad=10,20,10,20'],
+  [`pd:1:2:3/${A}`, 'pad=1,2,3,2'],
+  [`padding:1:2:3:4/${A}`, 'pad=1,2,3,4'],
+  [`pd:5/dpr:2/w:100/${A}`, 'w=100&dpr=2&pad=10'],
+  [`pd:3/dpr:1.5/w:100/${A}`, 'w=100&dpr=1.5&pad=4'],
+  [`pd:0/${A}`, IDENTITY_Q],
+  // the rest, one each
+  [`t:10/${A}`, 'trim=10'],
+  [`trim:0::f:false/${A}`, 'trim=0'],
+  [`pix:8/${A}`, 'pixelate=8'],
+  [`pix:1/${A}`, IDENTITY_Q],
+  [`bl:0/${A}`, IDENTITY_Q],
+  [`sh:0.5/${A}`, 'sharpen=0.5'],
+  [`q:0/${A}`, IDENTITY_Q],
+  [`ar:1/sm:t/${A}`, IDENTITY_Q],
+  [`f:jpeg/${A}`, 'fmt=jpeg'],
+  [`ext:avif/${A}`, 'fmt=avif'],
+  [`f:webp/${A}@png`, 'fmt=png'],
+  [`f:webp/${b64('local:///a.jpg')}.gif`, 'fmt=gif'],
+  [`bg:f00/${A}`, 'bg=ff0000'],
+  [`bg:ffffff/${A}`, 'bg=ffffff'],
+  [`wm:0/${A}`, IDENTITY_Q],
+  [`wm:1/${A}`, 'wm=logo.png&wm_pos=center'],
+  [`cb:/${A}`, IDENTITY_Q],
+  // what proxies and browsers do to paths, undone as imgproxy does
+  ['rs%3Afill%3A300%3A200/plain/local:/a.jpg', 'w=300&h=200&fit=cover'],
+  ['plain/local:///a.jpg?version=3', IDENTITY_Q],
+];
+
+describe('imgproxy URLs → the same Transform as the equivalent native URL', () => {
+  for (const [path, query] of EQUIVALENT) {
+    test(`${path}  ≡  ?${query}`, () => {
+      const r = parse(`/insecure/${path}`);
+      assert.equal(r.key, 'a.jpg');
+      assert.deepEqual(r.transform, nativeTransform(query));
+    });
+  }
+
+  test('the request query string is ignored, as imgproxy does; `_` and anything else are signatures in unsigned mode', () => {
+    for (const sig of ['insecure', '_', 'unsafe', 'whatever']) {
+      assert.deepEqual(parse(`/${sig}/w:100/${A}?cache=1`).transform, nativeTransform('w=100'));
+    }
+  });
+
+  test('a default preset applies first; options after it override it', () => {
+    const opts = { ...OPTS, presets: parseImgproxyPresets('default=q:60/rt:fill') };
+    assert.deepEqual(parse(`/_/s:100:100/${A}`, opts).transform, nativeTransform('w=100&h=100&fit=cover&q=60'));
+    assert.deepEqual(parse(`/_/q:80/${A}`, opts).transform, nativeTransform('q=80'));
+  });
+
+  test('a preset using itself is skipped, as imgproxy does', () => {
+    const opts = { ...OPTS, presets: parseImgproxyPresets('a=w:10/pr:a') };
+    assert.deepEqual(parse(`/_/pr:a/${A}`, opts).transform, nativeTransform('w=10'));
+  });
+});
+
+describe('sources', () => {
+  const key = (path: string, opts = OPTS) => parse(`/_/w:10/${path}`, opts).key;
+
+  test('local:/// names a key in kinu\'s source; plain sources are percent-decoded once', () => {
+    assert.equal(key('plain/local:///photos/a.jpg'), 'photos/a.jpg');
+    assert.equal(key('plain/local:////photos/a.jpg'), 'photos/a.jpg');
+    assert.equal(key('plain/local:///my%20photo.jpg@png'), 'my photo.jpg');
+    assert.equal(key('plain/local:///a%40b.jpg'), 'a@b.jpg');
+    assert.equal(key('plain/local:///a%2525.jpg'), 'a%25.jpg');
+    assert.equal(key(b64split('local:///dir/a b.jpg')), 'dir/a b.jpg');
+    assert.equal(key(`${b64('local:///a.jpg')}==`), 'a.jpg');
+  });
+
+  test('s3:// names a key only inside kinu\'s S3 source', () => {
+    const s3 = { ...OPTS, s3: { bucket: 'media', prefix: 'originals/' } };
+    assert.equal(key('plain/s3://media/originals/a/b.jpg', s3), 'a/b.jpg');
+    rejects(() => key('plain/s3://media/other/b.jpg', s3), 'not_found', 'source');
+    rejects(() => key('plain/s3://elsewhere/originals/b.jpg', s3), 'not_found', 'source');
+    rejects(() => key('plain/s3://media/originals/b.jpg'), 'not_found', 'source');
+  });
+
+  test('http(s), other schemes, relative and escaping sources are refused', () => {
+    rejects(() => key('plain/http://example.com/a.jpg'), 'invalid_key', 'source');
+    rejects(() => key(b64('https://example.com/a.jpg')), 'invalid_key', 'source');
+    rejects(() => key('plain/gs://bucket/a.jpg'), 'invalid_key', 'source');
+    rejects(() => key('plain/local://host/a.jpg'), 'invalid_key', 'source');
+    rejects(() => key('plain/photos/a.jpg'), 'invalid_key', 'source');
+    rejects(() => key('plain/local:///../etc/passwd'), 'invalid_key', 'key');
+    rejects(() => key('plain/local:///a/%2E%2E/%2E%2E/b.jpg'), 'invalid_key', 'key');
+    rejects(() => key('plain/local:///'), 'invalid_key', 'key');
+  });
+});
+
+// imgproxy path after /insecure/ → error code and the part the detail starts with
+const ERRORS: [string, ErrorCode, string][] = [
+  [`foo:1/${A}`, 'invalid_param', 'foo'],
+  [`:1/${A}`, 'invalid_param', '(empty)'],
+  [`w:abc/${A}`, 'invalid_param', 'w'],
+  [`w:/${A}`, 'invalid_param', 'w'],
+  [`w:100:200/${A}`, 'invalid_param', 'w'],
+  [`w:20000/${A}`, 'invalid_param', 'w'],
+  [`rs:crop:100/${A}`, 'invalid_param', 'rs'],
+  [`rs:fit:100:100:maybe/${A}`, 'invalid_param', 'rs'],
+  [`g:xx/${A}`, 'invalid_param', 'g'],
+  [`g:sm:1/${A}`, 'invalid_param', 'g'],
+  [`g:fp:0.5/${A}`, 'invalid_param', 'g'],
+  [`g:fp:1.5:0/${A}`, 'invalid_param', 'g'],
+  [`rs:fill:300:200/g:no:10:0/${A}`, 'invalid_param', 'g'],
+  [`rs:fill:300:200/gravity:ce:0.1:0/${A}`, 'invalid_param', 'gravity'],
+  [`rs:fit:300:200/ex:1:fp:0.5:0.5/${A}`, 'invalid_param', 'ex'],
+  [`ex:1:sm/${A}`, 'invalid_param', 'ex'],
+  [`rs:auto:300:200/${A}`, 'invalid_param', 'rs'],
+  [`rt:force/w:300/${A}`, 'invalid_param', 'rt'],
+  [`c:0.5:0.5/${A}`, 'invalid_param', 'c'],
+  [`c:100:0:nowe/${A}`, 'invalid_param', 'c'],
+  [`crop:100:100/${A}`, 'invalid_param', 'crop'],
+  [`c:100:100:sm/${A}`, 'invalid_param', 'c'],
+  [`c:100:100:nowe:0.5:0/${A}`, 'invalid_param', 'c'],
+  [`c:100:100:nowe/rot:90/${A}`, 'invalid_param', 'c'],
+  [`c:/${A}`, 'invalid_param', 'c'],
+  [`t:10:ffffff/${A}`, 'invalid_param', 't'],
+  [`t:10::1/${A}`, 'invalid_param', 't'],
+  [`t:300/${A}`, 'invalid_param', 't'],
+  [`pd:5000/${A}`, 'invalid_param', 'pd'],
+  [`pd:1:2:3:4:5/${A}`, 'invalid_param', 'pd'],
+  [`rot:45/${A}`, 'invalid_param', 'rot'],
+  [`rot:-90/${A}`, 'invalid_param', 'rot'],
+  [`fl:yes/${A}`, 'invalid_param', 'fl'],
+  [`bg:12345/${A}`, 'invalid_param', 'bg'],
+  [`bg:1:2/${A}`, 'invalid_param', 'bg'],
+  [`bg:256:0:0/${A}`, 'invalid_param', 'bg'],
+  [`bl:200/${A}`, 'invalid_param', 'bl'],
+  [`blur:0.2/${A}`, 'invalid_param', 'blur'],
+  [`sharpen:0.2/${A}`, 'invalid_param', 'sharpen'],
+  [`pix:200/${A}`, 'invalid_param', 'pix'],
+  [`q:101/${A}`, 'invalid_param', 'q'],
+  [`dpr:0/${A}`, 'invalid_param', 'dpr'],
+  [`dpr:5/${A}`, 'invalid_param', 'dpr'],
+  [`f:best/${A}`, 'invalid_param', 'f'],
+  [`f:tiff/${A}`, 'invalid_param', 'f'],
+  [`format:heic/${A}`, 'invalid_param', 'format'],
+  [`${A}@bmp`, 'invalid_param', 'extension'],
+  [`sm:0/${A}`, 'invalid_param', 'sm'],
+  [`strip_metadata:false/${A}`, 'invalid_param', 'strip_metadata'],
+  [`ar:0/${A}`, 'invalid_param', 'ar'],
+  [`ar:maybe/${A}`, 'invalid_param', 'ar'],
+  [`wm:0.5:re/${A}`, 'invalid_param', 'wm'],
+  [`wm:0.5:ce:10:0/${A}`, 'invalid_param', 'wm'],
+  [`wm:0.5:ce:0:0:2/${A}`, 'invalid_param', 'wm'],
+  [`wm:1.5/${A}`, 'invalid_param', 'wm'],
+  [`pr:nope/${A}`, 'invalid_param', 'pr'],
+  [`zoom:2/${A}`, 'invalid_param', 'zoom'],
+  [`mw:100/${A}`, 'invalid_param', 'mw'],
+  [`mb:10000/${A}`, 'invalid_param', 'mb'],
+  [`fn:photo/${A}`, 'invalid_param', 'fn'],
+  [`raw:1/${A}`, 'invalid_param', 'raw'],
+  [`msr:10/${A}`, 'invalid_param', 'msr'],
+  [`exp:soon/${A}`, 'invalid_param', 'exp'],
+  [`exp:1609448400/${A}`, 'not_found', 'exp'],
+  [`expires:1735689599/${A}`, 'not_found', 'expires'],
+  ['fill/300/400/sm/0/bG9jYWw6Ly8vYS5qcGc.jpg', 'invalid_param', 'path'],
+  ['enc/jwV3wUD9r4VBIzgv/ang3Hbh0vPpcm5cc', 'invalid_param', 'source'],
+  ['rs:fit:100:100', 'invalid_param', 'source'],
+  ['plain/', 'invalid_param', 'source'],
+  [`${A}@png@webp`, 'invalid_param', 'source'],
+  ['plain/local:///a%ZZ.jpg', 'invalid_param', 'source'],
+  ['!!not-base64!!', 'invalid_param', 'source'],
+  [`${b64('local:///a.jpg')}.png.webp`, 'invalid_param', 'source'],
+  ['/////', 'invalid_param', 'source'],
+];
+
+describe('malformed imgproxy URLs → 400 naming the part (404 for expires, as imgproxy)', () => {
+  for (const [path, code, name] of ERRORS) {
+    test(`${path} → ${code} (${name})`, () => rejects(() => parse(`/insecure/${path}`), code, name));
+  }
+
+  test('wm without a configured watermark image', () => {
+    rejects(() => parse(`/_/wm:0.5/${A}`, { ...OPTS, watermark: undefined }), 'invalid_param', 'wm');
+  });
+
+  test('the path needs a signature segment and something after it', () => {
+    rejects(() => parse('/insecure'), 'invalid_param', 'path');
+    rejects(() => parse('/insecure/'), 'invalid_param', 'path');
+    rejects(() => parse('/'), 'invalid_param', 'path');
+    rejects(() => parse('/rs:fit:300:300/plain/local:///a.jpg'), 'invalid_param', 'signature');
+    rejects(() => parse(`/ip/_/${A}`, { ...OPTS, prefix: '/img' }), 'invalid_param', 'path');
+  });
+
+  test('an error inside a preset names the option, the preset and its option', () => {
+    const opts = { ...OPTS, presets: { bad: [{ name: 'w', args: ['x'] }] } };
+    assert.throws(() => parse(`/_/pr:bad/${A}`, opts), (e: KinuError) => e.detail.startsWith('pr: preset bad: w:'));
+  });
+});
+
+describe('signatures', () => {
+  // docs, usage/signing_url: key "secret", salt "hello"
+  const DOCS = { keys: ['736563726574'], salts: ['68656C6C6F'], signatureSize: 32 };
+  const DOCS_PATH = '/rs:fill:300:400:0/g:sm/aHR0cDovL2V4YW1w/bGUuY29tL2ltYWdl/cy9jdXJpb3NpdHku/anBn.png';
+  // imgproxy's examples/ (signature.java, signature.clj): the example key and salt
+  const EX = { keys: ['943b421c9eb07c830af81030552c86009268de4e532ba2ee2eab8247c6da0881'], salts: ['520f986b998545b4785e0defbc4f3c1203f22de2374a3d53cb7a7fe9fea309c5'], signatureSize: 32 };
+  const EX_PATH = '/rs:fit:300:300/plain/http://img.example.com/pretty/image.jpg';
+  // imgproxy's security/signature_test.go: raw keys "test-key"/"test-salt" and a second pair
+  const hex = (s: string) => Buffer.from(s).toString('hex');
+  const T1 = { key: hex('test-key'), salt: hex('test-salt') };
+  const T2 = { key: hex('test-key2'), salt: hex('test-salt2') };
+
+  test('published vectors', () => {
+    assert.equal(imgproxySignature(DOCS.keys[0]!, DOCS.salts[0]!, DOCS_PATH), 'oKfUtW34Dvo2BGQehJFR4Nr0_rIjOtdtzJ3QFsUcXH8');
+    assert.equal(imgproxySignature(EX.keys[0]!, EX.salts[0]!, EX_PATH), 'm3k5QADfcKPDj-SDI2AIogZbC3FlAXszuwhtWXYqavc');
+    assert.equal(signImgproxyPath(EX, EX_PATH), `/m3k5QADfcKPDj-SDI2AIogZbC3FlAXszuwhtWXYqavc${EX_PATH}`);
+    assert.equal(imgproxySignature(T1.key, T1.salt, 'asd'), 'oWaL7QoW5TsgbuiS9-5-DI8S3Ibbo1gdB2SteJh3a20');
+    assert.equal(imgproxySignature(T1.key, T1.salt, 'asd', 8), 'oWaL7QoW5Ts');
+    assert.equal(imgproxySignature(T2.key, T2.salt, 'asd'), 'jYz1UZ7j1BCdSzH3pZhaYf0iuz0vusoOTdqJsUT6WXI');
+  });
+
+  test('verification as in imgproxy\'s signature tests: pairs, truncation, invalid', () => {
+    const one = { keys: [T1.key], salts: [T1.salt], signatureSize: 32 };
+    const two = { keys: [T1.key, T2.key], salts: [T1.salt, T2.salt], signatureSize: 32 };
+    assert.ok(verifyImgproxySignature(one, 'asd', 'oWaL7QoW5TsgbuiS9-5-DI8S3Ibbo1gdB2SteJh3a20'));
+    assert.ok(verifyImgproxySignature({ ...one, signatureSize: 8 }, 'asd', 'oWaL7QoW5Ts'));
+    assert.ok(!verifyImgproxySignature(one, 'asd', 'oWaL7QoW5Ts'));
+    assert.ok(verifyImgproxySignature(two, 'asd', 'jYz1UZ7j1BCdSzH3pZhaYf0iuz0vusoOTdqJsUT6WXI'));
+    assert.ok(verifyImgproxySignature(two, 'asd', 'oWaL7QoW5TsgbuiS9-5-DI8S3Ibbo1gdB2SteJh3a20'));
+    assert.ok(!verifyImgproxySignature(two, 'asd', 'dtLwhdnPPis'));
+    assert.ok(!verifyImgproxySignature(one, 'asd', 'not base64!'));
+  });
+
+  test('the docs\' signed URL passes the signature check (its http source is then refused: 400, not 403)', () => {
+    const opts = { ...OPTS, ...DOCS };
+    rejects(() => parse(`/oKfUtW34Dvo2BGQehJFR4Nr0_rIjOtdtzJ3QFsUcXH8${DOCS_PATH}`, opts), 'invalid_key', 'source');
+    rejects(() => parse(`/oKfUtW34Dvo2BGQehJFR4Nr0_rIjOtdtzJ3QFsUcXH8${DOCS_PATH.replace('300', '301')}`, opts), 'bad_signature', 'signature');
+    rejects(() => parse(`/oKfUtW34Dvo2BGQehJFR4Nr0_rIjOtdtzJ3QFsUcXH8${DOCS_PATH}`, { ...opts, signatureSize: 8 }), 'bad_signature', 'signature');
+  });
+
+  test('with a key: signed URLs parse, insecure/_/wrong ones are 403, malformed ones behind a good signature are 400', () => {
+    const opts = { ...OPTS, ...EX };
+    const path = `/rs:fill:300:200/g:sm/${A}@webp`;
+    assert.deepEqual(parse(signImgproxyPath(EX, path), opts).transform, nativeTransform('w=300&h=200&fit=cover&pos=attention&fmt=webp'));
+    for (const sig of ['insecure', '_', 'unsafe', 'm3k5QADfcKPDj-SDI2AIogZbC3FlAXszuwhtWXYqavc', 'rs:fill:1:1']) {
+      rejects(() => parse(`/${sig}${path}`, opts), 'bad_signature', 'signature');
+    }
+    rejects(() => parse(signImgproxyPath(EX, `/w:abc/${A}`), opts), 'invalid_param', 'w');
+    // the path as a proxy may rewrite it (%3A, local:/) still verifies, as in imgproxy
+    const signed = signImgproxyPath(EX, `/rs:fit:300:300/${A}`);
+    assert.ok(parse(signed.replace('rs:fit:300:300', 'rs%3Afit%3A300%3A300').replace('local:///', 'local:/'), opts));
+    // rotation: the second pair verifies too; a truncated signature needs the matching size
+    const rotated = { keys: [T1.key, ...EX.keys], salts: [T1.salt, ...EX.salts], signatureSize: 32 };
+    assert.ok(parse(signImgproxyPath(EX, path), { ...OPTS, ...rotated }));
+    const short = { ...EX, signatureSize: 8 };
+    assert.ok(parse(signImgproxyPath(short, path), { ...OPTS, ...short }));
+    rejects(() => parse(signImgproxyPath(EX, path), { ...OPTS, ...short }), 'bad_signature');
+  });
+
+  test('under a prefix, the signed path starts after the signature', () => {
+    const opts = { ...OPTS, ...EX, prefix: '/ip' };
+    assert.ok(parse(`/ip${signImgproxyPath(EX, `/w:100/${A}`)}`, opts));
+  });
+});
+
+describe('presets and settings', () => {
+  test('IMGPROXY_PRESETS syntax: comma or newline separated, # comments', () => {
+    assert.deepEqual(parseImgproxyPresets('a=w:10/h:20, b=q:5\n# note\nc=pr:a'), {
+      a: [{ name: 'w', args: ['10'] }, { name: 'h', args: ['20'] }],
+      b: [{ name: 'q', args: ['5'] }],
+      c: [{ name: 'pr', args: ['a'] }],
+    });
+  });
+
+  test('bad presets are refused, naming the preset and option', () => {
+    for (const [text, needle] of [['thumb', 'name=option'], ['x=w:abc', 'preset x: w:'], ['x=foo:1', 'foo'], ['x=w:1,x=h:1', 'twice'],
+      ['x=pr:y', 'unknown preset'], ['x=w', 'not an option'], ['x=', 'no options']] as const) {
+      assert.throws(() => parseImgproxyPresets(text), (e: Error) => e.message.includes(needle), text);
+    }
+  });
+
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig({ env });
+    } catch (e) {
+      assert.ok(e instanceof ConfigError);
+      return e.problems.join('\n');
+    }
+    return '';
+  };
+
+  test('settings: keys and salts are hex pairs, secrets never echoed', () => {
+    const c = loadConfig({ env: {
+      KINU_IMGPROXY_KEY: '736563726574, 943B421C', KINU_IMGPROXY_SALT: '68656C6C6F,520f',
+      KINU_IMGPROXY_SIGNATURE_SIZE: '8', KINU_IMGPROXY_PRESETS: 'thumb=rs:fill:100:100', KINU_IMGPROXY_WATERMARK: 'marks/logo.png',
+    } });
+    assert.deepEqual(c.imgproxy, {
+      keys: ['736563726574', '943b421c'], salts: ['68656c6c6f', '520f'], signatureSize: 8,
+      presets: { thumb: [{ name: 'rs', args: ['fill', '100', '100'] }] }, watermark: 'marks/logo.png',
+    });
+    assert.deepEqual(loadConfig().imgproxy, { keys: [], salts: [], signatureSize: 32, presets: {}, watermark: undefined });
+    const bad = problems({ KINU_IMGPROXY_KEY: 'secret-not-hex', KINU_IMGPROXY_SALT: 'abc' });
+    assert.match(bad, /KINU_IMGPROXY_KEY \(--imgproxy-key\): expected hex/);
+    assert.match(bad, /KINU_IMGPROXY_SALT \(--imgproxy-salt\): expected hex/);
+    assert.ok(!bad.includes('secret-not-hex'));
+    assert.match(problems({ KINU_IMGPROXY_KEY: 'aa,bb', KINU_IMGPROXY_SALT: 'cc' }), /one salt per key, got 2 key\(s\) and 1 salt/);
+    assert.match(problems({ KINU_IMGPROXY_KEY: 'aa' }), /KINU_IMGPROXY_SALT/);
+    assert.match(problems({ KINU_IMGPROXY_SIGNATURE_SIZE: '33' }), /KINU_IMGPROXY_SIGNATURE_SIZE/);
+    assert.match(problems({ KINU_IMGPROXY_PRESETS: 'x=zoom:2' }), /KINU_IMGPROXY_PRESETS \(--imgproxy-presets\): preset x: zoom:/);
+    assert.match(problems({ KINU_IMGPROXY_WATERMARK: '../logo.png' }), /KINU_IMGPROXY_WATERMARK/);
+    assert.match(problems({ KINU_DIALECTS: 'native=/,imgproxy=/ip', KINU_IMGPROXY_KEY: 'zz' }), /KINU_IMGPROXY_KEY/);
+  });
+});

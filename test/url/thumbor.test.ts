@@ -1,0 +1,279 @@
+// The thumbor dialect as tables: real thumbor/libthumbor URLs (their docs and tests) → the native URL that must
+// give the same canonical Transform; the published signature vectors; what is refused, naming the part.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { loadConfig } from '../../src/config.ts';
+import { KinuError, type ErrorCode } from '../../src/errors.ts';
+import { canonicalKey, IDENTITY, type Transform } from '../../src/transform.ts';
+import { parseNative } from '../../src/url/native.ts';
+import { parseThumbor, signThumbor, thumborSignature } from '../../src/url/thumbor.ts';
+
+const UNSIGNED = { prefix: '', keys: [] };
+const LIB = 'my.server.com/some/path/to/image.jpg'; // libthumbor's IMAGE_URL
+
+function native(query: string): Transform {
+  const t = parseNative(`/x.jpg?${query}`, { prefix: '', secrets: [], presets: {} }).transform;
+  return t ?? IDENTITY;
+}
+
+function rejects(url: string, code: ErrorCode, part: string, opts: { prefix: string; keys: readonly string[] } = UNSIGNED): void {
+  assert.throws(() => parseThumbor(url, opts), (e: unknown) => {
+    assert.ok(e instanceof KinuError, `${url}: expected KinuError, got ${String(e)}`);
+    assert.equal(e.code, code, `${url}: ${e.detail}`);
+    assert.ok(e.detail.startsWith(`${part}:`), `${url}: detail should name ${part}: ${e.detail}`);
+    return true;
+  });
+}
+
+// [thumbor path after /unsafe/, expected key, equivalent native query ('' = identity)]
+// Images given as http(s) URLs in thumbor's docs are replaced by a key (kinu has no HTTP origin; see below).
+const TABLE: [string, string, string][] = [
+  // libthumbor tests/test_url_composer.py, tests/test_cryptourl.py
+  [`300x200/${LIB}`, LIB, 'w=300&h=200&enlarge=1'],
+  [`300x0/${LIB}`, LIB, 'w=300&enlarge=1'],
+  [`0x300/${LIB}`, LIB, 'h=300&enlarge=1'],
+  [`200x300/${LIB}`, LIB, 'w=200&h=300&enlarge=1'],
+  [`origx0/${LIB}`, LIB, ''],
+  [`0xorig/${LIB}`, LIB, ''],
+  [`origxorig/${LIB}`, LIB, ''],
+  [`200x300/smart/${LIB}`, LIB, 'w=200&h=300&pos=attention&enlarge=1'],
+  [`fit-in/200x300/${LIB}`, LIB, 'w=200&h=300&fit=inside'],
+  [`full-fit-in/200x300/${LIB}`, LIB, 'w=200&h=300&fit=outside&enlarge=1'],
+  [`adaptive-fit-in/300x300/${LIB}`, LIB, 'w=300&h=300&fit=inside'],
+  [`adaptive-fit-in/300x0/${LIB}`, LIB, 'w=300'],
+  [`-0x0/${LIB}`, LIB, 'flip=h'],
+  [`-200x0/${LIB}`, LIB, 'w=200&flip=h&enlarge=1'],
+  [`0x-0/${LIB}`, LIB, 'flip=v'],
+  [`0x-200/${LIB}`, LIB, 'h=200&flip=v&enlarge=1'],
+  [`-0x-0/${LIB}`, LIB, 'flip=hv'],
+  [`-200x-300/${LIB}`, LIB, 'w=200&h=300&flip=hv&enlarge=1'],
+  [`left/${LIB}`, LIB, ''],
+  [`top/${LIB}`, LIB, ''],
+  [`left/top/${LIB}`, LIB, ''],
+  [`left/smart/${LIB}`, LIB, ''],
+  [`trim/${LIB}`, LIB, 'trim=0'],
+  [`trim:top-left/${LIB}`, LIB, 'trim=0'],
+  [`trim:top-left:15/${LIB}`, LIB, 'trim=15'],
+  [`10x20:30x40/${LIB}`, LIB, 'crop=10,20,20,20'],
+  [`0x0:0x0/${LIB}`, LIB, ''],
+  [`10x10:200x200/300x200/${LIB}`, LIB, 'crop=10,10,190,190&w=300&h=200&enlarge=1'],
+  // thumbor docs/usage.rst
+  ['-300x-200/left/top/smart/path/to/my/nice/image.jpg', 'path/to/my/nice/image.jpg', 'w=300&h=200&flip=hv&pos=attention&enlarge=1'],
+  ['300x200/left/top/path/to/my/nice/image.jpg', 'path/to/my/nice/image.jpg', 'w=300&h=200&pos=top-left&enlarge=1'],
+  ['300x200/right/a.jpg', 'a.jpg', 'w=300&h=200&pos=right&enlarge=1'],
+  ['300x200/center/bottom/a.jpg', 'a.jpg', 'w=300&h=200&pos=bottom&enlarge=1'],
+  ['300x200/center/middle/a.jpg', 'a.jpg', 'w=300&h=200&enlarge=1'],
+  ['fit-in/300x200/left/top/a.jpg', 'a.jpg', 'w=300&h=200&fit=inside'],
+  // thumbor docs: filling.rst, background_color.rst, blur.rst, sharpen.rst, rotate.rst, format.rst, quality.rst, …
+  ['fit-in/300x300/filters:fill(blue)/example.jpg', 'example.jpg', 'w=300&h=300&fit=contain&bg=0000ff'],
+  ['fit-in/300x300/filters:fill(f00)/example.jpg', 'example.jpg', 'w=300&h=300&fit=contain&bg=ff0000'],
+  ['fit-in/300x300/filters:fill(add8e6)/example.jpg', 'example.jpg', 'w=300&h=300&fit=contain&bg=add8e6'],
+  ['fit-in/300x225/filters:fill(blue,1)/dice_transparent_background.png', 'dice_transparent_background.png', 'w=300&h=225&fit=contain&bg=0000ff'],
+  ['fit-in/300x225/filters:fill(f00,true)/dice_transparent_background.png', 'dice_transparent_background.png', 'w=300&h=225&fit=contain&bg=ff0000'],
+  ['fit-in/300x225/filters:fill(transparent)/d.png', 'd.png', 'w=300&h=225&fit=contain&bg=00000000'],
+  ['fit-in/300x300/filters:background_color(blue)/dice.png', 'dice.png', 'w=300&h=300&fit=inside&bg=0000ff'],
+  ['fit-in/300x300/filters:background_color(add8e6)/dice.png', 'dice.png', 'w=300&h=300&fit=inside&bg=add8e6'],
+  ['filters:blur(7)/example.jpg', 'example.jpg', 'blur=4'],
+  ['filters:blur(4,2)/example.jpg', 'example.jpg', 'blur=1.85'],
+  ['filters:sharpen(2,1.0,true)/example.jpg', 'example.jpg', 'sharpen=1'],
+  ['filters:sharpen(0,1.0,true)/example.jpg', 'example.jpg', ''],
+  ['filters:rotate(90)/example.jpg', 'example.jpg', 'rot=270'],
+  ['filters:rotate(-90)/example.jpg', 'example.jpg', 'rot=90'],
+  ['filters:rotate(540)/example.jpg', 'example.jpg', 'rot=180'],
+  ['300x200/filters:rotate(90)/example.jpg', 'example.jpg', 'w=200&h=300&rot=270&enlarge=1'],
+  ['-300x200/filters:rotate(270)/example.jpg', 'example.jpg', 'w=200&h=300&rot=90&flip=v&enlarge=1'],
+  ['filters:format(webp)/example.jpg', 'example.jpg', 'fmt=webp'],
+  ['filters:format(JPG)/example.jpg', 'example.jpg', 'fmt=jpeg'],
+  ['filters:quality(40)/example.jpg', 'example.jpg', 'q=40'],
+  ['filters:no_upscale()/example.jpg', 'example.jpg', ''],
+  ['300x200/filters:no_upscale()/example.jpg', 'example.jpg', 'w=300&h=200'],
+  ['fit-in/600x500/filters:upscale()/dice_transparent_background.png', 'dice_transparent_background.png', 'w=600&h=500&fit=inside&enlarge=1'],
+  ['filters:grayscale()/example.jpg', 'example.jpg', 'gray=1'],
+  ['filters:strip_exif()/example.jpg', 'example.jpg', ''],
+  ['filters:strip_icc()/example.jpg', 'example.jpg', ''],
+  ['fit-in/300x200/filters:focal(146x206:279x360)/example.jpg', 'example.jpg', 'w=300&h=200&fit=inside'],
+  ['filters:watermark(logo.png,-0,-0,50)/some/image.jpg', 'some/image.jpg', 'wm=logo.png&wm_pos=bottom-right&wm_opacity=0.5'],
+  ['filters:watermark(logo.png,0,center,0,20)/some/image.jpg', 'some/image.jpg', 'wm=logo.png&wm_pos=left&wm_opacity=1&wm_scale=0.2'],
+  ['filters:watermark(\'wm/logo.png\',center,0p,100,none,none)/a.jpg', 'a.jpg', 'wm=wm/logo.png&wm_pos=top&wm_opacity=0'],
+  ['fit-in/300x200/filters:format(webp):quality(70):fill(white):grayscale()/a.png', 'a.png', 'w=300&h=200&fit=contain&fmt=webp&q=70&gray=1&bg=ffffff'],
+  // thumbor tests/handlers/test_base_handler.py
+  ['smart/image.jpg', 'image.jpg', ''],
+  ['smart/image', 'image', ''],
+  ['image%20space.jpg', 'image space.jpg', ''],
+  ['15967251_212831_19242645_%D0%90%D0%B3%D0%B0%D1%82%D0%B0%D0%B2%D0%97%D0%BE%D0%BE%D0%BF%D0%B0%D1%80%D0%BA%D0%B5.jpg', '15967251_212831_19242645_АгатавЗоопарке.jpg', ''],
+  ['filters:fill(blue)/image.jpg', 'image.jpg', 'bg=0000ff'],
+];
+
+describe('thumbor URLs → the canonical transform of the native equivalent', () => {
+  for (const [path, key, query] of TABLE) {
+    test(`/unsafe/${path} ≡ ?${query}`, () => {
+      const r = parseThumbor(`/unsafe/${path}`, UNSIGNED);
+      assert.equal(r.key, key);
+      assert.ok(r.transform);
+      assert.deepEqual(r.transform, native(query));
+      assert.equal(canonicalKey(r.transform), canonicalKey(native(query)));
+    });
+  }
+
+  test('the README\'s side-by-side table holds', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Migrating from thumbor'), readme.indexOf('**Settings to copy.**'));
+    const rows = [...section.matchAll(/^\| `(\/unsafe\/[^`]+)` \| `\/([^`?]+)\?([^`]+)` \|$/gm)];
+    assert.ok(rows.length >= 10, `found ${rows.length} rows`);
+    for (const [, thumbor, key, query] of rows) {
+      const r = parseThumbor(thumbor!, UNSIGNED);
+      assert.equal(r.key, key, thumbor);
+      assert.deepEqual(r.transform, native(query!), thumbor);
+    }
+  });
+
+  test('under a prefix, with a query string (ignored, as thumbor does)', () => {
+    const r = parseThumbor('/th/unsafe/fit-in/300x200/photos/a.jpg?v=3', { prefix: '/th', keys: [] });
+    assert.equal(r.key, 'photos/a.jpg');
+    assert.deepEqual(r.transform, native('w=300&h=200&fit=inside'));
+  });
+});
+
+describe('refused, naming the part', () => {
+  const BAD: [string, ErrorCode, string][] = [
+    // no HTTP origin: thumbor's docs load every example from https://github.com/…
+    ['/unsafe/filters:blur(7)/https%3A%2F%2Fgithub.com%2Fthumbor%2Fthumbor%2Fraw%2Fmaster%2Fexample.jpg', 'invalid_key', 'image'],
+    ['/unsafe/fit-in/300x225/filters:fill(blue,1)/https://github.com/thumbor/thumbor/wiki/dice_transparent_background.png', 'invalid_key', 'image'],
+    ['/unsafe/a/../b.jpg', 'invalid_key', 'image'],
+    ['/unsafe/a%ZZ.jpg', 'invalid_param', 'image'],
+    ['/unsafe/', 'invalid_param', 'image'],
+    ['/unsafe', 'invalid_param', 'image'],
+    ['/unsafe/300x200/smart', 'invalid_param', 'image'],
+    ['/alabama1_ap620%C3%A9.jpg', 'invalid_param', 'signature'],
+    ['/%D1%80=/alabama1_ap620%C3%A9.jpg', 'invalid_param', 'signature'],
+    ['/unsafe/meta/-300x-200/left/top/smart/path/to/my/nice/image.jpg', 'invalid_param', 'meta'],
+    ['/unsafe/debug/meta/trim/300x200:400x500/adaptive-full-fit-in/-300x-400/left/top/smart/filters:brightness(100)/some/image.jpg', 'invalid_param', 'debug'],
+    ['/unsafe/adaptive-fit-in/200x300/a.jpg', 'invalid_param', 'adaptive-fit-in'],
+    ['/unsafe/adaptive-full-fit-in/200x300/a.jpg', 'invalid_param', 'adaptive-full-fit-in'],
+    ['/unsafe/100xorig/a.jpg', 'invalid_param', 'height orig'],
+    ['/unsafe/origx100/a.jpg', 'invalid_param', 'width orig'],
+    ['/unsafe/9000x0/a.jpg', 'invalid_param', 'width'],
+    ['/unsafe/0x8193/a.jpg', 'invalid_param', 'height'],
+    ['/unsafe/trim:bottom-right:15/a.jpg', 'invalid_param', 'trim:bottom-right:15'],
+    ['/unsafe/trim:10/a.jpg', 'invalid_param', 'trim:10'],
+    ['/unsafe/trim:top-left:300/a.jpg', 'invalid_param', 'trim:top-left:300'],
+    ['/unsafe/trim::15/a.jpg', 'invalid_param', 'trim::15'],
+    ['/unsafe/trim/10x10:50x50/a.jpg', 'invalid_param', 'trim'],
+    ['/unsafe/10x10:5x20/a.jpg', 'invalid_param', '10x10:5x20'],
+    ['/unsafe/smart/300x200/a.jpg', 'invalid_param', '300x200'],
+    ['/unsafe/300x200/fit-in/a.jpg', 'invalid_param', 'fit-in'],
+    ['/unsafe/filters:quality(80)/smart/a.jpg', 'invalid_param', 'smart'],
+    ['/unsafe/filters:quality(80/a.jpg', 'invalid_param', 'filters'],
+    ['/unsafe/filters:quality(80)x/a.jpg', 'invalid_param', 'filters'],
+    ['/unsafe/400x100/filters:focal(146x206:279x360)/example.jpg', 'invalid_param', 'filter focal(146x206:279x360)'],
+    ['/unsafe/filters:focal(146x206)/example.jpg', 'invalid_param', 'filter focal'],
+    ['/unsafe/filters:max_bytes(7500)/example.jpg', 'invalid_param', 'filter max_bytes'],
+    ['/unsafe/filters:brightness(10)/a.jpg', 'invalid_param', 'filter brightness'],
+    ['/unsafe/filters:cover()/a.gif', 'invalid_param', 'filter cover'],
+    ['/unsafe/filters:quality(0)/a.jpg', 'invalid_param', 'filter quality'],
+    ['/unsafe/filters:quality(101)/a.jpg', 'invalid_param', 'filter quality'],
+    ['/unsafe/filters:quality()/a.jpg', 'invalid_param', 'filter quality'],
+    ['/unsafe/filters:quality(80):quality(90)/a.jpg', 'invalid_param', 'filter quality'],
+    ['/unsafe/filters:format(heic)/a.jpg', 'invalid_param', 'filter format'],
+    ['/unsafe/filters:format(bmp)/a.jpg', 'invalid_param', 'filter format'],
+    ['/unsafe/filters:blur(0)/a.jpg', 'invalid_param', 'filter blur'],
+    ['/unsafe/filters:blur(2,-1)/a.jpg', 'invalid_param', 'filter blur'],
+    ['/unsafe/filters:sharpen(1,2)/a.jpg', 'invalid_param', 'filter sharpen'],
+    ['/unsafe/filters:sharpen(1,20,true)/a.jpg', 'invalid_param', 'filter sharpen'],
+    ['/unsafe/filters:sharpen(1,1,maybe)/a.jpg', 'invalid_param', 'filter sharpen'],
+    ['/unsafe/filters:rotate(45)/a.jpg', 'invalid_param', 'filter rotate'],
+    ['/unsafe/filters:grayscale(1)/a.jpg', 'invalid_param', 'filter grayscale'],
+    ['/unsafe/fit-in/300x300/filters:fill(auto)/example.jpg', 'invalid_param', 'filter fill'],
+    ['/unsafe/fit-in/300x300/filters:fill(blur)/example.jpg', 'invalid_param', 'filter fill'],
+    ['/unsafe/filters:fill(nocolour)/a.jpg', 'invalid_param', 'filter fill'],
+    ['/unsafe/filters:fill(red,2)/a.jpg', 'invalid_param', 'filter fill'],
+    ['/unsafe/filters:background_color(%23fff)/a.jpg', 'invalid_param', 'filter background_color'],
+    ['/unsafe/filters:fill(red):background_color(blue)/a.jpg', 'invalid_param', 'filter background_color'],
+    ['/unsafe/filters:no_upscale():upscale()/a.jpg', 'invalid_param', 'filter upscale'],
+    // thumbor docs/watermark.rst
+    ['/unsafe/filters:watermark(http://my.site.com/img.png,-10,-10,50)/some/image.jpg', 'invalid_param', 'filter watermark'],
+    ['/unsafe/filters:watermark(img.png,-10,-10,50)/some/image.jpg', 'invalid_param', 'filter watermark'],
+    ['/unsafe/filters:watermark(img.png,10p,-20p,50)/some/image.jpg', 'invalid_param', 'filter watermark'],
+    ['/unsafe/filters:watermark(img.png,repeat,0,50)/some/image.jpg', 'invalid_param', 'filter watermark'],
+    ['/unsafe/filters:watermark(img.png,0,0,50,20,20)/some/image.jpg', 'invalid_param', 'filter watermark'],
+    ['/unsafe/filters:watermark(img.png,0,0,150)/some/image.jpg', 'invalid_param', 'filter watermark'],
+    ['/unsafe/filters:watermark(../img.png,0,0,50)/some/image.jpg', 'invalid_param', 'filter watermark'],
+    ['/unsafe/filters:watermark(img.png,0,0)/some/image.jpg', 'invalid_param', 'filter watermark'],
+  ];
+  for (const [url, code, part] of BAD) test(`${url} → ${code} naming ${part}`, () => rejects(url, code, part));
+
+  test('a path outside the mount prefix', () => rejects('/other/unsafe/a.jpg', 'invalid_key', 'path', { prefix: '/th', keys: [] }));
+});
+
+describe('signatures', () => {
+  const KEY = 'my-security-key';
+  const SIGNED = { prefix: '', keys: [KEY] };
+
+  // libthumbor tests/test_cryptourl.py (CryptoURL('my-security-key').generate(...)), verbatim.
+  const LIBTHUMBOR: [string, string][] = [
+    ['/8ammJH8D-7tXy6kU3lTvoXlhu4o=/300x200/my.server.com/some/path/to/image.jpg', 'w=300&h=200&enlarge=1'],
+    ['/B35oBEIwztbc3jm7vsdqLez2C78=/10x10:200x200/300x200/my.server.com/some/path/to/image.jpg', 'crop=10,10,190,190&w=300&h=200&enlarge=1'],
+  ];
+  test('libthumbor\'s published vectors verify', () => {
+    for (const [url, query] of LIBTHUMBOR) {
+      assert.deepEqual(parseThumbor(url, SIGNED).transform, native(query), url);
+      assert.equal(thumborSignature(KEY, url.slice(30)), url.slice(1, 29));
+    }
+  });
+
+  test('libthumbor\'s vector with brightness/contrast verifies, then the unsupported filter is a 400 (not a 403)', () => {
+    rejects('/as8U2DbUUtTMgvPF26LkjS3MocY=/10x10:200x200/300x200/filters:brightness(20):contrast(10)/my.server.com/some/path/to/image.jpg', 'invalid_param', 'filter brightness', SIGNED);
+  });
+
+  // thumbor tests/handlers/test_base_handler.py (SECURITY_KEY "ACME-SEC") and …_with_stored_keys.py ("MYKEY"):
+  // thumbor signs the path as sent, percent-encoding kept.
+  const HANDLER: [string, string, string][] = [
+    ['ACME-SEC', '/_wIUeSaeHw8dricKG2MGhqu5thk=/smart/image.jpg', 'image.jpg'],
+    ['ACME-SEC', '/lc6e3kkm_2Ww7NWho8HPOe-sqLU=/smart/alabama1_ap620%C3%A9.jpg', 'alabama1_ap620é.jpg'],
+    ['ACME-SEC', '/5YRxzS2yxZxj9SZ50SoZ11eIdDI=/filters:fill(blue)/image.jpg', 'image.jpg'],
+    ['MYKEY', '/nty7gpBIRJ3GWtYDLLw6q1PgqTo=/smart/image.jpg', 'image.jpg'],
+    ['MYKEY', '/Iw7LZGdr-hHj2gQ4ZzksP3llQHY=/smart/image.jpg%3Fts%3D1', 'image.jpg?ts=1'],
+    ['MYKEY', '/fxOHtHcTZMyuAQ1YPKh9KWg7nO8=/smart/image.jpg%23something', 'image.jpg#something'],
+  ];
+  test('thumbor\'s own handler-test vectors verify', () => {
+    for (const [key, url, image] of HANDLER) assert.equal(parseThumbor(url, { prefix: '', keys: [key] }).key, image, url);
+  });
+
+  test('signThumbor makes what libthumbor makes; the prefix is not signed; %3D for = is accepted', () => {
+    assert.equal(signThumbor(KEY, `300x200/${LIB}`), LIBTHUMBOR[0]![0]);
+    assert.equal(parseThumbor(`/th${LIBTHUMBOR[0]![0]}`, { prefix: '/th', keys: [KEY] }).key, LIB);
+    assert.equal(parseThumbor(LIBTHUMBOR[0]![0].replace('=/', '%3D/'), SIGNED).key, LIB);
+    assert.equal(parseThumbor(`${LIBTHUMBOR[0]![0]}?cachebuster=1`, SIGNED).key, LIB);
+  });
+
+  test('rotation: any configured key verifies', () => {
+    const opts = { prefix: '', keys: ['the-new-key', KEY] };
+    assert.equal(parseThumbor(LIBTHUMBOR[0]![0], opts).key, LIB);
+    assert.equal(parseThumbor(signThumbor('the-new-key', 'fit-in/10x10/a.jpg'), opts).key, 'a.jpg');
+  });
+
+  test('with a key: unsafe, missing, wrong and tampered are 403 bad_signature', () => {
+    const url = LIBTHUMBOR[0]![0];
+    rejects(`/unsafe/300x200/${LIB}`, 'bad_signature', 'unsafe', SIGNED);
+    rejects(`/300x200/${LIB}`, 'bad_signature', 'signature', SIGNED);
+    rejects('/alabama1_ap620%C3%A9.jpg', 'bad_signature', 'signature', SIGNED);
+    rejects(url.replace('300x200', '300x201'), 'bad_signature', 'signature', SIGNED);
+    rejects(url.replace('8ammJH8D', '8ammJH8E'), 'bad_signature', 'signature', SIGNED);
+    rejects(url.replace('=/', '/'), 'bad_signature', 'signature', SIGNED);
+    rejects(signThumbor('another-key', `300x200/${LIB}`), 'bad_signature', 'signature', SIGNED);
+    rejects(`/th${url}`, 'bad_signature', 'signature', { prefix: '/th', keys: ['x'] });
+    // checked before the options: a bad URL behind a bad signature is a 403, not a 400
+    rejects(`${url.slice(0, 29)}/filters:brightness(1)/a.jpg`, 'bad_signature', 'signature', SIGNED);
+  });
+
+  test('without a key: unsafe works, and a signature is accepted unchecked', () => {
+    assert.equal(parseThumbor(`/unsafe/300x200/${LIB}`, UNSIGNED).key, LIB);
+    assert.equal(parseThumbor(signThumbor('whatever', `300x200/${LIB}`), UNSIGNED).key, LIB);
+  });
+});
+
+test('KINU_THUMBOR_KEY: thumbor keys of any length, comma-separated for rotation', () => {
+  assert.deepEqual(loadConfig({ env: { KINU_THUMBOR_KEY: 'MY_SECURE_KEY,old-key' } }).thumbor.keys, ['MY_SECURE_KEY', 'old-key']);
+  assert.deepEqual(loadConfig({ env: {} }).thumbor.keys, []);
+});
