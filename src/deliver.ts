@@ -80,13 +80,14 @@ export function createDeliver(deps: DeliverDeps): Deliver {
   return async function deliver(req) {
     const t = req.transform;
     // The watermark's version is part of the ETag too: a new logo must not be served under an old tag.
+    // `req` is passed as the options: its signal is read only if the source really has to be asked.
     const [stat, wmStat] = await Promise.all([
-      source.stat(req.key, { signal: req.signal }),
-      t?.watermark ? source.stat(t.watermark.key, { signal: req.signal }) : undefined,
+      source.stat(req.key, req),
+      t?.watermark ? source.stat(t.watermark.key, req) : undefined,
     ]);
     const negotiated = t?.format === 'auto';
     const variant = t === null ? 'original' : `${canonicalKey(t)}|${negotiated ? acceptClassKey(acceptClass(req.accept)) : ''}|${wmStat?.version ?? ''}`;
-    const key = createHash('sha256').update(`${req.key}\0${stat.version}\0${variant}`).digest('base64url').slice(0, 27);
+    const key = variantKey(`${req.key}\0${stat.version}\0${variant}`);
     const common = { etag: `"${key}"`, lastModified: stat.lastModified, varyAccept: negotiated };
 
     if (notModified(req, common.etag, stat.lastModified)) {
@@ -116,6 +117,18 @@ export function createDeliver(deps: DeliverDeps): Deliver {
     const e = value.entry;
     return { ...common, kind: 'variant', status: 200, body: e.body, contentType: e.contentType, cache: 'miss', timings: value.timings };
   };
+}
+
+// Hits ask for the same few variants again and again: remember their keys instead of hashing each time.
+const KEYS = new Map<string, string>();
+function variantKey(id: string): string {
+  let key = KEYS.get(id);
+  if (key === undefined) {
+    key = createHash('sha256').update(id).digest('base64url').slice(0, 27);
+    if (KEYS.size >= 10_000) KEYS.clear();
+    KEYS.set(id, key);
+  }
+  return key;
 }
 
 function describe(format: OutputFormat, width: number, height: number, bytes: number, frames: number) {

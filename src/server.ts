@@ -58,10 +58,10 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
   app.decorate('kinu', { source, limiter, cache, drain: () => { draining = true; } });
 
   app.setErrorHandler(errorHandler);
-  app.addHook('onRequest', async (request, reply) => {
-    if (!draining || request.url.startsWith('/_kinu/')) return;
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!draining || request.url.startsWith('/_kinu/')) return done();
     reply.header('connection', 'close');
-    throw new KinuError('shutting_down', 'this instance is shutting down; retry on another', { headers: { 'retry-after': '1' } });
+    done(new KinuError('shutting_down', 'this instance is shutting down; retry on another', { headers: { 'retry-after': '1' } }));
   });
   app.setNotFoundHandler((request) => {
     throw new KinuError('route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
@@ -84,9 +84,25 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
     },
   };
   for (const [name, prefix] of Object.entries(config.http.dialects) as [DialectName, string][]) {
-    registerImageRoute(app, { prefix, parse: dialects[name](prefix), deliver, cacheControl: config.http.cacheControl, originals: config.http.originals });
+    // imgproxy's `expires` depends on the clock, so its parses are not remembered.
+    const parse = name === 'imgproxy' ? dialects[name](prefix) : memoParse(dialects[name](prefix));
+    registerImageRoute(app, { prefix, parse, deliver, cacheControl: config.http.cacheControl, originals: config.http.originals });
   }
   return app;
+}
+
+/** Parsing is pure for these dialects: a repeated URL (every cache hit) skips validation and HMAC. */
+function memoParse(parse: DialectParser): DialectParser {
+  const seen = new Map<string, ReturnType<DialectParser>>();
+  return (rawUrl) => {
+    let parsed = seen.get(rawUrl);
+    if (parsed === undefined) {
+      parsed = parse(rawUrl);
+      if (seen.size >= 10_000) seen.clear();
+      seen.set(rawUrl, parsed);
+    }
+    return parsed;
+  };
 }
 
 function cacheTiers(config: Config, log: FastifyBaseLogger): Cache[] {
@@ -105,10 +121,13 @@ function cacheTiers(config: Config, log: FastifyBaseLogger): Cache[] {
   return tiers;
 }
 
+const QUIET = new Set(['warn', 'error', 'fatal', 'silent']);
+
 /** One access-log line per request instead of Fastify's two. */
 class AccessLog extends LogController {
   override incomingRequest(): void {}
   override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
+    if (!error && QUIET.has(request.log.level)) return;
     const line = { method: request.method, url: request.url, status: reply.statusCode, bytes: Number(reply.getHeader('content-length') ?? 0), ms: Math.round(reply.elapsedTime * 10) / 10 };
     if (error) request.log.error({ ...line, err: error }, 'request failed');
     else request.log.info(line, 'request');

@@ -63,6 +63,15 @@ const KEY_ORDER: readonly (keyof Transform)[] = Object.keys(IDENTITY) as (keyof 
 
 /** A stable string for the cache key and ETag: fixed field order, undefined fields omitted. */
 export function canonicalKey(t: Transform): string {
+  let key = CANONICAL.get(t);
+  if (key === undefined) CANONICAL.set(t, (key = computeCanonicalKey(t)));
+  return key;
+}
+
+// Parsed transforms are reused for repeated URLs, so their canonical form is computed once.
+const CANONICAL = new WeakMap<Transform, string>();
+
+function computeCanonicalKey(t: Transform): string {
   const parts: string[] = [];
   for (const k of KEY_ORDER) {
     const v = t[k];

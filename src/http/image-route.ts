@@ -23,18 +23,26 @@ export function registerImageRoute(app: FastifyInstance, opts: ImageRouteOptions
       if (transform === null && opts.originals === 'deny') {
         throw new KinuError('originals_denied', 'this server does not serve originals; add params, e.g. ?w=800');
       }
-      const abort = new AbortController();
-      // A client that goes away frees its queue place and stops the pipeline at the next step.
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) abort.abort(new Error('client closed the connection'));
-      });
+      const raw = reply.raw;
+      let abort: AbortController | undefined;
       const d = await opts.deliver({
         key,
         transform,
         accept: request.headers.accept,
         ifNoneMatch: request.headers['if-none-match'],
         ifModifiedSince: request.headers['if-modified-since'],
-        signal: abort.signal,
+        // Made only when a lower layer asks for it (a miss, an original): a cache hit needs none, and
+        // an AbortController per request is a measurable share of the hit path.
+        get signal() {
+          if (!abort) {
+            const controller = new AbortController();
+            abort = controller;
+            // A client that goes away frees its queue place and stops the pipeline at the next step.
+            if (raw.destroyed) controller.abort(new Error('client closed the connection'));
+            else raw.once('close', () => { if (!raw.writableFinished) controller.abort(new Error('client closed the connection')); });
+          }
+          return abort.signal;
+        },
       });
       reply.code(d.status);
       setDeliveryHeaders(reply, d, opts.cacheControl);
