@@ -1,6 +1,8 @@
 // The originals both sides work on: real photos copied into a temp folder (kinu's source refuses symlinks
-// that point out of it), plus one generated 24 MP JPEG so the 2–24 MP range is covered.
+// that point out of it), plus generated 24 MP JPEGs (upscales of the largest real photos, aspect kept) so
+// the 2–24 MP range is covered and the memory workloads have distinct 24 MP originals to decode.
 import { copyFile, mkdir, readdir, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname, extname, join, relative, sep } from 'node:path';
 import sharp from 'sharp';
 
@@ -16,8 +18,16 @@ export interface Photo {
   readonly generated: boolean;
 }
 
+export interface Corpus {
+  /** Every real photo plus the first generated 24 MP one: the set W1/W2 and the soak cycle through. */
+  readonly main: Photo[];
+  /** The generated 24 MP photos plus the largest real one (12 MP in the shared corpus): the peak-RSS set. */
+  readonly large: Photo[];
+  readonly all: Photo[];
+}
+
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.webp', '.avif', '.tif', '.tiff']);
-const TARGET_24MP = { width: 5657, height: 4243 };
+const TARGET_PIXELS = 24e6;
 
 async function listImages(root: string): Promise<string[]> {
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
@@ -40,30 +50,46 @@ async function describe(root: string, path: string, generated: boolean): Promise
   };
 }
 
-/** Copies the images under `from` into `into` and, unless one is ≥ 20 MP already, adds a 24 MP upscale of the largest. */
-export async function prepareCorpus(from: string, into: string, opts: { add24mp: boolean }): Promise<Photo[]> {
+/** Copies the images under `from` into `into` and adds `generate24mp` 24 MP upscales of the largest ones. */
+export async function prepareCorpus(from: string, into: string, opts: { generate24mp: number }): Promise<Corpus> {
   const files = await listImages(from);
   if (files.length === 0) throw new Error(`no images (${[...IMAGE_EXT].join(' ')}) under ${from}`);
-  const photos: Photo[] = [];
+  const real: Photo[] = [];
   for (const f of files) {
     const dest = join(into, relative(from, f));
     await mkdir(dirname(dest), { recursive: true });
     await copyFile(f, dest);
-    photos.push(await describe(into, dest, false));
+    real.push(await describe(into, dest, false));
   }
-  if (opts.add24mp && !photos.some((p) => p.megapixels >= 20)) {
-    const largest = [...photos].sort((a, b) => b.megapixels - a.megapixels)[0]!;
-    const dest = join(into, 'generated-24mp.jpg');
-    await sharp(largest.path, { autoOrient: true })
-      .resize(TARGET_24MP.width, TARGET_24MP.height, { fit: 'fill' })
-      .jpeg({ quality: 90 })
-      .toFile(dest);
-    photos.push(await describe(into, dest, true));
+  const bySize = [...real].sort((a, b) => b.megapixels - a.megapixels);
+  const generated: Photo[] = [];
+  // sharp runs one libvips thread per image on glibc without jemalloc; the upscales are setup, not measured.
+  const threads = sharp.concurrency();
+  sharp.concurrency(availableParallelism());
+  try {
+    for (let i = 0; i < Math.min(opts.generate24mp, bySize.length); i++) {
+      const src = bySize[i]!;
+      const width = Math.round(Math.sqrt((TARGET_PIXELS * src.width) / src.height));
+      const height = Math.round(TARGET_PIXELS / width);
+      const dest = join(into, i === 0 ? 'generated-24mp.jpg' : `generated-24mp-${i + 1}.jpg`);
+      await sharp(src.path, { autoOrient: true }).resize(width, height, { fit: 'fill' }).jpeg({ quality: 90 }).toFile(dest);
+      generated.push(await describe(into, dest, true));
+    }
+  } finally {
+    sharp.concurrency(threads);
   }
-  return photos;
+  return {
+    main: [...real, ...generated.slice(0, 1)],
+    large: generated.length > 0 ? [...generated, bySize[0]!] : bySize.slice(0, 4),
+    all: [...real, ...generated],
+  };
 }
 
 /** Request i of a phase: photos in turn, the width one larger each cycle, so no two requests are the same. */
 export function job(photos: readonly Photo[], i: number, baseWidth: number): { photo: Photo; width: number } {
   return { photo: photos[i % photos.length]!, width: baseWidth + Math.floor(i / photos.length) };
+}
+
+export function urlPath(p: Photo, width: number, format: string, quality?: number): string {
+  return `/${p.key.split('/').map(encodeURIComponent).join('/')}?w=${width}&fmt=${format}${quality === undefined ? '' : `&q=${quality}`}`;
 }

@@ -1,22 +1,70 @@
-// The kinu side: a real `kinu serve` child on loopback, and a keep-alive node:http client.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { Agent, request } from 'node:http';
+// The servers under test, each a child process on loopback: a real `kinu serve`, and the bare node:http
+// reference (bare.ts). Both print a listening line with their URL.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Sample } from './load.ts';
 
+const REPO = fileURLToPath(new URL('..', import.meta.url));
 const BIN = fileURLToPath(new URL('../bin/kinu.js', import.meta.url));
+const BARE = fileURLToPath(new URL('./bare.ts', import.meta.url));
+export const JEMALLOC = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
 
-export interface KinuChild {
+export interface Child {
   readonly child: ChildProcess;
   readonly pid: number;
   readonly base: string;
-  /** The last lines kinu wrote, for error messages. */
+  /** The last lines it wrote, for error messages. */
   output(): string;
   stop(): Promise<void>;
 }
 
-export async function startKinu(source: string, env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<KinuChild> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--source', source], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export type KinuChild = Child;
+
+const live = new Set<Child>();
+
+/** Stops every child still running (on a signal or a failure). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...live].map((c) => c.stop().catch(() => {})));
+}
+
+/** Which malloc the kinu child runs with. */
+export type Allocator = { readonly name: 'glibc' } | { readonly name: 'arena'; readonly max: number } | { readonly name: 'jemalloc' };
+
+export function allocatorLabel(a: Allocator): string {
+  return a.name === 'glibc' ? 'glibc malloc (default)' : a.name === 'arena' ? `glibc, MALLOC_ARENA_MAX=${a.max}` : 'jemalloc (LD_PRELOAD)';
+}
+
+/** `env` with the allocator's variables set, and the other allocators' removed. */
+export function withAllocator(env: NodeJS.ProcessEnv, a: Allocator): NodeJS.ProcessEnv {
+  const out = { ...env };
+  delete out.MALLOC_ARENA_MAX;
+  if (out.LD_PRELOAD?.includes('jemalloc')) delete out.LD_PRELOAD;
+  if (a.name === 'arena') out.MALLOC_ARENA_MAX = String(a.max);
+  if (a.name === 'jemalloc') {
+    if (!existsSync(JEMALLOC)) throw new Error(`${JEMALLOC} not found: apt-get install -y libjemalloc2`);
+    out.LD_PRELOAD = [out.LD_PRELOAD, JEMALLOC].filter(Boolean).join(':');
+  }
+  return out;
+}
+
+/** What sharp.concurrency() is in a process started with `env` (sharp picks 1 on glibc without jemalloc). */
+export function childSharpConcurrency(env: NodeJS.ProcessEnv): number | undefined {
+  const r = spawnSync(process.execPath, ['-e', 'console.log(require("sharp").concurrency())'], { env, cwd: REPO, encoding: 'utf8' });
+  const n = Number(r.stdout.trim());
+  return r.status === 0 && Number.isInteger(n) ? n : undefined;
+}
+
+export function startKinu(source: string, env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<Child> {
+  return startChild('kinu', [BIN, 'serve', '--port', '0', '--source', source], env, /kinu listening on (http:\/\/\S+)/, timeoutMs);
+}
+
+/** The bare reference: answers the URLs of `manifest` from a Map in memory, or by reading the file per request. */
+export function startBare(manifest: string, mode: 'memory' | 'disk', env: NodeJS.ProcessEnv): Promise<Child> {
+  return startChild('bare', ['--import', 'tsx', BARE, manifest, mode], env, /bare listening on (http:\/\/\S+)/, 20_000);
+}
+
+async function startChild(name: string, args: string[], env: NodeJS.ProcessEnv, listening: RegExp, timeoutMs: number): Promise<Child> {
+  const child = spawn(process.execPath, args, { env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   const tail: string[] = [];
   const keep = (chunk: Buffer) => {
     tail.push(...chunk.toString('utf8').split('\n').filter(Boolean));
@@ -28,19 +76,19 @@ export async function startKinu(source: string, env: NodeJS.ProcessEnv, timeoutM
 
   const base = await new Promise<string>((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => fail(new Error(`kinu did not print its listening line within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => fail(new Error(`${name} did not print its listening line within ${timeoutMs} ms`)), timeoutMs);
     const fail = (e: Error) => { clearTimeout(timer); reject(e); };
     child.once('error', fail);
-    child.once('exit', (code, signal) => fail(new Error(`kinu exited (${signal ?? `code ${code}`}) before listening:\n${tail.join('\n')}`)));
+    child.once('exit', (code, signal) => fail(new Error(`${name} exited (${signal ?? `code ${code}`}) before listening:\n${tail.join('\n')}`)));
     child.stdout!.on('data', (chunk: Buffer) => {
       keep(chunk);
       buf += chunk.toString('utf8');
-      const m = /kinu listening on (http:\/\/\S+)/.exec(buf);
+      const m = listening.exec(buf);
       if (m) { clearTimeout(timer); resolve(m[1]!); }
     });
   }).catch(async (e) => { child.kill('SIGKILL'); await exit; throw e; });
 
-  return {
+  const handle: Child = {
     child, pid: child.pid!, base,
     output: () => tail.join('\n'),
     async stop() {
@@ -51,55 +99,7 @@ export async function startKinu(source: string, env: NodeJS.ProcessEnv, timeoutM
       clearTimeout(force);
     },
   };
-}
-
-export function createClient(base: string, concurrency: number) {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const url = new URL(base);
-
-  function get(path: string): Promise<Sample & { width: number }> {
-    const t0 = performance.now();
-    return new Promise((resolve, reject) => {
-      const req = request({ agent, host: url.hostname, port: url.port, path, method: 'GET', headers: { accept: 'image/jpeg' } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.once('error', reject);
-        res.once('end', () => {
-          const ms = performance.now() - t0;
-          const body = Buffer.concat(chunks);
-          const type = res.headers['content-type'] ?? '';
-          if (res.statusCode !== 200 || type !== 'image/jpeg') {
-            reject(new Error(`GET ${path}: ${res.statusCode} ${type}\n${body.subarray(0, 500).toString('utf8')}`));
-            return;
-          }
-          const timing: Record<string, number> = {};
-          for (const part of String(res.headers['server-timing'] ?? '').split(',')) {
-            const m = /^\s*([\w-]+);dur=([\d.]+)/.exec(part);
-            if (m) timing[m[1]!] = Number(m[2]);
-          }
-          resolve({ ms, bytes: body.length, timing, width: jpegWidth(body) });
-        });
-      });
-      req.setTimeout(60_000, () => req.destroy(new Error(`GET ${path}: no answer in 60 s`)));
-      req.once('error', (e) => reject(new Error(`GET ${path}: ${e.message}`)));
-      req.end();
-    });
-  }
-
-  return { get, close: () => agent.destroy() };
-}
-
-/** Width from the first SOFn marker of a JPEG, or -1: a cheap check that the right size came back. */
-export function jpegWidth(b: Buffer): number {
-  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return -1;
-  let i = 2;
-  while (i + 9 < b.length) {
-    if (b[i] !== 0xff) return -1;
-    const marker = b[i + 1]!;
-    if (marker === 0xff) { i++; continue; }
-    const len = b.readUInt16BE(i + 2);
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return b.readUInt16BE(i + 7);
-    i += 2 + len;
-  }
-  return -1;
+  live.add(handle);
+  void exit.then(() => live.delete(handle));
+  return handle;
 }

@@ -1,51 +1,55 @@
-// npm run bench [-- <folder>] [--duration s | --requests n] [--rounds n] [--concurrency n] [--warmup n] [--sharp-first] [--no-24mp] [--json]
+// npm run bench [-- <folder>] [--only W1,W2,W3,W4,MEM] [--jemalloc | --malloc-arena-max n] [--json] …  (--help)
 //
-// kinu over HTTP on loopback against an in-process sharp loop doing the same decode → resize → encode, on real
-// photos, every request unique (cache-miss). The two run one after the other in this process tree, in
-// alternating rounds (kinu→sharp, sharp→kinu, …) so that drift in machine load hits both sides alike; in each
-// round the second side replays exactly as many requests as the first managed, so both do the same work.
+// Four throughput workloads, each against a reference measured in the same run, in alternating rounds:
+//   W1  cache-miss JPEG w=400+k q80, concurrency 4        vs in-process sharp
+//   W2  cache-miss WebP w=1200+k q80 effort 4, conc. 4    vs in-process sharp
+//   W3  memory-cache hit, 20 URLs, concurrency 32         vs a bare node:http child answering from a Map
+//   W4  disk-cache hit (memory tier off), same URLs, c=32 vs the bare server reading the file per request
+// and MEM: peak RSS of the kinu child at concurrency 16 on 24 MP photos, and RSS across a 5,000-request
+// soak, per allocator (glibc, MALLOC_ARENA_MAX=2, jemalloc). See bench/README.md.
 import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { prepareCorpus } from './corpus.ts';
-import type { KinuChild } from './kinu.ts';
-import { stopRule, summarise, type Sample, type StopRule, type Summary } from './load.ts';
+import { prepareCorpus, type Photo } from './corpus.ts';
+import { JEMALLOC, allocatorLabel, childSharpConcurrency, stopAll, withAllocator, type Allocator } from './kinu.ts';
+import { runMemory, type MemoryResult } from './memory.ts';
 import { MAX_PIXELS } from './reference.ts';
-import { BASE_WIDTH, QUALITY, kinuSide, sharpSide, type PhaseStats, type Side } from './sides.ts';
+import { log, round, runHit, runMiss, NOISE_CORES, type WorkloadResult } from './workloads.ts';
 
-const GOAL = 0.85;
-const NOISE_CORES = 0.15; // other processes busier than this during the phases make req/s unreliable
+const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'MEM'] as const;
+type Workload = (typeof WORKLOADS)[number];
+const GOALS = { W1: 0.95, W2: 0.95, W3: 0.7, peakMb: 1024, growthPct: 10 };
 
 const HELP = `npm run bench [-- <folder>] [options]
 
-  <folder>            photos to use (default: $KINU_CORPUS/photos, else ../shared/corpus/photos)
-  --duration <s>      measured seconds per side, split over the rounds (default 20)
-  --requests <n>      a fixed number of measured requests per side instead of --duration
-  --rounds <n>        alternating kinu/sharp rounds (default 4)
-  --concurrency <n>   requests in flight, and KINU_CONCURRENCY of the child (default 4)
-  --warmup <n>        unmeasured requests per side first (default 8)
-  --sharp-first       start round 1 with sharp instead of kinu
-  --no-24mp           do not add the generated 24 MP photo
-  --json              print the results as JSON instead of a table
+  <folder>                photos to use (default: $KINU_CORPUS/photos, else ../shared/corpus/photos)
+  --only <list>           workloads to run, comma-separated: W1,W2,W3,W4,MEM (default all)
+  --duration <s>          W1/W2: measured seconds per side, split over the rounds (default 10)
+  --requests <n>          W1/W2: a fixed number of measured requests per side instead of --duration
+  --hit-duration <s>      W3/W4: measured seconds per side, split over the rounds (default 8)
+  --rounds <n>            alternating kinu/reference rounds per workload (default 4)
+  --concurrency <n>       W1/W2 requests in flight, and KINU_CONCURRENCY of every kinu child (default 4)
+  --hit-concurrency <n>   W3/W4 requests in flight (default 32)
+  --hit-urls <n>          W3/W4 hot set size (default 20)
+  --warmup <n>            W1/W2 unmeasured requests per side first (default 8)
+  --sharp-first           start round 1 with the reference instead of kinu
+  --no-24mp               do not generate the 24 MP photos
+  --jemalloc              run the kinu children with LD_PRELOAD=${JEMALLOC}
+  --malloc-arena-max <n>  run the kinu children with MALLOC_ARENA_MAX=n (glibc)
+  --allocators <list>     MEM: allocators to compare, of glibc,arena2,jemalloc (default: all three, or only the
+                          one --jemalloc / --malloc-arena-max picks)
+  --peak-requests <n>     MEM: misses on the large photos for the peak (default 96)
+  --peak-concurrency <n>  MEM: (default 16)
+  --soak-requests <n>     MEM: (default 5000, sampled every 500)
+  --soak-concurrency <n>  MEM: (default 8)
+  --mem-cache-mb <n>      MEM: KINU_MEMORY_CACHE_MB of the MEM children (default: kinu's, 256); a small one
+                          fills early, so later growth is not the cache filling up
+  --json                  print the results as JSON instead of tables
 `;
-
-interface SideResult extends Summary {
-  /** CPU ms per request of the process doing the image work. */
-  readonly cpuMsPerReq: number | undefined;
-  /** CPU ms per request of this process as HTTP client (kinu only). */
-  readonly clientCpuMsPerReq: number | undefined;
-  /** Cores kept busy by other processes (and steal) during this side's phases: noise, ideally ~0. */
-  readonly otherCores: number | undefined;
-  readonly peakRssMb: number | undefined;
-  readonly baselineRssMb: number | undefined;
-  readonly rssNote: string;
-}
-
-const log = (s: string) => process.stderr.write(`${s}\n`);
-const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
 
 function positive(name: string, v: string | undefined, def: number, integer = true): number {
   if (v === undefined) return def;
@@ -54,51 +58,60 @@ function positive(name: string, v: string | undefined, def: number, integer = tr
   return n;
 }
 
-class Totals {
-  samples: Sample[] = [];
-  elapsedMs = 0;
-  ownCpuS: number | undefined = 0;
-  clientCpuS: number | undefined = 0;
-  otherBusyS: number | undefined = 0;
-  add(p: PhaseStats): void {
-    this.samples.push(...p.loop.samples);
-    this.elapsedMs += p.loop.elapsedMs;
-    const plus = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a + b);
-    this.ownCpuS = plus(this.ownCpuS, p.ownCpuS);
-    this.clientCpuS = p.clientCpuS === undefined ? undefined : plus(this.clientCpuS, p.clientCpuS);
-    this.otherBusyS = plus(this.otherBusyS, p.otherBusyS);
-  }
-  result(side: Side): SideResult {
-    const n = this.samples.length;
-    const s = this.elapsedMs / 1000;
-    return {
-      ...summarise({ samples: this.samples, elapsedMs: this.elapsedMs }),
-      cpuMsPerReq: this.ownCpuS === undefined ? undefined : (this.ownCpuS * 1000) / n,
-      clientCpuMsPerReq: this.clientCpuS === undefined ? undefined : (this.clientCpuS * 1000) / n,
-      otherCores: this.otherBusyS === undefined ? undefined : this.otherBusyS / s,
-      peakRssMb: side.peakRssMb(), baselineRssMb: side.baselineRssMb, rssNote: side.rssNote,
-    };
-  }
+function allocatorFromEnv(env: NodeJS.ProcessEnv): Allocator {
+  if (env.LD_PRELOAD?.includes('jemalloc')) return { name: 'jemalloc' };
+  const n = Number(env.MALLOC_ARENA_MAX);
+  return Number.isInteger(n) && n > 0 ? { name: 'arena', max: n } : { name: 'glibc' };
+}
+
+function parseAllocator(s: string): Allocator {
+  if (s === 'glibc') return { name: 'glibc' };
+  if (s === 'jemalloc') return { name: 'jemalloc' };
+  const m = /^arena(\d+)$/.exec(s);
+  if (m && Number(m[1]) > 0) return { name: 'arena', max: Number(m[1]) };
+  throw new Error(`--allocators: unknown "${s}"; expected glibc, arenaN (e.g. arena2) or jemalloc`);
 }
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
-      duration: { type: 'string' }, requests: { type: 'string' }, rounds: { type: 'string' }, concurrency: { type: 'string' },
-      warmup: { type: 'string' }, 'sharp-first': { type: 'boolean' }, 'no-24mp': { type: 'boolean' }, json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
+      only: { type: 'string' }, duration: { type: 'string' }, requests: { type: 'string' }, 'hit-duration': { type: 'string' },
+      rounds: { type: 'string' }, concurrency: { type: 'string' }, 'hit-concurrency': { type: 'string' }, 'hit-urls': { type: 'string' },
+      warmup: { type: 'string' }, 'sharp-first': { type: 'boolean' }, 'no-24mp': { type: 'boolean' },
+      jemalloc: { type: 'boolean' }, 'malloc-arena-max': { type: 'string' }, allocators: { type: 'string' },
+      'peak-requests': { type: 'string' }, 'peak-concurrency': { type: 'string' }, 'soak-requests': { type: 'string' }, 'soak-concurrency': { type: 'string' },
+      'mem-cache-mb': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) { process.stdout.write(HELP); return 0; }
   if (positionals.length > 1) throw new Error('expected at most one folder');
   if (values.duration !== undefined && values.requests !== undefined) throw new Error('give --duration or --requests, not both');
+  if (values.jemalloc && values['malloc-arena-max'] !== undefined) throw new Error('give --jemalloc or --malloc-arena-max, not both');
+  const only = new Set<Workload>(values.only === undefined ? WORKLOADS : values.only.split(',').map((s) => {
+    const w = s.trim().toUpperCase() as Workload;
+    if (!WORKLOADS.includes(w)) throw new Error(`--only: unknown workload "${s}"; expected ${WORKLOADS.join(',')}`);
+    return w;
+  }));
   const requests = values.requests === undefined ? undefined : positive('requests', values.requests, 0);
-  const seconds = requests === undefined ? positive('duration', values.duration, 20, false) : undefined;
+  const seconds = requests === undefined ? positive('duration', values.duration, 10, false) : undefined;
+  const hitSeconds = positive('hit-duration', values['hit-duration'], 8, false);
   const rounds = positive('rounds', values.rounds, 4);
   const concurrency = positive('concurrency', values.concurrency, 4);
+  const hitConcurrency = positive('hit-concurrency', values['hit-concurrency'], 32);
+  const hitUrls = positive('hit-urls', values['hit-urls'], 20);
   const warmup = values.warmup === '0' ? 0 : positive('warmup', values.warmup, 8);
   if (requests !== undefined && requests < rounds) throw new Error(`--requests ${requests}: at least one per round (--rounds ${rounds})`);
+  const chosen: Allocator | undefined = values.jemalloc ? { name: 'jemalloc' }
+    : values['malloc-arena-max'] !== undefined ? { name: 'arena', max: positive('malloc-arena-max', values['malloc-arena-max'], 0) } : undefined;
+  const allocator = chosen ?? allocatorFromEnv(process.env);
+  const memAllocators: Allocator[] = values.allocators !== undefined ? values.allocators.split(',').map((s) => parseAllocator(s.trim()))
+    : chosen ? [chosen] : [{ name: 'glibc' }, { name: 'arena', max: 2 }, ...(existsSync(JEMALLOC) ? [{ name: 'jemalloc' } as const] : [])];
+  const memOpts = {
+    memoryCacheMb: values['mem-cache-mb'] === undefined ? 256 : Number(values['mem-cache-mb']),
+    peakRequests: positive('peak-requests', values['peak-requests'], 96), peakConcurrency: positive('peak-concurrency', values['peak-concurrency'], 16),
+    soakRequests: positive('soak-requests', values['soak-requests'], 5000), soakConcurrency: positive('soak-concurrency', values['soak-concurrency'], 8),
+  };
 
   const repo = fileURLToPath(new URL('..', import.meta.url));
   const cwd = process.env.INIT_CWD ?? process.cwd(); // npm runs scripts from the package root
@@ -107,77 +120,64 @@ async function main(): Promise<number> {
     : join(process.env.KINU_CORPUS ?? join(repo, '..', 'shared', 'corpus'), 'photos');
 
   const tmp = await mkdtemp(join(tmpdir(), 'kinu-bench-'));
-  let child: KinuChild | undefined;
+  const source = join(tmp, 'source');
   const cleanup = async () => {
-    await child?.stop().catch(() => {});
-    child = undefined;
+    await stopAll();
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
   };
-  const onSignal = (sig: NodeJS.Signals) => { log(`\n${sig}: stopping kinu and cleaning up`); void cleanup().then(() => process.exit(130)); };
+  const onSignal = (sig: NodeJS.Signals) => { log(`\n${sig}: stopping the children and cleaning up`); void cleanup().then(() => process.exit(130)); };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
+  const t0 = performance.now();
   try {
-    log(`preparing originals from ${from} in ${tmp} …`);
-    const photos = await prepareCorpus(from, tmp, { add24mp: !values['no-24mp'] });
-    const env = environment();
-    // The child gets this process's environment (UV_THREADPOOL_SIZE, VIPS_*, …) plus its own settings.
-    const childEnv: NodeJS.ProcessEnv = {
+    log(`preparing originals from ${from} in ${source} …`);
+    const corpus = await prepareCorpus(from, source, { generate24mp: values['no-24mp'] ? 0 : 3 });
+    // The children get this process's environment (UV_THREADPOOL_SIZE, VIPS_*, …) plus their own settings.
+    const base: NodeJS.ProcessEnv = {
       ...process.env,
       KINU_CONCURRENCY: String(concurrency), KINU_QUEUE: '100000', KINU_LOG_LEVEL: 'warn', KINU_HOST: '127.0.0.1',
       KINU_MAX_PIXELS: String(MAX_PIXELS),
     };
-    for (const k of ['KINU_CONFIG', 'KINU_SECRET', 'KINU_SOURCE', 'KINU_PORT', 'KINU_TIMEOUT', 'KINU_DIALECTS', 'KINU_PRESETS']) delete childEnv[k];
-
-    log('kinu: starting the listener …');
-    const kinu = await kinuSide(photos, tmp, childEnv, concurrency, (c) => { child = c; });
-    log(`kinu: warm-up (${warmup}) …`);
-    await kinu.warm(warmup);
-    const ref = sharpSide(photos, concurrency);
-    log(`sharp: warm-up (${warmup}) …`);
-    await ref.warm(warmup);
-
-    const totals = { kinu: new Totals(), sharp: new Totals() };
-    const perRound: { requests: number; kinuRps: number; sharpRps: number; ratio: number }[] = [];
-    let offset = 0;
-    for (let r = 0; r < rounds; r++) {
-      const kinuFirst = (r % 2 === 0) !== Boolean(values['sharp-first']);
-      const [first, second] = kinuFirst ? [kinu, ref] : [ref, kinu];
-      const stop: StopRule = requests !== undefined
-        ? ((n) => (issued) => issued >= n)(Math.floor(((r + 1) * requests) / rounds) - Math.floor((r * requests) / rounds))
-        : stopRule({ seconds: seconds! / rounds, cycle: photos.length });
-      log(`round ${r + 1}/${rounds}: ${first.name} …`);
-      const a = await first.phase(offset, stop);
-      const n = a.loop.samples.length;
-      log(`round ${r + 1}/${rounds}: ${second.name}, the same ${n} requests …`);
-      const b = await second.phase(offset, (issued) => issued >= n);
-      offset += n;
-      const [k, s] = kinuFirst ? [a, b] : [b, a];
-      totals.kinu.add(k);
-      totals.sharp.add(s);
-      perRound.push({ requests: n, kinuRps: round(n / (k.loop.elapsedMs / 1000), 2), sharpRps: round(n / (s.loop.elapsedMs / 1000), 2), ratio: round(s.loop.elapsedMs / k.loop.elapsedMs, 3) });
+    for (const k of ['KINU_CONFIG', 'KINU_SECRET', 'KINU_SOURCE', 'KINU_PORT', 'KINU_TIMEOUT', 'KINU_DIALECTS', 'KINU_PRESETS',
+      'KINU_MEMORY_CACHE_MB', 'KINU_CACHE_DIR', 'KINU_DISK_CACHE_MB', 'KINU_RESULT_STORE', 'KINU_STAT_TTL']) delete base[k];
+    const env = withAllocator(base, allocator);
+    const childSharp = childSharpConcurrency(env);
+    const ownSharp = sharp.concurrency();
+    const notes: string[] = [];
+    if (childSharp !== undefined && childSharp !== ownSharp && (only.has('W1') || only.has('W2'))) {
+      // The allocator decides sharp's default thread count; the reference must run with the same one.
+      sharp.concurrency(childSharp);
+      notes.push(`in-process sharp.concurrency() set from ${ownSharp} to ${childSharp}, as in the kinu child (${allocatorLabel(allocator)})`);
     }
-    const kinuResult = totals.kinu.result(kinu);
-    const sharpResult = totals.sharp.result(ref);
-    await kinu.close();
-    child = undefined;
-
-    const ratio = kinuResult.rps / sharpResult.rps;
-    const kinuCpu = kinuResult.cpuMsPerReq === undefined ? undefined : kinuResult.cpuMsPerReq + (kinuResult.clientCpuMsPerReq ?? 0);
-    const cpuRatio = kinuCpu === undefined || sharpResult.cpuMsPerReq === undefined ? undefined : sharpResult.cpuMsPerReq / kinuCpu;
-    const result = {
-      environment: env,
-      workload: {
-        photos: photos.map((p) => ({ key: p.key, width: p.width, height: p.height, megapixels: round(p.megapixels, 1), bytes: p.bytes, generated: p.generated })),
-        request: `GET /<key>?w=<${BASE_WIDTH}+k>&fmt=jpeg&q=${QUALITY}`, concurrency, warmup, rounds,
-        perSide: requests !== undefined ? { requests } : { seconds, requests: offset },
-      },
-      kinu: kinuResult, sharp: sharpResult, rounds: perRound,
-      ratio: round(ratio, 3), goal: GOAL, pass: ratio >= GOAL,
-      cpuRatio: cpuRatio === undefined ? undefined : round(cpuRatio, 3),
-      noisy: Math.max(kinuResult.otherCores ?? 0, sharpResult.otherCores ?? 0) > NOISE_CORES,
+    const environment = {
+      node: process.version, sharp: sharp.versions.sharp ?? 'unknown', libvips: sharp.versions.vips, cores: availableParallelism(),
+      cpu: cpus()[0]?.model.trim() ?? 'unknown', uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? 'unset (libuv default 4)',
+      allocator: allocatorLabel(allocator), kinuSharpConcurrency: childSharp, benchSharpConcurrency: sharp.concurrency(), simd: sharp.simd(),
     };
-    process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : table(result));
+
+    const results: (WorkloadResult & { timing?: Record<string, number> | undefined; restMs?: number | undefined })[] = [];
+    const common = { source, env, concurrency, seconds, requests, rounds, warmup, sharpFirst: Boolean(values['sharp-first']), notes };
+    if (only.has('W1')) results.push(await runMiss({ ...common, id: 'W1', title: 'miss, JPEG w=400+k q80', photos: corpus.main, goal: GOALS.W1, spec: { format: 'jpeg', quality: 80, baseWidth: 400, warmWidth: 300 } }));
+    if (only.has('W2')) results.push(await runMiss({ ...common, id: 'W2', title: 'miss, WebP w=1200+k q80 effort 4', photos: corpus.main, goal: GOALS.W2, spec: { format: 'webp', quality: 80, baseWidth: 1200, warmWidth: 1100 } }));
+    const hit = { photos: corpus.main, source, env, work: tmp, concurrency: hitConcurrency, seconds: hitSeconds, rounds, urls: hitUrls, sharpFirst: Boolean(values['sharp-first']) };
+    if (only.has('W3')) results.push(await runHit({ ...hit, id: 'W3', tier: 'memory', goal: GOALS.W3 }));
+    if (only.has('W4')) results.push(await runHit({ ...hit, id: 'W4', tier: 'disk', goal: undefined }));
+    const memory: MemoryResult[] = [];
+    if (only.has('MEM')) {
+      for (const a of memAllocators) {
+        const memEnv = values['mem-cache-mb'] === undefined ? base : { ...base, KINU_MEMORY_CACHE_MB: values['mem-cache-mb'] };
+        memory.push(await runMemory(a, { ...memOpts, large: corpus.large, main: corpus.main, source, env: memEnv, kinuConcurrency: concurrency, segment: 500 }));
+      }
+    }
+    const out = {
+      environment,
+      photos: corpus.all.map((p) => ({ key: p.key, width: p.width, height: p.height, megapixels: round(p.megapixels, 1), bytes: p.bytes, generated: p.generated })),
+      sets: { main: corpus.main.map((p) => p.key), large: corpus.large.map((p) => p.key) },
+      options: { concurrency, hitConcurrency, hitUrls, rounds, warmup, secondsPerSide: seconds, requestsPerSide: requests, hitSecondsPerSide: hitSeconds, ...memOpts },
+      goals: GOALS, workloads: results, memory, totalSeconds: round((performance.now() - t0) / 1000, 0),
+    };
+    process.stdout.write(values.json ? `${JSON.stringify(out, null, 2)}\n` : table(out, corpus.main, corpus.large, memOpts, concurrency));
     return 0;
   } finally {
     process.off('SIGINT', onSignal);
@@ -186,63 +186,72 @@ async function main(): Promise<number> {
   }
 }
 
-function environment() {
-  const uv = process.env.UV_THREADPOOL_SIZE;
-  return {
-    node: process.version,
-    sharp: sharp.versions.sharp ?? 'unknown',
-    libvips: sharp.versions.vips,
-    cores: availableParallelism(),
-    cpu: cpus()[0]?.model.trim() ?? 'unknown',
-    uvThreadpoolSize: uv ?? 'unset (libuv default 4)',
-    sharpConcurrency: sharp.concurrency(),
-    sharpCache: (({ items, memory, files }) => ({ items: items.max, memoryMb: memory.max, files: files.max }))(sharp.cache()),
-    simd: sharp.simd(),
-  };
+const f = (x: number | undefined, d = 1) => (x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
+
+function grid(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((x) => (x[i] ?? '').length)));
+  const line = (x: string[]) => x.map((c, i) => (i <= 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const head = line(rows[0]!);
+  return [head, '-'.repeat(head.length), ...rows.slice(1).map(line)];
 }
 
 function table(r: {
-  environment: ReturnType<typeof environment>;
-  workload: { photos: { key: string; megapixels: number; generated: boolean }[]; concurrency: number; warmup: number; rounds: number; perSide: { requests?: number | undefined; seconds?: number | undefined } };
-  kinu: SideResult; sharp: SideResult; rounds: { ratio: number }[]; ratio: number; goal: number; pass: boolean; cpuRatio: number | undefined; noisy: boolean;
-}): string {
+  environment: { node: string; sharp: string; libvips: string; cores: number; cpu: string; uvThreadpoolSize: string; allocator: string; kinuSharpConcurrency: number | undefined; benchSharpConcurrency: number; simd: boolean };
+  workloads: (WorkloadResult & { timing?: Record<string, number> | undefined; restMs?: number | undefined })[]; memory: MemoryResult[]; totalSeconds: number;
+}, main: readonly Photo[], large: readonly Photo[], mem: { memoryCacheMb: number; peakRequests: number; peakConcurrency: number; soakRequests: number; soakConcurrency: number }, kinuConcurrency: number): string {
   const e = r.environment;
-  const w = r.workload;
-  const f = (x: number | undefined, d = 1) => (x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
-  const mps = w.photos.map((p) => p.megapixels);
-  const cols = ['', 'requests', 'seconds', 'req/s', 'p50 ms', 'p99 ms', 'mean ms', 'peak RSS MB', 'idle RSS MB', 'CPU ms/req', 'others cores', 'out KB'];
-  const cpu = (s: SideResult) => (s.clientCpuMsPerReq === undefined ? f(s.cpuMsPerReq) : `${f(s.cpuMsPerReq)} + ${f(s.clientCpuMsPerReq)}`);
-  const row = (name: string, s: SideResult) => [name, String(s.requests), f(s.seconds), f(s.rps, 2), f(s.p50), f(s.p99), f(s.mean), f(s.peakRssMb, 0), f(s.baselineRssMb, 0), cpu(s), f(s.otherCores, 2), f(s.meanBytes / 1024)];
-  const rows = [cols, row('kinu (HTTP, loopback)', r.kinu), row('sharp (in-process)', r.sharp)];
-  const widths = cols.map((_, i) => Math.max(...rows.map((x) => x[i]!.length)));
-  const line = (x: string[]) => x.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  const rule = '-'.repeat(line(cols).length);
-  const t = r.kinu.timing;
-  const ratios = r.rounds.map((x) => x.ratio);
-  const sorted = [...ratios].sort((a, b) => a - b);
-  const median = (sorted[Math.floor((sorted.length - 1) / 2)]! + sorted[Math.ceil((sorted.length - 1) / 2)]!) / 2;
-  return [
+  const names = (ps: readonly Photo[]) => ps.map((p) => `${p.key.replace(/\.[^.]+$/, '')} ${p.megapixels.toFixed(1)}`).join(', ');
+  const lines = [
     '',
-    `kinu bench: JPEG q${QUALITY} at width ${BASE_WIDTH}+k, concurrency ${w.concurrency}, every request unique (cache-miss)`,
-    `  node ${e.node} · sharp ${e.sharp} · libvips ${e.libvips} · ${e.cores} cores (${e.cpu}) · simd ${e.simd}`,
-    `  UV_THREADPOOL_SIZE ${e.uvThreadpoolSize} · sharp.concurrency() ${e.sharpConcurrency} · sharp.cache() ${e.sharpCache.items} items/${e.sharpCache.memoryMb} MB · same env for the kinu child`,
-    `  ${w.photos.length} originals, ${Math.min(...mps).toFixed(1)}–${Math.max(...mps).toFixed(1)} MP: ${w.photos.map((p) => `${p.key.replace(/\.[^.]+$/, '')} ${p.megapixels.toFixed(1)}`).join(', ')}`,
-    `  ${w.warmup} warm-up per side, then ${w.perSide.requests} measured requests per side${w.perSide.seconds !== undefined ? ` (~${w.perSide.seconds} s)` : ''} in ${w.rounds} alternating rounds`,
+    `kinu bench · node ${e.node} · sharp ${e.sharp} · libvips ${e.libvips} · ${e.cores} cores (${e.cpu}) · simd ${e.simd}`,
+    `  kinu children: ${e.allocator}, sharp.concurrency() ${e.kinuSharpConcurrency ?? '?'}, KINU_CONCURRENCY ${kinuConcurrency} · bench process sharp.concurrency() ${e.benchSharpConcurrency} · UV_THREADPOOL_SIZE ${e.uvThreadpoolSize}`,
+    `  photos (W1/W2/soak): ${names(main)}`,
+    `  large (MEM peak): ${names(large)}`,
     '',
-    line(cols), rule, line(rows[1]!), line(rows[2]!), rule,
-    `throughput ratio kinu/sharp: ${r.ratio.toFixed(3)}   goal ≥ ${r.goal}: ${r.pass ? 'PASS' : 'FAIL'}   (per round: ${ratios.map((x) => x.toFixed(2)).join(' ')}; median ${median.toFixed(2)})`,
-    `CPU-efficiency ratio, sharp CPU/req ÷ kinu CPU/req incl. client: ${f(r.cpuRatio, 3)}`,
-    r.noisy ? `WARNING: other processes kept > ${NOISE_CORES} cores busy during the phases ("others cores"): req/s is unreliable; trust the CPU ratio more, or rerun on a quiet machine` : '',
-    t ? `kinu Server-Timing, mean ms: ${Object.entries(t).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(' · ')} · rest (stat, queue, HTTP) ${(r.kinu.mean - Object.values(t).reduce((a, b) => a + b, 0)).toFixed(1)}` : '',
-    `peak RSS: kinu = ${r.kinu.rssNote};`,
-    `          sharp = ${r.sharp.rssNote}. idle RSS = RSS before the warm-up.`,
-    'CPU ms/req: user+system CPU of the kinu child (+ this process as HTTP client) / of this process for sharp (/proc/<pid>/stat, process.cpuUsage()).',
-    'others cores: busy CPU of the machine (/proc/stat, steal included) minus ours, per second of that side\'s phases.',
-    '',
-  ].filter((x, i, a) => x !== '' || a[i - 1] !== '').join('\n');
+  ];
+  if (r.workloads.length > 0) {
+    const cpu = (s: WorkloadResult['kinu']) => (s.clientCpuMsPerReq === undefined ? f(s.cpuMsPerReq, 2) : `${f(s.cpuMsPerReq, 2)}+${f(s.clientCpuMsPerReq, 2)}`);
+    const rows = [['', 'workload (reference)', 'conc', 's/side', 'kinu req/s', 'ref req/s', 'ratio', 'goal', '', 'kinu p50/p99 ms', 'ref p50/p99 ms', 'CPU ms/req kinu(+client)', 'ref', 'others']];
+    for (const w of r.workloads) {
+      rows.push([w.id, `${w.title} (${w.reference})`, String(w.concurrency), f(w.secondsPerSide), f(w.kinu.rps, 1), f(w.ref.rps, 1), w.ratio.toFixed(3),
+        w.goal === undefined ? '—' : `≥ ${w.goal}`, w.pass === undefined ? '' : w.pass ? 'PASS' : 'FAIL',
+        `${f(w.kinu.p50, 1)}/${f(w.kinu.p99, 1)}`, `${f(w.ref.p50, 1)}/${f(w.ref.p99, 1)}`, cpu(w.kinu), cpu(w.ref), f(Math.max(w.kinu.otherCores ?? 0, w.ref.otherCores ?? 0), 2)]);
+    }
+    lines.push(...grid(rows));
+    for (const w of r.workloads) {
+      const t = w.timing;
+      lines.push(`${w.id} per-round ratios ${w.roundRatios.map((x) => x.toFixed(2)).join(' ')}` +
+        ` · CPU-efficiency ref/kinu ${f(w.cpuRatio, 3)} · peak RSS kinu ${f(w.kinu.peakRssMb, 0)} MB, ref ${f(w.ref.peakRssMb, 0)} MB` +
+        (t ? ` · Server-Timing ms: ${Object.entries(t).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}, rest ${f(w.restMs)}` : '') +
+        (w.noisy ? ` · NOISY: other processes > ${NOISE_CORES} cores` : ''));
+      for (const n of w.notes) if (!lines.includes(`  note: ${n}`)) lines.push(`  note: ${n}`);
+    }
+    lines.push('  ratio = kinu req/s ÷ reference req/s over all rounds; CPU ms/req from /proc/<pid>/stat (kinu child, bare child) and process.cpuUsage() (client / in-process sharp).');
+    lines.push('');
+  }
+  if (r.memory.length > 0) {
+    const rows = [['', `MEM (KINU_CONCURRENCY ${kinuConcurrency}, MEMORY_CACHE_MB ${mem.memoryCacheMb})`, 'sharp conc', 'peak MB', 'goal', '', 'idle MB', `@500`, `@${mem.soakRequests}`, 'growth', 'net of LRU', 'goal', '', 'trend MB/1k', 'soak peak MB', 'soak req/s', 'CPU ms/req']];
+    for (const m of r.memory) {
+      const s = m.soak;
+      rows.push(['', m.allocator, String(m.sharpConcurrency ?? '?'), f(m.peak.peakRssMb, 0), `< ${GOALS.peakMb}`, m.peak.peakRssMb < GOALS.peakMb ? 'PASS' : 'FAIL',
+        f(s.idleRssMb, 0), f(s.rssAfterFirstMb, 0), f(s.rssAfterAllMb, 0), `${s.growthPct >= 0 ? '+' : ''}${s.growthPct.toFixed(1)}%`,
+        `${s.growthNetOfCachePct >= 0 ? '+' : ''}${s.growthNetOfCachePct.toFixed(1)}%`, `≤ ${GOALS.growthPct}%`, s.growthPct <= GOALS.growthPct ? 'PASS' : 'FAIL',
+        `${s.trendMbPer1k >= 0 ? '+' : ''}${s.trendMbPer1k.toFixed(1)}`, f(s.peakRssMb, 0), f(s.rps, 1), f(s.cpuMsPerReq, 2)]);
+    }
+    lines.push(...grid(rows));
+    for (const m of r.memory) lines.push(`${m.allocator}: RSS MB every 500 (LRU MB): ${m.soak.curve.map((c) => `${c.rssMb.toFixed(0)}(${c.cacheMb.toFixed(0)})`).join(' ')} · peak run ${m.peak.requests} req in ${m.peak.seconds} s · soak ${m.soak.seconds} s, ${m.soak.misses} misses`);
+    lines.push(`  peak = VmHWM of a fresh child after ${mem.peakRequests} unique misses at concurrency ${mem.peakConcurrency} over the large photos (JPEG 400, WebP 1200, JPEG 2400, AVIF 800).`);
+    lines.push(`  soak = fresh child, ${mem.soakRequests} requests at concurrency ${mem.soakConcurrency}, 1 in 4 a unique miss (JPEG/WebP/AVIF 120–290 px), the rest hits on 20 URLs; VmRSS between`);
+    lines.push('  segments of 500, at rest. "net of LRU" takes off what the memory cache legitimately gained (bodies + 512 B each) between @500 and the end;');
+    lines.push('  "trend" is the least-squares slope of the whole curve. One RSS sample jitters by ±5–8 %: judge growth on the trend and on longer soaks.');
+    lines.push('');
+  }
+  lines.push(`total ${r.totalSeconds} s`);
+  return `${lines.join('\n')}\n`;
 }
 
-main().then((code) => { process.exitCode = code; }, (e: unknown) => {
+main().then((code) => { process.exitCode = code; }, async (e: unknown) => {
   log(`bench failed: ${e instanceof Error ? e.message : String(e)}`);
+  await stopAll();
   process.exitCode = 1;
 });

@@ -1,14 +1,22 @@
-// The two things compared: a kinu child over HTTP, and the in-process sharp reference. Each can warm up,
-// run a measured phase of requests [offset, offset + n), and say how much memory it peaked at.
+// The two things compared in a miss workload (W1, W2): a kinu child over HTTP, and the in-process sharp
+// reference. Each can warm up, run a measured phase of requests [offset, offset + n), and say how much
+// memory it peaked at.
 import type { Photo } from './corpus.ts';
-import { job } from './corpus.ts';
-import { createClient, startKinu, type KinuChild } from './kinu.ts';
+import { job, urlPath } from './corpus.ts';
+import { createHttpClient } from './client.ts';
+import { MIME, imageWidth, type BenchFormat } from './image-info.ts';
+import { startKinu } from './kinu.ts';
 import { closedLoop, machineBusySeconds, procCpuSeconds, procStatus, resetPeakRss, type LoopResult, type Sample, type StopRule } from './load.ts';
 import { sharpOnce } from './reference.ts';
 
-export const QUALITY = 80;
-export const BASE_WIDTH = 400;
-const WARMUP_WIDTH = 300; // warm-up sizes never repeat a measured one
+/** One cache-miss workload: every request a new width of one of the photos. */
+export interface MissSpec {
+  readonly format: BenchFormat;
+  readonly quality: number;
+  readonly baseWidth: number;
+  /** Warm-up widths start here and never reach a measured one. */
+  readonly warmWidth: number;
+}
 
 export interface PhaseStats {
   readonly loop: LoopResult;
@@ -21,7 +29,7 @@ export interface PhaseStats {
 }
 
 export interface Side {
-  readonly name: 'kinu' | 'sharp';
+  readonly name: string;
   warm(n: number): Promise<void>;
   phase(offset: number, stop: StopRule): Promise<PhaseStats>;
   peakRssMb(): number | undefined;
@@ -30,21 +38,27 @@ export interface Side {
   close(): Promise<void>;
 }
 
-const kbToMb = (kb: number | undefined) => (kb === undefined ? undefined : kb / 1024);
+export const kbToMb = (kb: number | undefined) => (kb === undefined ? undefined : kb / 1024);
 
-function checkWidth(what: string, want: number, got: number): void {
-  if (got !== want) throw new Error(`${what}: expected a JPEG ${want} px wide, got ${got}`);
+function expectedWidth(photo: Photo, width: number): number {
+  return Math.min(width, photo.width); // kinu never enlarges unless asked; the reference does the same
 }
 
-async function measure(concurrency: number, stop: StopRule, one: (i: number) => Promise<Sample>, ownCpu: () => number | undefined, isClient: boolean): Promise<PhaseStats> {
-  const own0 = ownCpu();
+function checkWidth(what: string, format: BenchFormat, want: number, got: number): void {
+  if (got !== want) throw new Error(`${what}: expected ${format} ${want} px wide, got ${got}`);
+}
+
+/** Runs a closed loop and accounts CPU: of `ownCpu` (a child) or of this process, and of the rest of the machine. */
+export async function measure(concurrency: number, stop: StopRule, one: (i: number) => Promise<Sample>, ownCpu: (() => number | undefined) | undefined): Promise<PhaseStats> {
+  const own0 = ownCpu?.();
   const self0 = process.cpuUsage();
   const busy0 = machineBusySeconds();
   const loop = await closedLoop(concurrency, stop, one);
-  const own1 = ownCpu();
+  const own1 = ownCpu?.();
   const self = process.cpuUsage(self0);
   const busy1 = machineBusySeconds();
   const selfS = (self.user + self.system) / 1e6;
+  const isClient = ownCpu !== undefined;
   const ownCpuS = isClient ? (own0 !== undefined && own1 !== undefined ? own1 - own0 : undefined) : selfS;
   const clientCpuS = isClient ? selfS : undefined;
   const ours = ownCpuS === undefined ? undefined : ownCpuS + (clientCpuS ?? 0);
@@ -52,52 +66,60 @@ async function measure(concurrency: number, stop: StopRule, one: (i: number) => 
   return { loop, ownCpuS, clientCpuS, otherBusyS };
 }
 
-export async function kinuSide(photos: readonly Photo[], source: string, env: NodeJS.ProcessEnv, concurrency: number,
-  onStart: (child: KinuChild) => void): Promise<Side> {
+export function parseServerTiming(v: string | undefined): Record<string, number> {
+  const timing: Record<string, number> = {};
+  for (const part of String(v ?? '').split(',')) {
+    const m = /^\s*([\w-]+);dur=([\d.]+)/.exec(part);
+    if (m) timing[m[1]!] = Number(m[2]);
+  }
+  return timing;
+}
+
+export async function kinuSide(photos: readonly Photo[], spec: MissSpec, source: string, env: NodeJS.ProcessEnv, concurrency: number): Promise<Side> {
   const kinu = await startKinu(source, env);
-  onStart(kinu);
-  const client = createClient(kinu.base, concurrency);
+  const client = createHttpClient(kinu.base, concurrency);
   const baseline = procStatus(kinu.pid);
-  const path = (p: Photo, w: number) => `/${p.key.split('/').map(encodeURIComponent).join('/')}?w=${w}&fmt=jpeg&q=${QUALITY}`;
-  const request = async (i: number, base: number) => {
+  const request = async (i: number, base: number): Promise<Sample> => {
     const { photo, width } = job(photos, i, base);
+    const path = urlPath(photo, width, spec.format, spec.quality);
     try {
-      const r = await client.get(path(photo, width));
-      checkWidth(`kinu ${photo.key} w=${width}`, width, r.width);
-      return r;
+      const r = await client.get(path, { accept: '*/*' });
+      const type = r.headers['content-type'];
+      if (r.status !== 200 || type !== MIME[spec.format]) throw new Error(`GET ${path}: ${r.status} ${type}\n${r.body.subarray(0, 500).toString('utf8')}`);
+      if (r.headers['x-kinu-cache'] !== 'miss') throw new Error(`GET ${path}: X-Kinu-Cache ${r.headers['x-kinu-cache']}, expected miss`);
+      checkWidth(`kinu ${photo.key} w=${width}`, spec.format, expectedWidth(photo, width), imageWidth(spec.format, r.body));
+      return { ms: r.ms, bytes: r.body.length, timing: parseServerTiming(r.headers['server-timing']) };
     } catch (e) {
       throw new Error(`${(e as Error).message}\n--- kinu output (last lines) ---\n${kinu.output()}`, { cause: e });
     }
   };
   return {
     name: 'kinu',
-    async warm(n) { await closedLoop(concurrency, (i) => i >= n, (i) => request(i, WARMUP_WIDTH)); },
-    phase: (offset, stop) => measure(concurrency, stop, (i) => request(offset + i, BASE_WIDTH), () => procCpuSeconds(kinu.pid), true),
+    async warm(n) { await closedLoop(concurrency, (i) => i >= n, (i) => request(i, spec.warmWidth)); },
+    phase: (offset, stop) => measure(concurrency, stop, (i) => request(offset + i, spec.baseWidth), () => procCpuSeconds(kinu.pid)),
     peakRssMb: () => kbToMb(procStatus(kinu.pid)?.hwmKb),
     baselineRssMb: kbToMb(baseline?.rssKb),
-    rssNote: `kinu child (pid ${kinu.pid}) VmHWM from /proc/<pid>/status over its whole life`,
+    rssNote: `kinu child VmHWM over its whole life`,
     async close() { client.close(); await kinu.stop(); },
   };
 }
 
-export function sharpSide(photos: readonly Photo[], concurrency: number): Side {
+export function sharpSide(photos: readonly Photo[], spec: MissSpec, concurrency: number): Side {
   const reset = resetPeakRss();
   const baseline = procStatus('self');
   const request = async (i: number, base: number) => {
     const { photo, width } = job(photos, i, base);
-    const r = await sharpOnce(photo.path, width, QUALITY);
-    checkWidth(`sharp ${photo.key} w=${width}`, width, r.width);
+    const r = await sharpOnce(photo.path, width, spec.format, spec.quality);
+    checkWidth(`sharp ${photo.key} w=${width}`, spec.format, expectedWidth(photo, width), r.width);
     return r;
   };
   return {
     name: 'sharp',
-    async warm(n) { await closedLoop(concurrency, (i) => i >= n, (i) => request(i, WARMUP_WIDTH)); },
-    phase: (offset, stop) => measure(concurrency, stop, (i) => request(offset + i, BASE_WIDTH), () => undefined, false),
+    async warm(n) { await closedLoop(concurrency, (i) => i >= n, (i) => request(i, spec.warmWidth)); },
+    phase: (offset, stop) => measure(concurrency, stop, (i) => request(offset + i, spec.baseWidth), undefined),
     peakRssMb: () => (reset ? kbToMb(procStatus('self')?.hwmKb) : process.resourceUsage().maxRSS / 1024),
     baselineRssMb: kbToMb(baseline?.rssKb),
-    rssNote: reset
-      ? 'this process VmHWM, reset via /proc/self/clear_refs before its warm-up (includes the bench baseline and the small HTTP client)'
-      : 'this process resourceUsage().maxRSS over its whole life (VmHWM could not be reset)',
+    rssNote: reset ? 'this process VmHWM, reset before its warm-up' : 'this process maxRSS over its whole life',
     async close() {},
   };
 }

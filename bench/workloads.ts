@@ -1,0 +1,270 @@
+// W1–W4: each workload against its reference, measured in the same run, in alternating rounds
+// (kinu→ref, ref→kinu, …) so that drift in machine load hits both sides alike.
+//   W1/W2, cache-miss: kinu child vs in-process sharp; the second side of a round replays exactly the
+//   requests the first managed, so both do the same work.
+//   W3/W4, cache hit: kinu child vs a bare node:http child answering the same bytes (from a Map / from
+//   files); both are separate processes behind the same raw-socket client, each round a fixed duration.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Photo } from './corpus.ts';
+import { job, urlPath } from './corpus.ts';
+import { createHttpClient, type HttpClient, type Reply } from './client.ts';
+import { MIME, type BenchFormat } from './image-info.ts';
+import { startBare, startKinu, type Child } from './kinu.ts';
+import { closedLoop, procCpuSeconds, procStatus, stopRule, summarise, type Sample, type StopRule, type Summary } from './load.ts';
+import { kbToMb, kinuSide, measure, sharpSide, type MissSpec, type PhaseStats, type Side } from './sides.ts';
+
+export interface SideResult extends Summary {
+  /** CPU ms per request of the process doing the work (kinu child, bare child, or this process for sharp). */
+  readonly cpuMsPerReq: number | undefined;
+  /** CPU ms per request of this process as HTTP client (not for in-process sharp). */
+  readonly clientCpuMsPerReq: number | undefined;
+  /** Cores kept busy by other processes (and steal) during this side's phases: noise, ideally ~0. */
+  readonly otherCores: number | undefined;
+  readonly peakRssMb: number | undefined;
+  readonly baselineRssMb: number | undefined;
+}
+
+export interface WorkloadResult {
+  readonly id: string;
+  readonly title: string;
+  readonly reference: string;
+  readonly concurrency: number;
+  readonly secondsPerSide: number;
+  readonly kinu: SideResult;
+  readonly ref: SideResult;
+  /** kinu req/s ÷ reference req/s over all rounds. */
+  readonly ratio: number;
+  readonly roundRatios: number[];
+  /** req/s of each side in each round. */
+  readonly rounds: { kinuRps: number; refRps: number }[];
+  readonly goal: number | undefined;
+  readonly pass: boolean | undefined;
+  /** Reference CPU/req ÷ kinu CPU/req (kinu incl. its client share for misses). */
+  readonly cpuRatio: number | undefined;
+  readonly noisy: boolean;
+  readonly notes: string[];
+}
+
+export const NOISE_CORES = 0.15; // other processes busier than this during the phases make req/s unreliable
+export const log = (s: string) => process.stderr.write(`${s}\n`);
+export const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
+
+class Totals {
+  samples: Sample[] = [];
+  elapsedMs = 0;
+  ownCpuS: number | undefined = 0;
+  clientCpuS: number | undefined = 0;
+  otherBusyS: number | undefined = 0;
+  add(p: PhaseStats): void {
+    for (const x of p.loop.samples) this.samples.push(x); // not push(...): hit phases have 100k+ samples
+    this.elapsedMs += p.loop.elapsedMs;
+    const plus = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a + b);
+    this.ownCpuS = plus(this.ownCpuS, p.ownCpuS);
+    this.clientCpuS = p.clientCpuS === undefined ? undefined : plus(this.clientCpuS, p.clientCpuS);
+    this.otherBusyS = plus(this.otherBusyS, p.otherBusyS);
+  }
+  result(peakRssMb: number | undefined, baselineRssMb: number | undefined): SideResult {
+    const n = this.samples.length;
+    const s = this.elapsedMs / 1000;
+    return {
+      ...summarise({ samples: this.samples, elapsedMs: this.elapsedMs }),
+      cpuMsPerReq: this.ownCpuS === undefined ? undefined : (this.ownCpuS * 1000) / n,
+      clientCpuMsPerReq: this.clientCpuS === undefined ? undefined : (this.clientCpuS * 1000) / n,
+      otherCores: this.otherBusyS === undefined ? undefined : this.otherBusyS / s,
+      peakRssMb, baselineRssMb,
+    };
+  }
+}
+
+function finish(base: Omit<WorkloadResult, 'ratio' | 'pass' | 'cpuRatio' | 'noisy'>, withClientCpu: boolean): WorkloadResult {
+  const { kinu, ref, goal } = base;
+  const ratio = kinu.rps / ref.rps;
+  const kinuCpu = kinu.cpuMsPerReq === undefined ? undefined : kinu.cpuMsPerReq + (withClientCpu ? kinu.clientCpuMsPerReq ?? 0 : 0);
+  const cpuRatio = kinuCpu === undefined || ref.cpuMsPerReq === undefined ? undefined : ref.cpuMsPerReq / kinuCpu;
+  return {
+    ...base, ratio: round(ratio, 3), pass: goal === undefined ? undefined : ratio >= goal,
+    cpuRatio: cpuRatio === undefined ? undefined : round(cpuRatio, 3),
+    noisy: Math.max(kinu.otherCores ?? 0, ref.otherCores ?? 0) > NOISE_CORES,
+  };
+}
+
+export interface MissOptions {
+  readonly id: string;
+  readonly title: string;
+  readonly spec: MissSpec;
+  readonly photos: readonly Photo[];
+  readonly source: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly concurrency: number;
+  readonly seconds: number | undefined;
+  readonly requests: number | undefined;
+  readonly rounds: number;
+  readonly warmup: number;
+  readonly sharpFirst: boolean;
+  readonly goal: number;
+  readonly notes: string[];
+}
+
+/** W1/W2: unique requests to a fresh kinu child vs the same decode → resize → encode in this process. */
+export async function runMiss(o: MissOptions): Promise<WorkloadResult & { timing: Record<string, number> | undefined; restMs: number | undefined }> {
+  log(`${o.id}: starting kinu …`);
+  const kinu = await kinuSide(o.photos, o.spec, o.source, o.env, o.concurrency);
+  try {
+    log(`${o.id}: warm-up (${o.warmup} per side) …`);
+    await kinu.warm(o.warmup);
+    const ref = sharpSide(o.photos, o.spec, o.concurrency);
+    await ref.warm(o.warmup);
+    const totals = { kinu: new Totals(), ref: new Totals() };
+    const roundRatios: number[] = [];
+    const perRound: { kinuRps: number; refRps: number }[] = [];
+    let offset = 0;
+    for (let r = 0; r < o.rounds; r++) {
+      const kinuFirst = (r % 2 === 0) !== o.sharpFirst;
+      const [first, second]: [Side, Side] = kinuFirst ? [kinu, ref] : [ref, kinu];
+      const stop: StopRule = o.requests !== undefined
+        ? ((n) => (issued) => issued >= n)(Math.floor(((r + 1) * o.requests) / o.rounds) - Math.floor((r * o.requests) / o.rounds))
+        : stopRule({ seconds: o.seconds! / o.rounds, cycle: o.photos.length });
+      log(`${o.id} round ${r + 1}/${o.rounds}: ${first.name}, then ${second.name} …`);
+      const a = await first.phase(offset, stop);
+      const n = a.loop.samples.length;
+      const b = await second.phase(offset, (issued) => issued >= n);
+      offset += n;
+      const [k, s] = kinuFirst ? [a, b] : [b, a];
+      totals.kinu.add(k);
+      totals.ref.add(s);
+      roundRatios.push(round(s.loop.elapsedMs / k.loop.elapsedMs, 3));
+      perRound.push({ kinuRps: round(n / (k.loop.elapsedMs / 1000), 2), refRps: round(n / (s.loop.elapsedMs / 1000), 2) });
+    }
+    const kinuResult = totals.kinu.result(kinu.peakRssMb(), kinu.baselineRssMb);
+    const refResult = totals.ref.result(ref.peakRssMb(), ref.baselineRssMb);
+    const t = kinuResult.timing;
+    return {
+      ...finish({
+        id: o.id, title: o.title, reference: 'in-process sharp', concurrency: o.concurrency, secondsPerSide: round(kinuResult.seconds, 1),
+        kinu: kinuResult, ref: refResult, roundRatios, rounds: perRound, goal: o.goal, notes: o.notes,
+      }, true),
+      timing: t, restMs: t ? kinuResult.mean - Object.values(t).reduce((x, y) => x + y, 0) : undefined,
+    };
+  } finally {
+    await kinu.close();
+  }
+}
+
+/** The hot set of the hit workloads: `n` variants, JPEG and WebP in turn, of the photos in turn. */
+export function hotSet(photos: readonly Photo[], n: number, baseWidth: number): { path: string; format: BenchFormat }[] {
+  return Array.from({ length: n }, (_, i) => {
+    const { photo, width } = job(photos, i, baseWidth);
+    const format: BenchFormat = i % 2 === 0 ? 'jpeg' : 'webp';
+    return { path: urlPath(photo, width, format, 80), format };
+  });
+}
+
+export interface HitOptions {
+  readonly id: string;
+  readonly tier: 'memory' | 'disk';
+  readonly photos: readonly Photo[];
+  readonly source: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Folder for the disk cache and the reference's files. */
+  readonly work: string;
+  readonly concurrency: number;
+  readonly seconds: number;
+  readonly rounds: number;
+  readonly urls: number;
+  readonly goal: number | undefined;
+  readonly sharpFirst: boolean;
+}
+
+async function waitForTier(client: HttpClient, path: string, tier: string, timeoutMs: number): Promise<Reply> {
+  const t0 = performance.now();
+  for (;;) {
+    const r = await client.get(path);
+    if (r.headers['x-kinu-cache'] === tier) return r;
+    if (performance.now() - t0 > timeoutMs) throw new Error(`GET ${path}: still X-Kinu-Cache ${r.headers['x-kinu-cache']} after ${timeoutMs} ms, expected ${tier}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+/** W3/W4: a small hot set served from kinu's memory (or disk) tier vs the bare server with the same bytes. */
+export async function runHit(o: HitOptions): Promise<WorkloadResult> {
+  const dir = join(o.work, `${o.id}-${o.tier}`);
+  await mkdir(dir, { recursive: true });
+  const env: NodeJS.ProcessEnv = { ...o.env };
+  if (o.tier === 'disk') Object.assign(env, { KINU_CACHE_DIR: join(dir, 'kinu-cache'), KINU_MEMORY_CACHE_MB: '0' });
+  log(`${o.id}: starting kinu (${o.tier} cache) …`);
+  const children: Child[] = [];
+  const clients: HttpClient[] = [];
+  try {
+    const kinu = await startKinu(o.source, env);
+    children.push(kinu);
+    const kc = createHttpClient(kinu.base, o.concurrency);
+    clients.push(kc);
+    // Fill: one miss per URL, then wait until each answers from the tier under test (disk writes are in the background).
+    const hot = hotSet(o.photos, o.urls, 480);
+    const expected = new Map<string, Buffer>();
+    const manifest: { path: string; file: string; type: string }[] = [];
+    for (const [i, h] of hot.entries()) {
+      const first = await kc.get(h.path);
+      if (first.status !== 200 || first.headers['content-type'] !== MIME[h.format]) throw new Error(`GET ${h.path}: ${first.status} ${first.headers['content-type']}\n${kinu.output()}`);
+      const hit = await waitForTier(kc, h.path, o.tier, 10_000);
+      if (!hit.body.equals(first.body)) throw new Error(`GET ${h.path}: the ${o.tier} hit differs from the miss`);
+      const file = join(dir, `${i}.${h.format}`);
+      await writeFile(file, first.body);
+      expected.set(h.path, first.body);
+      manifest.push({ path: h.path, file, type: MIME[h.format] });
+    }
+    const manifestPath = join(dir, 'manifest.json');
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    const bare = await startBare(manifestPath, o.tier, o.env);
+    children.push(bare);
+    const bc = createHttpClient(bare.base, o.concurrency);
+    clients.push(bc);
+
+    const one = (client: HttpClient, isKinu: boolean) => async (i: number): Promise<Sample> => {
+      const h = hot[i % hot.length]!;
+      const r = await client.get(h.path);
+      if (r.status !== 200 || r.headers['content-type'] !== MIME[h.format]) throw new Error(`GET ${h.path}: ${r.status} ${r.headers['content-type']}`);
+      if (isKinu && r.headers['x-kinu-cache'] !== o.tier) throw new Error(`GET ${h.path}: X-Kinu-Cache ${r.headers['x-kinu-cache']}, expected ${o.tier}`);
+      if (!r.body.equals(expected.get(h.path)!)) throw new Error(`GET ${h.path}: body differs from the warmed variant`);
+      return { ms: r.ms, bytes: r.body.length };
+    };
+    const sides = [
+      { name: 'kinu', child: kinu, one: one(kc, true), totals: new Totals() },
+      { name: 'bare', child: bare, one: one(bc, false), totals: new Totals() },
+    ];
+    const forSeconds = (s: number): StopRule => (_issued, elapsed) => elapsed >= s * 1000;
+    // Unmeasured: long enough for V8 to optimise both servers' hot paths (1 s left kinu's first round ~20 % slow).
+    log(`${o.id}: warm-up (2 s per side) …`);
+    for (const s of sides) await closedLoop(o.concurrency, forSeconds(2), s.one);
+    const roundRatios: number[] = [];
+    const perRound: { kinuRps: number; refRps: number }[] = [];
+    for (let r = 0; r < o.rounds; r++) {
+      const kinuFirst = (r % 2 === 0) !== o.sharpFirst;
+      const order = kinuFirst ? sides : [sides[1]!, sides[0]!];
+      log(`${o.id} round ${r + 1}/${o.rounds}: ${order[0]!.name}, then ${order[1]!.name} (${(o.seconds / o.rounds).toFixed(1)} s each) …`);
+      const got: Record<string, PhaseStats> = {};
+      for (const s of order) {
+        const p = await measure(o.concurrency, forSeconds(o.seconds / o.rounds), s.one, () => procCpuSeconds(s.child.pid));
+        s.totals.add(p);
+        got[s.name] = p;
+      }
+      const rps = (p: PhaseStats) => (p.loop.samples.length * 1000) / p.loop.elapsedMs;
+      roundRatios.push(round(rps(got.kinu!) / rps(got.bare!), 3));
+      perRound.push({ kinuRps: round(rps(got.kinu!), 0), refRps: round(rps(got.bare!), 0) });
+    }
+    const peak = (c: Child) => kbToMb(procStatus(c.pid)?.hwmKb);
+    const kinuResult = sides[0]!.totals.result(peak(kinu), undefined);
+    const refResult = sides[1]!.totals.result(peak(bare), undefined);
+    const bytes = [...expected.values()].reduce((a, b) => a + b.length, 0) / expected.size;
+    return finish({
+      id: o.id, title: `${o.tier} hit, ${o.urls} URLs (JPEG/WebP, mean ${(bytes / 1024).toFixed(0)} KB)`,
+      reference: o.tier === 'memory' ? 'bare node:http, Map' : 'bare node:http, fs.readFile',
+      concurrency: o.concurrency, secondsPerSide: round(kinuResult.seconds, 1), kinu: kinuResult, ref: refResult, roundRatios, rounds: perRound, goal: o.goal,
+      notes: [],
+    }, false);
+  } finally {
+    for (const c of clients) c.close();
+    for (const c of children.reverse()) await c.stop();
+  }
+}
