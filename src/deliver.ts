@@ -8,7 +8,7 @@ import type { Limiter } from './pipeline/limiter.ts';
 import { runPipeline } from './pipeline/pipeline.ts';
 import type { Limits } from './pipeline/plan.ts';
 import { checkSize } from './source/limit.ts';
-import type { Source } from './source/source.ts';
+import type { Source, SourceStat } from './source/source.ts';
 import { canonicalKey, type Transform } from './transform.ts';
 import type { CacheEntry, CacheTier } from './cache/cache.ts';
 import { createSingleFlight } from './cache/single-flight.ts';
@@ -41,14 +41,18 @@ export type Delivery =
   | (Common & { readonly kind: 'variant'; readonly body: Buffer | undefined });
 
 export interface DeliverDeps {
-  readonly source: Source;
+  readonly source: Source & { peek?(key: string): SourceStat | undefined };
   readonly limiter: Limiter;
   readonly limits: Limits & { readonly maxBytes: number };
   readonly timeoutMs: number;
   readonly cache?: TieredCache;
 }
 
-export type Deliver = (req: DeliverRequest) => Promise<Delivery>;
+export interface Deliver {
+  (req: DeliverRequest): Promise<Delivery>;
+  /** The answer when it needs no I/O at all (a fresh stat and a memory hit, or a 304); else undefined. */
+  peek(req: DeliverRequest): Delivery | undefined;
+}
 
 interface Produced { entry: CacheEntry; timings: Delivery['timings'] }
 
@@ -69,31 +73,37 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       const fetchMs = performance.now() - t0;
       const out = await runPipeline(input, t, { limits, timeoutMs: deps.timeoutMs, accept: acceptClass(req.accept), signal, watermark });
       const json = t.format === 'json';
+      // A copy of exactly its length: libvips' output buffer holds 2–3× its size in RSS, so caching it as is
+      // would make KINU_MEMORY_CACHE_MB undercount real memory by that much.
       const entry: CacheEntry = {
-        body: json ? Buffer.from(JSON.stringify(describe(out.format, out.width, out.height, out.data.length, out.frames))) : out.data,
+        body: json ? Buffer.from(JSON.stringify(describe(out.format, out.width, out.height, out.data.length, out.frames))) : Buffer.from(out.data),
         contentType: json ? 'application/json; charset=utf-8' : FORMATS[out.format].mime,
         etag: common.etag, lastModified: common.lastModified.getTime(), varyAccept: common.varyAccept, sourceKey: req.key,
       };
       return { entry, timings: { fetch: fetchMs, ...out.timings } };
     }, signal);
 
-  return async function deliver(req) {
+  function identify(req: DeliverRequest, stat: SourceStat, wmVersion: string | undefined) {
+    const t = req.transform;
+    const negotiated = t?.format === 'auto';
+    const variant = t === null ? 'original' : `${canonicalKey(t)}|${negotiated ? acceptClassKey(acceptClass(req.accept)) : ''}|${wmVersion ?? ''}`;
+    const key = variantKey(`${req.key}\0${stat.version}\0${variant}`);
+    return { key, common: { etag: `"${key}"`, lastModified: stat.lastModified, varyAccept: negotiated } };
+  }
+
+  const notModifiedDelivery = (req: DeliverRequest, common: ReturnType<typeof identify>['common']): Delivery =>
+    // The content type of a 304 is not sent; the original's is cheap to name and harmless.
+    ({ ...common, kind: 'variant', status: 304, body: undefined, contentType: originalContentType(req.key), cache: 'miss', timings: {} });
+
+  const deliver = async function deliver(req: DeliverRequest): Promise<Delivery> {
     const t = req.transform;
     // The watermark's version is part of the ETag too: a new logo must not be served under an old tag.
     // `req` is passed as the options: its signal is read only if the source really has to be asked.
-    const [stat, wmStat] = await Promise.all([
-      source.stat(req.key, req),
-      t?.watermark ? source.stat(t.watermark.key, req) : undefined,
-    ]);
-    const negotiated = t?.format === 'auto';
-    const variant = t === null ? 'original' : `${canonicalKey(t)}|${negotiated ? acceptClassKey(acceptClass(req.accept)) : ''}|${wmStat?.version ?? ''}`;
-    const key = variantKey(`${req.key}\0${stat.version}\0${variant}`);
-    const common = { etag: `"${key}"`, lastModified: stat.lastModified, varyAccept: negotiated };
-
-    if (notModified(req, common.etag, stat.lastModified)) {
-      // The content type of a 304 is not sent; the original's is cheap to name and harmless.
-      return { ...common, kind: 'variant', status: 304, body: undefined, contentType: originalContentType(req.key), cache: 'miss', timings: {} };
-    }
+    const [stat, wmStat] = t?.watermark
+      ? await Promise.all([source.stat(req.key, req), source.stat(t.watermark.key, req)])
+      : [await source.stat(req.key, req), undefined];
+    const { key, common } = identify(req, stat, wmStat?.version);
+    if (notModified(req, common.etag, stat.lastModified)) return notModifiedDelivery(req, common);
 
     if (t === null) {
       // Streamed, so memory is not at stake, but the limit still names the largest original kinu reads.
@@ -117,6 +127,19 @@ export function createDeliver(deps: DeliverDeps): Deliver {
     const e = value.entry;
     return { ...common, kind: 'variant', status: 200, body: e.body, contentType: e.contentType, cache: 'miss', timings: value.timings };
   };
+
+  return Object.assign(deliver, {
+    peek(req: DeliverRequest): Delivery | undefined {
+      const t = req.transform;
+      if (t === null || t.watermark || !cache) return undefined;
+      const stat = source.peek?.(req.key);
+      if (!stat) return undefined;
+      const { key, common } = identify(req, stat, undefined);
+      if (notModified(req, common.etag, stat.lastModified)) return notModifiedDelivery(req, common);
+      const e = cache.peek(key);
+      return e && { ...common, kind: 'variant', status: 200, body: e.body, contentType: e.contentType, cache: 'memory', timings: {} };
+    },
+  });
 }
 
 // Hits ask for the same few variants again and again: remember their keys instead of hashing each time.

@@ -1,9 +1,11 @@
 // Composition root: builds the adapters from their config sections and registers the routes. Never listens.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from './config.ts';
 import { createDeliver } from './deliver.ts';
 import { errorHandler, sendProblem } from './http/problem.ts';
 import { registerImageRoute } from './http/image-route.ts';
+import { createFastHit } from './http/fast-hit.ts';
 import { kinuRoutes } from './http/kinu-routes.ts';
 import { createLimiter, type Limiter } from './pipeline/limiter.ts';
 import { createFileSource } from './source/file.ts';
@@ -36,7 +38,9 @@ export interface KinuServer extends FastifyInstance {
 }
 
 export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
+  let fastHit: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   const app = Fastify({
+    serverFactory: (handler) => createServer((req, res) => { if (!fastHit?.(req, res)) handler(req, res); }),
     logger: deps.logger ?? { level: config.server.logLevel },
     logController: new AccessLog(),
     routerOptions: { maxParamLength: 4096 },
@@ -83,11 +87,21 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
       return (rawUrl) => parseTofu(rawUrl, { prefix, secrets: config.tofu.secrets, original: config.tofu.original, presets: config.presets });
     },
   };
+  const mounts: { prefix: string; parse: DialectParser }[] = [];
   for (const [name, prefix] of Object.entries(config.http.dialects) as [DialectName, string][]) {
     // imgproxy's `expires` depends on the clock, so its parses are not remembered.
-    const parse = name === 'imgproxy' ? dialects[name](prefix) : memoParse(dialects[name](prefix));
+    const pure = name !== 'imgproxy';
+    const parse = pure ? memoParse(dialects[name](prefix)) : dialects[name](prefix);
+    if (pure) mounts.push({ prefix, parse });
     registerImageRoute(app, { prefix, parse, deliver, cacheControl: config.http.cacheControl, originals: config.http.originals });
   }
+  fastHit = createFastHit({
+    mounts: mounts.sort((a, b) => b.prefix.length - a.prefix.length),
+    deliver,
+    cacheControl: config.http.cacheControl,
+    draining: () => draining,
+    log: (req, status, bytes) => { if (!QUIET.has(app.log.level)) app.log.info({ method: req.method, url: req.url, status, bytes, cache: 'memory' }, 'request'); },
+  });
   return app;
 }
 

@@ -19,6 +19,8 @@ export interface Cache {
   readonly tier: CacheTier;
   /** `key` is the variant key (base64url, 27 chars, filename-safe). A damaged entry is a miss, never served. */
   get(key: string): Promise<CacheEntry | undefined>;
+  /** Synchronous lookup, for tiers that can answer without I/O (memory); the hit path uses it. */
+  peek?(key: string): CacheEntry | undefined;
   set(key: string, entry: CacheEntry): Promise<void>;
   /** Remove every variant of one original; returns how many went. */
   purge(sourceKey: string): Promise<number>;

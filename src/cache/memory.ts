@@ -23,6 +23,9 @@ export function createMemoryCache(config: { maxBytes: number }): Cache {
     async get(key) {
       return lru.get(key);
     },
+    peek(key) {
+      return lru.get(key);
+    },
     async set(key, entry) {
       if (entry.body.length + OVERHEAD > config.maxBytes) return;
       lru.set(key, entry);

@@ -4,6 +4,8 @@ import type { Cache, CacheEntry, CacheTier } from './cache.ts';
 
 export interface TieredCache {
   get(key: string): Promise<{ entry: CacheEntry; tier: CacheTier } | undefined>;
+  /** The first tier's entry if it can be had without I/O. */
+  peek(key: string): CacheEntry | undefined;
   set(key: string, entry: CacheEntry): void;
   purge(sourceKey: string): Promise<number>;
   /** Wait for background writes (tests, shutdown). */
@@ -33,6 +35,9 @@ export function createTieredCache(tiers: readonly Cache[]): TieredCache {
         }
       }
       return undefined;
+    },
+    peek(key) {
+      return tiers[0]?.peek?.(key);
     },
     set(key, entry) {
       fill(tiers.length, key, entry);

@@ -1,27 +1,35 @@
-// Response headers for a delivery, computed in one place.
+// Response headers for a delivery, computed in one place (the Fastify route and the hit fast path share it).
 import type { FastifyReply } from 'fastify';
 import type { Delivery } from '../deliver.ts';
 
-export function setDeliveryHeaders(reply: FastifyReply, d: Delivery, cacheControl: string): void {
-  reply.header('etag', d.etag);
-  reply.header('last-modified', d.lastModified.toUTCString());
-  reply.header('cache-control', cacheControl);
-  if (d.varyAccept) reply.header('vary', 'Accept');
+const STAGES = ['cache', 'fetch', 'process', 'encode'] as const;
+
+export function deliveryHeaders(d: Delivery, cacheControl: string): Record<string, string | number> {
+  const h: Record<string, string | number> = {
+    etag: d.etag,
+    'last-modified': d.lastModified.toUTCString(),
+    'cache-control': cacheControl,
+    'x-kinu-cache': d.cache,
+  };
+  if (d.varyAccept) h.vary = 'Accept';
   const t = d.timings;
-  reply.header('x-kinu-cache', d.cache);
-  const timing = (['cache', 'fetch', 'process', 'encode'] as const)
-    .filter((k) => t[k] !== undefined)
-    .map((k) => `${k};dur=${t[k]!.toFixed(1)}`);
-  if (timing.length > 0) reply.header('server-timing', timing.join(', '));
-  if (d.status === 304) return;
-  reply.header('content-type', d.contentType);
-  reply.header('x-content-type-options', 'nosniff');
-  // An SVG original may carry scripts: opened directly, the browser must not run them.
-  if (d.kind === 'original' && d.contentType === 'image/svg+xml') {
-    reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
-  }
+  let timing = '';
+  for (const k of STAGES) if (t[k] !== undefined) timing += `${timing ? ', ' : ''}${k};dur=${t[k]!.toFixed(1)}`;
+  if (timing) h['server-timing'] = timing;
+  if (d.status === 304) return h;
+  h['content-type'] = d.contentType;
+  h['x-content-type-options'] = 'nosniff';
   if (d.kind === 'original') {
-    reply.header('content-length', d.size);
-    if (d.contentEncoding) reply.header('content-encoding', d.contentEncoding);
+    // An SVG original may carry scripts: opened directly, the browser must not run them.
+    if (d.contentType === 'image/svg+xml') h['content-security-policy'] = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
+    h['content-length'] = d.size;
+    if (d.contentEncoding) h['content-encoding'] = d.contentEncoding;
+  } else if (d.body) {
+    h['content-length'] = d.body.length;
   }
+  return h;
+}
+
+export function setDeliveryHeaders(reply: FastifyReply, d: Delivery, cacheControl: string): void {
+  reply.headers(deliveryHeaders(d, cacheControl));
 }

@@ -5,6 +5,8 @@ import { isKinuError } from '../errors.ts';
 import type { Source, SourceStat } from './source.ts';
 
 export interface StatCachedSource extends Source {
+  /** A remembered, still fresh stat, without I/O; undefined otherwise (404s included). */
+  peek(key: string): SourceStat | undefined;
   /** Drop what is remembered of one key (after an upload or delete). */
   forget(key: string): void;
 }
@@ -37,6 +39,10 @@ export function withStatCache(source: Source, opts: { ttlMs: number }): StatCach
     get: (key, o) => source.get(key, o),
     read: (key, o) => source.read(key, o),
     ready: () => source.ready(),
+    peek(key) {
+      const hit = known.get(key);
+      return hit?.stat && Date.now() - hit.at < opts.ttlMs ? hit.stat : undefined;
+    },
     forget(key) {
       known.delete(key);
     },

@@ -116,3 +116,29 @@ test('fmt=auto variants are cached per Accept class and keep Vary: Accept on hit
   assert.equal(jpeg.headers['content-type'], 'image/jpeg');
   await app.close();
 });
+
+test('over a real socket, memory hits and 304s take the fast path with the same headers', async () => {
+  const { app } = testServer();
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  const miss = await fetch(`${base}${URL_}`);
+  const missBody = Buffer.from(await miss.arrayBuffer());
+  const hit = await fetch(`${base}${URL_}`);
+  assert.equal(hit.headers.get('x-kinu-cache'), 'memory');
+  assert.ok(Buffer.from(await hit.arrayBuffer()).equals(missBody));
+  for (const h of ['etag', 'last-modified', 'cache-control', 'content-type', 'content-length', 'x-content-type-options']) {
+    assert.equal(hit.headers.get(h), miss.headers.get(h), h);
+  }
+  const head = await fetch(`${base}${URL_}`, { method: 'HEAD' });
+  assert.equal(head.headers.get('content-length'), String(missBody.length));
+  const notModified = await fetch(`${base}${URL_}`, { headers: { 'if-none-match': miss.headers.get('etag')! } });
+  assert.equal(notModified.status, 304);
+  assert.equal(notModified.headers.get('etag'), miss.headers.get('etag'));
+  // Errors still go through Fastify and its problem+json.
+  const bad = await fetch(`${base}/photos/hato-pigeons.jpg?w=abc`);
+  assert.equal(bad.status, 400);
+  assert.match(bad.headers.get('content-type') ?? '', /problem\+json/);
+  app.kinu.drain();
+  assert.equal((await fetch(`${base}${URL_}`)).status, 503, 'a draining instance sends no hits either');
+  await app.close();
+});

@@ -1,0 +1,41 @@
+// Memory hits and 304s answered straight from node:http, before Fastify: a hit needs no routing, hooks or
+// serialisation, and this is the path a cache-less CDN setup hammers. Anything else (misses, errors,
+// /_kinu/, other methods, shutdown) falls through to Fastify unchanged.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Deliver } from '../deliver.ts';
+import type { ParsedRequest } from '../url/native.ts';
+import { deliveryHeaders } from './headers.ts';
+
+export interface FastHitOptions {
+  /** Mounted dialects whose parse is pure, longest prefix first. */
+  readonly mounts: readonly { readonly prefix: string; readonly parse: (rawUrl: string) => ParsedRequest }[];
+  readonly deliver: Deliver;
+  readonly cacheControl: string;
+  readonly draining: () => boolean;
+  /** Called once per answered request, for the access log. */
+  readonly log: (req: IncomingMessage, status: number, bytes: number) => void;
+}
+
+export function createFastHit(opts: FastHitOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
+  return (req, res) => {
+    const url = req.url;
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !url || url.startsWith('/_kinu/') || opts.draining()) return false;
+    const mount = opts.mounts.find((m) => url.startsWith(`${m.prefix}/`));
+    if (!mount) return false;
+    let d;
+    try {
+      const { key, transform } = mount.parse(url);
+      d = opts.deliver.peek({
+        key, transform, accept: req.headers.accept, ifNoneMatch: req.headers['if-none-match'], ifModifiedSince: req.headers['if-modified-since'],
+      });
+    } catch {
+      return false; // errors are Fastify's to render
+    }
+    if (!d || d.kind !== 'variant') return false;
+    res.writeHead(d.status, deliveryHeaders(d, opts.cacheControl));
+    const body = d.status === 200 && req.method === 'GET' ? d.body : undefined;
+    res.end(body);
+    opts.log(req, d.status, body?.length ?? 0);
+    return true;
+  };
+}
