@@ -1,7 +1,8 @@
 // imgproxy URL signatures, computed as imgproxy does: base64url(HMAC-SHA256(key, salt ‖ path)) with the key and
 // salt given in hex, the digest cut to `signatureSize` bytes (IMGPROXY_SIGNATURE_SIZE), over the path after the
 // signature segment with its leading `/`. Several key/salt pairs may be configured; any of them verifies.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { matchesAny } from './sign.ts';
 
 export interface ImgproxyKeys {
   /** Hex-encoded keys and salts, pairwise: keys[i] goes with salts[i]. Empty: unsigned mode. */
@@ -32,10 +33,5 @@ export function signImgproxyPath(k: ImgproxyKeys, path: string): string {
 export function verifyImgproxySignature(k: ImgproxyKeys, path: string, signature: string): boolean {
   if (!/^[A-Za-z0-9_-]+={0,2}$/.test(signature)) return false;
   const given = Buffer.from(signature.replace(/=+$/, ''), 'base64url');
-  let ok = false;
-  for (let i = 0; i < k.keys.length; i++) {
-    const expected = digest(k.keys[i]!, k.salts[i] ?? '', path, k.signatureSize);
-    if (given.length === expected.length && timingSafeEqual(given, expected)) ok = true;
-  }
-  return ok;
+  return matchesAny(given, k.keys.map((key, i) => () => digest(key, k.salts[i] ?? '', path, k.signatureSize)));
 }

@@ -8,12 +8,18 @@ export function sign(secret: string, pathAndQuery: string): string {
 
 /** True when `sig` matches any of the secrets (rotation). Each comparison is constant-time. */
 export function verify(secrets: readonly string[], pathAndQuery: string, sig: string): boolean {
-  const given = Buffer.from(sig, 'utf8');
+  return matchesAny(Buffer.from(sig, 'utf8'), secrets.map((secret) => () => Buffer.from(sign(secret, pathAndQuery), 'utf8')));
+}
+
+/**
+ * Every dialect's signature check: does `given` equal any expected value? Every candidate is computed and
+ * compared in constant time, not stopping at the first match, so timing tells nothing about which matched.
+ */
+export function matchesAny(given: Buffer, candidates: readonly (() => Buffer)[]): boolean {
   let ok = false;
-  for (const secret of secrets) {
-    const expected = Buffer.from(sign(secret, pathAndQuery), 'utf8');
-    // Checking every secret, not stopping at the first match, keeps the time independent of which one matched.
-    if (given.length === expected.length && timingSafeEqual(given, expected)) ok = true;
+  for (const expected of candidates) {
+    const e = expected();
+    if (given.length === e.length && timingSafeEqual(given, e)) ok = true;
   }
   return ok;
 }

@@ -2,7 +2,8 @@
 // [valign/][smart/][filters:…/]<image>. Parsed with thumbor's own grammar, then mapped onto native params, so
 // a thumbor URL and its native equivalent give one canonical Transform (same bytes, cache key and ETag).
 // What does not map onto kinu is a 400 that names the part, never a silent approximation of something else.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { matchesAny } from './sign.ts';
 import { KinuError } from '../errors.ts';
 import type { OutputFormat } from '../formats.ts';
 import type { Gravity, Position, Rgba } from '../transform.ts';
@@ -131,12 +132,7 @@ function checkSignature(head: string, rest: string, keys: readonly string[]): vo
   }
   // Without a key there is nothing to check the signature against: it is accepted as unsafe/ would be.
   if (!signed) return;
-  const given = Buffer.from(sig, 'utf8');
-  let ok = false;
-  for (const key of keys) {
-    const expected = Buffer.from(thumborSignature(key, rest), 'utf8');
-    if (given.length === expected.length && timingSafeEqual(given, expected)) ok = true;
-  }
+  const ok = matchesAny(Buffer.from(sig, 'utf8'), keys.map((key) => () => Buffer.from(thumborSignature(key, rest), 'utf8')));
   if (!ok) throw new KinuError('bad_signature', 'signature: does not match this URL');
 }
 

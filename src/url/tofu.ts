@@ -5,7 +5,8 @@
 // The original's key is the `original` template with {path} replaced by <key path…> (default `{path}.jpg`, so
 // the URL above reads `recipes/1203423.jpg`). The signature is the first 32 hex digits of
 // HMAC-SHA256(secret, the path below the mount with the signature left out: `/recipes/1203423/750x500cq60/.jpg`).
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { matchesAny } from './sign.ts';
 import { KinuError } from '../errors.ts';
 import type { OutputFormat } from '../formats.ts';
 import { decodeKey, validateKey } from './key.ts';
@@ -105,13 +106,7 @@ function sizeParams(size: string, presets: TofuOptions['presets']): ParamValues 
 }
 
 function verify(secrets: readonly string[], message: string, sig: string): boolean {
-  const given = Buffer.from(sig, 'utf8');
-  let ok = false;
-  for (const secret of secrets) {
-    const expected = Buffer.from(tofuSignature(secret, message), 'utf8');
-    if (given.length === expected.length && timingSafeEqual(given, expected)) ok = true;
-  }
-  return ok;
+  return matchesAny(Buffer.from(sig, 'utf8'), secrets.map((secret) => () => Buffer.from(tofuSignature(secret, message), 'utf8')));
 }
 
 const show = (s: string) => JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s);
