@@ -1,4 +1,5 @@
 // Shared test helpers: corpus paths, a server built for inject(), decoding of responses.
+import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { loadConfig, type Config } from '../src/config.ts';
+import { KinuError, type ErrorCode } from '../src/errors.ts';
 import { buildServer, type KinuServer, type ServerDeps } from '../src/server.ts';
 
 export const CORPUS = process.env.KINU_CORPUS ?? fileURLToPath(new URL('../../shared/corpus', import.meta.url));
@@ -37,4 +39,30 @@ export async function meanColour(body: Buffer, region?: { left: number; top: num
   if (region) img = img.extract(region);
   const { channels } = await img.stats();
   return [channels[0]!.mean, channels[1]!.mean, channels[2]!.mean];
+}
+
+/** Asserts a KinuError with this code and, when `part` is given, a detail that names it first (`part: …`). */
+export function rejectsKinu(fn: () => unknown, code: ErrorCode, part?: string, label = ''): void {
+  const at = label ? `${label}: ` : '';
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof KinuError, `${at}expected KinuError, got ${String(e)}`);
+    assert.equal(e.code, code, `${at}${e.detail}`);
+    if (part !== undefined) assert.ok(e.detail.startsWith(`${part}:`), `${at}detail should name ${part}: ${e.detail}`);
+    return true;
+  });
+}
+
+/** A peer-dialect URL and its native twin give the same status, type, ETag and bytes (and the size, if given). */
+export async function assertSameAsNative(app: KinuServer, peer: string, nativeUrl: string, size?: [number, number]): Promise<void> {
+  const a = await app.inject({ url: peer });
+  const b = await app.inject({ url: nativeUrl });
+  assert.equal(a.statusCode, 200, `${peer}: ${a.body}`);
+  assert.equal(b.statusCode, 200, `${nativeUrl}: ${b.body}`);
+  assert.equal(a.headers['content-type'], b.headers['content-type']);
+  assert.equal(a.headers.etag, b.headers.etag, `${peer} and ${nativeUrl} should share an ETag`);
+  assert.ok(a.rawPayload.equals(b.rawPayload), `${peer} and ${nativeUrl} should give identical bytes`);
+  if (size) {
+    const meta = await decode(a.rawPayload);
+    assert.deepEqual([meta.width, meta.height], size);
+  }
 }

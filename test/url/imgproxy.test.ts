@@ -3,6 +3,7 @@
 // the signature vectors imgproxy publishes.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { rejectsKinu as rejects } from '../helpers.ts';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { KinuError, type ErrorCode } from '../../src/errors.ts';
 import type { Transform } from '../../src/transform.ts';
@@ -36,14 +37,6 @@ function nativeTransform(query: string): Transform {
   return t;
 }
 
-function rejects(fn: () => unknown, code: ErrorCode, name?: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof KinuError, `expected KinuError, got ${String(e)}`);
-    assert.equal(e.code, code, e.detail);
-    if (name !== undefined) assert.ok(e.detail.startsWith(`${name}:`), `detail should name ${name}: ${e.detail}`);
-    return true;
-  });
-}
 
 const A = 'plain/local:///a.jpg';
 // `enlarge=0` is the native way to ask for the identity transform (no params would be the original bytes).

@@ -1,6 +1,7 @@
 // The native grammar as tables: raw query → Transform fields, or the error code and the param it names.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { rejectsKinu as rejects } from '../helpers.ts';
 import { KinuError, type ErrorCode } from '../../src/errors.ts';
 import { OUTPUT_FORMATS } from '../../src/formats.ts';
 import { canonicalKey, FITS, GRAVITIES, IDENTITY, type Transform } from '../../src/transform.ts';
@@ -23,15 +24,6 @@ function transform(query: string): Transform {
   return t;
 }
 
-/** Asserts the error code, and that the detail starts with `name:` when a name is given. */
-function rejects(fn: () => unknown, code: ErrorCode, name?: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof KinuError, `expected KinuError, got ${String(e)}`);
-    assert.equal(e.code, code, e.detail);
-    if (name !== undefined) assert.ok(e.detail.startsWith(`${name}:`), `detail should name ${name}: ${e.detail}`);
-    return true;
-  });
-}
 
 const same = (a: string, b: string) => assert.equal(canonicalKey(transform(a)), canonicalKey(transform(b)), `${a} ≡ ${b}`);
 const differ = (a: string, b: string) => assert.notEqual(canonicalKey(transform(a)), canonicalKey(transform(b)), `${a} ≢ ${b}`);

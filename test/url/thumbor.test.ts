@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { rejectsKinu } from '../helpers.ts';
 import { loadConfig } from '../../src/config.ts';
-import { KinuError, type ErrorCode } from '../../src/errors.ts';
+import type { ErrorCode } from '../../src/errors.ts';
 import { canonicalKey, IDENTITY, type Transform } from '../../src/transform.ts';
 import { parseNative } from '../../src/url/native.ts';
 import { parseThumbor, signThumbor, thumborSignature } from '../../src/url/thumbor.ts';
@@ -18,12 +19,7 @@ function native(query: string): Transform {
 }
 
 function rejects(url: string, code: ErrorCode, part: string, opts: { prefix: string; keys: readonly string[] } = UNSIGNED): void {
-  assert.throws(() => parseThumbor(url, opts), (e: unknown) => {
-    assert.ok(e instanceof KinuError, `${url}: expected KinuError, got ${String(e)}`);
-    assert.equal(e.code, code, `${url}: ${e.detail}`);
-    assert.ok(e.detail.startsWith(`${part}:`), `${url}: detail should name ${part}: ${e.detail}`);
-    return true;
-  });
+  rejectsKinu(() => parseThumbor(url, opts), code, part, url);
 }
 
 // [thumbor path after /unsafe/, expected key, equivalent native query ('' = identity)]

@@ -2,8 +2,9 @@
 // the signature scheme pinned by a vector computed outside kinu (openssl); what is refused, naming the part.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { rejectsKinu } from '../helpers.ts';
 import { ConfigError, loadConfig } from '../../src/config.ts';
-import { KinuError, type ErrorCode } from '../../src/errors.ts';
+import type { ErrorCode } from '../../src/errors.ts';
 import { canonicalKey, type Transform } from '../../src/transform.ts';
 import { parseNative, parseParams } from '../../src/url/native.ts';
 import { checkOriginalTemplate, parseTofu, signTofu, tofuSignature, type TofuOptions } from '../../src/url/tofu.ts';
@@ -19,12 +20,7 @@ function native(query: string): Transform {
 }
 
 function rejects(url: string, code: ErrorCode, part: string, opts: TofuOptions = OPTS): void {
-  assert.throws(() => parseTofu(url, opts), (e: unknown) => {
-    assert.ok(e instanceof KinuError, `${url}: expected KinuError, got ${String(e)}`);
-    assert.equal(e.code, code, `${url}: ${e.detail}`);
-    assert.ok(e.detail.startsWith(`${part}:`), `${url}: detail should name ${part}: ${e.detail}`);
-    return true;
-  });
+  rejectsKinu(() => parseTofu(url, opts), code, part, url);
 }
 
 // [URL, original key, native query of the same transform]
