@@ -125,6 +125,7 @@ test('over a real socket, memory hits and 304s take the fast path with the same 
   const missBody = Buffer.from(await miss.arrayBuffer());
   const hit = await fetch(`${base}${URL_}`);
   assert.equal(hit.headers.get('x-kinu-cache'), 'memory');
+  assert.match(hit.headers.get('server-timing') ?? '', /^cache;dur=[\d.]+$/);
   assert.ok(Buffer.from(await hit.arrayBuffer()).equals(missBody));
   for (const h of ['etag', 'last-modified', 'cache-control', 'content-type', 'content-length', 'x-content-type-options']) {
     assert.equal(hit.headers.get(h), miss.headers.get(h), h);
