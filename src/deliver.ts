@@ -2,10 +2,11 @@
 // it, otherwise fetch the original and run the pipeline inside a limiter slot.
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { FORMATS, originalContentEncoding, originalContentType, type OutputFormat } from './formats.ts';
+import { FORMATS, originalContentEncoding, originalContentType } from './formats.ts';
 import { acceptClass, acceptClassKey } from './pipeline/negotiate.ts';
 import type { Limiter } from './pipeline/limiter.ts';
 import { runPipeline } from './pipeline/pipeline.ts';
+import { describeOutput } from './pipeline/describe.ts';
 import type { Limits } from './pipeline/plan.ts';
 import { checkSize } from './source/limit.ts';
 import type { Source, SourceStat } from './source/source.ts';
@@ -76,7 +77,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       // A copy of exactly its length: libvips' output buffer holds 2–3× its size in RSS, so caching it as is
       // would make KINU_MEMORY_CACHE_MB undercount real memory by that much.
       const entry: CacheEntry = {
-        body: json ? Buffer.from(JSON.stringify(describe(out.format, out.width, out.height, out.data.length, out.frames))) : Buffer.from(out.data),
+        body: json ? Buffer.from(JSON.stringify(await describeOutput(out))) : Buffer.from(out.data),
         contentType: json ? 'application/json; charset=utf-8' : FORMATS[out.format].mime,
         etag: common.etag, lastModified: common.lastModified.getTime(), varyAccept: common.varyAccept, sourceKey: req.key,
       };
@@ -153,10 +154,6 @@ function variantKey(id: string): string {
     KEYS.set(id, key);
   }
   return key;
-}
-
-function describe(format: OutputFormat, width: number, height: number, bytes: number, frames: number) {
-  return { width, height, format, mime: FORMATS[format].mime, bytes, frames };
 }
 
 /** If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2). */
