@@ -31,6 +31,8 @@ interface Common {
   readonly lastModified: Date;
   readonly contentType: string;
   readonly varyAccept: boolean;
+  /** The original's key: sent as X-Kinu-Key so a cache in front can ban every variant of one original. */
+  readonly sourceKey: string;
   /** Which tier answered; `miss` when the pipeline ran (or a 304 / an original, which no tier holds). */
   readonly cache: CacheTier | 'miss';
   /** Milliseconds per stage, for Server-Timing. */
@@ -89,7 +91,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
     const negotiated = t?.format === 'auto';
     const variant = t === null ? 'original' : `${canonicalKey(t)}|${negotiated ? acceptClassKey(acceptClass(req.accept)) : ''}|${wmVersion ?? ''}`;
     const key = variantKey(`${req.key}\0${stat.version}\0${variant}`);
-    return { key, common: { etag: `"${key}"`, lastModified: stat.lastModified, varyAccept: negotiated } };
+    return { key, common: { etag: `"${key}"`, lastModified: stat.lastModified, varyAccept: negotiated, sourceKey: req.key } };
   }
 
   const notModifiedDelivery = (req: DeliverRequest, common: ReturnType<typeof identify>['common']): Delivery =>

@@ -10,6 +10,7 @@ export function deliveryHeaders(d: Delivery, cacheControl: string): Record<strin
     'last-modified': d.lastModified.toUTCString(),
     'cache-control': cacheControl,
     'x-kinu-cache': d.cache,
+    'x-kinu-key': purgeTag(d.sourceKey),
   };
   if (d.varyAccept) h.vary = 'Accept';
   const t = d.timings;
@@ -32,4 +33,9 @@ export function deliveryHeaders(d: Delivery, cacheControl: string): Record<strin
 
 export function setDeliveryHeaders(reply: FastifyReply, d: Delivery, cacheControl: string): void {
   reply.headers(deliveryHeaders(d, cacheControl));
+}
+
+/** The original's key as sent in X-Kinu-Key and in purge requests: percent-encoded, so any key is one header-safe token. */
+export function purgeTag(key: string): string {
+  return encodeURIComponent(key);
 }
