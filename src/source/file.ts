@@ -1,7 +1,7 @@
 // Originals in a local folder. Keys are resolved with realpath and must stay inside the folder, so a
 // symlink pointing out of it is as unreachable as `../`.
 import { constants, type Stats } from 'node:fs';
-import { open, realpath, stat } from 'node:fs/promises';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { KinuError } from '../errors.ts';
 import { checkSize } from './limit.ts';
@@ -80,6 +80,23 @@ export function createFileSource(config: FileSourceConfig): Source {
       } finally {
         await fh.close();
       }
+    },
+    async list({ limit }) {
+      const base = await root();
+      const keys: string[] = [];
+      // Breadth-first and bounded: a huge folder costs `limit` entries, not a full walk.
+      const dirs = [''];
+      while (dirs.length > 0 && keys.length < limit) {
+        const dir = dirs.shift()!;
+        const entries = await readdir(join(base, dir), { withFileTypes: true }).catch(() => []);
+        for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+          if (e.name.startsWith('.')) continue;
+          const key = dir ? `${dir}/${e.name}` : e.name;
+          if (e.isDirectory()) dirs.push(key);
+          else if (e.isFile() && keys.length < limit) keys.push(key);
+        }
+      }
+      return keys.sort();
     },
     async ready() {
       try {

@@ -20,6 +20,8 @@ export interface Source {
   get(key: string, opts: { signal?: AbortSignal }): Promise<SourceObject>;
   /** The whole object in one buffer, for the pipeline; source_too_large (413) past maxBytes. */
   read(key: string, opts: { signal?: AbortSignal; maxBytes: number }): Promise<Buffer>;
+  /** Up to `limit` keys of images in the source, sorted (the playground's sample list); optional. */
+  list?(opts: { limit: number; signal?: AbortSignal }): Promise<string[]>;
   /** True when the source can be read; used by /_kinu/ready. */
   ready(): Promise<boolean>;
 }

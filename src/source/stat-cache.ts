@@ -39,6 +39,7 @@ export function withStatCache(source: Source, opts: { ttlMs: number }): StatCach
     get: (key, o) => source.get(key, o),
     read: (key, o) => source.read(key, o),
     ready: () => source.ready(),
+    ...(source.list ? { list: source.list.bind(source) } : {}),
     peek(key) {
       const hit = known.get(key);
       return hit?.stat && Date.now() - hit.at < opts.ttlMs ? hit.stat : undefined;
