@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, SETTINGS } from './config.ts';
 import { buildServer } from './server.ts';
+import { isWorker, runPrimary } from './cluster.ts';
 import { signUrl } from './url/sign.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -50,6 +51,9 @@ async function serve(args: readonly string[], env: Readonly<Record<string, strin
   const options = Object.fromEntries(Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }]));
   const { values } = parseArgs({ args: [...args], options: { ...options, config: { type: 'string' } }, strict: true, allowPositionals: false });
   const config = loadConfig({ flags: values as Record<string, string>, env, file: (values as { config?: string }).config ?? env.KINU_CONFIG });
+  if (config.process.workers > 1 && !isWorker()) {
+    return runPrimary({ workers: config.process.workers, host: config.server.host, source: config.source.root, drainTimeoutMs: config.process.drainTimeoutMs, logLevel: config.server.logLevel, out: io.out });
+  }
   const app = buildServer(config);
   if (config.signing.secrets.length === 0) app.log.warn('no KINU_SECRET set: running unsigned, anyone can ask for any size of any image');
   try {
@@ -61,17 +65,40 @@ async function serve(args: readonly string[], env: Readonly<Record<string, strin
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
-  io.out(`kinu listening on http://${host}:${port} (source: ${config.source.root})`);
+  // Under --workers the primary prints the line, once for all of them.
+  if (!isWorker()) io.out(`kinu listening on http://${host}:${port} (source: ${config.source.root})`);
 
+  // Ready turns 503 and new image requests get 503 shutting_down (drain), the listener stops accepting
+  // (close), in-flight requests finish; past KINU_DRAIN_TIMEOUT their connections are closed. Exit 0.
+  let stopping = false;
   const stop = (signal: string) => {
-    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    if (stopping) return; // Ctrl-C reaches a worker both directly and through the primary
+    stopping = true;
+    const deadlineMs = config.process.drainTimeoutMs;
+    app.log.info({ signal, deadlineMs, inFlight: app.kinu.inFlight() }, 'shutting down: finishing in-flight requests');
     app.kinu.drain();
-    const force = setTimeout(() => process.exit(1), config.limits.timeoutMs + 5000);
-    force.unref();
-    void app.close().then(() => { process.exitCode = 0; });
+    // A keep-alive connection is closed as soon as its in-flight response is done, not after the idle timeout.
+    app.server.keepAliveTimeout = 1;
+    const deadline = setTimeout(() => {
+      app.log.warn({ deadlineMs, inFlight: app.kinu.inFlight() }, 'drain deadline passed: closing the connections still open');
+      app.server.closeAllConnections();
+    }, deadlineMs);
+    deadline.unref();
+    setTimeout(() => process.exit(1), deadlineMs + 5000).unref();
+    // Responses cut at the deadline close a moment after their sockets: wait (briefly) for their access lines.
+    const settled = async () => { for (let i = 0; i < 100 && app.kinu.inFlight() > 0; i++) await new Promise((r) => setTimeout(r, 10)); };
+    app.close().then(settled).then(() => {
+      app.log.info('stopped');
+      process.exit(0);
+    }, (err: unknown) => {
+      app.log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    });
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // A worker whose primary is gone stops too.
+  if (isWorker()) process.on('disconnect', () => stop('disconnect'));
   return 0;
 }
 

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseParams } from './url/native.ts';
 import type { ParamValues } from './url/params.ts';
@@ -19,15 +20,43 @@ const int = (min: number, max: number) => {
   return z.string().regex(/^\d+$/, message).transform(Number).pipe(z.number().int().min(min, message).max(max, message));
 };
 
-const source = z.string().min(1).transform((s, ctx) => {
-  if (/^(s3|https?):\/\//i.test(s)) {
-    ctx.addIssue({ code: 'custom', message: 's3:// and http(s):// sources are not available in this version; use a folder path or file:///abs/path' });
-    return z.NEVER;
+export type SourceKind = 'file' | 's3' | 'http';
+
+const source = z.string().min(1).transform((s, ctx): { kind: SourceKind; root: string } => {
+  if (/^s3:\/\//i.test(s)) {
+    if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\s]*)?$/.test(s)) { ctx.addIssue({ code: 'custom', message: 'expected s3://bucket/prefix (a valid bucket name)' }); return z.NEVER; }
+    return { kind: 's3', root: s };
+  }
+  if (/^https?:\/\//i.test(s)) {
+    let u: URL;
+    try { u = new URL(s); } catch { ctx.addIssue({ code: 'custom', message: 'expected http(s)://host/base/' }); return z.NEVER; }
+    if (u.search || u.hash || u.username || u.password) { ctx.addIssue({ code: 'custom', message: 'an http(s) source is a base URL: no query, fragment or credentials' }); return z.NEVER; }
+    return { kind: 'http', root: u.href.endsWith('/') ? u.href : `${u.href}/` };
   }
   if (/^file:\/\//i.test(s)) {
-    try { return fileURLToPath(s); } catch { ctx.addIssue({ code: 'custom', message: 'expected file:///absolute/path' }); return z.NEVER; }
+    try { return { kind: 'file', root: fileURLToPath(s) }; } catch { ctx.addIssue({ code: 'custom', message: 'expected file:///absolute/path' }); return z.NEVER; }
   }
-  return isAbsolute(s) ? s : resolve(s);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) { ctx.addIssue({ code: 'custom', message: 'expected a folder, file:///path, s3://bucket/prefix or http(s)://host/base/' }); return z.NEVER; }
+  return { kind: 'file', root: isAbsolute(s) ? s : resolve(s) };
+});
+
+const seconds = (min: number, max: number) => {
+  const message = `expected seconds ${min}–${max}`;
+  return z.string().regex(/^\d+(\.\d+)?$/, message).transform(Number).pipe(z.number().min(min, message).max(max, message));
+};
+
+/** CIDR blocks (`10.0.0.0/8`, `::1/128`) or single addresses, comma-separated. */
+const nets = z.string().transform((s, ctx) => {
+  const list = s.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const n of list) {
+    const [ip, bits, extra] = n.split('/');
+    const v = isIP(ip ?? '');
+    const max = v === 6 ? 128 : 32;
+    if (v === 0 || extra !== undefined || (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > max))) {
+      ctx.addIssue({ code: 'custom', message: `"${n}" is not an address or CIDR block (e.g. 10.0.0.0/8, ::1/128)` }); return z.NEVER;
+    }
+  }
+  return list;
 });
 
 const secrets = z.string().transform((s, ctx) => {
@@ -95,7 +124,16 @@ const setting = <T>(env: string, flag: string, def: string | undefined, doc: str
 export const SETTINGS = {
   host: setting('KINU_HOST', 'host', '0.0.0.0', 'listen address', z.string().min(1)),
   port: setting('KINU_PORT', 'port', '8080', 'listen port (`0` = any free port; the chosen port is logged)', int(0, 65535)),
-  source: setting('KINU_SOURCE', 'source', './examples/images', 'where originals live: a folder path or `file:///abs/path` (default: the bundled sample images)', source),
+  source: setting('KINU_SOURCE', 'source', './examples/images', 'where originals live: a folder path or `file:///abs/path` (default: the bundled sample images), `s3://bucket/prefix`, or an HTTP origin `http(s)://host/base/` (read-only)', source),
+  token: setting('KINU_TOKEN', 'token', undefined, 'bearer token of the management API (`/_kinu/objects`, `/_kinu/info`), 16+ characters; none = management API off', z.string().min(16, 'expected at least 16 characters').regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces')),
+  sourceTimeout: setting('KINU_SOURCE_TIMEOUT', 'source-timeout', '5', 'seconds one source operation may take, retries included (504 above)', seconds(0.05, 600)),
+  sourceRetries: setting('KINU_SOURCE_RETRIES', 'source-retries', '2', 'further attempts after a transient source failure (5xx, reset), with jittered exponential backoff, within the timeout', int(0, 10)),
+  breakerFailures: setting('KINU_BREAKER_FAILURES', 'breaker-failures', '5', 'source failures in a row that open the circuit breaker: requests then fail fast (502 + `Retry-After`) instead of waiting on a dead store', int(1, 1000)),
+  breakerCooldown: setting('KINU_BREAKER_COOLDOWN', 'breaker-cooldown', '10', 'seconds the breaker stays open before one request probes the source again', seconds(0.05, 3600)),
+  staleIfError: setting('KINU_STALE_IF_ERROR', 'stale-if-error', '86400', 'seconds a variant of the last good version of an original may still be served from cache (with `X-Kinu-Stale`) while the source fails; `0` = off', seconds(0, 31536000)),
+  httpAllowNets: setting('KINU_HTTP_ALLOW_NETS', 'http-allow-nets', undefined, 'HTTP source: addresses or CIDR blocks it may reach although they are loopback, private, link-local or metadata addresses (refused by default, after DNS and on every redirect)', nets),
+  httpRedirects: setting('KINU_HTTP_REDIRECTS', 'http-redirects', '3', 'HTTP source: redirects followed at most', int(0, 20)),
+  purgeUrl: setting('KINU_PURGE_URL', 'purge-url', undefined, 'after an original is deleted or replaced, kinu sends `BAN <url>` with `X-Kinu-Key: <key>` here (e.g. Varnish, see deploy/); none = off', z.string().regex(/^https?:\/\/[^\s]+$/, 'expected an http(s) URL')),
   secret: setting('KINU_SECRET', 'secret', undefined, 'signing secret(s), comma-separated for rotation, 16+ characters each; none = unsigned mode', secrets),
   concurrency: setting('KINU_CONCURRENCY', 'concurrency', 'CPU cores', 'pipelines run at once', int(1, 1024)),
   queue: setting('KINU_QUEUE', 'queue', '100', 'requests that may wait for a pipeline slot; one more gets 503 + `Retry-After`', int(0, 100000)),
@@ -109,6 +147,7 @@ export const SETTINGS = {
   imgproxyPresets: setting('KINU_IMGPROXY_PRESETS', 'imgproxy-presets', undefined, 'imgproxy dialect: `IMGPROXY_PRESETS` as it is: `name=option/option`, comma- or newline-separated; `default` applies to every URL', imgproxyPresets),
   imgproxyWatermark: setting('KINU_IMGPROXY_WATERMARK', 'imgproxy-watermark', undefined, 'imgproxy dialect: key in the source of the image `wm:` places (imgproxy\'s `IMGPROXY_WATERMARK_PATH`); none = `wm:` is refused', z.string().min(1).transform((k, ctx) => { try { return validateKey(k); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as { detail?: string }).detail ?? 'invalid key' }); return z.NEVER; } })),
   originals: setting('KINU_ORIGINALS', 'originals', 'allow', '`allow` or `deny` requests without params (the original bytes)', z.enum(['allow', 'deny'])),
+  playground: setting('KINU_PLAYGROUND', 'playground', 'auto', '`/_kinu/playground`, a page to try every param: `auto` = on unless `KINU_SECRET` is set (it signs any URL it is asked for), `on`, `off`', z.enum(['auto', 'on', 'off'])),
   maxBytes: setting('KINU_MAX_BYTES', 'max-bytes', '52428800', 'largest original read, in bytes (413 above)', int(1, 2 ** 40)),
   maxPixels: setting('KINU_MAX_PIXELS', 'max-pixels', '100000000', 'largest original in pixels, all frames counted, checked from the header (422 above); also caps the output', int(1, 2 ** 40)),
   maxFrames: setting('KINU_MAX_FRAMES', 'max-frames', '500', 'most frames in an animated original (422 above)', int(1, 100000)),
@@ -122,21 +161,36 @@ export const SETTINGS = {
   resultStore: setting('KINU_RESULT_STORE', 'result-store', undefined, 'shared result store `s3://bucket/prefix`, so several instances share encoded variants; none = off', z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\s]*)?$/, 'expected s3://bucket/prefix')),
   s3Endpoint: setting('KINU_S3_ENDPOINT', 's3-endpoint', undefined, 'S3-compatible endpoint URL (path-style is used when set); default AWS; credentials and region come from the standard AWS environment chain', z.string().regex(/^https?:\/\/[^\s/]+\/?$/, 'expected http(s)://host[:port]')),
   logLevel: setting('KINU_LOG_LEVEL', 'log-level', 'info', 'fatal · error · warn · info · debug · trace · silent', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
+  drainTimeout: setting('KINU_DRAIN_TIMEOUT', 'drain-timeout', '10', 'seconds in-flight requests may take to finish after `SIGTERM`/`SIGINT`; then their connections are closed and kinu exits', seconds(0, 3600)),
+  workers: setting('KINU_WORKERS', 'workers', '1', 'processes serving the port (node:cluster), each with its own caches and `KINU_CONCURRENCY`; `0` or `auto` = CPU cores', z.string().regex(/^(auto|\d{1,3})$/, 'expected a number of processes, or auto').transform((w) => (w === 'auto' ? 0 : Number(w)))),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
 /** Never echoed in error messages: they end up in logs. */
-const SECRET_SETTINGS: ReadonlySet<string> = new Set<SettingName>(['secret', 'thumborKey', 'tofuSecret', 'imgproxyKey', 'imgproxySalt']);
+const SECRET_SETTINGS: ReadonlySet<string> = new Set<SettingName>(['secret', 'token', 'thumborKey', 'tofuSecret', 'imgproxyKey', 'imgproxySalt']);
 type Out<K extends SettingName> = z.output<(typeof SETTINGS)[K]['schema']>;
 
 export interface Config {
   readonly server: { readonly host: string; readonly port: number; readonly logLevel: Out<'logLevel'> };
-  readonly source: { readonly root: string; readonly statTtlMs: number };
+  /** How `kinu serve` runs: worker processes, and the drain deadline at shutdown. */
+  readonly process: { readonly workers: number; readonly drainTimeoutMs: number };
+  readonly source: {
+    readonly kind: SourceKind;
+    /** The folder, or the s3:// or http(s):// URL. */
+    readonly root: string;
+    readonly statTtlMs: number;
+    readonly staleMs: number;
+    readonly timeoutMs: number;
+    readonly retries: number;
+    readonly breaker: { readonly failures: number; readonly cooldownMs: number };
+    readonly http: { readonly allowNets: readonly string[]; readonly redirects: number };
+  };
+  readonly management: { readonly token: string | undefined; readonly purgeUrl: string | undefined };
   readonly cache: { readonly memoryBytes: number; readonly dir: string | undefined; readonly diskBytes: number; readonly resultStore: string | undefined };
   readonly s3: { readonly endpoint: string | undefined };
   readonly signing: { readonly secrets: readonly string[] };
   readonly limits: { readonly maxBytes: number; readonly maxPixels: number; readonly maxFrames: number; readonly timeoutMs: number; readonly concurrency: number; readonly queue: number };
-  readonly http: { readonly cacheControl: string; readonly originals: 'allow' | 'deny'; readonly dialects: Readonly<Partial<Record<DialectName, string>>> };
+  readonly http: { readonly cacheControl: string; readonly originals: 'allow' | 'deny'; readonly dialects: Readonly<Partial<Record<DialectName, string>>>; readonly playground: 'auto' | 'on' | 'off' };
   readonly presets: Readonly<Record<string, ParamValues>>;
   readonly imgproxy: { readonly keys: readonly string[]; readonly salts: readonly string[]; readonly signatureSize: number; readonly presets: ImgproxyPresets; readonly watermark: string | undefined };
   readonly thumbor: { readonly keys: readonly string[] };
@@ -192,7 +246,14 @@ export function loadConfig(input: ConfigInput = {}): Config {
   const v = <K extends SettingName>(k: K, fallback: Out<K>): Out<K> => (values[k] as Out<K> | undefined) ?? fallback;
   return deepFreeze({
     server: { host: v('host', '0.0.0.0'), port: v('port', 8080), logLevel: v('logLevel', 'info') },
-    source: { root: v('source', EXAMPLES), statTtlMs: v('statTtl', 1) * 1000 },
+    process: { workers: v('workers', 1) || availableParallelism(), drainTimeoutMs: v('drainTimeout', 10) * 1000 },
+    source: {
+      ...v('source', { kind: 'file', root: EXAMPLES }), statTtlMs: v('statTtl', 1) * 1000, staleMs: v('staleIfError', 86400) * 1000,
+      timeoutMs: v('sourceTimeout', 5) * 1000, retries: v('sourceRetries', 2),
+      breaker: { failures: v('breakerFailures', 5), cooldownMs: v('breakerCooldown', 10) * 1000 },
+      http: { allowNets: v('httpAllowNets', []), redirects: v('httpRedirects', 3) },
+    },
+    management: { token: values.token as string | undefined, purgeUrl: values.purgeUrl as string | undefined },
     cache: { memoryBytes: v('memoryCacheMb', 256) * 1024 * 1024, dir: values.cacheDir as string | undefined, diskBytes: v('diskCacheMb', 1024) * 1024 * 1024, resultStore: values.resultStore as string | undefined },
     s3: { endpoint: values.s3Endpoint as string | undefined },
     signing: { secrets: v('secret', []) },
@@ -200,7 +261,7 @@ export function loadConfig(input: ConfigInput = {}): Config {
       maxBytes: v('maxBytes', 50 * 1024 * 1024), maxPixels: v('maxPixels', 100_000_000), maxFrames: v('maxFrames', 500),
       timeoutMs: v('timeout', 10) * 1000, concurrency: v('concurrency', availableParallelism()), queue: v('queue', 100),
     },
-    http: { cacheControl: v('cacheControl', 'public, max-age=31536000'), originals: v('originals', 'allow'), dialects: v('dialects', { native: '' }) },
+    http: { cacheControl: v('cacheControl', 'public, max-age=31536000'), originals: v('originals', 'allow'), dialects: v('dialects', { native: '' }), playground: v('playground', 'auto') },
     presets: v('presets', {}),
     imgproxy: { keys: v('imgproxyKey', []), salts: v('imgproxySalt', []), signatureSize: v('imgproxySignatureSize', 32), presets: v('imgproxyPresets', {}), watermark: values.imgproxyWatermark as string | undefined },
     thumbor: { keys: v('thumborKey', []) },

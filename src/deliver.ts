@@ -11,6 +11,7 @@ import type { Limits } from './pipeline/plan.ts';
 import { checkSize } from './source/limit.ts';
 import type { Source, SourceStat } from './source/source.ts';
 import { canonicalKey, type Transform } from './transform.ts';
+import { isKinuError, type ErrorCode } from './errors.ts';
 import type { CacheEntry, CacheTier } from './cache/cache.ts';
 import { createSingleFlight } from './cache/single-flight.ts';
 import type { TieredCache } from './cache/tiered.ts';
@@ -33,6 +34,8 @@ interface Common {
   readonly varyAccept: boolean;
   /** The original's key: sent as X-Kinu-Key so a cache in front can ban every variant of one original. */
   readonly sourceKey: string;
+  /** Set when the source failed and this is a cached variant of its last good version (stale-if-error): why. */
+  readonly stale?: ErrorCode;
   /** Which tier answered; `miss` when the pipeline ran (or a 304 / an original, which no tier holds). */
   readonly cache: CacheTier | 'miss';
   /** Milliseconds per stage, for Server-Timing. */
@@ -49,6 +52,8 @@ export interface DeliverDeps {
   readonly limits: Limits & { readonly maxBytes: number };
   readonly timeoutMs: number;
   readonly cache?: TieredCache;
+  /** Called once per pipeline execution (not per request sharing it): its stage timings, or undefined if it failed. */
+  readonly onPipelineRun?: (timings: Delivery['timings'] | undefined) => void;
 }
 
 export interface Deliver {
@@ -67,7 +72,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
   // Runs once per variant key however many requests wait for it; the slot is taken before the fetch,
   // so the bytes of originals in memory are bounded too.
   const produce = (req: DeliverRequest, t: Transform, common: { etag: string; lastModified: Date; varyAccept: boolean }) =>
-    (signal: AbortSignal): Promise<Produced> => limiter.run(async () => {
+    (signal: AbortSignal): Promise<Produced> => limiter.run(reported(deps.onPipelineRun, async () => {
       const t0 = performance.now();
       const [input, watermark] = await Promise.all([
         fetchBytes(req.key, signal),
@@ -84,7 +89,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
         etag: common.etag, lastModified: common.lastModified.getTime(), varyAccept: common.varyAccept, sourceKey: req.key,
       };
       return { entry, timings: { fetch: fetchMs, ...out.timings } };
-    }, signal);
+    }), signal);
 
   function identify(req: DeliverRequest, stat: SourceStat, wmVersion: string | undefined) {
     const t = req.transform;
@@ -107,8 +112,11 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       : [await source.stat(req.key, req), undefined];
     const { key, common } = identify(req, stat, wmStat?.version);
     if (notModified(req, common.etag, stat.lastModified)) return notModifiedDelivery(req, common);
+    // The source is failing and these are its last good versions: only a cached variant can be served.
+    const staleBecause = stat.staleBecause ?? wmStat?.staleBecause;
 
     if (t === null) {
+      if (staleBecause) throw staleBecause;
       // Streamed, so memory is not at stake, but the limit still names the largest original kinu reads.
       checkSize(stat.size, limits.maxBytes);
       const t0 = performance.now();
@@ -123,8 +131,10 @@ export function createDeliver(deps: DeliverDeps): Deliver {
     const hit = await cache?.get(key);
     if (hit) {
       const e = hit.entry;
-      return { ...common, kind: 'variant', status: 200, body: e.body, contentType: e.contentType, cache: hit.tier, timings: { cache: performance.now() - c0 } };
+      const stale = isKinuError(staleBecause) ? { stale: staleBecause.code } : {};
+      return { ...common, ...stale, kind: 'variant', status: 200, body: e.body, contentType: e.contentType, cache: hit.tier, timings: { cache: performance.now() - c0 } };
     }
+    if (staleBecause) throw staleBecause;
     const { value, shared } = await flights.run(key, produce(req, t, common), req.signal);
     if (!shared) cache?.set(key, value.entry);
     const e = value.entry;
@@ -144,6 +154,25 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       return e && { ...common, kind: 'variant', status: 200, body: e.body, contentType: e.contentType, cache: 'memory', timings: { cache: performance.now() - c0 } };
     },
   });
+}
+
+/** Wraps one pipeline execution so it is reported once, done or failed. */
+function reported(report: DeliverDeps['onPipelineRun'], run: () => Promise<Produced>): () => Promise<Produced> {
+  if (!report) return run;
+  return async () => {
+    let produced: Produced | undefined;
+    try {
+      produced = await run();
+      return produced;
+    } finally {
+      report(produced?.timings);
+    }
+  };
+}
+
+/** The ETag a request for the original bytes (no params) answers with. */
+export function originalEtag(key: string, version: string): string {
+  return `"${variantKey(`${key}\0${version}\0original`)}"`;
 }
 
 // Hits ask for the same few variants again and again: remember their keys instead of hashing each time.

@@ -5,10 +5,14 @@ export const ERRORS = {
   invalid_param: { status: 400, title: 'Invalid parameter', when: 'a param is unknown, repeated, empty or out of range; the detail names it and the allowed values' },
   invalid_key: { status: 400, title: 'Invalid key', when: 'the key is empty, absolute, badly percent-encoded, or holds `..`, NUL or a backslash' },
   output_too_large: { status: 400, title: 'Output too large', when: 'the requested output (after `dpr`) is larger than the pixel limit or 16384 px on a side' },
+  invalid_upload: { status: 400, title: 'Invalid upload', when: 'an upload is empty, interrupted, not one file, or its key\'s extension names another format than its bytes' },
+  unauthorized: { status: 401, title: 'Unauthorized', when: 'a management request without `Authorization: Bearer <token>`' },
+  bad_token: { status: 403, title: 'Bad token', when: 'a management request with a wrong bearer token' },
   bad_signature: { status: 403, title: 'Bad signature', when: 'signing is on and `sig` is missing or wrong' },
   originals_denied: { status: 403, title: 'Originals denied', when: 'a request without params while `KINU_ORIGINALS=deny`' },
   not_found: { status: 404, title: 'Not found', when: 'no object has this key (or it is a folder, or a link out of the source)' },
   source_too_large: { status: 413, title: 'Source too large', when: 'the original is larger than `KINU_MAX_BYTES`' },
+  upload_too_large: { status: 413, title: 'Upload too large', when: 'an upload is larger than `KINU_MAX_BYTES`' },
   unsupported_format: { status: 415, title: 'Unsupported format', when: 'the original is not an image kinu can decode (BMP, HEVC HEIC, 10-bit AVIF, AVIF sequences, …)' },
   corrupt_image: { status: 422, title: 'Corrupt image', when: 'the original is truncated or damaged' },
   too_many_pixels: { status: 422, title: 'Too many pixels', when: 'the original declares more pixels than `KINU_MAX_PIXELS` (checked from the header, before decoding)' },
@@ -20,7 +24,7 @@ export const ERRORS = {
   source_timeout: { status: 504, title: 'Source timeout', when: 'the source did not answer in time' },
   processing_timeout: { status: 504, title: 'Processing timeout', when: 'the pipeline took longer than `KINU_TIMEOUT`' },
   route_not_found: { status: 404, title: 'No such route', when: 'an unknown path under `/_kinu/`' },
-  method_not_allowed: { status: 405, title: 'Method not allowed', when: 'a method other than GET or HEAD on an image URL' },
+  method_not_allowed: { status: 405, title: 'Method not allowed', when: 'a method other than GET or HEAD on an image URL, or a write to a read-only (HTTP) source' },
   internal: { status: 500, title: 'Internal error', when: 'a bug: logged with its cause' },
 } as const satisfies Record<string, { status: number; title: string; when: string }>;
 

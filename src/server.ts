@@ -1,14 +1,26 @@
 // Composition root: builds the adapters from their config sections and registers the routes. Never listens.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Config } from './config.ts';
 import { createDeliver } from './deliver.ts';
 import { errorHandler, sendProblem } from './http/problem.ts';
 import { registerImageRoute } from './http/image-route.ts';
 import { createFastHit } from './http/fast-hit.ts';
 import { kinuRoutes } from './http/kinu-routes.ts';
+import { objectsRoutes } from './http/objects-routes.ts';
+import { purgeTag } from './http/headers.ts';
+import { createObjects } from './objects.ts';
+import { createPurgeHook } from './cache/purge-hook.ts';
+import { signUrl } from './url/sign.ts';
+import { playgroundRoutes } from './http/playground.ts';
+import { createAccess, requestId, type Access } from './http/access.ts';
+import { metricsRoute } from './http/metrics-route.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { createLimiter, type Limiter } from './pipeline/limiter.ts';
 import { createFileSource } from './source/file.ts';
+import { withResilience } from './source/resilient.ts';
+import { createS3Source } from './source/s3.ts';
+import { createHttpSource } from './source/http.ts';
 import { withStatCache, type StatCachedSource } from './source/stat-cache.ts';
 import type { Cache } from './cache/cache.ts';
 import { createDiskCache } from './cache/disk.ts';
@@ -34,17 +46,26 @@ export interface ServerDeps {
 }
 
 export interface KinuServer extends FastifyInstance {
-  kinu: { source: StatCachedSource; limiter: Limiter; cache: TieredCache; drain(): void };
+  kinu: { source: StatCachedSource; limiter: Limiter; cache: TieredCache; metrics: Metrics; drain(): void; inFlight(): number };
 }
 
 export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
-  let fastHit: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+  let fastHit: ((req: IncomingMessage, res: ServerResponse, reqId: string, started: number) => boolean) | undefined;
+  let access: Access | undefined;
   const app = Fastify({
-    serverFactory: (handler) => createServer((req, res) => { if (!fastHit?.(req, res)) handler(req, res); }),
+    // Every request gets its id here, and one access-log line and its metrics (http/access.ts).
+    serverFactory: (handler) => createServer((req, res) => {
+      const started = performance.now();
+      const reqId = requestId(req.headers['x-request-id']);
+      if (fastHit?.(req, res, reqId, started)) return;
+      access?.follow(req, res, reqId, started);
+      handler(req, res);
+    }),
     logger: deps.logger ?? { level: config.server.logLevel },
     logController: new AccessLog(),
     routerOptions: { maxParamLength: 4096 },
-    requestIdHeader: 'x-request-id',
+    requestIdHeader: false,
+    genReqId: (req) => requestId(req.headers['x-request-id']),
     // Our own onRequest hook answers during shutdown, as problem+json.
     return503OnClosing: false,
     // Bad percent-encoding in the path is caught by the router before any route: answer it as problem+json too.
@@ -53,13 +74,19 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
       : errorHandler(error, request, reply)),
   }) as unknown as KinuServer;
 
-  const source = withStatCache(deps.source ?? createFileSource(config.source), { ttlMs: config.source.statTtlMs });
-  const cache = deps.cache ?? createTieredCache(cacheTiers(config, app.log));
+  const adapter = deps.source ?? createSource(config, app);
+  const source = withStatCache(withResilience(adapter, {
+    timeoutMs: config.source.timeoutMs, retries: config.source.retries,
+    breakerFailures: config.source.breaker.failures, breakerCooldownMs: config.source.breaker.cooldownMs,
+  }), { ttlMs: config.source.statTtlMs, staleMs: config.source.staleMs });
+  const cache = deps.cache ?? createTieredCache(cacheTiers(config, app));
   app.addHook('onClose', async () => { await cache.close(); });
   const limiter = deps.limiter ?? createLimiter({ concurrency: config.limits.concurrency, queue: config.limits.queue });
-  const deliver = createDeliver({ source, limiter, cache, limits: config.limits, timeoutMs: config.limits.timeoutMs });
+  const metrics = createMetrics({ limiter, sourceHealth: () => source.health?.() });
+  access = createAccess({ log: app.log, metrics });
+  const deliver = createDeliver({ source, limiter, cache, limits: config.limits, timeoutMs: config.limits.timeoutMs, onPipelineRun: metrics.pipelineRun });
   let draining = false;
-  app.decorate('kinu', { source, limiter, cache, drain: () => { draining = true; } });
+  app.decorate('kinu', { source, limiter, cache, metrics, drain: () => { draining = true; }, inFlight: () => access?.inFlight() ?? 0 });
 
   app.setErrorHandler(errorHandler);
   app.addHook('onRequest', (request, reply, done) => {
@@ -71,7 +98,20 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
     throw new KinuError('route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
   });
 
-  app.register(kinuRoutes, { prefix: '/_kinu', ready: () => source.ready(), draining: () => draining });
+  const objects = createObjects({
+    source, cache, limiter, limits: config.limits, timeoutMs: config.limits.timeoutMs, purgeTag,
+    purge: config.management.purgeUrl === undefined ? undefined : createPurgeHook(config.management.purgeUrl),
+  });
+  app.register(objectsRoutes, {
+    prefix: '/_kinu', token: config.management.token, objects, maxBytes: config.limits.maxBytes,
+    originalPath: (key) => originalPath(config, key),
+  });
+  app.register(kinuRoutes, {
+    prefix: '/_kinu', ready: () => source.ready(), draining: () => draining,
+    source: () => ({ name: source.name, state: source.health?.().state ?? 'closed' }),
+  });
+  app.register(playgroundRoutes, { prefix: '/_kinu/playground', mode: config.http.playground, native: config.http.dialects.native, secrets: config.signing.secrets, presets: config.presets, originals: config.http.originals, source });
+  app.register(metricsRoute, { prefix: '/_kinu', metrics });
   const dialects: Record<DialectName, (prefix: string) => DialectParser> = {
     native: (prefix) => (rawUrl) => parseNative(rawUrl, { prefix, secrets: config.signing.secrets, presets: config.presets }),
     imgproxy: (prefix) => {
@@ -100,7 +140,7 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
     deliver,
     cacheControl: config.http.cacheControl,
     draining: () => draining,
-    log: (req, status, bytes) => { if (!QUIET.has(app.log.level)) app.log.info({ method: req.method, url: req.url, status, bytes, cache: 'memory' }, 'request'); },
+    log: access.done,
   });
   return app;
 }
@@ -119,7 +159,29 @@ function memoParse(parse: DialectParser): DialectParser {
   };
 }
 
-function cacheTiers(config: Config, log: FastifyBaseLogger): Cache[] {
+/** The native URL path of an original, signed when signing is on; undefined when the native dialect is off. */
+function originalPath(config: Config, key: string): string | undefined {
+  const prefix = config.http.dialects.native;
+  if (prefix === undefined) return undefined;
+  const path = `${prefix}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  const secret = config.signing.secrets[0];
+  return secret === undefined ? path : signUrl(secret, path);
+}
+
+function createSource(config: Config, app: FastifyInstance): Source {
+  const c = config.source;
+  if (c.kind === 's3') {
+    // One attempt per SDK call: retries, budgets and the breaker are withResilience's, so they can be seen and tuned.
+    const client = createS3Client({ endpoint: config.s3.endpoint, maxAttempts: 1, timeoutMs: c.timeoutMs });
+    app.addHook('onClose', async () => client.destroy());
+    return createS3Source({ url: c.root, client });
+  }
+  if (c.kind === 'http') return createHttpSource({ base: c.root, allowNets: c.http.allowNets, redirects: c.http.redirects });
+  return createFileSource(c);
+}
+
+function cacheTiers(config: Config, app: FastifyInstance): Cache[] {
+  const log = app.log;
   const c = config.cache;
   const tiers: Cache[] = [];
   if (c.memoryBytes > 0) tiers.push(createMemoryCache({ maxBytes: c.memoryBytes }));
@@ -130,20 +192,16 @@ function cacheTiers(config: Config, log: FastifyBaseLogger): Cache[] {
   }
   if (c.resultStore !== undefined) {
     const client = createS3Client({ endpoint: config.s3.endpoint });
+    app.addHook('onClose', async () => client.destroy());
     tiers.push(createResultStore({ url: c.resultStore, client, maxBytes: config.limits.maxBytes }));
   }
   return tiers;
 }
 
-const QUIET = new Set(['warn', 'error', 'fatal', 'silent']);
-
-/** One access-log line per request instead of Fastify's two. */
+/** Fastify's two lines per request are replaced by http/access.ts's one; a response that failed is still logged. */
 class AccessLog extends LogController {
   override incomingRequest(): void {}
-  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
-    if (!error && QUIET.has(request.log.level)) return;
-    const line = { method: request.method, url: request.url, status: reply.statusCode, bytes: Number(reply.getHeader('content-length') ?? 0), ms: Math.round(reply.elapsedTime * 10) / 10 };
-    if (error) request.log.error({ ...line, err: error }, 'request failed');
-    else request.log.info(line, 'request');
+  override requestCompleted(error: Error | null, request: FastifyRequest): void {
+    if (error) request.log.error({ err: error }, 'response failed');
   }
 }

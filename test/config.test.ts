@@ -29,10 +29,28 @@ describe('config', () => {
     const c = loadConfig();
     assert.deepEqual(c.server, { host: '0.0.0.0', port: 8080, logLevel: 'info' });
     assert.equal(c.source.root, EXAMPLES);
+    assert.equal(c.source.kind, 'file');
+    assert.deepEqual(
+      { timeoutMs: c.source.timeoutMs, retries: c.source.retries, breaker: c.source.breaker, staleMs: c.source.staleMs, http: c.source.http },
+      { timeoutMs: 5000, retries: 2, breaker: { failures: 5, cooldownMs: 10_000 }, staleMs: 86_400_000, http: { allowNets: [], redirects: 3 } },
+    );
+    assert.deepEqual(c.management, { token: undefined, purgeUrl: undefined });
     assert.deepEqual(c.signing.secrets, []);
     assert.deepEqual(c.limits, { maxBytes: 50 * 1024 * 1024, maxPixels: 100_000_000, maxFrames: 500, timeoutMs: 10_000, concurrency: availableParallelism(), queue: 100 });
-    assert.deepEqual(c.http, { cacheControl: 'public, max-age=31536000', originals: 'allow', dialects: { native: '' } });
+    assert.deepEqual(c.http, { cacheControl: 'public, max-age=31536000', originals: 'allow', dialects: { native: '' }, playground: 'auto' });
     assert.deepEqual(c.presets, {});
+  });
+
+  test('sources: folder, file://, s3:// and http(s):// base URLs', () => {
+    const src = (v: string) => { const c = loadConfig({ env: { KINU_SOURCE: v } }).source; return { kind: c.kind, root: c.root }; };
+    assert.deepEqual(src('s3://photos/originals'), { kind: 's3', root: 's3://photos/originals' });
+    assert.deepEqual(src('s3://photos'), { kind: 's3', root: 's3://photos' });
+    assert.deepEqual(src('https://img.example.com/base'), { kind: 'http', root: 'https://img.example.com/base/' });
+    assert.deepEqual(src('http://127.0.0.1:9000/'), { kind: 'http', root: 'http://127.0.0.1:9000/' });
+    assert.deepEqual(src('file:///srv/x'), { kind: 'file', root: '/srv/x' });
+    const c = loadConfig({ env: { KINU_HTTP_ALLOW_NETS: '127.0.0.0/8, ::1/128,10.1.2.3', KINU_TOKEN: 'a-token-of-16-chars', KINU_PURGE_URL: 'http://127.0.0.1:6081/' } });
+    assert.deepEqual(c.source.http.allowNets, ['127.0.0.0/8', '::1/128', '10.1.2.3']);
+    assert.deepEqual(c.management, { token: 'a-token-of-16-chars', purgeUrl: 'http://127.0.0.1:6081/' });
   });
 
   test('flag > env > file > default', () => {
@@ -73,7 +91,9 @@ describe('config', () => {
   test('every bad value names its env var and flag', () => {
     const BAD: [string, string][] = [
       ['KINU_PORT', 'abc'], ['KINU_PORT', '65536'], ['KINU_PORT', '-1'],
-      ['KINU_SOURCE', 's3://bucket/prefix'], ['KINU_SOURCE', 'https://example.com/'], ['KINU_SOURCE', 'file://host/x'],
+      ['KINU_SOURCE', 's3://Bad_Bucket/prefix'], ['KINU_SOURCE', 'https://u:p@example.com/'], ['KINU_SOURCE', 'https://example.com/?a=1'], ['KINU_SOURCE', 'ftp://example.com/'], ['KINU_SOURCE', 'file://host/x'],
+      ['KINU_TOKEN', 'short'], ['KINU_TOKEN', 'has a space in it, long enough'], ['KINU_SOURCE_TIMEOUT', '0'], ['KINU_SOURCE_RETRIES', '11'], ['KINU_BREAKER_FAILURES', '0'],
+      ['KINU_STALE_IF_ERROR', '-1'], ['KINU_HTTP_ALLOW_NETS', '10.0.0.0/33'], ['KINU_HTTP_ALLOW_NETS', 'localhost'], ['KINU_HTTP_REDIRECTS', 'x'], ['KINU_PURGE_URL', 'varnish:6081'],
       ['KINU_SECRET', 'short'], ['KINU_SECRET', ','], ['KINU_CONCURRENCY', '0'], ['KINU_CONCURRENCY', '1.5'], ['KINU_QUEUE', 'x'],
       ['KINU_DIALECTS', 'imagor=/im'], ['KINU_DIALECTS', 'native=img'], ['KINU_DIALECTS', 'native=/_kinu'], ['KINU_DIALECTS', 'native'],
       ['KINU_ORIGINALS', 'maybe'], ['KINU_MAX_BYTES', '0'], ['KINU_MAX_PIXELS', '1e9'], ['KINU_MAX_FRAMES', '0'],

@@ -18,6 +18,7 @@ const RULES: { dir: string; banned: RegExp; why: string }[] = [
   { dir: 'http', banned: /^sharp$|\/pipeline\/(?!limiter)|\/source\/|config/, why: 'http/ never touches sharp, sources or config' },
   { dir: 'url', banned: /fastify|sharp|\/http\/|\/pipeline\/|\/source\/|deliver|config/, why: 'dialects only parse into a Transform' },
   { dir: 'source', banned: /fastify|sharp|\/http\/|\/pipeline\/|\/url\/|deliver|config/, why: 'sources only fetch bytes' },
+  { dir: 'client', banned: /^(?!\.\/)/, why: 'kinu/client ships alone (browsers too): no dependencies, no Node built-ins, no server code' },
 ];
 
 for (const rule of RULES) {

@@ -12,6 +12,7 @@
 // checksum or metadata wrong) is a miss.
 import { createHash } from 'node:crypto';
 import type { S3Client } from '../source/s3-client.ts';
+import { parseS3Url } from '../source/s3-url.ts';
 import type { Cache, CacheEntry } from './cache.ts';
 
 export interface ResultStoreOptions {
@@ -32,16 +33,11 @@ const MAX_ENCODED_SOURCE_KEY = 1600;
 const VARIANT_KEY = /^[A-Za-z0-9_-]{1,128}$/;
 const ASCII = /^[\x20-\x7e]*$/;
 
-export function parseStoreUrl(url: string): { bucket: string; prefix: string } {
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
-  if (!m) throw new Error(`result store URL must be s3://bucket/prefix, got ${url}`);
-  const prefix = m[2]!.replace(/^\/+|\/+$/g, '');
-  return { bucket: m[1]!, prefix: prefix ? `${prefix}/` : '' };
-}
+export { parseS3Url as parseStoreUrl } from '../source/s3-url.ts';
 
 export function createResultStore(options: ResultStoreOptions): Cache {
   const { client } = options;
-  const { bucket, prefix } = parseStoreUrl(options.url);
+  const { bucket, prefix } = parseS3Url(options.url);
   const timeoutMs = options.timeoutMs ?? 2000;
   const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
   const maxFailures = options.breaker?.failures ?? 3;

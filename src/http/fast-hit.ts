@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Deliver } from '../deliver.ts';
 import type { ParsedRequest } from '../url/native.ts';
+import type { AccessLine } from './access.ts';
 import { deliveryHeaders } from './headers.ts';
 
 export interface FastHitOptions {
@@ -12,12 +13,13 @@ export interface FastHitOptions {
   readonly deliver: Deliver;
   readonly cacheControl: string;
   readonly draining: () => boolean;
-  /** Called once per answered request, for the access log. */
-  readonly log: (req: IncomingMessage, status: number, bytes: number) => void;
+  /** Called once per answered request, for the access log and metrics. */
+  readonly log: (req: IncomingMessage, line: AccessLine) => void;
 }
 
-export function createFastHit(opts: FastHitOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
-  return (req, res) => {
+/** `reqId` is echoed as X-Request-Id; `started` is performance.now() when the request arrived. */
+export function createFastHit(opts: FastHitOptions): (req: IncomingMessage, res: ServerResponse, reqId: string, started: number) => boolean {
+  return (req, res, reqId, started) => {
     const url = req.url;
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !url || url.startsWith('/_kinu/') || opts.draining()) return false;
     const mount = opts.mounts.find((m) => url.startsWith(`${m.prefix}/`));
@@ -32,10 +34,12 @@ export function createFastHit(opts: FastHitOptions): (req: IncomingMessage, res:
       return false; // errors are Fastify's to render
     }
     if (!d || d.kind !== 'variant') return false;
-    res.writeHead(d.status, deliveryHeaders(d, opts.cacheControl));
+    const headers = deliveryHeaders(d, opts.cacheControl);
+    headers['x-request-id'] = reqId;
+    res.writeHead(d.status, headers);
     const body = d.status === 200 && req.method === 'GET' ? d.body : undefined;
     res.end(body);
-    opts.log(req, d.status, body?.length ?? 0);
+    opts.log(req, { reqId, status: d.status, bytes: body?.length ?? 0, cache: d.cache, started });
     return true;
   };
 }

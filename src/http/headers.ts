@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import type { Delivery } from '../deliver.ts';
 
 const STAGES = ['cache', 'fetch', 'process', 'encode'] as const;
+const STALE_CACHE_CONTROL = 'public, max-age=60';
 
 export function deliveryHeaders(d: Delivery, cacheControl: string): Record<string, string | number> {
   const h: Record<string, string | number> = {
@@ -13,6 +14,11 @@ export function deliveryHeaders(d: Delivery, cacheControl: string): Record<strin
     'x-kinu-key': purgeTag(d.sourceKey),
   };
   if (d.varyAccept) h.vary = 'Accept';
+  if (d.stale) {
+    // Served from cache while the source fails: it may be out of date, so caches in front keep it briefly.
+    h['x-kinu-stale'] = d.stale;
+    h['cache-control'] = STALE_CACHE_CONTROL;
+  }
   const t = d.timings;
   let timing = '';
   for (const k of STAGES) if (t[k] !== undefined) timing += `${timing ? ', ' : ''}${k};dur=${t[k]!.toFixed(1)}`;

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Deliver } from '../deliver.ts';
 import { KinuError } from '../errors.ts';
 import type { ParsedRequest } from '../url/native.ts';
+import { markOriginal } from './access.ts';
 import { setDeliveryHeaders } from './headers.ts';
 
 export interface ImageRouteOptions {
@@ -20,6 +21,7 @@ export function registerImageRoute(app: FastifyInstance, opts: ImageRouteOptions
     url: `${opts.prefix}/*`,
     async handler(request, reply) {
       const { key, transform } = opts.parse(request.raw.url ?? '/');
+      if (transform === null) markOriginal(reply.raw);
       if (transform === null && opts.originals === 'deny') {
         throw new KinuError('originals_denied', 'this server does not serve originals; add params, e.g. ?w=800');
       }

@@ -5,6 +5,8 @@ import { KinuError } from '../errors.ts';
 export interface KinuRoutesOptions {
   readonly ready: () => Promise<boolean>;
   readonly draining: () => boolean;
+  /** The source's kind and its breaker state, reported by /ready either way. */
+  readonly source: () => { readonly name: string; readonly state: string };
 }
 
 export async function kinuRoutes(app: FastifyInstance, opts: KinuRoutesOptions): Promise<void> {
@@ -12,8 +14,9 @@ export async function kinuRoutes(app: FastifyInstance, opts: KinuRoutesOptions):
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/ready', async () => {
     if (opts.draining()) throw new KinuError('not_ready', 'the server is shutting down');
-    if (!(await opts.ready())) throw new KinuError('not_ready', 'the source is not reachable');
-    return { status: 'ready' };
+    const source = opts.source();
+    if (!(await opts.ready())) throw new KinuError('not_ready', `the ${source.name} source is not reachable (breaker ${opts.source().state})`);
+    return { status: 'ready', source: opts.source() };
   });
   app.route({
     method: app.supportedMethods,

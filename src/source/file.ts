@@ -1,8 +1,9 @@
 // Originals in a local folder. Keys are resolved with realpath and must stay inside the folder, so a
 // symlink pointing out of it is as unreachable as `../`.
 import { constants, type Stats } from 'node:fs';
-import { open, readdir, realpath, stat } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join, sep } from 'node:path';
 import { KinuError } from '../errors.ts';
 import { checkSize } from './limit.ts';
 import type { Source, SourceObject, SourceStat } from './source.ts';
@@ -97,6 +98,54 @@ export function createFileSource(config: FileSourceConfig): Source {
         }
       }
       return keys.sort();
+    },
+    async put(key, body) {
+      const base = await root();
+      const dir = dirname(join(base, key));
+      await mkdir(dir, { recursive: true }).catch((err) => {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST' || code === 'ENOTDIR') throw new KinuError('invalid_key', `key ${JSON.stringify(key)}: a part of its path is an original, not a folder`);
+        throw fsError(err, key);
+      });
+      const realDir = await realpath(dir);
+      if (realDir !== base && !realDir.startsWith(base + sep)) throw new KinuError('invalid_key', `key ${JSON.stringify(key)} leads out of the source folder`);
+      // Written under a hidden temporary name, flushed, then renamed: readers see the old file or the whole new one.
+      const tmp = join(realDir, `.kinu-upload-${randomUUID()}`);
+      const target = join(realDir, basename(key));
+      try {
+        const fh = await open(tmp, 'wx');
+        try {
+          await fh.writeFile(body);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await rename(tmp, target);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') throw new KinuError('invalid_key', `key ${JSON.stringify(key)} names a folder`);
+        throw fsError(err, key);
+      }
+      return toStat(await stat(target));
+    },
+    async delete(key) {
+      let path: string;
+      try {
+        path = await resolve(key);
+      } catch (err) {
+        if (err instanceof KinuError && err.code === 'not_found') return false;
+        throw err;
+      }
+      const st = await stat(path).catch(() => undefined);
+      if (!st?.isFile()) return false;
+      try {
+        await unlink(path);
+        return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw fsError(err, key);
+      }
     },
     async ready() {
       try {

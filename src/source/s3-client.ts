@@ -4,8 +4,11 @@
 // warns), combined with the caller's signal; a call past its deadline rejects with a TimeoutError.
 import { addAbortSignal, type Readable } from 'node:stream';
 import {
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client as AwsS3Client,
@@ -39,13 +42,40 @@ export interface S3Object {
   readonly lastModified: Date | undefined;
 }
 
+export interface S3Head {
+  readonly size: number;
+  readonly etag: string | undefined;
+  readonly lastModified: Date | undefined;
+  readonly contentType: string | undefined;
+}
+
+export interface S3Stream extends S3Head {
+  readonly body: Readable;
+}
+
+/** What failed, for callers that retry: the HTTP status S3 answered with, if it answered. */
+export function s3Status(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
 export interface S3Client {
+  /** The object's size, ETag and date, or undefined when there is none (404). */
+  head(bucket: string, key: string, opts?: CallOptions): Promise<S3Head | undefined>;
+  /**
+   * A stream of the object, or undefined (404). The deadline covers the wait for the response headers only:
+   * the body then flows at the reader's pace and stops only when the caller's signal aborts.
+   */
+  open(bucket: string, key: string, opts?: CallOptions): Promise<S3Stream | undefined>;
+  /** Resolves when the bucket exists and these credentials may list it (HeadBucket). */
+  probe(bucket: string, opts?: CallOptions): Promise<void>;
+  /** Deletes one key; S3 does not say whether it existed. */
+  delete(bucket: string, key: string, opts?: CallOptions): Promise<void>;
   /** The whole object, or undefined when there is none (404). Throws on any other failure, and past maxBytes. */
   get(bucket: string, key: string, opts?: CallOptions & { maxBytes?: number }): Promise<S3Object | undefined>;
   /** Stores a buffer (known length) with its content type and ASCII user metadata. */
   put(bucket: string, key: string, body: Buffer, contentType: string, metadata: Record<string, string>, opts?: CallOptions): Promise<void>;
-  /** Every key under the prefix (all pages). */
-  list(bucket: string, prefix: string, opts?: CallOptions): Promise<string[]>;
+  /** Keys under the prefix (all pages, or the first `limit`). */
+  list(bucket: string, prefix: string, opts?: CallOptions & { limit?: number }): Promise<string[]>;
   /** Deletes the keys (1000 per request); returns how many the store reported as gone. */
   deleteMany(bucket: string, keys: readonly string[], opts?: CallOptions): Promise<number>;
   /** Closes sockets. */
@@ -82,6 +112,55 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
   }
 
   return {
+    head: (bucket, key, opts) =>
+      call(opts, async (signal) => {
+        try {
+          const out = await aws.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+          return { size: out.ContentLength ?? 0, etag: out.ETag, lastModified: out.LastModified, contentType: out.ContentType };
+        } catch (err) {
+          if (isNotFound(err)) return undefined;
+          throw err;
+        }
+      }),
+
+    async open(bucket, key, opts) {
+      // Not `call`: its deadline would cut a long download short. One controller, aborted by the caller at any
+      // time, or by the deadline only until the headers are in.
+      const controller = new AbortController();
+      const onAbort = () => controller.abort(opts?.signal?.reason);
+      opts?.signal?.throwIfAborted();
+      opts?.signal?.addEventListener('abort', onAbort, { once: true });
+      const ms = opts?.timeoutMs ?? defaultTimeout;
+      const timer = setTimeout(() => controller.abort(new DOMException(`no answer from S3 within ${ms} ms`, 'TimeoutError')), ms);
+      let aborted: ((e: unknown) => void) | undefined;
+      const gaveUp = new Promise<never>((_, reject) => { aborted = reject; });
+      controller.signal.addEventListener('abort', () => aborted!(controller.signal.reason), { once: true });
+      try {
+        const out = await Promise.race([aws.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: controller.signal }), gaveUp]);
+        const body = out.Body as Readable | undefined;
+        if (!body) throw new Error(`s3://${bucket}/${key}: no body`);
+        body.once('close', () => opts?.signal?.removeEventListener('abort', onAbort));
+        return { body: addAbortSignal(controller.signal, body), size: out.ContentLength ?? 0, etag: out.ETag, lastModified: out.LastModified, contentType: out.ContentType };
+      } catch (err) {
+        opts?.signal?.removeEventListener('abort', onAbort);
+        if (isNotFound(err)) return undefined;
+        throw err;
+      } finally {
+        clearTimeout(timer);
+        gaveUp.catch(() => {});
+      }
+    },
+
+    probe: (bucket, opts) =>
+      call(opts, async (signal) => {
+        await aws.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
+      }),
+
+    delete: (bucket, key, opts) =>
+      call(opts, async (signal) => {
+        await aws.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+      }),
+
     get: (bucket, key, opts) =>
       call(opts, async (signal) => {
         let out;
@@ -114,11 +193,12 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
         const keys: string[] = [];
         let token: string | undefined;
         do {
+          // Whole pages (1000 keys), cut below: s3rver fails on a MaxKeys that truncates the listing.
           const page = await aws.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal: signal });
           for (const o of page.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key);
-          token = page.IsTruncated ? page.NextContinuationToken : undefined;
+          token = page.IsTruncated && keys.length < (opts?.limit ?? Infinity) ? page.NextContinuationToken : undefined;
         } while (token);
-        return keys;
+        return opts?.limit === undefined ? keys : keys.slice(0, opts.limit);
       }),
 
     deleteMany: (bucket, keys, opts) =>

@@ -7,6 +7,11 @@ export interface SourceStat {
   readonly version: string;
   readonly size: number;
   readonly lastModified: Date;
+  /**
+   * Set by the stat cache when the source just failed and this is the last good answer it had (stale-if-error):
+   * the failure, to be thrown if nothing cached can be served instead.
+   */
+  readonly staleBecause?: unknown;
 }
 
 export interface SourceObject extends SourceStat {
@@ -22,6 +27,13 @@ export interface Source {
   read(key: string, opts: { signal?: AbortSignal; maxBytes: number }): Promise<Buffer>;
   /** Up to `limit` keys of images in the source, sorted (the playground's sample list); optional. */
   list?(opts: { limit: number; signal?: AbortSignal }): Promise<string[]>;
+  /**
+   * Stores an original atomically: readers see the old bytes or the new ones, never a part; a failure leaves
+   * nothing behind. Absent on read-only sources (HTTP).
+   */
+  put?(key: string, body: Buffer, opts: { contentType: string; signal?: AbortSignal }): Promise<SourceStat>;
+  /** Removes an original; false when there was none. Absent on read-only sources. */
+  delete?(key: string, opts: { signal?: AbortSignal }): Promise<boolean>;
   /** True when the source can be read; used by /_kinu/ready. */
   ready(): Promise<boolean>;
 }

@@ -122,7 +122,7 @@ describe('limits and failures', () => {
         return { ...o, body };
       },
     });
-    const { app } = testServer({}, { source });
+    const { app } = testServer({ KINU_BREAKER_FAILURES: '100' }, { source });
     problem(await app.inject({ url: '/png/rgba.png?w=10' }), 502, 'source_failed');
     problem(await app.inject({ url: '/png/rgba.png' }), 502, 'source_failed');
     problem(await app.inject({ url: '/png/palette-trns.png?w=10' }), 504, 'source_timeout');

@@ -122,7 +122,7 @@ describe('images over HTTP', () => {
       assert.equal(head.statusCode, 200);
       assert.equal(head.rawPayload.length, 0);
       const strip = (h: Record<string, unknown>) => {
-        const { date: _d, 'server-timing': _s, 'x-kinu-cache': _c, ...rest } = h;
+        const { date: _d, 'server-timing': _s, 'x-kinu-cache': _c, 'x-request-id': _r, ...rest } = h;
         return rest;
       };
       assert.deepEqual(strip(head.headers), strip(get.headers));

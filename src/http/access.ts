@@ -1,0 +1,88 @@
+// Request ids and the access log. Every request gets an id (the caller's X-Request-Id when it is short and
+// safe, else a new UUID), echoed on the response, and exactly one JSON access-log line plus its metrics when
+// the response is done — whether the fast path, a route, an error or the router answered it, and also when
+// the client went away first. This runs at the node:http level, so app.inject() (which bypasses the
+// listener) gets no X-Request-Id, no access line and no HTTP metrics.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Metrics, RouteLabel } from '../metrics.ts';
+
+/** Letters, digits and `._:@/+=-`, up to 128 characters: safe in a header and in a log line. */
+const SAFE_ID = /^[\w.:@/+=-]{1,128}$/;
+
+export function requestId(header: string | string[] | undefined): string {
+  return typeof header === 'string' && SAFE_ID.test(header) ? header : randomUUID();
+}
+
+const ORIGINAL = Symbol('kinu.original');
+
+/** Marks a response as an original's, for the route label. */
+export function markOriginal(res: ServerResponse): void {
+  (res as ServerResponse & { [ORIGINAL]?: true })[ORIGINAL] = true;
+}
+
+export interface AccessLine {
+  readonly reqId: string;
+  readonly status: number;
+  /** Body bytes sent. */
+  readonly bytes: number;
+  /** X-Kinu-Cache, when the response has one. */
+  readonly cache: string | undefined;
+  /** performance.now() when the request reached kinu. */
+  readonly started: number;
+  readonly aborted?: boolean;
+}
+
+interface Logger {
+  readonly level: string;
+  info(obj: object, msg: string): void;
+}
+
+/** Levels at which the info-level access line is not written (checked first, so nothing is built for it). */
+const QUIET = new Set(['warn', 'error', 'fatal', 'silent']);
+
+export interface Access {
+  /** A request the fast path answered: its line is written at once. */
+  done(req: IncomingMessage, line: AccessLine): void;
+  /** A request Fastify will answer: the id goes on the response now, the line when it closes. */
+  follow(req: IncomingMessage, res: ServerResponse, reqId: string, started: number): void;
+  /** Responses begun and not yet closed (the fast path answers synchronously, so never counts). */
+  inFlight(): number;
+}
+
+export function createAccess(opts: { readonly log: Logger; readonly metrics: Metrics }): Access {
+  const { log, metrics } = opts;
+  let open = 0;
+  const done = (req: IncomingMessage, line: AccessLine, route: RouteLabel): void => {
+    const ms = performance.now() - line.started;
+    metrics.request({ route, method: req.method ?? 'GET', status: line.status, seconds: ms / 1000, bytes: line.bytes, cache: line.cache });
+    if (QUIET.has(log.level)) return;
+    log.info({
+      reqId: line.reqId, method: req.method, url: req.url, status: line.status, bytes: line.bytes, cache: line.cache,
+      ms: Math.round(ms * 10) / 10, ...(line.aborted ? { aborted: true } : {}),
+    }, 'request');
+  };
+  return {
+    done: (req, line) => done(req, line, 'image'),
+    follow(req, res, reqId, started) {
+      // Fastify's genReqId reads it back, so its request logger carries the same id.
+      req.headers['x-request-id'] = reqId;
+      res.setHeader('x-request-id', reqId);
+      open++;
+      res.once('close', () => {
+        open--;
+        const finished = res.writableFinished;
+        const length = Number(res.getHeader('content-length') ?? 0);
+        const bodyless = req.method === 'HEAD' || res.statusCode === 304 || res.statusCode === 204;
+        const cache = res.getHeader('x-kinu-cache');
+        const route: RouteLabel = req.url?.startsWith('/_kinu/') ? 'kinu' : (res as { [ORIGINAL]?: true })[ORIGINAL] ? 'original' : 'image';
+        done(req, {
+          // 499 (nginx's "client closed request") when the client left before any response was sent.
+          reqId, status: res.headersSent ? res.statusCode : 499, bytes: finished && !bodyless && Number.isFinite(length) ? length : 0,
+          cache: typeof cache === 'string' ? cache : undefined, started, aborted: !finished,
+        }, route);
+      });
+    },
+    inFlight: () => open,
+  };
+}

@@ -1,0 +1,167 @@
+// Prometheus metrics of one server, in its own Registry (tests build many servers in one process; the global
+// registry is never used). Counters that other parts already keep (the limiter, the source's health) are read
+// when scraped, through collect callbacks, so the request path pays nothing for them. The process metrics
+// (CPU, memory, event loop, GC) exist once per process: they are made once and registered in every server's
+// registry, because each set of them starts an event-loop timer and a GC observer that can never be stopped.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LimiterStats } from './pipeline/limiter.ts';
+
+/** What a resilient source reports (cumulative since start); read structurally, as it may be absent. */
+export interface SourceHealthLike {
+  readonly state: 'closed' | 'half_open' | 'open';
+  readonly errors: Readonly<Record<string, number>>;
+  readonly retries: number;
+  readonly bytesRead: number;
+}
+
+export interface MetricsDeps {
+  readonly limiter: { stats(): LimiterStats };
+  /** The source's health, if it keeps one; undefined leaves the source metrics at zero. */
+  readonly sourceHealth?: () => SourceHealthLike | undefined;
+}
+
+/** Low-cardinality route label: image URLs with params, originals, and /_kinu/*. Never the URL. */
+export type RouteLabel = 'image' | 'original' | 'kinu';
+
+export interface RequestObservation {
+  readonly route: RouteLabel;
+  readonly method: string;
+  readonly status: number;
+  readonly seconds: number;
+  /** Body bytes sent (0 for HEAD and 304). */
+  readonly bytes: number;
+  /** X-Kinu-Cache of the response, if it has one. */
+  readonly cache: string | undefined;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** One answered request (fast path or Fastify). */
+  request(o: RequestObservation): void;
+  /** One pipeline execution (requests that waited for another's run do not count): its stage timings in ms, or undefined when it failed. */
+  pipelineRun(timings: { readonly fetch?: number; readonly process?: number; readonly encode?: number } | undefined): void;
+  /** The exposition text and its content type. */
+  scrape(): Promise<{ contentType: string; body: string }>;
+}
+
+const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const STAGE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BREAKER = { closed: 0, half_open: 1, open: 2 } as const;
+
+export function createMetrics(deps: MetricsDeps): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+
+  // Per request, plain numbers: prom-client's inc/observe validate and hash labels, about 1 µs a request,
+  // a few per cent of a memory hit. They are handed to prom-client when scraped.
+  const http = new Map<string, HttpSeries>();
+  const bytesByRoute = new Map<RouteLabel, number>();
+  const lookupCounts: Record<string, number> = { memory: 0, disk: 0, store: 0, miss: 0 };
+  new Counter({
+    name: 'kinu_http_requests_total', help: 'HTTP requests answered, by route, method and status.', labelNames: ['route', 'method', 'status'] as const, registers,
+    collect() {
+      this.reset();
+      for (const s of http.values()) this.inc(s.labels, s.count);
+    },
+  });
+  registry.registerMetric(histogram('kinu_http_request_duration_seconds', 'Time from the request reaching kinu to the end of its response.', HTTP_BUCKETS, http) as unknown as Parameters<Registry['registerMetric']>[0]);
+  new Counter({
+    name: 'kinu_http_response_bytes_total', help: 'Response body bytes sent, by route.', labelNames: ['route'] as const, registers,
+    collect() {
+      this.reset();
+      for (const [route, n] of bytesByRoute) this.inc({ route }, n);
+    },
+  });
+  new Counter({
+    name: 'kinu_cache_lookups_total', help: 'Variant requests by the cache tier that answered them (X-Kinu-Cache); miss = made by the pipeline or shared with a run in progress.', labelNames: ['result'] as const, registers,
+    collect() {
+      this.reset();
+      for (const [result, n] of Object.entries(lookupCounts)) this.inc({ result }, n);
+    },
+  });
+  const runs = new Counter({ name: 'kinu_pipeline_runs_total', help: 'Pipeline executions (fetch, process, encode of one variant), failed ones included; concurrent requests for one variant share a run.', registers });
+  const stages = new Histogram({ name: 'kinu_pipeline_stage_duration_seconds', help: 'Duration of each stage of successful pipeline runs (libvips is lazy: pixel work is counted in encode).', labelNames: ['stage'] as const, buckets: STAGE_BUCKETS, registers });
+
+  new Gauge({ name: 'kinu_queue_length', help: 'Requests waiting for a pipeline slot.', registers, collect() { this.set(deps.limiter.stats().queued); } });
+  new Gauge({ name: 'kinu_pipelines_active', help: 'Pipelines running now.', registers, collect() { this.set(deps.limiter.stats().active); } });
+  new Counter({ name: 'kinu_rejections_total', help: 'Requests refused with 503 overloaded because the queue was full.', registers, collect() { setCounter(this, deps.limiter.stats().rejected); } });
+
+  const health = () => deps.sourceHealth?.();
+  new Counter({
+    name: 'kinu_source_errors_total', help: 'Failed source operations, by error code.', labelNames: ['code'] as const, registers,
+    collect() {
+      this.reset();
+      for (const [code, n] of Object.entries(health()?.errors ?? {})) this.inc({ code }, n);
+    },
+  });
+  new Counter({ name: 'kinu_source_retries_total', help: 'Source operations retried after a transient failure.', registers, collect() { setCounter(this, health()?.retries ?? 0); } });
+  new Counter({ name: 'kinu_source_bytes_read_total', help: 'Bytes read from the source.', registers, collect() { setCounter(this, health()?.bytesRead ?? 0); } });
+  new Gauge({ name: 'kinu_source_breaker_state', help: 'Source circuit breaker: 0 closed, 1 half-open, 2 open.', registers, collect() { this.set(BREAKER[health()?.state ?? 'closed']); } });
+
+  for (const m of processMetrics().getMetricsAsArray()) registry.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0]);
+
+  return {
+    registry,
+    request(o) {
+      const id = `${o.route} ${o.method} ${o.status}`;
+      let s = http.get(id);
+      if (!s) {
+        s = { labels: { route: o.route, method: o.method, status: String(o.status) }, count: 0, sum: 0, buckets: new Array<number>(HTTP_BUCKETS.length).fill(0) };
+        http.set(id, s);
+      }
+      s.count++;
+      s.sum += o.seconds;
+      const i = HTTP_BUCKETS.findIndex((le) => o.seconds <= le);
+      if (i >= 0) s.buckets[i]!++;
+      if (o.bytes > 0) bytesByRoute.set(o.route, (bytesByRoute.get(o.route) ?? 0) + o.bytes);
+      // A lookup happened for every variant answered 200 (a 304 is answered from the ETag alone).
+      if (o.route === 'image' && o.status === 200 && o.cache !== undefined && o.cache in lookupCounts) lookupCounts[o.cache]!++;
+    },
+    pipelineRun(timings) {
+      runs.inc();
+      if (!timings) return;
+      if (timings.fetch !== undefined) stages.observe({ stage: 'fetch' }, timings.fetch / 1000);
+      if (timings.process !== undefined) stages.observe({ stage: 'process' }, timings.process / 1000);
+      if (timings.encode !== undefined) stages.observe({ stage: 'encode' }, timings.encode / 1000);
+    },
+    async scrape() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
+
+interface HttpSeries { readonly labels: Record<string, string>; count: number; sum: number; readonly buckets: number[] }
+
+/** A histogram over series kept as plain numbers, in the shape prom-client's Registry renders (and aggregates). */
+function histogram(name: string, help: string, bounds: readonly number[], series: ReadonlyMap<string, HttpSeries>) {
+  const get = async () => {
+    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+    for (const s of series.values()) {
+      let cumulative = 0;
+      bounds.forEach((le, i) => {
+        cumulative += s.buckets[i]!;
+        values.push({ labels: { ...s.labels, le }, value: cumulative, metricName: `${name}_bucket` });
+      });
+      values.push({ labels: { ...s.labels, le: '+Inf' }, value: s.count, metricName: `${name}_bucket` });
+      values.push({ labels: s.labels, value: s.sum, metricName: `${name}_sum` });
+      values.push({ labels: s.labels, value: s.count, metricName: `${name}_count` });
+    }
+    return { name, help, type: 'histogram', values, aggregator: 'sum' };
+  };
+  return { name, help, type: 'histogram', aggregator: 'sum', get };
+}
+
+/** A counter mirrors a cumulative count kept elsewhere. */
+function setCounter(c: Counter, value: number): void {
+  c.reset();
+  c.inc(value);
+}
+
+let processRegistry: Registry | undefined;
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}

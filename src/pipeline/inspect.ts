@@ -1,0 +1,82 @@
+// What an original is, proven by decoding it: for uploads (nothing is stored that kinu could not serve) and
+// for /_kinu/info. The same limits as the pipeline apply, checked from the header before any decoding.
+import sharp from 'sharp';
+import { KinuError } from '../errors.ts';
+import { checkLimits, type Limits } from './plan.ts';
+import { checkPngCrc } from './png-crc.ts';
+import { sourceInfo } from './pipeline.ts';
+import { fromSharpError } from './sharp-errors.ts';
+
+export interface ImageInfo {
+  /** After EXIF orientation, per frame. */
+  readonly width: number;
+  readonly height: number;
+  /** jpeg, png, webp, gif, avif, tiff, svg, … (AVIF is not reported as sharp's "heif"). */
+  readonly format: string;
+  /** The file extension a content-addressed key gets. */
+  readonly ext: string;
+  readonly mime: string;
+  readonly bytes: number;
+  /** EXIF orientation 1–8 (1 when absent). */
+  readonly orientation: number;
+  readonly hasAlpha: boolean;
+  readonly frames: number;
+  /** libvips' interpretation: srgb, cmyk, b-w, rgb16, … */
+  readonly space: string;
+  readonly hasIcc: boolean;
+}
+
+const KINDS: Readonly<Record<string, { ext: string; mime: string }>> = {
+  jpeg: { ext: 'jpg', mime: 'image/jpeg' },
+  png: { ext: 'png', mime: 'image/png' },
+  webp: { ext: 'webp', mime: 'image/webp' },
+  gif: { ext: 'gif', mime: 'image/gif' },
+  avif: { ext: 'avif', mime: 'image/avif' },
+  tiff: { ext: 'tif', mime: 'image/tiff' },
+  svg: { ext: 'svg', mime: 'image/svg+xml' },
+};
+
+/** File extensions each format may be stored under. */
+export const EXTENSIONS: Readonly<Record<string, readonly string[]>> = {
+  jpeg: ['jpg', 'jpeg', 'jpe'], png: ['png'], webp: ['webp'], gif: ['gif'], avif: ['avif'], tiff: ['tif', 'tiff'], svg: ['svg'],
+};
+
+export async function inspectImage(input: Buffer, limits: Limits, opts: { timeoutSeconds?: number } = {}): Promise<ImageInfo> {
+  if (input.length === 0) throw new KinuError('unsupported_format', 'the body is empty');
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(input, { limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw fromSharpError(err);
+  }
+  const src = sourceInfo(meta);
+  const format = meta.format === 'heif' ? 'avif' : src.format;
+  const kind = KINDS[format];
+  if (!kind) throw new KinuError('unsupported_format', `${format} originals are not accepted; send JPEG, PNG, WebP, GIF, AVIF, TIFF or SVG`);
+  checkLimits(src, limits);
+  if (format === 'png') checkPngCrc(input);
+  try {
+    // Every row of every frame is decoded, as delivery would, so a truncated body fails here and not later;
+    // shrunk as it streams, so memory stays small however large the original.
+    await sharp(input, { animated: src.frames > 1, failOn: 'warning', limitInputPixels: limits.maxPixels, sequentialRead: true })
+      .timeout({ seconds: opts.timeoutSeconds ?? 30 })
+      .resize({ width: 64, height: 64, fit: 'inside', withoutEnlargement: true })
+      .raw()
+      .toBuffer();
+  } catch (err) {
+    throw fromSharpError(err);
+  }
+  return {
+    width: src.width,
+    height: src.height,
+    format,
+    ext: kind.ext,
+    mime: kind.mime,
+    bytes: input.length,
+    orientation: meta.orientation ?? 1,
+    hasAlpha: src.hasAlpha,
+    frames: src.frames,
+    space: meta.space ?? 'unknown',
+    hasIcc: meta.icc !== undefined || meta.hasProfile === true,
+  };
+}
