@@ -133,7 +133,11 @@ export const SETTINGS = {
   staleIfError: setting('KINU_STALE_IF_ERROR', 'stale-if-error', '86400', 'seconds a variant of the last good version of an original may still be served from cache (with `X-Kinu-Stale`) while the source fails; `0` = off', seconds(0, 31536000)),
   httpAllowNets: setting('KINU_HTTP_ALLOW_NETS', 'http-allow-nets', undefined, 'HTTP source: addresses or CIDR blocks it may reach although they are loopback, private, link-local or metadata addresses (refused by default, after DNS and on every redirect)', nets),
   httpRedirects: setting('KINU_HTTP_REDIRECTS', 'http-redirects', '3', 'HTTP source: redirects followed at most', int(0, 20)),
-  purgeUrl: setting('KINU_PURGE_URL', 'purge-url', undefined, 'after an original is deleted or replaced, kinu sends `BAN <url>` with `X-Kinu-Key: <key>` here (e.g. Varnish, see deploy/); none = off', z.string().regex(/^https?:\/\/[^\s]+$/, 'expected an http(s) URL')),
+  purgeUrl: setting('KINU_PURGE_URL', 'purge-url', undefined, 'after an original is deleted or replaced, kinu sends `BAN <url>` with `X-Kinu-Key: <key>` to each of these comma-separated URLs (e.g. every Varnish, see deploy/), and again once `KINU_STAT_TTL` has passed; none = off', z.string().transform((s, ctx) => {
+    const list = s.split(',').map((x) => x.trim()).filter(Boolean);
+    if (list.length === 0 || list.some((u) => !/^https?:\/\/[^\s]+$/.test(u))) { ctx.addIssue({ code: 'custom', message: 'expected http(s) URLs, comma-separated' }); return z.NEVER; }
+    return list;
+  })),
   secret: setting('KINU_SECRET', 'secret', undefined, 'signing secret(s), comma-separated for rotation, 16+ characters each; none = unsigned mode', secrets),
   concurrency: setting('KINU_CONCURRENCY', 'concurrency', 'CPU cores', 'pipelines run at once', int(1, 1024)),
   queue: setting('KINU_QUEUE', 'queue', '100', 'requests that may wait for a pipeline slot; one more gets 503 + `Retry-After`', int(0, 100000)),
@@ -185,7 +189,7 @@ export interface Config {
     readonly breaker: { readonly failures: number; readonly cooldownMs: number };
     readonly http: { readonly allowNets: readonly string[]; readonly redirects: number };
   };
-  readonly management: { readonly token: string | undefined; readonly purgeUrl: string | undefined };
+  readonly management: { readonly token: string | undefined; readonly purgeUrls: readonly string[] };
   readonly cache: { readonly memoryBytes: number; readonly dir: string | undefined; readonly diskBytes: number; readonly resultStore: string | undefined };
   readonly s3: { readonly endpoint: string | undefined };
   readonly signing: { readonly secrets: readonly string[] };
@@ -253,7 +257,7 @@ export function loadConfig(input: ConfigInput = {}): Config {
       breaker: { failures: v('breakerFailures', 5), cooldownMs: v('breakerCooldown', 10) * 1000 },
       http: { allowNets: v('httpAllowNets', []), redirects: v('httpRedirects', 3) },
     },
-    management: { token: values.token as string | undefined, purgeUrl: values.purgeUrl as string | undefined },
+    management: { token: values.token as string | undefined, purgeUrls: v('purgeUrl', []) },
     cache: { memoryBytes: v('memoryCacheMb', 256) * 1024 * 1024, dir: values.cacheDir as string | undefined, diskBytes: v('diskCacheMb', 1024) * 1024 * 1024, resultStore: values.resultStore as string | undefined },
     s3: { endpoint: values.s3Endpoint as string | undefined },
     signing: { secrets: v('secret', []) },

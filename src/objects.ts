@@ -20,6 +20,8 @@ export interface ObjectsDeps {
   readonly timeoutMs: number;
   /** Tells caches in front (Varnish) to drop an original's variants; gets X-Kinu-Key's value. */
   readonly purge?: PurgeHook | undefined;
+  /** Send the purge again after this long (ms): other instances may serve the old variant until then. */
+  readonly purgeAgainAfterMs?: number | undefined;
   /** The X-Kinu-Key value of a key. */
   readonly purgeTag: (key: string) => string;
 }
@@ -76,8 +78,11 @@ export function createObjects(deps: ObjectsDeps): Objects {
   async function purgeAll(key: string): Promise<PurgeReport> {
     source.forget(key);
     const variants = await cache.purge(key);
-    if (!deps.purge) return { variants };
-    return { variants, hook: await deps.purge(deps.purgeTag(key)) };
+    const purge = deps.purge;
+    if (!purge) return { variants };
+    const tag = deps.purgeTag(key);
+    if (deps.purgeAgainAfterMs !== undefined) setTimeout(() => { void purge(tag); }, deps.purgeAgainAfterMs).unref();
+    return { variants, hook: await purge(tag) };
   }
 
   return {

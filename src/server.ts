@@ -10,7 +10,7 @@ import { kinuRoutes } from './http/kinu-routes.ts';
 import { objectsRoutes } from './http/objects-routes.ts';
 import { purgeTag } from './http/headers.ts';
 import { createObjects } from './objects.ts';
-import { createPurgeHook } from './cache/purge-hook.ts';
+import { createPurgeHooks } from './cache/purge-hook.ts';
 import { signUrl } from './url/sign.ts';
 import { playgroundRoutes } from './http/playground.ts';
 import { createAccess, requestId, type Access } from './http/access.ts';
@@ -100,7 +100,10 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
 
   const objects = createObjects({
     source, cache, limiter, limits: config.limits, timeoutMs: config.limits.timeoutMs, purgeTag,
-    purge: config.management.purgeUrl === undefined ? undefined : createPurgeHook(config.management.purgeUrl),
+    purge: config.management.purgeUrls.length === 0 ? undefined : createPurgeHooks(config.management.purgeUrls),
+    // Other instances may serve the old variant until their remembered version expires; caches in front could
+    // take it again in that window, so they are told twice.
+    purgeAgainAfterMs: config.source.statTtlMs > 0 ? config.source.statTtlMs + 250 : undefined,
   });
   app.register(objectsRoutes, {
     prefix: '/_kinu', token: config.management.token, objects, maxBytes: config.limits.maxBytes,

@@ -34,7 +34,7 @@ describe('config', () => {
       { timeoutMs: c.source.timeoutMs, retries: c.source.retries, breaker: c.source.breaker, staleMs: c.source.staleMs, http: c.source.http },
       { timeoutMs: 5000, retries: 2, breaker: { failures: 5, cooldownMs: 10_000 }, staleMs: 86_400_000, http: { allowNets: [], redirects: 3 } },
     );
-    assert.deepEqual(c.management, { token: undefined, purgeUrl: undefined });
+    assert.deepEqual(c.management, { token: undefined, purgeUrls: [] });
     assert.deepEqual(c.signing.secrets, []);
     assert.deepEqual(c.limits, { maxBytes: 50 * 1024 * 1024, maxPixels: 100_000_000, maxFrames: 500, timeoutMs: 10_000, concurrency: availableParallelism(), queue: 100 });
     assert.deepEqual(c.http, { cacheControl: 'public, max-age=31536000', originals: 'allow', dialects: { native: '' }, playground: 'auto' });
@@ -48,9 +48,9 @@ describe('config', () => {
     assert.deepEqual(src('https://img.example.com/base'), { kind: 'http', root: 'https://img.example.com/base/' });
     assert.deepEqual(src('http://127.0.0.1:9000/'), { kind: 'http', root: 'http://127.0.0.1:9000/' });
     assert.deepEqual(src('file:///srv/x'), { kind: 'file', root: '/srv/x' });
-    const c = loadConfig({ env: { KINU_HTTP_ALLOW_NETS: '127.0.0.0/8, ::1/128,10.1.2.3', KINU_TOKEN: 'a-token-of-16-chars', KINU_PURGE_URL: 'http://127.0.0.1:6081/' } });
+    const c = loadConfig({ env: { KINU_HTTP_ALLOW_NETS: '127.0.0.0/8, ::1/128,10.1.2.3', KINU_TOKEN: 'a-token-of-16-chars', KINU_PURGE_URL: 'http://127.0.0.1:6081/, http://10.0.0.2/' } });
     assert.deepEqual(c.source.http.allowNets, ['127.0.0.0/8', '::1/128', '10.1.2.3']);
-    assert.deepEqual(c.management, { token: 'a-token-of-16-chars', purgeUrl: 'http://127.0.0.1:6081/' });
+    assert.deepEqual(c.management, { token: 'a-token-of-16-chars', purgeUrls: ['http://127.0.0.1:6081/', 'http://10.0.0.2/'] });
   });
 
   test('flag > env > file > default', () => {

@@ -6,6 +6,17 @@ import { request as httpsRequest } from 'node:https';
 
 export type PurgeHook = (tag: string) => Promise<{ ok: boolean; status?: number; error?: string }>;
 
+/** One hook over several caches (every Varnish in front): ok only when all of them said so. */
+export function createPurgeHooks(urls: readonly string[], opts: { timeoutMs?: number } = {}): PurgeHook {
+  const hooks = urls.map((u) => createPurgeHook(u, opts));
+  return async (tag) => {
+    const results = await Promise.all(hooks.map((h) => h(tag)));
+    if (results.length === 1) return results[0]!;
+    const failed = results.map((r, i) => (r.ok ? undefined : `${urls[i]}: ${r.error ?? r.status}`)).filter(Boolean);
+    return failed.length === 0 ? { ok: true, status: results[0]!.status } : { ok: false, error: failed.join('; ') };
+  };
+}
+
 export function createPurgeHook(url: string, opts: { timeoutMs?: number } = {}): PurgeHook {
   const target = new URL(url);
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;

@@ -500,7 +500,8 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
     test('purge hook: DELETE and a replacing PUT send one BAN each with X-Kinu-Key; a new key sends none', async () => {
       const purge = await startPurgeServer();
       try {
-        const app = server({ KINU_PURGE_URL: purge.url });
+        // KINU_STAT_TTL=0: no second, delayed BAN (see the next test).
+        const app = server({ KINU_PURGE_URL: purge.url, KINU_STAT_TTL: '0' });
         const key = 'menu/my dish+1.jpg';
         const path = `/_kinu/objects/${key.split('/').map(encodeURIComponent).join('/')}`;
         const created = await put(app, key, JPEG, 'image/jpeg', path);
@@ -528,6 +529,24 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
         assert.deepEqual(del.json().hook, { ok: true, status: 200 });
       } finally {
         await purge.stop();
+      }
+    });
+
+    test('purge hook: every KINU_PURGE_URL is told, and told again once KINU_STAT_TTL has passed', async () => {
+      const [a, b] = [await startPurgeServer(), await startPurgeServer()];
+      try {
+        const app = server({ KINU_PURGE_URL: `${a.url},${b.url}`, KINU_STAT_TTL: '0.2' });
+        assert.equal((await put(app, 'twice.jpg', JPEG)).statusCode, 201);
+        const del = await app.inject({ method: 'DELETE', url: '/_kinu/objects/twice.jpg', headers: AUTH });
+        assert.equal(del.statusCode, 200, del.body);
+        assert.equal(del.json().hook.ok, true);
+        assert.deepEqual([a.seen.length, b.seen.length], [1, 1], 'one BAN each at once');
+        const deadline = Date.now() + 5000;
+        while ((a.seen.length < 2 || b.seen.length < 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        assert.deepEqual([a.seen.length, b.seen.length], [2, 2], 'and one more each after the stat TTL');
+        for (const s of [...a.seen, ...b.seen]) assert.equal(s.headers['x-kinu-key'], 'twice.jpg');
+      } finally {
+        await Promise.all([a.stop(), b.stop()]);
       }
     });
 
