@@ -43,7 +43,8 @@ export function signedMessage(rawPath: string, rest: readonly string[]): string 
 
 /** Add (or replace) `sig` on a path or URL, signed with the first secret. */
 export function signUrl(secret: string, urlOrPath: string): string {
-  const m = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)?([^?#]*)(?:\?([^#]*))?/i.exec(urlOrPath);
+  // `scheme://host` or a protocol-relative `//host` is kept as is; only the path and query are signed.
+  const m = /^((?:[a-z][a-z0-9+.-]*:)?\/\/[^/?#]*)?([^?#]*)(?:\?([^#]*))?/i.exec(urlOrPath);
   const origin = m?.[1] ?? '';
   const path = m?.[2] || '/';
   const { rest } = splitSig(m?.[3] ?? '');

@@ -80,3 +80,10 @@ export async function closedPort(): Promise<string> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return `http://127.0.0.1:${port}`;
 }
+
+/** kinu builds its S3 clients from the standard AWS chain, as in production: point that chain at s3rver. */
+export function useS3rverCredentials(): void {
+  process.env.AWS_ACCESS_KEY_ID = S3RVER_CREDENTIALS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = S3RVER_CREDENTIALS.secretAccessKey;
+  process.env.AWS_REGION = 'us-east-1';
+}

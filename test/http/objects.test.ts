@@ -13,7 +13,7 @@ import type { KinuServer } from '../../src/server.ts';
 import { createFileSource } from '../../src/source/file.ts';
 import { createS3Source } from '../../src/source/s3.ts';
 import type { Source } from '../../src/source/source.ts';
-import { closedPort, startS3, S3RVER_CREDENTIALS, type S3TestServer } from '../cache/s3-server.ts';
+import { closedPort, startS3, useS3rverCredentials, type S3TestServer } from '../cache/s3-server.ts';
 import { corpus, decode, tempDir, testServer } from '../helpers.ts';
 import { listen, problem, raw } from './fakes.ts';
 
@@ -55,10 +55,7 @@ interface Backend {
 let s3: S3TestServer;
 before(async () => {
   s3 = await startS3('kinu-objects');
-  // The server builds its S3 client from the standard AWS chain, as in production.
-  process.env.AWS_ACCESS_KEY_ID = S3RVER_CREDENTIALS.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = S3RVER_CREDENTIALS.secretAccessKey;
-  process.env.AWS_REGION = 'us-east-1';
+  useS3rverCredentials();
 });
 after(async () => { await s3?.stop(); });
 

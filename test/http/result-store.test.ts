@@ -1,16 +1,13 @@
 // Two kinu instances sharing one result store on a real S3-protocol server (s3rver on 127.0.0.1).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { startS3, S3RVER_CREDENTIALS, type S3TestServer } from '../cache/s3-server.ts';
+import { startS3, useS3rverCredentials, type S3TestServer } from '../cache/s3-server.ts';
 import { decode, testServer } from '../helpers.ts';
 
 let s3: S3TestServer;
 before(async () => {
   s3 = await startS3('kinu-results');
-  // The server builds its S3 client from the standard AWS chain, as in production.
-  process.env.AWS_ACCESS_KEY_ID = S3RVER_CREDENTIALS.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = S3RVER_CREDENTIALS.secretAccessKey;
-  process.env.AWS_REGION = 'us-east-1';
+  useS3rverCredentials();
 });
 after(async () => { await s3.stop(); });
 

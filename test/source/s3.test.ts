@@ -8,14 +8,11 @@ import { createS3Source } from '../../src/source/s3.ts';
 import { withResilience } from '../../src/source/resilient.ts';
 import { KinuError } from '../../src/errors.ts';
 import { CORPUS, corpus, decode, testServer } from '../helpers.ts';
-import { startS3, type S3TestServer } from '../cache/s3-server.ts';
+import { startS3, useS3rverCredentials, type S3TestServer } from '../cache/s3-server.ts';
 import { problem } from '../http/fakes.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 
-// buildServer's S3 client takes credentials from the standard AWS chain, as in production.
-process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
-process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
-process.env.AWS_REGION = 'us-east-1';
+useS3rverCredentials();
 
 const FILES = ['orientation/Landscape_6.jpg', 'png/rgba.png', 'gif/animated.gif', 'jpeg/progressive-kimono.jpg'].filter((f) => {
   try { readFileSync(corpus(f)); return true; } catch { return false; }

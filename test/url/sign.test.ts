@@ -65,6 +65,7 @@ describe('signUrl', () => {
     assert.equal(signUrl(SECRET, 'https://img.example.com/a.jpg?sig=old&w=1&h=2'), want);
     assert.equal(signUrl(SECRET, 'https://img.example.com/a.jpg?w=1&sig=old&h=2'), want);
     assert.equal(signUrl(SECRET, 'https://img.example.com/a.jpg?w=1&h=2&sig=old'), want);
+    assert.equal(signUrl(SECRET, '//img.example.com/a.jpg?w=1&h=2'), want.replace('https:', ''), 'protocol-relative: the host is not signed');
   });
   test('an original gets a sig over the bare path', () => {
     assert.equal(signUrl(SECRET, '/a.jpg'), `/a.jpg?sig=${hmac(SECRET, '/a.jpg')}`);
