@@ -12,7 +12,7 @@ export type BreakerState = 'closed' | 'half_open' | 'open';
 
 export interface SourceHealth {
   readonly state: BreakerState;
-  /** Failures by error code since start (not_found and other answers are not failures). */
+  /** Failed attempts by error code since start, retried ones included (a 404 or a size refusal is an answer, not a failure). */
   readonly errors: Readonly<Record<string, number>>;
   readonly retries: number;
   readonly bytesRead: number;
