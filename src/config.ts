@@ -4,13 +4,13 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseParams } from './url/native.ts';
 import type { ParamValues } from './url/params.ts';
 import { DIALECT_NAMES, type DialectName } from './url/dialects.ts';
 import { parseImgproxyPresets, type ImgproxyPresets } from './url/imgproxy.ts';
 import { validateKey } from './url/key.ts';
+import { createAddressGuard } from './source/ssrf.ts';
 import { checkOriginalTemplate, TOFU_ORIGINAL_DEFAULT } from './url/tofu.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../examples/images', import.meta.url));
@@ -45,17 +45,10 @@ const seconds = (min: number, max: number) => {
   return z.string().regex(/^\d+(\.\d+)?$/, message).transform(Number).pipe(z.number().min(min, message).max(max, message));
 };
 
-/** CIDR blocks (`10.0.0.0/8`, `::1/128`) or single addresses, comma-separated. */
+/** CIDR blocks (`10.0.0.0/8`, `::1/128`) or single addresses, comma-separated; parsed as the SSRF guard will. */
 const nets = z.string().transform((s, ctx) => {
   const list = s.split(',').map((x) => x.trim()).filter(Boolean);
-  for (const n of list) {
-    const [ip, bits, extra] = n.split('/');
-    const v = isIP(ip ?? '');
-    const max = v === 6 ? 128 : 32;
-    if (v === 0 || extra !== undefined || (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > max))) {
-      ctx.addIssue({ code: 'custom', message: `"${n}" is not an address or CIDR block (e.g. 10.0.0.0/8, ::1/128)` }); return z.NEVER;
-    }
-  }
+  try { createAddressGuard(list); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
   return list;
 });
 
@@ -155,7 +148,7 @@ export const SETTINGS = {
   maxBytes: setting('KINU_MAX_BYTES', 'max-bytes', '52428800', 'largest original read, in bytes (413 above)', int(1, 2 ** 40)),
   maxPixels: setting('KINU_MAX_PIXELS', 'max-pixels', '100000000', 'largest original in pixels, all frames counted, checked from the header (422 above); also caps the output', int(1, 2 ** 40)),
   maxFrames: setting('KINU_MAX_FRAMES', 'max-frames', '500', 'most frames in an animated original (422 above)', int(1, 100000)),
-  timeout: setting('KINU_TIMEOUT', 'timeout', '10', 'seconds one pipeline may take (504 above)', z.string().regex(/^\d+(\.\d+)?$/, 'expected seconds 0.1–3600').transform(Number).pipe(z.number().min(0.1, 'expected seconds 0.1–3600').max(3600, 'expected seconds 0.1–3600'))),
+  timeout: setting('KINU_TIMEOUT', 'timeout', '10', 'seconds one pipeline may take (504 above)', seconds(0.1, 3600)),
   cacheControl: setting('KINU_CACHE_CONTROL', 'cache-control', 'public, max-age=31536000', '`Cache-Control` of images and originals', z.string().regex(/^[\x20-\x7e]+$/, 'expected printable ASCII on one line')),
   presets: setting('KINU_PRESETS', 'presets', '{}', 'named param sets, JSON: `{"thumb":"w=200&h=200&fit=cover"}`', presets),
   statTtl: setting('KINU_STAT_TTL', 'stat-ttl', '1', 'seconds a source lookup (version, or a 404) is remembered, so cache hits cost no source round trip; an updated original shows within this time', z.string().regex(/^\d+(\.\d+)?$/, 'expected seconds, e.g. 1 or 0.5').transform(Number).pipe(z.number().min(0).max(86400))),

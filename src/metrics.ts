@@ -5,19 +5,13 @@
 // registry, because each set of them starts an event-loop timer and a GC observer that can never be stopped.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LimiterStats } from './pipeline/limiter.ts';
+import type { SourceHealth } from './source/resilient.ts';
 
-/** What a resilient source reports (cumulative since start); read structurally, as it may be absent. */
-export interface SourceHealthLike {
-  readonly state: 'closed' | 'half_open' | 'open';
-  readonly errors: Readonly<Record<string, number>>;
-  readonly retries: number;
-  readonly bytesRead: number;
-}
 
 export interface MetricsDeps {
   readonly limiter: { stats(): LimiterStats };
   /** The source's health, if it keeps one; undefined leaves the source metrics at zero. */
-  readonly sourceHealth?: () => SourceHealthLike | undefined;
+  readonly sourceHealth?: () => SourceHealth | undefined;
 }
 
 /** Low-cardinality route label: image URLs with params, originals, and /_kinu/*. Never the URL. */
@@ -88,7 +82,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
 
   const health = () => deps.sourceHealth?.();
   new Counter({
-    name: 'kinu_source_errors_total', help: 'Failed source operations, by error code.', labelNames: ['code'] as const, registers,
+    name: 'kinu_source_errors_total', help: 'Failed source calls, each attempt counted, by error code (404s are answers, not errors).', labelNames: ['code'] as const, registers,
     collect() {
       this.reset();
       for (const [code, n] of Object.entries(health()?.errors ?? {})) this.inc({ code }, n);

@@ -72,8 +72,8 @@ export function createObjects(deps: ObjectsDeps): Objects {
     }
   };
 
-  const inspect = (body: Buffer, signal?: AbortSignal) =>
-    limiter.run(() => inspectImage(body, limits, { timeoutSeconds: Math.max(1, Math.ceil(deps.timeoutMs / 1000)) }), signal);
+  const timeoutSeconds = Math.max(1, Math.ceil(deps.timeoutMs / 1000));
+  const inspect = (body: Buffer, signal?: AbortSignal) => limiter.run(() => inspectImage(body, limits, { timeoutSeconds }), signal);
 
   async function purgeAll(key: string): Promise<PurgeReport> {
     source.forget(key);
@@ -117,7 +117,7 @@ export function createObjects(deps: ObjectsDeps): Objects {
       if (stat.staleBecause) throw stat.staleBecause;
       const image = await source.read(key, { signal: opts.signal, maxBytes: limits.maxBytes });
       const [info, preview] = await limiter.run(async () => {
-        const i = await inspectImage(image, limits, { timeoutSeconds: Math.max(1, Math.ceil(deps.timeoutMs / 1000)) });
+        const i = await inspectImage(image, limits, { timeoutSeconds });
         return [i, await placeholder(image, { maxPixels: limits.maxPixels })] as const;
       }, opts.signal);
       return { ...info, key, etag: originalEtag(key, stat.version), lastModified: stat.lastModified, ...preview };

@@ -1,6 +1,6 @@
 // Composition root: builds the adapters from their config sections and registers the routes. Never listens.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Config } from './config.ts';
 import { createDeliver } from './deliver.ts';
 import { errorHandler, sendProblem } from './http/problem.ts';
@@ -12,6 +12,7 @@ import { purgeTag } from './http/headers.ts';
 import { createObjects } from './objects.ts';
 import { createPurgeHooks } from './cache/purge-hook.ts';
 import { signUrl } from './url/sign.ts';
+import { encodeKey } from './url/key.ts';
 import { playgroundRoutes } from './http/playground.ts';
 import { createAccess, requestId, type Access } from './http/access.ts';
 import { metricsRoute } from './http/metrics-route.ts';
@@ -166,7 +167,7 @@ function memoParse(parse: DialectParser): DialectParser {
 function originalPath(config: Config, key: string): string | undefined {
   const prefix = config.http.dialects.native;
   if (prefix === undefined) return undefined;
-  const path = `${prefix}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  const path = `${prefix}/${encodeKey(key)}`;
   const secret = config.signing.secrets[0];
   return secret === undefined ? path : signUrl(secret, path);
 }

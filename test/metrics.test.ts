@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { createMetrics, type SourceHealthLike } from '../src/metrics.ts';
+import { createMetrics } from '../src/metrics.ts';
+import type { SourceHealth } from '../src/source/resilient.ts';
 
 interface Family { name: string; type: string; metrics: { value?: string; labels?: Record<string, string> }[] }
 const parse = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => Family[];
@@ -21,7 +22,7 @@ function value(fs: Family[], name: string, labels: Record<string, string> = {}):
 
 test('limiter and source health are read when scraped', async () => {
   const stats = { active: 2, queued: 7, rejected: 3 };
-  let health: SourceHealthLike = { state: 'open', errors: { source_timeout: 4, source_failed: 1 }, retries: 5, bytesRead: 12345 };
+  let health: SourceHealth = { state: 'open', errors: { source_timeout: 4, source_failed: 1 }, retries: 5, bytesRead: 12345 };
   const m = createMetrics({ limiter: { stats: () => stats }, sourceHealth: () => health });
   let fs = await families(m);
   assert.equal(value(fs, 'kinu_pipelines_active'), 2);

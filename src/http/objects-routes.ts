@@ -69,7 +69,7 @@ export async function objectsRoutes(app: FastifyInstance, opts: ObjectsRoutesOpt
   for (const url of ['/objects', '/objects/*', '/info/*']) {
     const allowed = url === '/objects' ? ['POST'] : url === '/info/*' ? ['GET', 'HEAD'] : ['PUT', 'DELETE'];
     app.route({
-      method: app.supportedMethods.filter((m) => !allowed.includes(m) && !(url === '/info/*' && m === 'HEAD')),
+      method: app.supportedMethods.filter((m) => !allowed.includes(m)),
       url,
       handler: async () => { throw new KinuError('method_not_allowed', `${url.replace('/*', '/<key>')} answers ${allowed.join(', ')}`, { headers: { allow: allowed.join(', ') } }); },
     });

@@ -48,7 +48,7 @@ export function withResilience(source: Source, opts: ResilienceOptions): Resilie
 
   const opened = () => { state = 'open'; openedAt = Date.now(); probing = false; };
   const succeeded = () => { failuresInARow = 0; state = 'closed'; probing = false; };
-  const failed = (_err: KinuError) => {
+  const failed = () => {
     failuresInARow++;
     if (state === 'half_open' || failuresInARow >= opts.breakerFailures) opened();
   };
@@ -92,7 +92,7 @@ export function withResilience(source: Source, opts: ResilienceOptions): Resilie
         // Counted per operation, not per attempt: the breaker opens after N requests failed, not after N tries.
         errors[err.code] = (errors[err.code] ?? 0) + 1;
         if (!idempotent || !isTransient(err) || attempt >= opts.retries || state !== 'closed' || budget.aborted) {
-          failed(err);
+          failed();
           throw err;
         }
         const delay = Math.random() * Math.min(cap, base * 2 ** attempt);
@@ -102,7 +102,7 @@ export function withResilience(source: Source, opts: ResilienceOptions): Resilie
         } catch {
           if (caller?.aborted) throw caller.reason;
           const timeout = new KinuError('source_timeout', `${what}: the source did not answer within ${opts.timeoutMs} ms`, { cause: err });
-          failed(timeout);
+          failed();
           throw timeout;
         }
       }

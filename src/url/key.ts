@@ -4,6 +4,11 @@ import { KinuError } from '../errors.ts';
 
 const MAX_KEY_LENGTH = 1024;
 
+/** A key as a URL path (without its leading `/`): each segment percent-encoded. The inverse of decodeKey. */
+export function encodeKey(key: string): string {
+  return key.split('/').map(encodeURIComponent).join('/');
+}
+
 /** Decode a percent-encoded path (without its leading `/`) into a validated key. */
 export function decodeKey(rawPath: string): string {
   let key: string;
