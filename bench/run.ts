@@ -17,17 +17,19 @@ import sharp from 'sharp';
 import { prepareCorpus, type Photo } from './corpus.ts';
 import { JEMALLOC, allocatorLabel, childSharpConcurrency, stopAll, withAllocator, type Allocator } from './kinu.ts';
 import { runMemory, type MemoryResult } from './memory.ts';
+import { crashTable, runCrash, type CrashResult } from './crash.ts';
+import { hostileTable, runHostile, type HostileRow } from './hostile.ts';
 import { MAX_PIXELS } from './reference.ts';
 import { log, round, runHit, runMiss, NOISE_CORES, type WorkloadResult } from './workloads.ts';
 
-const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'MEM'] as const;
+const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'MEM', 'CRASH', 'HOSTILE'] as const;
 type Workload = (typeof WORKLOADS)[number];
 const GOALS = { W1: 0.95, W2: 0.95, W3: 0.7, peakMb: 1024, growthPct: 10 };
 
 const HELP = `npm run bench [-- <folder>] [options]
 
   <folder>                photos to use (default: $KINU_CORPUS/photos, else ../shared/corpus/photos)
-  --only <list>           workloads to run, comma-separated: W1,W2,W3,W4,MEM (default all)
+  --only <list>           workloads to run, comma-separated: W1,W2,W3,W4,MEM,CRASH,HOSTILE (default all)
   --duration <s>          W1/W2: measured seconds per side, split over the rounds (default 10)
   --requests <n>          W1/W2: a fixed number of measured requests per side instead of --duration
   --hit-duration <s>      W3/W4: measured seconds per side, split over the rounds (default 8)
@@ -138,6 +140,8 @@ async function main(): Promise<number> {
       ...process.env,
       KINU_CONCURRENCY: String(concurrency), KINU_QUEUE: '100000', KINU_LOG_LEVEL: 'warn', KINU_HOST: '127.0.0.1',
       KINU_MAX_PIXELS: String(MAX_PIXELS),
+      // W1–MEM read the serving process's CPU and RSS from /proc/PID: run it unsupervised (CRASH compares both).
+      KINU_SUPERVISE: 'off',
     };
     for (const k of ['KINU_CONFIG', 'KINU_SECRET', 'KINU_SOURCE', 'KINU_PORT', 'KINU_TIMEOUT', 'KINU_DIALECTS', 'KINU_PRESETS',
       'KINU_MEMORY_CACHE_MB', 'KINU_CACHE_DIR', 'KINU_DISK_CACHE_MB', 'KINU_RESULT_STORE', 'KINU_STAT_TTL']) delete base[k];
@@ -170,14 +174,20 @@ async function main(): Promise<number> {
         memory.push(await runMemory(a, { ...memOpts, large: corpus.large, main: corpus.main, source, env: memEnv, kinuConcurrency: concurrency, segment: 500 }));
       }
     }
+    const crash: CrashResult | undefined = only.has('CRASH')
+      ? await runCrash({ source, photo: corpus.main[0]!.key, env: base, seconds: 5, rounds: 2, kills: 3, log }) : undefined;
+    // Measured as shipped (supervised, default budget and timeout): only the log level is changed.
+    const hostile: HostileRow[] | undefined = only.has('HOSTILE') ? await runHostile({ env: process.env, log }) : undefined;
     const out = {
       environment,
       photos: corpus.all.map((p) => ({ key: p.key, width: p.width, height: p.height, megapixels: round(p.megapixels, 1), bytes: p.bytes, generated: p.generated })),
       sets: { main: corpus.main.map((p) => p.key), large: corpus.large.map((p) => p.key) },
       options: { concurrency, hitConcurrency, hitUrls, rounds, warmup, secondsPerSide: seconds, requestsPerSide: requests, hitSecondsPerSide: hitSeconds, ...memOpts },
-      goals: GOALS, workloads: results, memory, totalSeconds: round((performance.now() - t0) / 1000, 0),
+      goals: GOALS, workloads: results, memory, crash, hostile, totalSeconds: round((performance.now() - t0) / 1000, 0),
     };
     process.stdout.write(values.json ? `${JSON.stringify(out, null, 2)}\n` : table(out, corpus.main, corpus.large, memOpts, concurrency));
+    if (crash && !values.json) process.stdout.write(`\n${crashTable(crash)}\n`);
+    if (hostile && !values.json) process.stdout.write(`\n${hostileTable(hostile)}\n`);
     return 0;
   } finally {
     process.off('SIGINT', onSignal);

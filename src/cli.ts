@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, SETTINGS } from './config.ts';
-import { buildServer } from './server.ts';
-import { isWorker, runPrimary } from './cluster.ts';
+import { runSupervisor } from './supervisor.ts';
+import { isSupervisedWorker, listenSupervised } from './worker.ts';
 import { signUrl } from './url/sign.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -51,28 +51,43 @@ async function serve(args: readonly string[], env: Readonly<Record<string, strin
   const options = Object.fromEntries(Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }]));
   const { values } = parseArgs({ args: [...args], options: { ...options, config: { type: 'string' } }, strict: true, allowPositionals: false });
   const config = loadConfig({ flags: values as Record<string, string>, env, file: (values as { config?: string }).config ?? env.KINU_CONFIG });
-  if (config.process.workers > 1 && !isWorker()) {
-    return runPrimary({ workers: config.process.workers, host: config.server.host, source: config.source.root, drainTimeoutMs: config.process.drainTimeoutMs, logLevel: config.server.logLevel, out: io.out });
+  const worker = isSupervisedWorker(env);
+  if (config.process.supervise && !worker) {
+    return runSupervisor({
+      workers: config.process.workers, spares: config.process.spareWorkers, host: config.server.host, port: config.server.port,
+      source: config.source.root, drainTimeoutMs: config.process.drainTimeoutMs, logLevel: config.server.logLevel,
+      argv: ['serve', ...args], env, out: io.out, err: io.err,
+    });
   }
+  // Imported here, so that the supervisor process loads none of the serving code.
+  const { buildServer } = await import('./server.ts');
   const app = buildServer(config);
   if (config.signing.secrets.length === 0) app.log.warn('no KINU_SECRET set: running unsigned, anyone can ask for any size of any image');
+  // Before listening: a spare worker waits for the socket, and stops on SIGTERM like one that serves.
+  let stopping = false;
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // A worker whose supervisor is gone stops too.
+  if (worker) process.on('disconnect', () => stop('disconnect'));
   try {
-    await app.listen({ host: config.server.host, port: config.server.port });
+    if (worker) await listenSupervised(app, config.server.host);
+    else await app.listen({ host: config.server.host, port: config.server.port });
   } catch (e) {
     io.err(`kinu: cannot listen on ${config.server.host}:${config.server.port}: ${(e as Error).message}`);
     return 1;
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.server.port;
-  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
-  // Under --workers the primary prints the line, once for all of them.
-  if (!isWorker()) io.out(`kinu listening on http://${host}:${port} (source: ${config.source.root})`);
+  // Under the supervisor, it prints the line, once for all workers.
+  if (!worker) {
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.server.port;
+    const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+    io.out(`kinu listening on http://${host}:${port} (source: ${config.source.root})`);
+  }
 
   // Ready turns 503 and new image requests get 503 shutting_down (drain), the listener stops accepting
   // (close), in-flight requests finish; past KINU_DRAIN_TIMEOUT their connections are closed. Exit 0.
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return; // Ctrl-C reaches a worker both directly and through the primary
+  function stop(signal: string): void {
+    if (stopping) return; // Ctrl-C reaches a worker both directly and through the supervisor
     stopping = true;
     const deadlineMs = config.process.drainTimeoutMs;
     app.log.info({ signal, deadlineMs, inFlight: app.kinu.inFlight() }, 'shutting down: finishing in-flight requests');
@@ -94,11 +109,7 @@ async function serve(args: readonly string[], env: Readonly<Record<string, strin
       app.log.error({ err }, 'shutdown failed');
       process.exit(1);
     });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  // A worker whose primary is gone stops too.
-  if (isWorker()) process.on('disconnect', () => stop('disconnect'));
+  }
   return 0;
 }
 

@@ -12,6 +12,7 @@ import { parseImgproxyPresets, type ImgproxyPresets } from './url/imgproxy.ts';
 import { validateKey } from './url/key.ts';
 import { createAddressGuard } from './source/ssrf.ts';
 import { checkOriginalTemplate, TOFU_ORIGINAL_DEFAULT } from './url/tofu.ts';
+import type { ConnectionLimits } from './http/connections.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../examples/images', import.meta.url));
 
@@ -45,7 +46,7 @@ const seconds = (min: number, max: number) => {
   return z.string().regex(/^\d+(\.\d+)?$/, message).transform(Number).pipe(z.number().min(min, message).max(max, message));
 };
 
-/** CIDR blocks (`10.0.0.0/8`, `::1/128`) or single addresses, comma-separated; parsed as the SSRF guard will. */
+/** CIDR blocks (`10.0.0.0/8`, `::1/128`) or single addresses, each optionally with a port, comma-separated; parsed as the SSRF guard will. */
 const nets = z.string().transform((s, ctx) => {
   const list = s.split(',').map((x) => x.trim()).filter(Boolean);
   try { createAddressGuard(list); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
@@ -64,6 +65,27 @@ const peerKeys = z.string().transform((s, ctx) => {
   const list = s.split(',').map((x) => x.trim()).filter(Boolean);
   if (list.length === 0) { ctx.addIssue({ code: 'custom', message: 'no key in the list' }); return z.NEVER; }
   return list;
+});
+
+/** Dialect names, comma-separated. */
+const dialectList = z.string().transform((s, ctx) => {
+  const list = s.split(',').map((x) => x.trim()).filter(Boolean);
+  const unknown = list.find((x) => !(DIALECT_NAMES as readonly string[]).includes(x));
+  if (unknown !== undefined) { ctx.addIssue({ code: 'custom', message: `unknown dialect "${unknown}"; known: ${DIALECT_NAMES.join(', ')}` }); return z.NEVER; }
+  return list as DialectName[];
+});
+
+/** Seconds, or `auto`: computed from other settings. */
+const secondsOrAuto = (min: number, max: number) => z.union([z.literal('auto'), seconds(min, max)]);
+
+/** An http(s) base URL without query, fragment or credentials; kept without its trailing slash. */
+const baseUrl = z.string().transform((s, ctx) => {
+  let u: URL | undefined;
+  try { u = new URL(s); } catch { /* reported below */ }
+  if (!u || !/^https?:$/.test(u.protocol) || u.search || u.hash || u.username || u.password || !/^https?:\/\//i.test(s)) {
+    ctx.addIssue({ code: 'custom', message: 'expected http(s)://host[:port][/path], without query, fragment or credentials' }); return z.NEVER;
+  }
+  return u.href.replace(/\/+$/, '');
 });
 
 const dialects = z.string().transform((s, ctx) => {
@@ -92,7 +114,7 @@ const presets = z.string().transform((s, ctx) => {
     try {
       const values = parseParams(query.replace(/^\?/, '').split('&').filter(Boolean));
       if (values.preset !== undefined || values.sig !== undefined) throw new Error('a preset cannot hold preset or sig');
-      out[name] = values;
+      Object.defineProperty(out, name, { value: values, enumerable: true, writable: true, configurable: true }); // __proto__ stays a name
     } catch (e) {
       ctx.addIssue({ code: 'custom', message: `preset "${name}": ${(e as { detail?: string }).detail ?? (e as Error).message}` }); return z.NEVER;
     }
@@ -124,7 +146,7 @@ export const SETTINGS = {
   breakerFailures: setting('KINU_BREAKER_FAILURES', 'breaker-failures', '5', 'source failures in a row that open the circuit breaker: requests then fail fast (502 + `Retry-After`) instead of waiting on a dead store', int(1, 1000)),
   breakerCooldown: setting('KINU_BREAKER_COOLDOWN', 'breaker-cooldown', '10', 'seconds the breaker stays open before one request probes the source again', seconds(0.05, 3600)),
   staleIfError: setting('KINU_STALE_IF_ERROR', 'stale-if-error', '86400', 'seconds a variant of the last good version of an original may still be served from cache (with `X-Kinu-Stale`) while the source fails; `0` = off', seconds(0, 31536000)),
-  httpAllowNets: setting('KINU_HTTP_ALLOW_NETS', 'http-allow-nets', undefined, 'HTTP source: addresses or CIDR blocks it may reach although they are loopback, private, link-local or metadata addresses (refused by default, after DNS and on every redirect)', nets),
+  httpAllowNets: setting('KINU_HTTP_ALLOW_NETS', 'http-allow-nets', undefined, 'HTTP source: addresses or CIDR blocks it may reach although they are loopback, private, link-local or metadata addresses (refused by default, after DNS and on every redirect); a plain entry allows every port, `10.0.0.5:8080`, `[::1]:9000` or `10.0.0.0/8:443` one port only', nets),
   httpRedirects: setting('KINU_HTTP_REDIRECTS', 'http-redirects', '3', 'HTTP source: redirects followed at most', int(0, 20)),
   purgeUrl: setting('KINU_PURGE_URL', 'purge-url', undefined, 'after an original is deleted or replaced, kinu sends `BAN <url>` with `X-Kinu-Key: <key>` to each of these comma-separated URLs (e.g. every Varnish, see deploy/), and again once `KINU_STAT_TTL` has passed; none = off', z.string().transform((s, ctx) => {
     const list = s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -136,6 +158,7 @@ export const SETTINGS = {
   queue: setting('KINU_QUEUE', 'queue', '100', 'requests that may wait for a pipeline slot; one more gets 503 + `Retry-After`', int(0, 100000)),
   dialects: setting('KINU_DIALECTS', 'dialects', 'native=/', `enabled URL dialects and their path prefixes: ${DIALECT_NAMES.join(', ')}`, dialects),
   thumborKey: setting('KINU_THUMBOR_KEY', 'thumbor-key', undefined, 'thumbor dialect: thumbor\'s `SECURITY_KEY`(s), comma-separated for rotation; none = `unsafe/` URLs accepted and signatures not checked', peerKeys),
+  unsignedDialects: setting('KINU_UNSIGNED_DIALECTS', 'unsigned-dialects', undefined, 'dialects allowed to serve unsigned URLs although a secret or key is set, comma-separated (e.g. `thumbor,imgproxy`; `native` = native URLs without `KINU_SECRET`). Without it kinu refuses to start when a mounted dialect has no key of its own while `KINU_SECRET`, `KINU_IMGPROXY_KEY`, `KINU_THUMBOR_KEY` or `KINU_TOFU_SECRET` is set', dialectList),
   tofuSecret: setting('KINU_TOFU_SECRET', 'tofu-secret', undefined, 'tofu dialect: HMAC-SHA256 secret(s), comma-separated for rotation; none = the signature token is checked for its shape only', peerKeys),
   tofuOriginal: setting('KINU_TOFU_ORIGINAL', 'tofu-original', TOFU_ORIGINAL_DEFAULT, 'tofu dialect: the original\'s key, `{path}` being the URL path before the size token (`/recipes/1203423/750x500cq60/….jpg` → `recipes/1203423.jpg`)', z.string().superRefine((t, ctx) => { const why = checkOriginalTemplate(t); if (why) ctx.addIssue({ code: 'custom', message: why }); })),
   imgproxyKey: setting('KINU_IMGPROXY_KEY', 'imgproxy-key', undefined, 'imgproxy dialect: `IMGPROXY_KEY` as it is (hex), comma-separated for several key/salt pairs; none = unsigned (`insecure/` accepted)', hexList),
@@ -143,12 +166,13 @@ export const SETTINGS = {
   imgproxySignatureSize: setting('KINU_IMGPROXY_SIGNATURE_SIZE', 'imgproxy-signature-size', '32', 'imgproxy dialect: `IMGPROXY_SIGNATURE_SIZE`, bytes of the HMAC kept in signatures', int(1, 32)),
   imgproxyPresets: setting('KINU_IMGPROXY_PRESETS', 'imgproxy-presets', undefined, 'imgproxy dialect: `IMGPROXY_PRESETS` as it is: `name=option/option`, comma- or newline-separated; `default` applies to every URL', imgproxyPresets),
   imgproxyWatermark: setting('KINU_IMGPROXY_WATERMARK', 'imgproxy-watermark', undefined, 'imgproxy dialect: key in the source of the image `wm:` places (imgproxy\'s `IMGPROXY_WATERMARK_PATH`); none = `wm:` is refused', z.string().min(1).transform((k, ctx) => { try { return validateKey(k); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as { detail?: string }).detail ?? 'invalid key' }); return z.NEVER; } })),
-  originals: setting('KINU_ORIGINALS', 'originals', 'allow', '`allow` or `deny` requests without params (the original bytes)', z.enum(['allow', 'deny'])),
+  originals: setting('KINU_ORIGINALS', 'originals', 'allow', 'requests without params (the original bytes, served only when they are an image): `allow` = public, even with `KINU_SECRET` set; `signed` = they need `sig` like variants (needs `KINU_SECRET`); `deny` = refused (403)', z.enum(['allow', 'signed', 'deny'])),
   playground: setting('KINU_PLAYGROUND', 'playground', 'auto', '`/_kinu/playground`, a page to try every param: `auto` = on unless `KINU_SECRET` is set (it signs any URL it is asked for), `on`, `off`', z.enum(['auto', 'on', 'off'])),
   maxBytes: setting('KINU_MAX_BYTES', 'max-bytes', '52428800', 'largest original read, in bytes (413 above)', int(1, 2 ** 40)),
   maxPixels: setting('KINU_MAX_PIXELS', 'max-pixels', '100000000', 'largest original in pixels, all frames counted, checked from the header (422 above); also caps the output', int(1, 2 ** 40)),
   maxFrames: setting('KINU_MAX_FRAMES', 'max-frames', '500', 'most frames in an animated original (422 above)', int(1, 100000)),
-  timeout: setting('KINU_TIMEOUT', 'timeout', '10', 'seconds one pipeline may take (504 above)', seconds(0.1, 3600)),
+  timeout: setting('KINU_TIMEOUT', 'timeout', '10', 'seconds a request that needs the pipeline may take from its arrival, time waiting for a slot included; a 504 is sent by then + 1 s whatever libvips is doing', seconds(0.1, 3600)),
+  memoryBudget: setting('KINU_MEMORY_BUDGET', 'memory-budget', '1024', 'MiB of estimated peak memory that running pipelines may hold together (decode, resize, encoder; AVIF costs ~36 B per output pixel); more waits, and what alone exceeds it is refused, or served in a cheaper format where the format was not asked for. Sized for a 2 GB box with the default memory cache', int(64, 1024 * 1024)),
   cacheControl: setting('KINU_CACHE_CONTROL', 'cache-control', 'public, max-age=31536000', '`Cache-Control` of images and originals', z.string().regex(/^[\x20-\x7e]+$/, 'expected printable ASCII on one line')),
   presets: setting('KINU_PRESETS', 'presets', '{}', 'named param sets, JSON: `{"thumb":"w=200&h=200&fit=cover"}`', presets),
   statTtl: setting('KINU_STAT_TTL', 'stat-ttl', '1', 'seconds a source lookup (version, or a 404) is remembered, so cache hits cost no source round trip; an updated original shows within this time', z.string().regex(/^\d+(\.\d+)?$/, 'expected seconds, e.g. 1 or 0.5').transform(Number).pipe(z.number().min(0).max(86400))),
@@ -158,8 +182,17 @@ export const SETTINGS = {
   resultStore: setting('KINU_RESULT_STORE', 'result-store', undefined, 'shared result store `s3://bucket/prefix`, so several instances share encoded variants; none = off', z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\s]*)?$/, 'expected s3://bucket/prefix')),
   s3Endpoint: setting('KINU_S3_ENDPOINT', 's3-endpoint', undefined, 'S3-compatible endpoint URL (path-style is used when set); default AWS; credentials and region come from the standard AWS environment chain', z.string().regex(/^https?:\/\/[^\s/]+\/?$/, 'expected http(s)://host[:port]')),
   logLevel: setting('KINU_LOG_LEVEL', 'log-level', 'info', 'fatal · error · warn · info · debug · trace · silent', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
+  headersTimeout: setting('KINU_HEADERS_TIMEOUT', 'headers-timeout', '10', 'seconds a client may take to send a request\'s headers (408 above)', seconds(0.1, 3600)),
+  requestTimeout: setting('KINU_REQUEST_TIMEOUT', 'request-timeout', '30', 'seconds a client may take to send a request\'s body once its headers are in, uploads excepted (408 above)', seconds(0.1, 3600)),
+  uploadTimeout: setting('KINU_UPLOAD_TIMEOUT', 'upload-timeout', 'auto', 'seconds a client may take to send an upload\'s body (`/_kinu/objects`, 408 above); `auto` = `KINU_MAX_BYTES` at 64 KiB/s, at least 60', secondsOrAuto(0.1, 86400)),
+  idleTimeout: setting('KINU_IDLE_TIMEOUT', 'idle-timeout', '65', 'seconds a keep-alive connection may stay idle between requests; keep it above the idle timeout of the proxy in front (Varnish, ALB: 60)', seconds(0.1, 3600)),
+  writeTimeout: setting('KINU_WRITE_TIMEOUT', 'write-timeout', '15', 'seconds an answer may make no progress because the client does not read it (checked once per period: cut after 1–2×); then the connection is closed and its buffers freed', seconds(0.1, 3600)),
+  maxConnections: setting('KINU_MAX_CONNECTIONS', 'max-connections', '4096', 'open connections per process, idle keep-alive ones included; a connection beyond is closed at once, unanswered', int(1, 1_000_000)),
+  publicUrl: setting('KINU_PUBLIC_URL', 'public-url', undefined, 'this server\'s public base URL (`https://img.example.com`), used in the upload answer\'s `url`; none = that `url` is a path', baseUrl),
   drainTimeout: setting('KINU_DRAIN_TIMEOUT', 'drain-timeout', '10', 'seconds in-flight requests may take to finish after `SIGTERM`/`SIGINT`; then their connections are closed and kinu exits', seconds(0, 3600)),
-  workers: setting('KINU_WORKERS', 'workers', '1', 'processes serving the port (node:cluster), each with its own caches and `KINU_CONCURRENCY`; `0` or `auto` = CPU cores', z.string().regex(/^(auto|\d{1,3})$/, 'expected a number of processes, or auto').transform((w) => (w === 'auto' ? 0 : Number(w)))),
+  workers: setting('KINU_WORKERS', 'workers', '1', 'worker processes serving the port under the supervisor, each with its own caches and `KINU_CONCURRENCY`; `0` or `auto` = CPU cores', z.string().regex(/^(auto|\d{1,3})$/, 'expected a number of processes, or auto').transform((w) => (w === 'auto' ? 0 : Number(w)))),
+  supervise: setting('KINU_SUPERVISE', 'supervise', 'on', '`on`: a small supervisor process owns the port and replaces at once a worker that dies (a native crash, the OOM killer); `off`: one process serves the port itself and a crash ends it (embedding, debugging, profiling)', z.enum(['on', 'off'])),
+  spareWorkers: setting('KINU_SPARE_WORKERS', 'spare-workers', '1', 'workers the supervisor keeps started and idle, to take over the moment one dies (starting one takes ~2 s); each costs an idle process, ~125 MB', int(0, 16)),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -169,8 +202,8 @@ type Out<K extends SettingName> = z.output<(typeof SETTINGS)[K]['schema']>;
 
 export interface Config {
   readonly server: { readonly host: string; readonly port: number; readonly logLevel: Out<'logLevel'> };
-  /** How `kinu serve` runs: worker processes, and the drain deadline at shutdown. */
-  readonly process: { readonly workers: number; readonly drainTimeoutMs: number };
+  /** How `kinu serve` runs: supervised or not, worker processes and spares, and the drain deadline at shutdown. */
+  readonly process: { readonly workers: number; readonly supervise: boolean; readonly spareWorkers: number; readonly drainTimeoutMs: number };
   readonly source: {
     readonly kind: SourceKind;
     /** The folder, or the s3:// or http(s):// URL. */
@@ -185,9 +218,14 @@ export interface Config {
   readonly management: { readonly token: string | undefined; readonly purgeUrls: readonly string[] };
   readonly cache: { readonly memoryBytes: number; readonly dir: string | undefined; readonly diskBytes: number; readonly resultStore: string | undefined };
   readonly s3: { readonly endpoint: string | undefined };
-  readonly signing: { readonly secrets: readonly string[] };
-  readonly limits: { readonly maxBytes: number; readonly maxPixels: number; readonly maxFrames: number; readonly timeoutMs: number; readonly concurrency: number; readonly queue: number };
-  readonly http: { readonly cacheControl: string; readonly originals: 'allow' | 'deny'; readonly dialects: Readonly<Partial<Record<DialectName, string>>>; readonly playground: 'auto' | 'on' | 'off' };
+  /** `unsignedDialects`: mounted dialects the operator lets serve unsigned URLs while others are signed. */
+  readonly signing: { readonly secrets: readonly string[]; readonly unsignedDialects: readonly DialectName[] };
+  /** What one client may hold: time to send a request, to take an answer, and connections. */
+  readonly connections: ConnectionLimits;
+  /** This server's public base URL, without trailing slash; undefined = answer paths. */
+  readonly publicUrl: string | undefined;
+  readonly limits: { readonly maxBytes: number; readonly maxPixels: number; readonly maxFrames: number; readonly timeoutMs: number; readonly memoryBytes: number; readonly concurrency: number; readonly queue: number };
+  readonly http: { readonly cacheControl: string; readonly originals: 'allow' | 'signed' | 'deny'; readonly dialects: Readonly<Partial<Record<DialectName, string>>>; readonly playground: 'auto' | 'on' | 'off' };
   readonly presets: Readonly<Record<string, ParamValues>>;
   readonly imgproxy: { readonly keys: readonly string[]; readonly salts: readonly string[]; readonly signatureSize: number; readonly presets: ImgproxyPresets; readonly watermark: string | undefined };
   readonly thumbor: { readonly keys: readonly string[] };
@@ -238,12 +276,19 @@ export function loadConfig(input: ConfigInput = {}): Config {
   if ((ipKeys?.length ?? 0) !== (ipSalts?.length ?? 0)) {
     problems.push(`KINU_IMGPROXY_KEY (--imgproxy-key) and KINU_IMGPROXY_SALT (--imgproxy-salt): give one salt per key, got ${ipKeys?.length ?? 0} key(s) and ${ipSalts?.length ?? 0} salt(s)`);
   }
+  problems.push(...unsignedDialectProblems(values));
+  if (values.supervise === 'off' && (((values.workers as number | undefined) ?? 1) || availableParallelism()) > 1) {
+    problems.push('KINU_WORKERS (--workers): more than one worker needs the supervisor; set KINU_SUPERVISE (--supervise) to on');
+  }
+  if (values.originals === 'signed' && values.secret === undefined) {
+    problems.push('KINU_ORIGINALS (--originals): signed needs a signing secret; set KINU_SECRET (--secret)');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const v = <K extends SettingName>(k: K, fallback: Out<K>): Out<K> => (values[k] as Out<K> | undefined) ?? fallback;
   return deepFreeze({
     server: { host: v('host', '0.0.0.0'), port: v('port', 8080), logLevel: v('logLevel', 'info') },
-    process: { workers: v('workers', 1) || availableParallelism(), drainTimeoutMs: v('drainTimeout', 10) * 1000 },
+    process: { workers: v('workers', 1) || availableParallelism(), supervise: v('supervise', 'on') === 'on', spareWorkers: v('spareWorkers', 1), drainTimeoutMs: v('drainTimeout', 10) * 1000 },
     source: {
       ...v('source', { kind: 'file', root: EXAMPLES }), statTtlMs: v('statTtl', 1) * 1000, staleMs: v('staleIfError', 86400) * 1000,
       timeoutMs: v('sourceTimeout', 5) * 1000, retries: v('sourceRetries', 2),
@@ -253,10 +298,16 @@ export function loadConfig(input: ConfigInput = {}): Config {
     management: { token: values.token as string | undefined, purgeUrls: v('purgeUrl', []) },
     cache: { memoryBytes: v('memoryCacheMb', 256) * 1024 * 1024, dir: values.cacheDir as string | undefined, diskBytes: v('diskCacheMb', 1024) * 1024 * 1024, resultStore: values.resultStore as string | undefined },
     s3: { endpoint: values.s3Endpoint as string | undefined },
-    signing: { secrets: v('secret', []) },
+    signing: { secrets: v('secret', []), unsignedDialects: v('unsignedDialects', []) },
+    connections: {
+      headersTimeoutMs: v('headersTimeout', 10) * 1000, requestTimeoutMs: v('requestTimeout', 30) * 1000,
+      uploadTimeoutMs: uploadTimeoutMs(v('uploadTimeout', 'auto'), v('maxBytes', 50 * 1024 * 1024)),
+      idleTimeoutMs: v('idleTimeout', 65) * 1000, writeTimeoutMs: v('writeTimeout', 15) * 1000, maxConnections: v('maxConnections', 4096),
+    },
+    publicUrl: values.publicUrl as string | undefined,
     limits: {
       maxBytes: v('maxBytes', 50 * 1024 * 1024), maxPixels: v('maxPixels', 100_000_000), maxFrames: v('maxFrames', 500),
-      timeoutMs: v('timeout', 10) * 1000, concurrency: v('concurrency', availableParallelism()), queue: v('queue', 100),
+      timeoutMs: v('timeout', 10) * 1000, memoryBytes: v('memoryBudget', 1024) * 1024 * 1024, concurrency: v('concurrency', availableParallelism()), queue: v('queue', 100),
     },
     http: { cacheControl: v('cacheControl', 'public, max-age=31536000'), originals: v('originals', 'allow'), dialects: v('dialects', { native: '' }), playground: v('playground', 'auto') },
     presets: v('presets', {}),
@@ -264,6 +315,29 @@ export function loadConfig(input: ConfigInput = {}): Config {
     thumbor: { keys: v('thumborKey', []) },
     tofu: { secrets: v('tofuSecret', []), original: v('tofuOriginal', TOFU_ORIGINAL_DEFAULT) },
   });
+}
+
+/** The setting that signs each dialect's URLs. */
+const DIALECT_KEYS: Readonly<Record<DialectName, SettingName>> = { native: 'secret', imgproxy: 'imgproxyKey', thumbor: 'thumborKey', tofu: 'tofuSecret' };
+const named = (k: SettingName) => `${SETTINGS[k].env} (--${SETTINGS[k].flag})`;
+
+/** Once any dialect is signed, an unsigned one beside it would serve any size to anyone: refuse, unless opted in. */
+function unsignedDialectProblems(values: Record<string, unknown>): string[] {
+  const signed = (d: DialectName) => values[DIALECT_KEYS[d]] !== undefined;
+  const keys = DIALECT_NAMES.filter(signed).map((d) => SETTINGS[DIALECT_KEYS[d]].env);
+  const allowed = (values.unsignedDialects as DialectName[] | undefined) ?? [];
+  const problems = allowed.filter(signed).map((d) => `${named('unsignedDialects')}: the ${d} dialect is signed (${SETTINGS[DIALECT_KEYS[d]].env} is set); remove it from the list`);
+  if (keys.length === 0) return problems;
+  const mounted = Object.keys((values.dialects as object | undefined) ?? { native: '' }) as DialectName[];
+  for (const d of mounted.filter((x) => !signed(x) && !allowed.includes(x))) {
+    problems.push(`the ${d} dialect (KINU_DIALECTS) would serve unsigned URLs although ${keys.join(', ')} ${keys.length > 1 ? 'are' : 'is'} set: set ${named(DIALECT_KEYS[d])} to sign it, or add ${d} to ${named('unsignedDialects')} to serve it unsigned on purpose`);
+  }
+  return problems;
+}
+
+/** `auto`: the largest upload at a slow but honest 64 KiB/s, at least a minute. */
+function uploadTimeoutMs(setting: number | 'auto', maxBytes: number): number {
+  return setting === 'auto' ? Math.max(60_000, Math.ceil(maxBytes / (64 * 1024)) * 1000) : setting * 1000;
 }
 
 /** A file may hold numbers, lists (`"secret": ["…", "…"]`) or objects (presets) where env holds strings. */

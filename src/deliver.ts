@@ -2,16 +2,18 @@
 // it, otherwise fetch the original and run the pipeline inside a limiter slot.
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { FORMATS, originalContentEncoding, originalContentType } from './formats.ts';
+import { LRUCache } from 'lru-cache';
+import { FORMATS, originalContentType } from './formats.ts';
 import { acceptClass, acceptClassKey } from './pipeline/negotiate.ts';
-import type { Limiter } from './pipeline/limiter.ts';
+import type { Lease, Limiter } from './pipeline/limiter.ts';
 import { runPipeline } from './pipeline/pipeline.ts';
 import { describeOutput } from './pipeline/describe.ts';
 import type { Limits } from './pipeline/plan.ts';
 import { checkSize } from './source/limit.ts';
+import { sniffStream } from './source/sniff.ts';
 import type { Source, SourceStat } from './source/source.ts';
 import { canonicalKey, type Transform } from './transform.ts';
-import { isKinuError, type ErrorCode } from './errors.ts';
+import { isKinuError, KinuError, quoted, type ErrorCode } from './errors.ts';
 import type { CacheEntry, CacheTier } from './cache/cache.ts';
 import { createSingleFlight } from './cache/single-flight.ts';
 import type { TieredCache } from './cache/tiered.ts';
@@ -71,15 +73,15 @@ export function createDeliver(deps: DeliverDeps): Deliver {
 
   // Runs once per variant key however many requests wait for it; the slot is taken before the fetch,
   // so the bytes of originals in memory are bounded too.
-  const produce = (req: DeliverRequest, t: Transform, common: { etag: string; lastModified: Date; varyAccept: boolean }) =>
-    (signal: AbortSignal): Promise<Produced> => limiter.run(reported(deps.onPipelineRun, async () => {
+  const produce = (req: DeliverRequest, t: Transform, common: { etag: string; lastModified: Date; varyAccept: boolean }, deadline: number) =>
+    (signal: AbortSignal): Promise<Produced> => limiter.run(reported(deps.onPipelineRun, async (lease) => {
       const t0 = performance.now();
       const [input, watermark] = await Promise.all([
         fetchBytes(req.key, signal),
         t.watermark ? fetchBytes(t.watermark.key, signal) : undefined,
       ]);
       const fetchMs = performance.now() - t0;
-      const out = await runPipeline(input, t, { limits, timeoutMs: deps.timeoutMs, accept: acceptClass(req.accept), signal, watermark });
+      const out = await runPipeline(input, t, { limits, timeoutMs: deps.timeoutMs, deadline, reserve: lease.reserve, accept: acceptClass(req.accept), signal, watermark });
       const json = t.format === 'json';
       // A copy of exactly its length: libvips' output buffer holds 2–3× its size in RSS, so caching it as is
       // would make KINU_MEMORY_CACHE_MB undercount real memory by that much.
@@ -90,6 +92,23 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       };
       return { entry, timings: { fetch: fetchMs, ...out.timings } };
     }), signal);
+
+  /**
+   * The flight, answered by the deadline whatever libvips is doing: the waiter leaves with a 504, and once no
+   * one waits the flight is aborted (it stops at its next step; libvips at its next progress tick). Its slot
+   * and memory stay taken until the native work really ends, so abandoned work still counts.
+   */
+  async function produceBy(key: string, req: DeliverRequest, t: Transform, common: ReturnType<typeof identify>['common'], deadline: number) {
+    const late = new AbortController();
+    const seconds = deps.timeoutMs / 1000;
+    const timer = setTimeout(() => late.abort(new KinuError('processing_timeout', `the image was not ready within the time limit (KINU_TIMEOUT) of ${seconds} s, time waiting for a pipeline slot included`)), Math.max(0, deadline - Date.now()));
+    const signal = req.signal ? AbortSignal.any([req.signal, late.signal]) : late.signal;
+    try {
+      return await flights.run(key, produce(req, t, common, deadline), signal);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   function identify(req: DeliverRequest, stat: SourceStat, wmVersion: string | undefined) {
     const t = req.transform;
@@ -104,6 +123,8 @@ export function createDeliver(deps: DeliverDeps): Deliver {
     ({ ...common, kind: 'variant', status: 304, body: undefined, contentType: originalContentType(req.key), cache: 'miss', timings: {} });
 
   const deliver = async function deliver(req: DeliverRequest): Promise<Delivery> {
+    // KINU_TIMEOUT counts from the request's arrival: source lookups and queueing spend it too.
+    const deadline = Date.now() + deps.timeoutMs;
     const t = req.transform;
     // The watermark's version is part of the ETag too: a new logo must not be served under an old tag.
     // `req` is passed as the options: its signal is read only if the source really has to be asked.
@@ -121,9 +142,16 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       checkSize(stat.size, limits.maxBytes);
       const t0 = performance.now();
       const obj = await source.get(req.key, { signal: req.signal });
+      // Only images leave as originals, known by their first bytes, not their name: anything else is "not found",
+      // the same answer as a missing key, so a probe learns nothing about what else the source holds.
+      const { sniffed, body } = await sniffStream(obj.body);
+      if (!sniffed) {
+        body.destroy();
+        throw new KinuError('not_found', `no object with key ${quoted(req.key, 128)}`, { cause: new Error('not an image: its first bytes match no image format') });
+      }
       return {
-        ...common, kind: 'original', status: 200, size: obj.size, body: obj.body, contentEncoding: originalContentEncoding(req.key),
-        contentType: originalContentType(req.key), lastModified: obj.lastModified, cache: 'miss', timings: { fetch: performance.now() - t0 },
+        ...common, kind: 'original', status: 200, size: obj.size, body, contentEncoding: sniffed.encoding,
+        contentType: sniffed.mime, lastModified: obj.lastModified, cache: 'miss', timings: { fetch: performance.now() - t0 },
       };
     }
 
@@ -135,7 +163,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       return { ...common, ...stale, kind: 'variant', status: 200, body: e.body, contentType: e.contentType, cache: hit.tier, timings: { cache: performance.now() - c0 } };
     }
     if (staleBecause) throw staleBecause;
-    const { value, shared } = await flights.run(key, produce(req, t, common), req.signal);
+    const { value, shared } = await produceBy(key, req, t, common, deadline);
     if (!shared) cache?.set(key, value.entry);
     const e = value.entry;
     return { ...common, kind: 'variant', status: 200, body: e.body, contentType: e.contentType, cache: 'miss', timings: value.timings };
@@ -157,12 +185,12 @@ export function createDeliver(deps: DeliverDeps): Deliver {
 }
 
 /** Wraps one pipeline execution so it is reported once, done or failed. */
-function reported(report: DeliverDeps['onPipelineRun'], run: () => Promise<Produced>): () => Promise<Produced> {
+function reported(report: DeliverDeps['onPipelineRun'], run: (lease: Lease) => Promise<Produced>): (lease: Lease) => Promise<Produced> {
   if (!report) return run;
-  return async () => {
+  return async (lease) => {
     let produced: Produced | undefined;
     try {
-      produced = await run();
+      produced = await run(lease);
       return produced;
     } finally {
       report(produced?.timings);
@@ -176,12 +204,12 @@ export function originalEtag(key: string, version: string): string {
 }
 
 // Hits ask for the same few variants again and again: remember their keys instead of hashing each time.
-const KEYS = new Map<string, string>();
+// Bounded in bytes (two per character, as V8 may store them), since an id holds a key that may be KBs long.
+const KEYS = new LRUCache<string, string>({ maxSize: 4 * 1024 * 1024, sizeCalculation: (key, id) => 2 * (id.length + key.length) + 96 });
 function variantKey(id: string): string {
   let key = KEYS.get(id);
   if (key === undefined) {
     key = createHash('sha256').update(id).digest('base64url').slice(0, 27);
-    if (KEYS.size >= 10_000) KEYS.clear();
     KEYS.set(id, key);
   }
   return key;

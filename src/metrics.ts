@@ -79,6 +79,8 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   new Gauge({ name: 'kinu_queue_length', help: 'Requests waiting for a pipeline slot.', registers, collect() { this.set(deps.limiter.stats().queued); } });
   new Gauge({ name: 'kinu_pipelines_active', help: 'Pipelines running now.', registers, collect() { this.set(deps.limiter.stats().active); } });
   new Counter({ name: 'kinu_rejections_total', help: 'Requests refused with 503 overloaded because the queue was full.', registers, collect() { setCounter(this, deps.limiter.stats().rejected); } });
+  new Gauge({ name: 'kinu_memory_reserved_bytes', help: 'Estimated peak memory reserved by the pipelines running now (abandoned ones included), of KINU_MEMORY_BUDGET.', registers, collect() { this.set(deps.limiter.stats().reservedBytes); } });
+  new Gauge({ name: 'kinu_memory_waiting', help: 'Pipelines waiting for their memory reservation to fit the budget.', registers, collect() { this.set(deps.limiter.stats().memoryWaiting); } });
 
   const health = () => deps.sourceHealth?.();
   new Counter({

@@ -2,7 +2,7 @@
 // describe one, delete one with every cached variant of it. Works on any source that can write (file, S3).
 import { createHash } from 'node:crypto';
 import { originalEtag } from './deliver.ts';
-import { KinuError, isKinuError } from './errors.ts';
+import { KinuError, isKinuError, quoted } from './errors.ts';
 import type { PurgeHook } from './cache/purge-hook.ts';
 import type { TieredCache } from './cache/tiered.ts';
 import { EXTENSIONS, inspectImage, type ImageInfo } from './pipeline/inspect.ts';
@@ -107,7 +107,7 @@ export function createObjects(deps: ObjectsDeps): Objects {
       const { delete: del } = writable('deleting');
       validateKey(key);
       source.forget(key);
-      if (!(await del(key, { signal: opts.signal }))) throw new KinuError('not_found', `no object with key ${JSON.stringify(key)}`);
+      if (!(await del(key, { signal: opts.signal }))) throw new KinuError('not_found', `no object with key ${quoted(key, 128)}`);
       return purgeAll(key);
     },
 

@@ -1,9 +1,10 @@
 // Composition root: builds the adapters from their config sections and registers the routes. Never listens.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Config } from './config.ts';
 import { createDeliver } from './deliver.ts';
 import { errorHandler, sendProblem } from './http/problem.ts';
+import { answerClientError, createHttpServer } from './http/connections.ts';
 import { registerImageRoute } from './http/image-route.ts';
 import { createFastHit } from './http/fast-hit.ts';
 import { kinuRoutes } from './http/kinu-routes.ts';
@@ -36,6 +37,7 @@ import { parseImgproxy } from './url/imgproxy.ts';
 import { parseThumbor } from './url/thumbor.ts';
 import { parseTofu } from './url/tofu.ts';
 import type { DialectName, DialectParser } from './url/dialects.ts';
+import { memoParse } from './url/memo.ts';
 import { KinuError } from './errors.ts';
 
 export interface ServerDeps {
@@ -55,13 +57,19 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
   let access: Access | undefined;
   const app = Fastify({
     // Every request gets its id here, and one access-log line and its metrics (http/access.ts).
-    serverFactory: (handler) => createServer((req, res) => {
+    // Slow and silent clients are bounded there (http/connections.ts).
+    serverFactory: (handler) => createHttpServer({
+      limits: config.connections, uploads: config.management.token !== undefined,
+      onDrop: (n) => app.log.warn({ dropped: n, maxConnections: config.connections.maxConnections }, 'connections refused: KINU_MAX_CONNECTIONS reached'),
+    }, (req, res) => {
       const started = performance.now();
       const reqId = requestId(req.headers['x-request-id']);
       if (fastHit?.(req, res, reqId, started)) return;
       access?.follow(req, res, reqId, started);
       handler(req, res);
     }),
+    // Node's bare 400/408/431 answers, as problem+json.
+    clientErrorHandler: answerClientError,
     logger: deps.logger ?? { level: config.server.logLevel },
     logController: new AccessLog(),
     routerOptions: { maxParamLength: 4096 },
@@ -82,7 +90,7 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
   }), { ttlMs: config.source.statTtlMs, staleMs: config.source.staleMs });
   const cache = deps.cache ?? createTieredCache(cacheTiers(config, app));
   app.addHook('onClose', async () => { await cache.close(); });
-  const limiter = deps.limiter ?? createLimiter({ concurrency: config.limits.concurrency, queue: config.limits.queue });
+  const limiter = deps.limiter ?? createLimiter({ concurrency: config.limits.concurrency, queue: config.limits.queue, memoryBytes: config.limits.memoryBytes });
   const metrics = createMetrics({ limiter, sourceHealth: () => source.health?.() });
   access = createAccess({ log: app.log, metrics });
   const deliver = createDeliver({ source, limiter, cache, limits: config.limits, timeoutMs: config.limits.timeoutMs, onPipelineRun: metrics.pipelineRun });
@@ -108,7 +116,7 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
   });
   app.register(objectsRoutes, {
     prefix: '/_kinu', token: config.management.token, objects, maxBytes: config.limits.maxBytes,
-    originalPath: (key) => originalPath(config, key),
+    originalPath: (key) => originalPath(config, key), publicUrl: config.publicUrl,
   });
   app.register(kinuRoutes, {
     prefix: '/_kinu', ready: () => source.ready(), draining: () => draining,
@@ -117,7 +125,7 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
   app.register(playgroundRoutes, { prefix: '/_kinu/playground', mode: config.http.playground, native: config.http.dialects.native, secrets: config.signing.secrets, presets: config.presets, originals: config.http.originals, source });
   app.register(metricsRoute, { prefix: '/_kinu', metrics });
   const dialects: Record<DialectName, (prefix: string) => DialectParser> = {
-    native: (prefix) => (rawUrl) => parseNative(rawUrl, { prefix, secrets: config.signing.secrets, presets: config.presets }),
+    native: (prefix) => (rawUrl) => parseNative(rawUrl, { prefix, secrets: config.signing.secrets, presets: config.presets, signOriginals: config.http.originals === 'signed' }),
     imgproxy: (prefix) => {
       if (config.imgproxy.keys.length === 0) app.log.warn(`no KINU_IMGPROXY_KEY set: imgproxy URLs under ${prefix || '/'} are unsigned (any signature segment accepted)`);
       return (rawUrl) => parseImgproxy(rawUrl, { prefix, ...config.imgproxy });
@@ -135,7 +143,7 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
   for (const [name, prefix] of Object.entries(config.http.dialects) as [DialectName, string][]) {
     // imgproxy's `expires` depends on the clock, so its parses are not remembered.
     const pure = name !== 'imgproxy';
-    const parse = pure ? memoParse(dialects[name](prefix)) : dialects[name](prefix);
+    const parse = pure ? memoParse(dialects[name](prefix), { exists: (key) => source.peek(key) !== undefined }) : dialects[name](prefix);
     if (pure) mounts.push({ prefix, parse });
     registerImageRoute(app, { prefix, parse, deliver, cacheControl: config.http.cacheControl, originals: config.http.originals });
   }
@@ -147,20 +155,6 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
     log: access.done,
   });
   return app;
-}
-
-/** Parsing is pure for these dialects: a repeated URL (every cache hit) skips validation and HMAC. */
-function memoParse(parse: DialectParser): DialectParser {
-  const seen = new Map<string, ReturnType<DialectParser>>();
-  return (rawUrl) => {
-    let parsed = seen.get(rawUrl);
-    if (parsed === undefined) {
-      parsed = parse(rawUrl);
-      if (seen.size >= 10_000) seen.clear();
-      seen.set(rawUrl, parsed);
-    }
-    return parsed;
-  };
 }
 
 /** The native URL path of an original, signed when signing is on; undefined when the native dialect is off. */
@@ -181,7 +175,7 @@ function createSource(config: Config, app: FastifyInstance): Source {
     return createS3Source({ url: c.root, client });
   }
   if (c.kind === 'http') return createHttpSource({ base: c.root, allowNets: c.http.allowNets, redirects: c.http.redirects });
-  return createFileSource(c);
+  return createFileSource({ ...c, log: app.log });
 }
 
 function cacheTiers(config: Config, app: FastifyInstance): Cache[] {

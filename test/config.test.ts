@@ -36,7 +36,7 @@ describe('config', () => {
     );
     assert.deepEqual(c.management, { token: undefined, purgeUrls: [] });
     assert.deepEqual(c.signing.secrets, []);
-    assert.deepEqual(c.limits, { maxBytes: 50 * 1024 * 1024, maxPixels: 100_000_000, maxFrames: 500, timeoutMs: 10_000, concurrency: availableParallelism(), queue: 100 });
+    assert.deepEqual(c.limits, { maxBytes: 50 * 1024 * 1024, maxPixels: 100_000_000, maxFrames: 500, timeoutMs: 10_000, memoryBytes: 1024 * 1024 * 1024, concurrency: availableParallelism(), queue: 100 });
     assert.deepEqual(c.http, { cacheControl: 'public, max-age=31536000', originals: 'allow', dialects: { native: '' }, playground: 'auto' });
     assert.deepEqual(c.presets, {});
   });
@@ -81,7 +81,7 @@ describe('config', () => {
     assert.equal(c.server.port, 0);
     assert.equal(c.source.root, '/srv/images');
     assert.deepEqual(c.signing.secrets, [SECRET, 'another-secret-1234']);
-    assert.deepEqual(c.limits, { maxBytes: 1000, maxPixels: 10, maxFrames: 1, timeoutMs: 250, concurrency: 3, queue: 0 });
+    assert.deepEqual(c.limits, { maxBytes: 1000, maxPixels: 10, maxFrames: 1, timeoutMs: 250, memoryBytes: 1024 * 1024 * 1024, concurrency: 3, queue: 0 });
     assert.equal(c.http.originals, 'deny');
     assert.equal(c.http.cacheControl, 'public, max-age=60');
     assert.equal(c.server.logLevel, 'silent');

@@ -21,13 +21,15 @@ function value(fs: Family[], name: string, labels: Record<string, string> = {}):
 }
 
 test('limiter and source health are read when scraped', async () => {
-  const stats = { active: 2, queued: 7, rejected: 3 };
+  const stats = { active: 2, queued: 7, rejected: 3, reservedBytes: 5000, memoryWaiting: 1, memoryBytes: 1e9 };
   let health: SourceHealth = { state: 'open', errors: { source_timeout: 4, source_failed: 1 }, retries: 5, bytesRead: 12345 };
   const m = createMetrics({ limiter: { stats: () => stats }, sourceHealth: () => health });
   let fs = await families(m);
   assert.equal(value(fs, 'kinu_pipelines_active'), 2);
   assert.equal(value(fs, 'kinu_queue_length'), 7);
   assert.equal(value(fs, 'kinu_rejections_total'), 3);
+  assert.equal(value(fs, 'kinu_memory_reserved_bytes'), 5000);
+  assert.equal(value(fs, 'kinu_memory_waiting'), 1);
   assert.equal(value(fs, 'kinu_source_breaker_state'), 2);
   assert.equal(value(fs, 'kinu_source_errors_total', { code: 'source_timeout' }), 4);
   assert.equal(value(fs, 'kinu_source_errors_total', { code: 'source_failed' }), 1);
@@ -45,7 +47,7 @@ test('limiter and source health are read when scraped', async () => {
 });
 
 test('without a source health the source metrics are zero, and the scrape still works', async () => {
-  const m = createMetrics({ limiter: { stats: () => ({ active: 0, queued: 0, rejected: 0 }) } });
+  const m = createMetrics({ limiter: { stats: () => ({ active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity }) } });
   const fs = await families(m);
   assert.equal(value(fs, 'kinu_source_breaker_state'), 0);
   assert.equal(value(fs, 'kinu_source_retries_total'), 0);
@@ -53,7 +55,7 @@ test('without a source health the source metrics are zero, and the scrape still 
 });
 
 test('names and types follow Prometheus conventions', async () => {
-  const m = createMetrics({ limiter: { stats: () => ({ active: 0, queued: 0, rejected: 0 }) } });
+  const m = createMetrics({ limiter: { stats: () => ({ active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity }) } });
   m.request({ route: 'image', method: 'GET', status: 200, seconds: 0.002, bytes: 100, cache: 'memory' });
   m.request({ route: 'kinu', method: 'GET', status: 200, seconds: 0.001, bytes: 10, cache: undefined });
   m.pipelineRun({ fetch: 1, process: 2, encode: 3 });
@@ -71,7 +73,7 @@ test('names and types follow Prometheus conventions', async () => {
   assert.equal(value(fs, 'kinu_pipeline_runs_total'), 1);
   // Process metrics live in the same registry (made once per process, shared by every server's registry).
   assert.ok(fs.some((f) => f.name === 'process_cpu_seconds_total'));
-  const again = await families(createMetrics({ limiter: { stats: () => ({ active: 0, queued: 0, rejected: 0 }) } }));
+  const again = await families(createMetrics({ limiter: { stats: () => ({ active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity }) } }));
   assert.ok(again.some((f) => f.name === 'process_cpu_seconds_total'));
   assert.equal(value(again, 'kinu_pipeline_runs_total'), 0);
 });

@@ -2,7 +2,7 @@
 // a large original (TCP backpressure stalls the server's write), so nothing here depends on timing.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -17,7 +17,9 @@ const BIG = 48 * 1024 * 1024;
 function sourceDir(t: { after(fn: () => void): void }): string {
   const dir = tempDir('kinu-shutdown-');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'big.jpg'), Buffer.alloc(BIG, 7));
+  // A real JPEG (originals are sniffed) padded after its end marker to BIG bytes.
+  const jpeg = readFileSync(corpus('photos/hato-pigeons.jpg'));
+  writeFileSync(join(dir, 'big.jpg'), Buffer.concat([jpeg, Buffer.alloc(BIG - jpeg.length)]));
   copyFileSync(corpus('photos/hato-pigeons.jpg'), join(dir, 'small.jpg'));
   return dir;
 }

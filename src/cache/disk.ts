@@ -1,6 +1,9 @@
 // Disk tier: one file per variant at <dir>/<h2>/<h>/<key>, h = sha256(sourceKey), so purging an original
 // removes one folder. Files are written under <dir>/tmp and renamed into place, and each carries a checksum:
 // a torn or damaged file is a miss and is deleted. That check is also why nothing is fsynced.
+// The bound is on what the files take on disk, not their lengths: 5 MB of tiny entries once took 15.6 MB and
+// 3,024 inodes. Each file counts as whole 4 KiB blocks, each folder as a block, so `du` stays under maxBytes,
+// and since every entry costs at least a block, entries (inodes, index memory) are capped at maxBytes / 4 KiB.
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -15,14 +18,29 @@ const HASH_DIR = /^[0-9a-f]{64}$/;
 // Recency survives restarts as mtime; refreshing it at most once a minute keeps hits from becoming writes.
 const TOUCH_MS = 60_000;
 
-interface Rec { readonly h: string; readonly size: number; touched: number }
+/** Allocation unit of common filesystems (ext4, XFS, APFS): a file of 1 byte takes one. */
+export const BLOCK = 4096;
+/** A name in its folder (a directory entry of ~8 bytes + the name, rounded up), charged to what it names. */
+const DIRENT = 64;
+/** The cache folder and its tmp/ folder, always there. */
+const BASE = 2 * BLOCK;
+
+/** Bytes an entry file of `size` bytes takes on disk. */
+export const allocated = (size: number) => Math.ceil(size / BLOCK) * BLOCK + DIRENT;
+
+/** One original's folder <h2>/<h>: a block for itself and its name, while it holds entries. */
+interface Folder { readonly h: string; entries: number }
+interface Rec { readonly folder: Folder; readonly size: number; touched: number }
 
 export async function createDiskCache(config: { dir: string; maxBytes: number }): Promise<Cache> {
   const { dir, maxBytes } = config;
   const tmpDir = join(dir, 'tmp');
   const index = new Map<string, Rec>(); // insertion order is recency, least recent first
+  const folders = new Map<string, Folder>(); // by h: one shared object (and h string) per original
+  const shelves = new Map<string, number>(); // <h2> folder → how many original folders it holds
   const inflight = new Set<Promise<void>>();
-  let total = 0;
+  const maxEntries = Math.max(1, Math.floor(maxBytes / BLOCK));
+  let total = BASE;
   let closed = false;
   const pathOf = (h: string, key: string) => join(dir, h.slice(0, 2), h, key);
 
@@ -39,26 +57,45 @@ export async function createDiskCache(config: { dir: string; maxBytes: number })
     const rec = index.get(key);
     if (rec) {
       index.delete(key);
-      total -= rec.size;
+      total -= allocated(rec.size);
+      if (--rec.folder.entries === 0) {
+        folders.delete(rec.folder.h);
+        total -= BLOCK + DIRENT;
+        const h2 = rec.folder.h.slice(0, 2);
+        const n = shelves.get(h2)! - 1;
+        if (n === 0) { shelves.delete(h2); total -= BLOCK + DIRENT; } else shelves.set(h2, n);
+      }
     }
     return rec;
   }
 
-  function remember(key: string, rec: Rec) {
-    index.set(key, rec);
-    total += rec.size;
+  function remember(key: string, h: string, size: number, touched: number) {
+    let folder = folders.get(h);
+    if (!folder) {
+      folder = { h, entries: 0 };
+      folders.set(h, folder);
+      total += BLOCK + DIRENT;
+      const h2 = h.slice(0, 2);
+      const n = shelves.get(h2) ?? 0;
+      if (n === 0) total += BLOCK + DIRENT;
+      shelves.set(h2, n + 1);
+    }
+    folder.entries++;
+    index.set(key, { folder, size, touched });
+    total += allocated(size);
   }
 
   async function remove(h: string, key: string) {
     await unlink(pathOf(h, key)).catch(() => {});
-    await rmdir(dirname(pathOf(h, key))).catch(() => {}); // only succeeds once the original has no variant left
+    // Each only succeeds once empty: the original has no variant left, the shelf no original.
+    if (await rmdir(dirname(pathOf(h, key))).then(() => true, () => false)) await rmdir(join(dir, h.slice(0, 2))).catch(() => {});
   }
 
   async function evict() {
-    while (total > maxBytes) {
+    while (total > maxBytes || index.size > maxEntries) {
       const key = index.keys().next().value;
       if (key === undefined) return;
-      await remove(forget(key)!.h, key);
+      await remove(forget(key)!.folder.h, key);
     }
   }
 
@@ -67,7 +104,7 @@ export async function createDiskCache(config: { dir: string; maxBytes: number })
     if (index.get(key) !== rec) return Promise.resolve();
     forget(key);
     return serial(async () => {
-      if (!index.has(key)) await remove(rec.h, key);
+      if (!index.has(key)) await remove(rec.folder.h, key);
     });
   }
 
@@ -77,8 +114,8 @@ export async function createDiskCache(config: { dir: string; maxBytes: number })
       await serial(async () => {
         await place(tmp, pathOf(h, key));
         const old = forget(key);
-        if (old && old.h !== h) await remove(old.h, key);
-        remember(key, { h, size: data.length, touched: Date.now() });
+        if (old && old.folder.h !== h) await remove(old.folder.h, key);
+        remember(key, h, data.length, Date.now());
         await evict();
       });
     } catch {
@@ -104,12 +141,13 @@ export async function createDiskCache(config: { dir: string; maxBytes: number })
         else await unlink(p).catch(() => {});
       }));
     }));
+    await rmdir(join(dir, d2)).catch(() => {}); // an empty shelf takes a block it is not charged for
   }));
   found.sort((a, b) => a.mtime - b.mtime);
   for (const f of found) {
     const old = forget(f.key); // the same key under two originals: the newer file wins
-    if (old) await remove(old.h, f.key);
-    remember(f.key, { h: f.h, size: f.size, touched: f.mtime });
+    if (old) await remove(old.folder.h, f.key);
+    remember(f.key, f.h, f.size, f.mtime);
   }
   await evict();
 
@@ -118,7 +156,7 @@ export async function createDiskCache(config: { dir: string; maxBytes: number })
     async get(key) {
       const rec = closed ? undefined : index.get(key);
       if (!rec) return undefined;
-      const path = pathOf(rec.h, key);
+      const path = pathOf(rec.folder.h, key);
       let buf: Buffer;
       try {
         buf = await readFile(path);
@@ -126,7 +164,7 @@ export async function createDiskCache(config: { dir: string; maxBytes: number })
         if ((err as NodeJS.ErrnoException).code === 'ENOENT' && index.get(key) === rec) forget(key);
         return undefined;
       }
-      const entry = decode(buf, key, rec.h);
+      const entry = decode(buf, key, rec.folder.h);
       if (!entry) {
         await discard(key, rec);
         return undefined;
@@ -145,7 +183,7 @@ export async function createDiskCache(config: { dir: string; maxBytes: number })
     async set(key, entry) {
       if (closed || !KEY.test(key)) return;
       const data = encode(key, entry);
-      if (data.length > maxBytes) return;
+      if (allocated(data.length) + 2 * (BLOCK + DIRENT) + BASE > maxBytes) return;
       const job = store(key, hashOf(entry.sourceKey), join(tmpDir, randomUUID()), data);
       inflight.add(job);
       await job.finally(() => inflight.delete(job));
@@ -159,8 +197,9 @@ export async function createDiskCache(config: { dir: string; maxBytes: number })
           if (err.code === 'ENOENT') return [] as string[];
           throw err;
         });
-        for (const key of names) if (index.get(key)?.h === h) forget(key);
+        for (const key of names) if (index.get(key)?.folder.h === h) forget(key);
         await rm(folder, { recursive: true, force: true });
+        await rmdir(dirname(folder)).catch(() => {}); // the shelf, if that was its last original
         return names.length;
       });
     },

@@ -11,7 +11,8 @@ export interface ImageRouteOptions {
   readonly parse: (rawUrl: string) => ParsedRequest;
   readonly deliver: Deliver;
   readonly cacheControl: string;
-  readonly originals: 'allow' | 'deny';
+  /** `signed` is enforced by the dialect's parser (only the native dialect serves originals); here it is `allow`. */
+  readonly originals: 'allow' | 'signed' | 'deny';
 }
 
 export function registerImageRoute(app: FastifyInstance, opts: ImageRouteOptions): void {

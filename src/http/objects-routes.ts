@@ -14,6 +14,8 @@ export interface ObjectsRoutesOptions {
   readonly maxBytes: number;
   /** The public URL path of an original (native dialect, signed when signing is on); undefined when native URLs are off. */
   readonly originalPath: (key: string) => string | undefined;
+  /** KINU_PUBLIC_URL: the upload answer's `url` starts with it; undefined = that `url` is a path (never the request's Host). */
+  readonly publicUrl: string | undefined;
 }
 
 export async function objectsRoutes(app: FastifyInstance, opts: ObjectsRoutesOptions): Promise<void> {
@@ -22,9 +24,10 @@ export async function objectsRoutes(app: FastifyInstance, opts: ObjectsRoutesOpt
     reply.header('cache-control', 'no-store');
     if (!expected) throw new KinuError('route_not_found', 'the management API is off on this server (no token is configured)');
     const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-    if (!m) throw new KinuError('unauthorized', 'send Authorization: Bearer <token>', { headers: { 'www-authenticate': 'Bearer realm="kinu"' } });
+    // A refused client's body is not read (for up to KINU_UPLOAD_TIMEOUT): its connection closes after the answer.
+    if (!m) throw new KinuError('unauthorized', 'send Authorization: Bearer <token>', { headers: { 'www-authenticate': 'Bearer realm="kinu"', connection: 'close' } });
     // Digests of equal length, so the comparison takes the same time whatever the token's length.
-    if (!timingSafeEqual(digest(m[1]!), expected)) throw new KinuError('bad_token', 'the bearer token is not valid', { headers: { 'www-authenticate': 'Bearer realm="kinu", error="invalid_token"' } });
+    if (!timingSafeEqual(digest(m[1]!), expected)) throw new KinuError('bad_token', 'the bearer token is not valid', { headers: { 'www-authenticate': 'Bearer realm="kinu", error="invalid_token"', connection: 'close' } });
   });
 
   // Bodies are read by the handlers, as streams, so the byte limit holds while bytes arrive.
@@ -36,23 +39,23 @@ export async function objectsRoutes(app: FastifyInstance, opts: ObjectsRoutesOpt
     const path = (request.raw.url ?? '').split('?')[0]!;
     return decodeKey(path.slice(path.indexOf(route) + route.length));
   };
-  const answer = (request: FastifyRequest, stored: Awaited<ReturnType<Objects['upload']>>) => {
+  const answer = (stored: Awaited<ReturnType<Objects['upload']>>) => {
     const path = opts.originalPath(stored.key);
-    return { ...stored, url: path === undefined ? null : `${request.protocol}://${request.host}${path}` };
+    return { ...stored, url: path === undefined ? null : `${opts.publicUrl ?? ''}${path}` };
   };
 
   app.put('/objects/*', async (request, reply) => {
     const key = keyOf(request, '/objects/');
     const body = await readBody(request, opts.maxBytes);
     const stored = await opts.objects.upload(body, { key, signal: signalOf(reply) });
-    return reply.code(stored.created ? 201 : 200).send(answer(request, stored));
+    return reply.code(stored.created ? 201 : 200).send(answer(stored));
   });
 
   app.post('/objects', async (request, reply) => {
     const prefix = new URLSearchParams((request.raw.url ?? '').split('?')[1] ?? '').get('prefix') ?? undefined;
     const body = request.isMultipart() ? await readMultipart(request, opts.maxBytes) : await readBody(request, opts.maxBytes);
     const stored = await opts.objects.upload(body, { prefix, signal: signalOf(reply) });
-    return reply.code(stored.created ? 201 : 200).send(answer(request, stored));
+    return reply.code(stored.created ? 201 : 200).send(answer(stored));
   });
 
   app.delete('/objects/*', async (request, reply) => {

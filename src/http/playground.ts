@@ -18,7 +18,7 @@ export interface PlaygroundOptions {
   readonly native: string | undefined;
   readonly secrets: readonly string[];
   readonly presets: Readonly<Record<string, ParamValues>>;
-  readonly originals: 'allow' | 'deny';
+  readonly originals: 'allow' | 'signed' | 'deny';
   readonly source: { list?(opts: { limit: number }): Promise<string[]> };
 }
 

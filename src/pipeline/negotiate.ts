@@ -1,5 +1,6 @@
 // fmt=auto: which formats the client named explicitly in Accept. A bare */* or image/* names neither AVIF
 // nor WebP, so old clients keep getting JPEG/PNG/GIF.
+import type { OutputFormat } from '../formats.ts';
 
 export interface AcceptClass {
   readonly avif: boolean;
@@ -25,10 +26,17 @@ export function acceptClassKey(c: AcceptClass): string {
 }
 
 /** Best format for what the client accepts and what the image needs (animation, alpha). */
-export function negotiate(c: AcceptClass, need: { alpha: boolean; animated: boolean }): 'avif' | 'webp' | 'jpeg' | 'png' | 'gif' {
+export function negotiate(c: AcceptClass, need: { alpha: boolean; animated: boolean }): OutputFormat {
+  return preferences(c, need)[0]!;
+}
+
+/**
+ * Every format the client can show, best first: the plan takes the first whose cost fits the memory budget
+ * and the deadline, so a huge AVIF for Chrome becomes a WebP instead of a refusal.
+ */
+export function preferences(c: AcceptClass, need: { alpha: boolean; animated: boolean }): OutputFormat[] {
   // libvips cannot write animated AVIF: WebP keeps an animation, then GIF.
-  if (need.animated) return c.webp ? 'webp' : 'gif';
-  if (c.avif) return 'avif';
-  if (c.webp) return 'webp';
-  return need.alpha ? 'png' : 'jpeg';
+  if (need.animated) return c.webp ? ['webp', 'gif'] : ['gif'];
+  const fallback: OutputFormat = need.alpha ? 'png' : 'jpeg';
+  return [...(c.avif ? ['avif' as const] : []), ...(c.webp ? ['webp' as const] : []), fallback];
 }

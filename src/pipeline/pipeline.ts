@@ -16,6 +16,10 @@ export interface PipelineOptions {
   readonly accept: AcceptClass;
   readonly signal?: AbortSignal;
   readonly watermark?: Buffer;
+  /** When the answer is due (epoch ms); default now + timeoutMs. Time spent before the pipeline counts. */
+  readonly deadline?: number;
+  /** Takes the plan's estimated peak from the memory budget, waiting while it is spent (the limiter's lease). */
+  readonly reserve?: (bytes: number, signal?: AbortSignal) => Promise<void>;
 }
 
 export interface PipelineResult {
@@ -30,28 +34,36 @@ export interface PipelineResult {
 
 export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOptions): Promise<PipelineResult> {
   const t0 = performance.now();
-  const deadline = Date.now() + opts.timeoutMs;
-  const seconds = Math.max(1, Math.ceil(opts.timeoutMs / 1000));
+  const deadline = opts.deadline ?? Date.now() + opts.timeoutMs;
+  // libvips' own timeout (checked as it computes) is what stops pixel work that has already started.
+  const seconds = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
   const check = () => {
     opts.signal?.throwIfAborted();
     if (Date.now() > deadline) throw new KinuError('processing_timeout', `processing took longer than ${opts.timeoutMs} ms`);
   };
-  const load = (data: Buffer, animated: boolean, raw?: RawShape): Sharp =>
-    (raw
+  // Whether every frame of the source was read: a failure is then judged against all of them (classify).
+  let readFrames = false;
+  const load = (data: Buffer, animated: boolean, raw?: RawShape): Sharp => {
+    if (!raw && animated) readFrames = true;
+    return (raw
       ? sharp(data, { raw, limitInputPixels: opts.limits.maxPixels })
       : sharp(data, { autoOrient: true, animated, failOn: 'warning', limitInputPixels: opts.limits.maxPixels, sequentialRead: true })
     ).timeout({ seconds });
+  };
 
   try {
     const meta = await sharp(input, { limitInputPixels: false }).metadata();
-    let src = sourceInfo(meta);
+    let src: SourceInfo = { ...sourceInfo(meta), bytes: input.length };
     checkLimits(src, opts.limits);
     if (meta.format === 'png') checkPngCrc(input);
 
     let base = input;
     let baseRaw: RawShape | undefined;
-    if (t.trim !== undefined) {
-      // Trim changes the size the geometry depends on, so it runs first and the plan sees its result.
+    // libvips cannot trim below 3×3 pixels, and there is no border to cut from such an image anyway.
+    if (t.trim !== undefined && src.width >= 3 && src.height >= 3) {
+      // Trim changes the size the geometry depends on, so it runs first and the plan sees its result; it holds
+      // the whole decoded image (4 bytes a pixel, and as much again while it is found).
+      await opts.reserve?.(src.width * src.height * 8, opts.signal);
       const { data, info } = await load(input, false).trim({ threshold: t.trim }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
       base = data;
       baseRaw = { width: info.width, height: info.height, channels: info.channels };
@@ -60,6 +72,8 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
     }
 
     const plan = makePlan(src, t, opts.accept, opts.limits);
+    await opts.reserve?.(plan.cost.bytes, opts.signal);
+    check();
     const ctx: StepContext = { watermark: opts.watermark, load: (d, raw) => load(d, false, raw) };
     let img = baseRaw ? load(base, false, baseRaw) : load(base, plan.animated);
     for (const step of STEPS) {
@@ -76,14 +90,15 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
     };
   } catch (err) {
     if (opts.signal?.aborted && err === opts.signal.reason) throw err;
-    throw await classify(err, () => load(input, false).raw().toBuffer());
+    throw await classify(err, () => decodeSource(input, { animated: readFrames, maxPixels: opts.limits.maxPixels, seconds }));
   }
 }
 
 /**
  * libvips decodes lazily, so a failure anywhere may come from the source's bytes or from kinu itself. An
- * error that names no known cause is blamed on the source (422) only if the source alone fails to decode;
- * otherwise it is ours and stays unclassified, for the error boundary to log as a 500.
+ * error that names no known cause is blamed on the source (422) only if the source alone fails to decode,
+ * read as the pipeline read it (every frame, or only the first); otherwise it is ours and stays
+ * unclassified, for the error boundary to log as a 500.
  */
 export async function classify(err: unknown, decode: () => Promise<unknown>): Promise<unknown> {
   const known = matchSharpError(err);
@@ -96,24 +111,57 @@ export async function classify(err: unknown, decode: () => Promise<unknown>): Pr
   return err;
 }
 
-/** Size after auto-orient, per frame; HEVC is refused here, before libvips tries to decode it. */
+/**
+ * Decodes every row of the source (of every frame when `animated`) with the pipeline's load options, keeping
+ * none of it: shrunk as it streams, with shrink-on-load off so the decoder reads what a full-size request would.
+ */
+export async function decodeSource(input: Buffer, o: { animated: boolean; maxPixels: number; seconds: number }): Promise<void> {
+  await sharp(input, { animated: o.animated, failOn: 'warning', limitInputPixels: o.maxPixels, sequentialRead: true })
+    .timeout({ seconds: o.seconds })
+    .resize({ width: 16, height: 16, fit: 'inside', withoutEnlargement: true, fastShrinkOnLoad: false })
+    .raw()
+    .toBuffer();
+}
+
+/** What sharp's encoders accept for frame delays (ms) and play counts; a WebP frame may declare 16,777,215 ms. */
+const MAX_DELAY = 65535;
+const MAX_LOOP = 65535;
+
+/**
+ * Size after auto-orient, per frame, and the animation's timing; HEVC is refused here, before libvips tries
+ * to decode it. Every number read from the file is bounded here, before any of it reaches an encoder option.
+ */
 export function sourceInfo(meta: Metadata): SourceInfo {
   if (meta.format === 'heif' && meta.compression === 'hevc') {
     throw new KinuError('unsupported_format', 'HEIC (HEVC) originals cannot be decoded by this build; convert them to JPEG or AVIF');
   }
-  if (!meta.format || !meta.width || !meta.height) throw new KinuError('unsupported_format', 'the original is not an image kinu can read');
+  if (!meta.format || !positive(meta.width) || !positive(meta.height)) throw new KinuError('unsupported_format', 'the original is not an image kinu can read');
   // Only GIF and WebP pages are frames of an animation; other pages (TIFF, HEIF items) are separate
   // pictures, of which the first alone is read.
-  const frames = meta.format === 'gif' || meta.format === 'webp' ? meta.pages ?? 1 : 1;
-  const height = frames > 1 ? meta.pageHeight ?? meta.height : meta.height;
-  const swap = (meta.orientation ?? 1) >= 5;
+  const frames = (meta.format === 'gif' || meta.format === 'webp') && positive(meta.pages) ? meta.pages : 1;
+  const height = frames > 1 && positive(meta.pageHeight) && meta.pageHeight <= meta.height ? meta.pageHeight : meta.height;
+  const orientation = meta.orientation ?? 1;
+  const swap = orientation >= 5 && orientation <= 8;
   return {
     format: meta.format,
     width: swap ? height : meta.width,
     height: swap ? meta.width : height,
     frames,
     hasAlpha: meta.hasAlpha ?? false,
-    delay: meta.delay,
-    loop: meta.loop,
+    delay: frames > 1 ? frameDelays(meta.delay, frames) : undefined,
+    // Beyond 65535 (a GIF's 65535 repeats read as 65536 plays) the option is dropped: libvips then writes the
+    // decoder's own count as each format can, exactly for GIF and as "forever" for WebP.
+    loop: frames > 1 && Number.isInteger(meta.loop) && meta.loop! >= 0 && meta.loop! <= MAX_LOOP ? meta.loop : undefined,
   };
+}
+
+const positive = (v: number | undefined): v is number => Number.isInteger(v) && v! > 0;
+const clampInt = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, Math.round(v)));
+
+/** One delay per frame, each one the encoder can write; a missing tail repeats the last delay given. */
+function frameDelays(delay: readonly number[] | undefined, frames: number): number[] | undefined {
+  const given = (delay ?? []).slice(0, frames).map((d) => (Number.isFinite(d) ? clampInt(d, 0, MAX_DELAY) : 0));
+  if (given.length === 0) return undefined;
+  while (given.length < frames) given.push(given[given.length - 1]!);
+  return given;
 }

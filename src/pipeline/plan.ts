@@ -3,11 +3,16 @@
 import { KinuError } from '../errors.ts';
 import { FORMATS, defaultOutputFormat, type OutputFormat } from '../formats.ts';
 import { DEFAULT_BACKGROUND, type Gravity, type Rgba, type Transform } from '../transform.ts';
-import { negotiate, type AcceptClass } from './negotiate.ts';
+import { estimateCost, formatBytes, type Cost } from './cost.ts';
+import { preferences, type AcceptClass } from './negotiate.ts';
 
 export interface Limits {
   readonly maxPixels: number;
   readonly maxFrames: number;
+  /** The limiter's memory budget: a plan whose estimated peak exceeds it can never run (absent = no budget). */
+  readonly memoryBytes?: number;
+  /** KINU_TIMEOUT: an output whose estimated encode time exceeds it can never be answered in time. */
+  readonly timeoutMs?: number;
 }
 
 /** What the header says, after auto-orient (and after trim, when trimming ran first). */
@@ -20,6 +25,8 @@ export interface SourceInfo {
   /** Frame delays in ms and play count (0 = forever) of an animation, for encoders given re-assembled frames. */
   readonly delay?: readonly number[] | undefined;
   readonly loop?: number | undefined;
+  /** Size of the encoded original, held in memory while it is processed. */
+  readonly bytes?: number;
 }
 
 export type SharpPosition = Gravity | 'attention' | 'entropy';
@@ -40,6 +47,8 @@ export interface Plan {
   readonly height: number;
   readonly background: Rgba;
   readonly flatten: Rgba | undefined;
+  /** Estimated peak memory and encode time: reserved from the limiter's budget before the work starts. */
+  readonly cost: Cost;
 }
 
 export const MAX_SIDE = 16384;
@@ -55,17 +64,25 @@ export function checkLimits(info: { width: number; height: number; frames: numbe
 }
 
 export function outputFormat(t: Transform, src: SourceInfo, accept: AcceptClass): OutputFormat {
+  return formatChoices(t, src, accept)[0]!;
+}
+
+/**
+ * The formats this request may get, best first. An explicit `fmt` is the only choice; `fmt=auto` and the
+ * default fall back to a cheaper format when the first would not fit the memory budget or the deadline.
+ */
+function formatChoices(t: Transform, src: SourceInfo, accept: AcceptClass): OutputFormat[] {
   const wantsAnimation = keepsFrames(t) && src.frames > 1;
-  if (t.format === 'auto') return negotiate(accept, { alpha: src.hasAlpha, animated: wantsAnimation });
-  if (t.format === undefined || t.format === 'json') return defaultOutputFormat(src.format, src.hasAlpha);
-  return t.format;
+  if (t.format === 'auto') return preferences(accept, { alpha: src.hasAlpha, animated: wantsAnimation });
+  if (t.format === undefined || t.format === 'json') {
+    const first = defaultOutputFormat(src.format, src.hasAlpha);
+    const fallback: OutputFormat = src.hasAlpha ? 'png' : 'jpeg';
+    return first === fallback || first === 'gif' ? [first] : [first, fallback];
+  }
+  return [t.format];
 }
 
 export function makePlan(src: SourceInfo, t: Transform, accept: AcceptClass, limits: Limits): Plan {
-  const format = outputFormat(t, src, accept);
-  const info = FORMATS[format];
-  const animated = keepsFrames(t) && src.frames > 1 && info.animation;
-
   const crop = t.crop ? clampCrop(t.crop, src) : undefined;
   const cw = crop?.width ?? src.width;
   const ch = crop?.height ?? src.height;
@@ -80,19 +97,58 @@ export function makePlan(src: SourceInfo, t: Transform, accept: AcceptClass, lim
   const rh = quarter ? geo.width : geo.height;
   const width = rw + pl + pr;
   const height = rh + pt + pb;
-  const side = Math.min(MAX_SIDE, info.maxSide);
-  if (width > side || height > side || width * height > limits.maxPixels) {
-    throw new KinuError('output_too_large', `the output would be ${width}×${height} pixels; the limits are ${side} per side${side < MAX_SIDE ? ` for ${format}` : ''} and ${limits.maxPixels} in all`);
-  }
 
+  const { format, animated, cost } = chooseFormat(formatChoices(t, src, accept), src, t, width, height, limits);
+  const info = FORMATS[format];
   // Without alpha in the output, padding uses the flatten colour: a translucent bg would otherwise be
   // flattened onto black by the encoder.
   const flatten = !info.alpha ? { ...(t.background ?? DEFAULT_BACKGROUND), alpha: 1 } : undefined;
   const background = flatten ?? t.background ?? { r: 0, g: 0, b: 0, alpha: 0 };
   return {
     source: src, transform: t, format, quality: t.quality ?? info.quality, animated, crop,
-    resize: geo.resize, focalWindow: geo.focalWindow, width, height, background, flatten,
+    resize: geo.resize, focalWindow: geo.focalWindow, width, height, background, flatten, cost,
   };
+}
+
+/** The first choice whose side limit, memory estimate and encode time fit; else why the last one does not. */
+function chooseFormat(choices: readonly OutputFormat[], src: SourceInfo, t: Transform, width: number, height: number, limits: Limits) {
+  const budget = limits.memoryBytes ?? Infinity;
+  const timeoutMs = limits.timeoutMs ?? Infinity;
+  const whole = t.rotate !== 0 || t.flipH || t.flipV || t.trim !== undefined || t.watermark !== undefined;
+  const costOf = (format: OutputFormat, frames: number, w: number, h: number) => estimateCost({
+    sourceFormat: src.format, sourceWidth: src.width, sourceHeight: src.height, inputBytes: src.bytes ?? 0,
+    format, width: w, height: h, frames, wholeImage: whole || (frames > 1 && (t.blur !== undefined || t.sharpen !== undefined)),
+  });
+  // Decoding alone may not fit (a huge AVIF original): no output format helps, the original is too large.
+  const decodeOnly = costOf('jpeg', 1, 1, 1);
+  if (decodeOnly.bytes > budget) {
+    throw new KinuError('too_many_pixels', `decoding this ${src.width}×${src.height} ${src.format} original needs about ${formatBytes(decodeOnly.bytes)}; the memory budget (KINU_MEMORY_BUDGET) is ${formatBytes(budget)}`);
+  }
+  let refusal: KinuError | undefined;
+  for (const format of choices) {
+    const info = FORMATS[format];
+    const animated = keepsFrames(t) && src.frames > 1 && info.animation;
+    const frames = animated ? src.frames : 1;
+    const side = Math.min(MAX_SIDE, info.maxSide);
+    const name = FORMATS[format].mime.slice(6).toUpperCase();
+    if (width > side || height > side || width * height > limits.maxPixels) {
+      refusal = new KinuError('output_too_large', `the output would be ${width}×${height} pixels; the limits are ${side} per side${side < MAX_SIDE ? ` for ${format}` : ''} and ${limits.maxPixels} in all`);
+      continue;
+    }
+    const cost = costOf(format, frames, width, height);
+    if (cost.bytes > budget) {
+      refusal = new KinuError('output_too_large', `a ${width}×${height}${frames > 1 ? `×${frames}` : ''} ${name} needs about ${formatBytes(cost.bytes)} of memory to encode; the memory budget (KINU_MEMORY_BUDGET) is ${formatBytes(budget)}: ask for a smaller size or another format`);
+      continue;
+    }
+    // An encoder nothing can stop must fit in half the time limit: the estimate is one idle core's, and a
+    // late one would go on spending a core (and its memory) after its request was answered 504.
+    if (!info.cost.stoppable && cost.ms > timeoutMs / 2) {
+      refusal = new KinuError('output_too_large', `a ${width}×${height}${frames > 1 ? `×${frames}` : ''} ${name} takes about ${Math.max(1, Math.round(cost.ms / 1000))} s to encode, too long for the time limit (KINU_TIMEOUT) of ${timeoutMs / 1000} s: ask for a smaller size or another format`);
+      continue;
+    }
+    return { format, animated, cost };
+  }
+  throw refusal!;
 }
 
 /** libvips cannot rotate, mirror, trim, pixelate or watermark a multi-page image: those keep the first frame. */

@@ -12,7 +12,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { KinuError } from '../errors.ts';
+import { KinuError, quoted } from '../errors.ts';
 import { permanent, sourceFailure } from './failure.ts';
 import { readLimited } from './limit.ts';
 import type { Source, SourceStat } from './source.ts';
@@ -21,7 +21,7 @@ import { createAddressGuard, guardedLookup } from './ssrf.ts';
 export interface HttpSourceOptions {
   /** `http(s)://host/base/` (always ends with `/`). */
   readonly base: string;
-  /** Addresses or CIDRs allowed despite the SSRF guard, e.g. ['127.0.0.0/8', '::1/128']. */
+  /** Addresses or CIDRs allowed despite the SSRF guard, on every port or one: ['127.0.0.0/8', '::1/128', '10.0.0.5:8080']. */
   readonly allowNets: readonly string[];
   /** At most this many redirects followed. */
   readonly redirects: number;
@@ -55,7 +55,7 @@ export function createHttpSource(opts: HttpSourceOptions): Source {
   let headRefused = false;
 
   const refused = (host: string, why: string, address: string, resolved: boolean) =>
-    permanent(new KinuError('source_failed', `the HTTP source refuses ${host}: it ${resolved ? 'resolves to' : 'is'} a ${why} address (allow it in KINU_HTTP_ALLOW_NETS if intended)`, {
+    permanent(new KinuError('source_failed', `the HTTP source refuses ${host}: it ${resolved ? 'resolves to' : 'is'} a ${why} address (allow it, or this port of it, in KINU_HTTP_ALLOW_NETS if intended)`, {
       cause: new Error(`refused address ${address} (${why}) for ${host}`),
     }));
 
@@ -78,12 +78,13 @@ export function createHttpSource(opts: HttpSourceOptions): Source {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       const host = url.hostname.replace(/^\[|\]$/g, '');
+      const protocol = url.protocol as 'http:' | 'https:';
+      const port = Number(url.port) || (protocol === 'https:' ? 443 : 80);
       if (isIP(host)) {
         // IP literals are never looked up, so the guard's lookup would not see them.
-        const why = guard.refusal(host);
+        const why = guard.refusal(host, port);
         if (why) return reject(refused(url.host, why, host, false));
       }
-      const protocol = url.protocol as 'http:' | 'https:';
       const req = (protocol === 'https:' ? https : http).request({
         method,
         protocol,
@@ -92,7 +93,7 @@ export function createHttpSource(opts: HttpSourceOptions): Source {
         path: url.pathname + url.search,
         agent: agents[protocol],
         headers: HEADERS,
-        lookup: guardedLookup(guard, opts.lookup ?? dnsLookup, (address, why) => refused(url.host, why, address, true)),
+        lookup: guardedLookup(guard, opts.lookup ?? dnsLookup, (address, why) => refused(url.host, why, address, true), port),
       });
       let res: IncomingMessage | undefined;
       let socket: Socket | undefined;
@@ -177,7 +178,7 @@ export function createHttpSource(opts: HttpSourceOptions): Source {
     }
     if (method === 'HEAD' && (status === 405 || status === 501)) return res; // the caller falls back to GET
     await discard(res, method);
-    if (status === 404 || status === 410) throw new KinuError('not_found', `no object with key ${JSON.stringify(key)}`);
+    if (status === 404 || status === 410) throw new KinuError('not_found', `no object with key ${quoted(key, 128)}`);
     const err = new KinuError('source_failed', `${what}: the origin answered ${status}`);
     // A refusal or a bad request is an answer another attempt would get again; timeouts and throttling are not.
     if (status < 500 && status !== 408 && status !== 429) throw permanent(err);

@@ -1,8 +1,10 @@
 // Wraps any adapter so a misbehaving store costs bounded time: each operation has one time budget (504 when
 // it runs out), idempotent reads are retried with jittered exponential backoff inside that budget, and a
 // circuit breaker fails fast (502 + Retry-After) while the store keeps failing, letting one probe through
-// after a cool-down. "S3 is not a dream store": one API can fail while the others work, so every failure
-// is counted, and a 404 or a refused size is an answer, not a failure.
+// after a cool-down. "S3 is not a dream store": one API can fail while the others work, so every transient
+// failure is counted, and a 404 or a refused size is an answer, not a failure. A permanent refusal (403, a
+// bad request, a blocked address) is about one key, not the store: it never opens the breaker, and it does
+// not close it either (a store that refuses one key may still be failing for all the others).
 import { Transform, pipeline } from 'node:stream';
 import { KinuError, isKinuError } from '../errors.ts';
 import { isTransient } from './failure.ts';
@@ -52,6 +54,8 @@ export function withResilience(source: Source, opts: ResilienceOptions): Resilie
     failuresInARow++;
     if (state === 'half_open' || failuresInARow >= opts.breakerFailures) opened();
   };
+  /** Neither success nor outage: the count stands; a probe that met one leaves the slot to the next caller. */
+  const neutral = () => { if (state === 'half_open') probing = false; };
 
   /** Whether this call may go to the store now; while half-open, one caller probes and the rest fail fast. */
   function admit(what: string): void {
@@ -84,14 +88,23 @@ export function withResilience(source: Source, opts: ResilienceOptions): Resilie
           throw raw;
         }
         const err = budget.aborted ? new KinuError('source_timeout', `${what}: the source did not answer within ${opts.timeoutMs} ms`, { cause: raw }) : raw;
-        if (!isKinuError(err) || (err.code !== 'source_failed' && err.code !== 'source_timeout')) {
-          // An answer (404, too large) or a bug below us: the store itself is working.
+        if (isKinuError(err) && (err.code === 'not_found' || err.code === 'source_too_large')) {
+          // An answer: the store itself is working.
           succeeded();
+          throw err;
+        }
+        if (!isKinuError(err) || (err.code !== 'source_failed' && err.code !== 'source_timeout')) {
+          // A key refused before any I/O, or a bug below us: says nothing about the store.
+          neutral();
           throw err;
         }
         // Counted per operation, not per attempt: the breaker opens after N requests failed, not after N tries.
         errors[err.code] = (errors[err.code] ?? 0) + 1;
-        if (!idempotent || !isTransient(err) || attempt >= opts.retries || state !== 'closed' || budget.aborted) {
+        if (!isTransient(err)) {
+          neutral();
+          throw err;
+        }
+        if (!idempotent || attempt >= opts.retries || state !== 'closed' || budget.aborted) {
           failed();
           throw err;
         }

@@ -222,6 +222,9 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
 function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
   if (e?.name === 'NoSuchBucket') return false; // a missing bucket is a broken setup, not a missing object
+  // A GET of a missing key by a role without s3:ListBucket: S3 will not say whether it exists, so it does not.
+  // (HEAD answers have no body, so their 403s carry no code and are left to the caller.)
+  if (e?.name === 'AccessDenied' && e.$metadata?.httpStatusCode === 403) return true;
   return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
 }
 

@@ -42,44 +42,67 @@ const LISTS = CLASSES.map(({ name, nets }) => {
 });
 
 export interface AddressGuard {
-  /** The class of address this is and why it is refused ("loopback", "private (IPv4-mapped)"), or undefined when allowed. */
-  refusal(address: string): string | undefined;
+  /**
+   * The class of address this is and why it is refused ("loopback", "private (IPv4-mapped)"), or undefined when
+   * allowed. `port` is the port about to be connected to; entries of allowNets that name a port allow that one only.
+   */
+  refusal(address: string, port?: number): string | undefined;
 }
 
-/** `allowNets`: addresses or CIDR blocks (`127.0.0.0/8`, `::1/128`) let through although their class is refused. */
+/**
+ * `allowNets`: addresses or CIDR blocks let through although their class is refused, each on every port
+ * (`127.0.0.0/8`, `::1/128`) or on one (`10.0.0.5:8080`, `[::1]:9000`, `10.0.0.0/8:443`, `[fd00::/8]:443`).
+ */
 export function createAddressGuard(allowNets: readonly string[]): AddressGuard {
-  const allow = new BlockList();
+  const anyPort = new BlockList();
+  const onPort = new Map<number, BlockList>();
   for (const n of allowNets) {
-    const [ip = '', bits, extra] = n.trim().split('/');
+    const { net, port } = splitPort(n.trim());
+    const [ip = '', bits, extra] = net.split('/');
     const v = isIP(ip);
     const max = v === 6 ? 128 : 32;
-    if (v === 0 || extra !== undefined || (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= max))) {
-      throw new Error(`"${n}" is not an address or CIDR block (e.g. 10.0.0.0/8, ::1/128)`);
+    if (v === 0 || extra !== undefined || (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= max)) || port === null) {
+      throw new Error(`"${n}" is not an address or CIDR block, with or without a port (e.g. 10.0.0.0/8, ::1/128, 10.0.0.5:8080, [::1]:9000)`);
     }
-    allow.addSubnet(ip, bits === undefined ? max : Number(bits), v === 6 ? 'ipv6' : 'ipv4');
+    let list = anyPort;
+    if (port !== undefined) {
+      list = onPort.get(port) ?? new BlockList();
+      onPort.set(port, list);
+    }
+    list.addSubnet(ip, bits === undefined ? max : Number(bits), v === 6 ? 'ipv6' : 'ipv4');
   }
+  const allowed = (address: string, family: Family, port: number | undefined) =>
+    anyPort.check(address, family) || (port !== undefined && onPort.get(port)?.check(address, family) === true);
 
-  const classify = (address: string, family: Family): string | undefined => {
-    if (allow.check(address, family)) return undefined;
+  const classify = (address: string, family: Family, port: number | undefined): string | undefined => {
+    if (allowed(address, family, port)) return undefined;
     return LISTS.find(({ list }) => list.check(address, family))?.name;
   };
 
   return {
-    refusal(raw) {
+    refusal(raw, port) {
       const address = raw.replace(/^\[|\]$/g, '').replace(/%.*$/, ''); // brackets, IPv6 zone id
       const v = isIP(address);
-      if (v === 4) return classify(address, 'ipv4');
+      if (v === 4) return classify(address, 'ipv4', port);
       if (v !== 6) return 'not an IP address';
       // An IPv6 form that carries an IPv4 address is judged by that address (unless the IPv6 form itself is allowed).
       const embedded = embeddedIPv4(address);
       if (embedded) {
-        if (allow.check(address, 'ipv6')) return undefined;
-        const why = classify(embedded.v4, 'ipv4');
+        if (allowed(address, 'ipv6', port)) return undefined;
+        const why = classify(embedded.v4, 'ipv4', port);
         return why && `${why} (${embedded.form})`;
       }
-      return classify(address, 'ipv6');
+      return classify(address, 'ipv6', port);
     },
   };
+}
+
+/** `[v6]:port`, `v4:port` (CIDR blocks too) or a plain entry; port null when one is given but is not 1–65535. */
+function splitPort(entry: string): { net: string; port?: number | null } {
+  const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(entry);
+  const [net, port] = bracketed ? [bracketed[1]!, bracketed[2]] : entry.split(':').length === 2 ? entry.split(':') as [string, string] : [entry, undefined];
+  if (port === undefined) return { net };
+  return { net, port: /^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535 ? Number(port) : null };
 }
 
 /** The IPv4 address inside IPv4-mapped, IPv4-translated, NAT64 (64:ff9b::/96) and 6to4 (2002::/16) addresses. */
@@ -118,10 +141,10 @@ type Callback = (err: NodeJS.ErrnoException | null, address: string | LookupAddr
 /**
  * A `lookup` for http.request / net.connect that resolves through `resolve` and fails with `refuse(address,
  * class)` when any resolved address is refused: the addresses handed to the socket are exactly the ones checked.
- * Answers in both shapes net asks for: one address, or all of them (`{ all: true }`, as Node 20's
+ * `port`: the port the socket will connect to (a lookup is not told). Answers in both shapes net asks for: one address, or all of them (`{ all: true }`, as Node 20's
  * autoSelectFamily does). A mixed answer (one public, one private address) is refused as a whole.
  */
-export function guardedLookup(guard: AddressGuard, resolve: LookupFn, refuse: (address: string, why: string) => Error): LookupFn {
+export function guardedLookup(guard: AddressGuard, resolve: LookupFn, refuse: (address: string, why: string) => Error, port?: number): LookupFn {
   const fn = (hostname: string, options: unknown, callback?: unknown) => {
     const cb = (typeof options === 'function' ? options : callback) as Callback;
     const opts: { all?: boolean } = typeof options === 'number' ? { family: options } : typeof options === 'object' && options ? options : {};
@@ -130,7 +153,7 @@ export function guardedLookup(guard: AddressGuard, resolve: LookupFn, refuse: (a
       if (err) return cb(err, wantsAll ? [] : '');
       if (addresses.length === 0) return cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname }), wantsAll ? [] : '');
       for (const a of addresses) {
-        const why = guard.refusal(a.address);
+        const why = guard.refusal(a.address, port);
         if (why) return cb(refuse(a.address, why), wantsAll ? [] : '');
       }
       if (wantsAll) cb(null, addresses);

@@ -2,11 +2,16 @@
 // remembered too (the short negative cache); other failures never are. An updated original is noticed
 // within `ttlMs`.
 //
-// Stale-if-error: when the source fails (502/504) the last good answer, if younger than `staleMs`, is
+// Stale-if-error: when the source fails (502/504, transient failures only) the last good answer, if younger than `staleMs`, is
 // returned marked `staleBecause`, so variants made from it can still be served from any cache tier while
 // storage is down.
+//
+// Both are bounded in bytes, and apart: keys may be KBs long, and a flood of distinct missing keys must
+// neither grow the process nor push out the answers that keep hits free of I/O. A 404 is kept as a time
+// only; its error is built again when answering.
 import { LRUCache } from 'lru-cache';
-import { isKinuError } from '../errors.ts';
+import { KinuError, isKinuError, quoted } from '../errors.ts';
+import { isTransient } from './failure.ts';
 import type { Source, SourceStat } from './source.ts';
 import type { SourceHealth } from './resilient.ts';
 
@@ -16,32 +21,54 @@ export interface StatCachedSource extends Source {
   /** Drop what is remembered of one key (after an upload or delete). */
   forget(key: string): void;
   health?(): SourceHealth;
+  /** Bytes each part holds by its own accounting, and how many keys. */
+  memory(): { found: { bytes: number; keys: number }; missing: { bytes: number; keys: number } };
 }
 
-interface Known { at: number; stat?: SourceStat; error?: unknown }
+export interface StatCacheOptions {
+  readonly ttlMs: number;
+  readonly staleMs?: number;
+  /** Bound of the remembered stats, bytes (default 32 MiB). */
+  readonly maxBytes?: number;
+  /** Bound of the remembered 404s, bytes (default 4 MiB). */
+  readonly maxMissingBytes?: number;
+}
 
-export function withStatCache(source: Source & { health?(): SourceHealth }, opts: { ttlMs: number; staleMs?: number; maxKeys?: number }): StatCachedSource {
-  const known = new LRUCache<string, Known>({ max: opts.maxKeys ?? 100_000 });
+interface Known { at: number; stat: SourceStat }
+
+/** What a remembered key costs: its characters (two bytes each, as V8 may store them) and the entry around it. */
+function keyBytes(key: string): number {
+  return 2 * key.length + 96;
+}
+
+export function withStatCache(source: Source & { health?(): SourceHealth }, opts: StatCacheOptions): StatCachedSource {
+  const known = new LRUCache<string, Known>({
+    maxSize: opts.maxBytes ?? 32 * 1024 * 1024,
+    sizeCalculation: (k, key) => keyBytes(key) + 2 * k.stat.version.length + 160,
+  });
+  // The time each 404 was seen, nothing more.
+  const missing = new LRUCache<string, number>({ maxSize: opts.maxMissingBytes ?? 4 * 1024 * 1024, sizeCalculation: (_at, key) => keyBytes(key) });
   const staleMs = opts.staleMs ?? 0;
   return {
     ...source,
     name: source.name,
     async stat(key, o) {
       const now = Date.now();
+      const lost = missing.get(key);
+      if (lost !== undefined && now - lost < opts.ttlMs) throw new KinuError('not_found', `no object with key ${quoted(key, 128)}`);
       const hit = known.get(key);
-      if (hit && now - hit.at < opts.ttlMs) {
-        if (hit.error) throw hit.error;
-        return hit.stat!;
-      }
+      if (hit && now - hit.at < opts.ttlMs) return hit.stat;
       try {
         const stat = await source.stat(key, o);
         if (opts.ttlMs > 0 || staleMs > 0) known.set(key, { at: now, stat });
+        missing.delete(key);
         return stat;
       } catch (err) {
         if (isKinuError(err) && err.code === 'not_found') {
-          if (opts.ttlMs > 0) known.set(key, { at: now, error: err });
-          else known.delete(key);
-        } else if (isKinuError(err) && (err.code === 'source_failed' || err.code === 'source_timeout') && hit?.stat && now - hit.at < staleMs) {
+          known.delete(key);
+          if (opts.ttlMs > 0) missing.set(key, now);
+        } else if (isTransient(err) && hit && now - hit.at < staleMs) {
+          // Only while storage fails: a refusal (403) of a key it served before may be a takedown.
           return { ...hit.stat, staleBecause: err };
         }
         throw err;
@@ -56,10 +83,12 @@ export function withStatCache(source: Source & { health?(): SourceHealth }, opts
     ...(source.health ? { health: source.health.bind(source) } : {}),
     peek(key) {
       const hit = known.get(key);
-      return hit?.stat && Date.now() - hit.at < opts.ttlMs ? hit.stat : undefined;
+      return hit && Date.now() - hit.at < opts.ttlMs ? hit.stat : undefined;
     },
     forget(key) {
       known.delete(key);
+      missing.delete(key);
     },
+    memory: () => ({ found: { bytes: known.calculatedSize, keys: known.size }, missing: { bytes: missing.calculatedSize, keys: missing.size } }),
   };
 }

@@ -4,7 +4,7 @@
 // An option is `name:arg:arg…`; options apply left to right, later ones overriding earlier ones, and a preset
 // applies its options where it stands. Written from imgproxy's documentation and behaviour; how each option
 // maps onto kinu's Transform, and what is refused, is documented in README "Migrating from imgproxy".
-import { KinuError } from '../errors.ts';
+import { clip, KinuError, quoted } from '../errors.ts';
 import type { OutputFormat } from '../formats.ts';
 import type { Fit, Gravity, Position, Rgba, Transform } from '../transform.ts';
 import { verifyImgproxySignature, type ImgproxyKeys } from './imgproxy-sign.ts';
@@ -92,7 +92,7 @@ interface Ctx {
 /** A bad argument; applyOption prefixes it with the option's name as written in the URL. */
 class ArgError extends Error {}
 
-const shown = (raw: string) => JSON.stringify(raw.length > 64 ? `${raw.slice(0, 64)}…` : raw);
+const shown = (raw: string) => quoted(raw);
 const invalid = (detail: string) => new KinuError('invalid_param', detail);
 
 function maxArgs(args: readonly string[], n: number): void {
@@ -161,7 +161,7 @@ function resizingType(s: State, name: string, raw: string): void {
 }
 
 function format(raw: string): OutputFormat {
-  const f = FORMAT_NAMES[raw.toLowerCase()];
+  const f = Object.hasOwn(FORMAT_NAMES, raw.toLowerCase()) ? FORMAT_NAMES[raw.toLowerCase()] : undefined;
   if (f) return f;
   if (raw === 'best') throw new ArgError('best (imgproxy Pro) is not supported; choose jpg, png, webp, avif or gif');
   if (OTHER_FORMATS.includes(raw.toLowerCase())) throw new ArgError(`kinu cannot write ${raw}; choose jpg, png, webp, avif or gif`);
@@ -305,7 +305,7 @@ function applyOption(s: State, ctx: Ctx, opt: ImgproxyOption, used: readonly str
   if (!fn) {
     const why = UNSUPPORTED_BY_NAME.get(opt.name);
     if (why !== undefined) throw invalid(`${opt.name}: this imgproxy option is not supported by kinu: ${why}`);
-    throw invalid(`${opt.name || '(empty)'}: unknown imgproxy option; kinu supports ${APPLY.map(([n]) => n.at(-1)).join(', ')}`);
+    throw invalid(`${clip(opt.name, 32) || '(empty)'}: unknown imgproxy option; kinu supports ${APPLY.map(([n]) => n.at(-1)).join(', ')}`);
   }
   try {
     fn(s, opt.args, opt.name, ctx, used);
@@ -580,7 +580,8 @@ export function parseImgproxyPresets(text: string): Record<string, ImgproxyOptio
       return { name: n, args };
     });
     if (options.length === 0) throw new Error(`preset ${name}: no options`);
-    out[name] = options;
+    // Defined, not assigned: a preset named __proto__ must stay a preset, not become the object's prototype.
+    Object.defineProperty(out, name, { value: options, enumerable: true, writable: true, configurable: true });
   }
   const ctx: Ctx = { presets: out, now: () => 0 };
   for (const name of Object.keys(out)) {

@@ -1,6 +1,7 @@
-// Object-key rules shared by every dialect. A key names an object inside the source; nothing that could
-// climb out of it (`..`, absolute paths, backslashes, NUL) ever reaches a source adapter.
-import { KinuError } from '../errors.ts';
+// Object-key rules shared by every dialect and the management API. A key names an object inside the source;
+// nothing that could climb out of it (`..`, absolute paths, backslashes, NUL) ever reaches a source adapter,
+// and no segment may start with a dot: `.env`, `.git/config`, `.well-known/…` and upload temporaries stay private.
+import { KinuError, quoted } from '../errors.ts';
 
 const MAX_KEY_LENGTH = 1024;
 
@@ -27,8 +28,8 @@ export function validateKey(key: string): string {
   if (key.includes('\\')) throw new KinuError('invalid_key', 'key: contains a backslash');
   if (key.startsWith('/') || /^[a-zA-Z]:/.test(key)) throw new KinuError('invalid_key', 'key: must be relative, not absolute');
   for (const segment of key.split('/')) {
-    if (segment === '..' || segment === '.') throw new KinuError('invalid_key', `key: "${segment}" segments are not allowed`);
     if (segment === '') throw new KinuError('invalid_key', 'key: empty path segment');
+    if (segment.startsWith('.')) throw new KinuError('invalid_key', `key: segments starting with a dot are not allowed, got ${quoted(segment)}`);
   }
   return key;
 }

@@ -1,5 +1,5 @@
 // The native dialect: GET /<key>?<params>. Raw URL in, { key, transform } out, or a typed error.
-import { KinuError } from '../errors.ts';
+import { clip, KinuError, quoted } from '../errors.ts';
 import { IDENTITY, type Transform } from '../transform.ts';
 import { decodeKey } from './key.ts';
 import { isParamName, PARAM_NAMES, PARAMS, type ParamName, type ParamValues } from './params.ts';
@@ -12,6 +12,8 @@ export interface NativeOptions {
   readonly secrets: readonly string[];
   /** Preset name → validated params. */
   readonly presets: Readonly<Record<string, ParamValues>>;
+  /** KINU_ORIGINALS=signed: with secrets set, a URL without params needs `sig` too (otherwise it is exempt). */
+  readonly signOriginals?: boolean;
 }
 
 export interface ParsedRequest {
@@ -26,7 +28,7 @@ export function parseNative(rawUrl: string, opts: NativeOptions): ParsedRequest 
   const rawQuery = q < 0 ? '' : rawUrl.slice(q + 1);
   const { rest, sigs } = splitSig(rawQuery);
 
-  if (opts.secrets.length > 0 && (rest.length > 0 || sigs.length > 0)) {
+  if (opts.secrets.length > 0 && (rest.length > 0 || sigs.length > 0 || opts.signOriginals)) {
     if (sigs.length === 0) throw new KinuError('bad_signature', 'sig: missing; this server only answers signed URLs');
     if (sigs.length > 1) throw new KinuError('bad_signature', 'sig: given more than once');
     if (!verify(opts.secrets, signedMessage(rawPath, rest), sigs[0]!)) throw new KinuError('bad_signature', 'sig: does not match this URL');
@@ -39,7 +41,8 @@ export function parseNative(rawUrl: string, opts: NativeOptions): ParsedRequest 
   const given = parseParams(rest);
   let values = given;
   if (given.preset !== undefined) {
-    const preset = opts.presets[given.preset];
+    // Own properties only: `constructor` or `__proto__` must not find Object.prototype's.
+    const preset = Object.hasOwn(opts.presets, given.preset) ? opts.presets[given.preset] : undefined;
     if (!preset) throw invalid('preset', given.preset, `one of: ${Object.keys(opts.presets).join(', ') || '(no presets configured)'}`);
     values = { ...preset, ...given };
   }
@@ -48,7 +51,7 @@ export function parseNative(rawUrl: string, opts: NativeOptions): ParsedRequest 
 
 /** Parse `k=v` segments strictly: unknown, repeated, empty or invalid params are a 400 naming the param. */
 export function parseParams(segments: readonly string[]): ParamValues {
-  const out: Record<string, unknown> = {};
+  const out = new Map<ParamName, unknown>();
   for (const seg of segments) {
     const eq = seg.indexOf('=');
     const name = eq < 0 ? seg : seg.slice(0, eq);
@@ -56,22 +59,21 @@ export function parseParams(segments: readonly string[]): ParamValues {
     try {
       raw = decodeURIComponent(eq < 0 ? '' : seg.slice(eq + 1));
     } catch {
-      throw new KinuError('invalid_param', `${name}: malformed percent-encoding`);
+      throw new KinuError('invalid_param', `${clip(name, 32)}: malformed percent-encoding`);
     }
     if (name === '') throw new KinuError('invalid_param', 'empty parameter name in query');
-    if (!isParamName(name)) throw new KinuError('invalid_param', `${name}: unknown parameter; known: ${PARAM_NAMES.join(', ')}`);
-    if (name in out) throw new KinuError('invalid_param', `${name}: given more than once`);
+    if (!isParamName(name)) throw new KinuError('invalid_param', `${clip(name, 32)}: unknown parameter; known: ${PARAM_NAMES.join(', ')}`);
+    if (out.has(name)) throw new KinuError('invalid_param', `${name}: given more than once`);
     if (raw === '') throw invalid(name, raw, PARAMS[name].values);
     const r = PARAMS[name].schema.safeParse(raw);
     if (!r.success) throw invalid(name, raw, PARAMS[name].values);
-    out[name] = r.data;
+    out.set(name, r.data);
   }
-  return out as ParamValues;
+  return Object.fromEntries(out) as ParamValues;
 }
 
 function invalid(name: ParamName, raw: string, expected: string): KinuError {
-  const shown = raw.length > 64 ? `${raw.slice(0, 64)}…` : raw;
-  return new KinuError('invalid_param', `${name}: expected ${expected}, got ${JSON.stringify(shown)}`);
+  return new KinuError('invalid_param', `${name}: expected ${expected}, got ${quoted(raw)}`);
 }
 
 /** Validated native params → the canonical Transform; every dialect funnels through here. */

@@ -4,7 +4,7 @@
 // What does not map onto kinu is a 400 that names the part, never a silent approximation of something else.
 import { createHmac } from 'node:crypto';
 import { matchesAny } from './sign.ts';
-import { KinuError } from '../errors.ts';
+import { clip, KinuError, quoted } from '../errors.ts';
 import type { OutputFormat } from '../formats.ts';
 import type { Gravity, Position, Rgba } from '../transform.ts';
 import { parseColour } from './colours.ts';
@@ -141,8 +141,8 @@ function imageKey(raw: string): string {
   if (STRAY.test(first)) {
     if (!raw.includes('/')) throw bad('image', `missing after the options (${show(first)} is an option)`);
     if (first.startsWith('filters:')) throw bad('filters', `cannot read ${show(first)}; expected filters:name(args):name(args)/`);
-    if (first.startsWith('trim')) throw bad(first, 'expected trim, trim:top-left or trim:top-left:<tolerance>');
-    throw bad(first, `out of place or given twice; ${ORDER}`);
+    if (first.startsWith('trim')) throw bad(clip(first, 32), 'expected trim, trim:top-left or trim:top-left:<tolerance>');
+    throw bad(clip(first, 32), `out of place or given twice; ${ORDER}`);
   }
   const image = decode('image', raw);
   if (/^https?:/i.test(image)) {
@@ -225,7 +225,7 @@ function parseFilters(text: string | undefined): Filters {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)\((.*)\)$/s.exec(call);
     if (!m) throw bad('filters', `cannot read ${show(call)}; expected name(args)`);
     const name = m[1]!;
-    if (seen.has(name)) throw bad(`filter ${name}`, 'given more than once');
+    if (seen.has(name)) throw bad(`filter ${clip(name, 32)}`, 'given more than once');
     seen.add(name);
     applyFilter(f, name, splitArgs(m[2]!));
   });
@@ -247,14 +247,14 @@ function splitArgs(s: string): string[] {
 }
 
 function applyFilter(f: Filters, name: string, args: string[]): void {
-  const fail: (why: string) => never = (why) => { throw bad(`filter ${name}`, why); };
+  const fail: (why: string) => never = (why) => { throw bad(`filter ${clip(name, 32)}`, why); };
   const arity = (min: number, max: number, usage: string) => {
     if (args.length < min || args.length > max) fail(`expected ${name}(${usage}), got ${args.length} argument${args.length === 1 ? '' : 's'}`);
   };
   switch (name) {
     case 'format': {
       arity(1, 1, 'jpeg|png|webp|avif|gif');
-      const fmt = FORMATS[args[0]!.toLowerCase()];
+      const fmt = own(FORMATS, args[0]!.toLowerCase());
       if (!fmt) fail(`expected jpeg, jpg, png, webp, avif or gif, got ${show(args[0]!)}${/^hei[cf]$/i.test(args[0]!) ? ' (kinu cannot write HEIF)' : ''}`);
       f.format = fmt;
       return;
@@ -280,7 +280,7 @@ function applyFilter(f: Filters, name: string, args: string[]): void {
       const [amount, radius, luma] = args as [string, string, string];
       if (!DECIMAL.test(amount) || Number(amount) < 0) fail(`amount: expected a number ≥ 0, got ${show(amount)}`);
       if (!DECIMAL.test(radius) || Number(radius) < 0 || Number(radius) > 10) fail(`radius: expected 0–10, got ${show(radius)}`);
-      if (!(luma in BOOLEAN)) fail(`luminance_only: expected true or false, got ${show(luma)}`);
+      if (own(BOOLEAN, luma) === undefined) fail(`luminance_only: expected true or false, got ${show(luma)}`);
       // libvips sharpens lightness only, with a Gaussian of this sigma; thumbor's amount has no counterpart.
       if (Number(amount) > 0) f.sharpen = Math.round(Math.min(10, Math.max(0.5, Number(radius))) * 100) / 100;
       return;
@@ -299,7 +299,7 @@ function applyFilter(f: Filters, name: string, args: string[]): void {
     case 'strip_exif': case 'strip_icc': arity(0, 0, ''); return; // kinu always strips metadata and outputs sRGB
     case 'fill': {
       arity(1, 2, 'color[,fill_transparent]');
-      if (args[1] !== undefined && !(args[1] in BOOLEAN)) fail(`fill_transparent: expected true or false, got ${show(args[1])}`);
+      if (args[1] !== undefined && own(BOOLEAN, args[1]) === undefined) fail(`fill_transparent: expected true or false, got ${show(args[1])}`);
       f.bg = colour(args[0]!, fail);
       f.fill = true;
       return;
@@ -347,8 +347,8 @@ function watermark(args: string[], fail: (why: string) => never): NonNullable<Fi
   if (/^https?:/i.test(url)) fail('absolute http(s) image URLs are not supported: give the watermark\'s key in the source');
   let wm: string;
   try { wm = validateKey(url); } catch (e) { fail(`image: ${(e as KinuError).detail.replace(/^key: /, '')}`); }
-  if (!(x in EDGE_X)) fail(`x: kinu places a watermark flush at an edge or centred: 0, -0 or center, got ${show(x)}`);
-  if (!(y in EDGE_Y)) fail(`y: kinu places a watermark flush at an edge or centred: 0, -0 or center, got ${show(y)}`);
+  if (!Object.hasOwn(EDGE_X, x)) fail(`x: kinu places a watermark flush at an edge or centred: 0, -0 or center, got ${show(x)}`);
+  if (!Object.hasOwn(EDGE_Y, y)) fail(`y: kinu places a watermark flush at an edge or centred: 0, -0 or center, got ${show(y)}`);
   const n = Number(alpha);
   if (!UINT.test(alpha) || n > 100) fail(`alpha: expected transparency 0–100, got ${show(alpha)}`);
   if (hRatio !== 'none') fail(`h_ratio: kinu scales a watermark by the output's width only; use none, got ${show(hRatio)}`);
@@ -368,7 +368,10 @@ function decode(part: string, raw: string): string {
   }
 }
 
-const show = (s: string) => JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s);
+const show = (s: string) => quoted(s);
+
+/** A table lookup by a string from the URL: own properties only, so `constructor` finds nothing. */
+const own = <T>(table: Readonly<Record<string, T>>, name: string): T | undefined => (Object.hasOwn(table, name) ? table[name] : undefined);
 
 function bad(part: string, why: string): KinuError {
   return new KinuError('invalid_param', `${part}: ${why}`);

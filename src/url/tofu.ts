@@ -7,7 +7,7 @@
 // HMAC-SHA256(secret, the path below the mount with the signature left out: `/recipes/1203423/750x500cq60/.jpg`).
 import { createHmac } from 'node:crypto';
 import { matchesAny } from './sign.ts';
-import { KinuError } from '../errors.ts';
+import { KinuError, quoted } from '../errors.ts';
 import type { OutputFormat } from '../formats.ts';
 import { decodeKey, validateKey } from './key.ts';
 import { toTransform, type ParsedRequest } from './native.ts';
@@ -68,7 +68,7 @@ export function parseTofu(rawUrl: string, opts: TofuOptions): ParsedRequest {
   if (signed && !verify(opts.secrets, `${below.slice(0, cut + 1)}${dot < 0 ? '' : last.slice(dot)}`, sig)) {
     throw new KinuError('bad_signature', 'signature: does not match this URL');
   }
-  const fmt = EXTENSIONS[ext];
+  const fmt = Object.hasOwn(EXTENSIONS, ext) ? EXTENSIONS[ext] : undefined;
   if (!fmt) throw bad('extension', `expected .jpg, .jpeg, .png, .webp, .avif or .gif, got ${show(ext === '' ? '(none)' : `.${ext}`)}`);
 
   const dirs = below.slice(1, Math.max(1, cut)).split('/');
@@ -109,7 +109,7 @@ function verify(secrets: readonly string[], message: string, sig: string): boole
   return matchesAny(Buffer.from(sig, 'utf8'), secrets.map((secret) => () => Buffer.from(tofuSignature(secret, message), 'utf8')));
 }
 
-const show = (s: string) => JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s);
+const show = (s: string) => quoted(s);
 
 function bad(part: string, why: string): KinuError {
   return new KinuError('invalid_param', `${part}: ${why}`);

@@ -37,7 +37,7 @@ const TRUNCATED_JPEG = bytesOf('corrupt/truncated-10k-of-2725x2225.jpg');
 const TRUNCATED_PNG = bytesOf('corrupt/truncated.png');
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const pathOf = (url: string) => new URL(url).pathname;
+const pathOf = (url: string) => new URL(url, 'http://kinu.test').pathname;
 
 interface Backend {
   /** Settings of a server over a fresh, empty store. */
@@ -370,7 +370,7 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
       assert.equal(res.status, 201, JSON.stringify(j));
       assert.equal(j.key, `forms/${sha256(PNG_ALPHA)}.png`);
       assert.ok((await backend.read(String(j.key)))!.equals(PNG_ALPHA));
-      const served = await fetch(String(j.url));
+      const served = await fetch(`http://127.0.0.1:${port}${String(j.url)}`);
       assert.equal(served.status, 200);
       assert.ok(Buffer.from(await served.arrayBuffer()).equals(PNG_ALPHA));
 

@@ -72,7 +72,7 @@ describe('thumbor over HTTP, unsigned (no KINU_THUMBOR_KEY)', () => {
 });
 
 describe('thumbor over HTTP, signed (KINU_THUMBOR_KEY)', () => {
-  const { app } = testServer({ KINU_DIALECTS: DIALECTS, KINU_THUMBOR_KEY: `new-thumbor-key,${THUMBOR_KEY}` });
+  const { app } = testServer({ KINU_DIALECTS: DIALECTS, KINU_THUMBOR_KEY: `new-thumbor-key,${THUMBOR_KEY}`, KINU_UNSIGNED_DIALECTS: 'native' });
   after(() => app.close());
   const path = `fit-in/300x300/filters:format(webp)/${PHOTO}`;
 

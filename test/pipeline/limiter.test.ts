@@ -30,18 +30,18 @@ describe('limiter', () => {
     const limiter = createLimiter({ concurrency: 2, queue: 1, retryAfterSeconds: 3 });
     const { gates, runs } = fill(limiter, 3);
     await Promise.all([gates[0]!.start, gates[1]!.start]);
-    assert.deepEqual(limiter.stats(), { active: 2, queued: 1, rejected: 0 });
+    assert.deepEqual(limiter.stats(), { active: 2, queued: 1, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity });
     const e = await overloaded(limiter.run(async () => 'never'));
     assert.equal(e.status, 503);
     assert.deepEqual(e.headers, { 'retry-after': '3' });
     assert.equal(limiter.stats().rejected, 1);
     gates[0]!.release('a');
     await gates[2]!.start;
-    assert.deepEqual(limiter.stats(), { active: 2, queued: 0, rejected: 1 });
+    assert.deepEqual(limiter.stats(), { active: 2, queued: 0, rejected: 1, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity });
     gates[1]!.release('b');
     gates[2]!.release('c');
     assert.deepEqual(await Promise.all(runs), ['a', 'b', 'c']);
-    assert.deepEqual(limiter.stats(), { active: 0, queued: 0, rejected: 1 });
+    assert.deepEqual(limiter.stats(), { active: 0, queued: 0, rejected: 1, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity });
   });
 
   test('queue 0: the second job is refused while the first runs', async () => {
@@ -70,7 +70,7 @@ describe('limiter', () => {
   test('a failing job releases its slot', async () => {
     const limiter = createLimiter({ concurrency: 1, queue: 0 });
     await assert.rejects(limiter.run(async () => { throw new Error('boom'); }), /boom/);
-    assert.deepEqual(limiter.stats(), { active: 0, queued: 0, rejected: 0 });
+    assert.deepEqual(limiter.stats(), { active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity });
     assert.equal(await limiter.run(async () => 'ok'), 'ok');
   });
 
@@ -95,13 +95,13 @@ describe('limiter', () => {
     next.release();
     await nextRun;
     assert.equal(ran, false);
-    assert.deepEqual(limiter.stats(), { active: 0, queued: 0, rejected: 0 });
+    assert.deepEqual(limiter.stats(), { active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity });
   });
 
   test('an already aborted signal takes no slot', async () => {
     const limiter = createLimiter({ concurrency: 1, queue: 0 });
     await assert.rejects(limiter.run(async () => 1, AbortSignal.abort(new Error('gone'))), /gone/);
-    assert.deepEqual(limiter.stats(), { active: 0, queued: 0, rejected: 0 });
+    assert.deepEqual(limiter.stats(), { active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity });
   });
 
   test('an abort after the job started does not release the slot twice', async () => {
@@ -116,10 +116,10 @@ describe('limiter', () => {
     await second.start;
     abort.abort();
     await tick();
-    assert.deepEqual(limiter.stats(), { active: 1, queued: 0, rejected: 0 });
+    assert.deepEqual(limiter.stats(), { active: 1, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity });
     second.release('x');
     await run1;
     assert.equal(await run2, 'x');
-    assert.deepEqual(limiter.stats(), { active: 0, queued: 0, rejected: 0 });
+    assert.deepEqual(limiter.stats(), { active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity });
   });
 });

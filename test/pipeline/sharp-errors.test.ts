@@ -15,6 +15,8 @@ const ROWS: [string, string | undefined][] = [
   ['VipsJpeg: Corrupt JPEG data: premature end of data segment', 'corrupt_image'],
   ['pngload_buffer: libspng read error', 'corrupt_image'],
   ['Input buffer has corrupt header: gifload_buffer: Unexpected end of GIF source data', 'corrupt_image'],
+  // A decoder's warning under failOn, its own text lost (libvips' error buffer is shared by all threads).
+  ['Warning treated as error due to failOn setting', 'corrupt_image'],
   // Not about the source: left for the pipeline to judge by decoding the source alone.
   ['Expected positive integer for left but received -1 of type number', undefined],
   ['extract_area: bad extract area', undefined],

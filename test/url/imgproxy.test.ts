@@ -383,7 +383,7 @@ describe('presets and settings', () => {
 
   test('settings: keys and salts are hex pairs, secrets never echoed', () => {
     const c = loadConfig({ env: {
-      KINU_IMGPROXY_KEY: '736563726574, 943B421C', KINU_IMGPROXY_SALT: '68656C6C6F,520f',
+      KINU_DIALECTS: 'imgproxy=/', KINU_IMGPROXY_KEY: '736563726574, 943B421C', KINU_IMGPROXY_SALT: '68656C6C6F,520f',
       KINU_IMGPROXY_SIGNATURE_SIZE: '8', KINU_IMGPROXY_PRESETS: 'thumb=rs:fill:100:100', KINU_IMGPROXY_WATERMARK: 'marks/logo.png',
     } });
     assert.deepEqual(c.imgproxy, {

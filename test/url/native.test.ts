@@ -204,7 +204,7 @@ describe('native keys', () => {
     ['/photos/%E2%82%AC%20sign.jpg', 'photos/€ sign.jpg'],
     ['/a%2Fb.jpg', 'a/b.jpg'],
     ['/a..b/c..jpg', 'a..b/c..jpg'],
-    ['/.hidden', '.hidden'],
+    ['/a.b/c.d./e.', 'a.b/c.d./e.'],
     [`/${'k'.repeat(1024)}`, 'k'.repeat(1024)],
   ];
   for (const [path, key] of KEYS) test(`${path.slice(0, 40)} → ${key.slice(0, 30)}`, () => assert.equal(parse('', path).key, key));
@@ -212,6 +212,8 @@ describe('native keys', () => {
   const BAD = [
     '/', '/..', '/../a.jpg', '/a/../../b.jpg', '/a/..', '/%2e%2e/a.jpg', '/.%2E/a.jpg', '/a%2F..%2F..%2Fb',
     '/.', '/./a.jpg', '/a/./b.jpg',
+    // A segment starting with a dot is private: dotfiles, dot-folders, .well-known, upload temporaries.
+    '/.hidden', '/.env', '/a/.git/config', '/.well-known/x', '/%2Eenv', '/a/%2egit/HEAD', '/...', '/.kinu-upload-1',
     '/a%00.jpg', '/a.jpg%00.png',
     '/a%5Cb.jpg', '/..%5Ca.jpg', '/a\\b.jpg',
     '//etc/passwd', '/%2Fetc/passwd', '/C:/x.jpg', '/c:x.jpg',

@@ -270,6 +270,6 @@ describe('signatures', () => {
 });
 
 test('KINU_THUMBOR_KEY: thumbor keys of any length, comma-separated for rotation', () => {
-  assert.deepEqual(loadConfig({ env: { KINU_THUMBOR_KEY: 'MY_SECURE_KEY,old-key' } }).thumbor.keys, ['MY_SECURE_KEY', 'old-key']);
+  assert.deepEqual(loadConfig({ env: { KINU_THUMBOR_KEY: 'MY_SECURE_KEY,old-key', KINU_DIALECTS: 'thumbor=/' } }).thumbor.keys, ['MY_SECURE_KEY', 'old-key']);
   assert.deepEqual(loadConfig({ env: {} }).thumbor.keys, []);
 });

@@ -126,7 +126,7 @@ describe('signatures', () => {
 
 describe('settings', () => {
   test('KINU_TOFU_SECRET (any length, rotation) and KINU_TOFU_ORIGINAL', () => {
-    const c = loadConfig({ env: { KINU_TOFU_SECRET: 'short, other-secret', KINU_TOFU_ORIGINAL: 'originals/{path}' } });
+    const c = loadConfig({ env: { KINU_TOFU_SECRET: 'short, other-secret', KINU_TOFU_ORIGINAL: 'originals/{path}', KINU_DIALECTS: 'tofu=/' } });
     assert.deepEqual(c.tofu, { secrets: ['short', 'other-secret'], original: 'originals/{path}' });
     assert.deepEqual(loadConfig({ env: {} }).tofu, { secrets: [], original: '{path}.jpg' });
   });

@@ -1,0 +1,146 @@
+// What an object's bytes are, read from their first bytes: the one home for image magic numbers. Originals are
+// served only when their content is an image, whatever their name says, so `/.env` or `/page.html` never leave.
+import { Readable } from 'node:stream';
+import { constants, gunzipSync } from 'node:zlib';
+
+export interface Sniffed {
+  /** jpeg, png, gif, webp, avif, heic, heif, tiff, jxl, bmp, ico, svg. */
+  readonly format: string;
+  /** The Content-Type an original in this format is served with. */
+  readonly mime: string;
+  /** `gzip` for `.svgz`: browsers read it with `Content-Encoding: gzip`. */
+  readonly encoding?: 'gzip';
+}
+
+/** Bytes of the head sniff() needs at most: SVG may open with an XML prolog, comments and a DOCTYPE. */
+export const SNIFF_BYTES = 8192;
+
+const ascii = (b: Buffer, at: number, s: string) => b.length >= at + s.length && b.toString('latin1', at, at + s.length) === s;
+const bytes = (b: Buffer, at: number, ...v: number[]) => b.length >= at + v.length && v.every((x, i) => b[at + i] === x);
+
+// ISOBMFF (HEIF family) brands that name a still image or image sequence; video brands (isom, mp42, …) do not.
+const BRANDS: Readonly<Record<string, { format: string; mime: string }>> = Object.assign(Object.create(null) as object, {
+  avif: { format: 'avif', mime: 'image/avif' }, avis: { format: 'avif', mime: 'image/avif' },
+  heic: { format: 'heic', mime: 'image/heic' }, heix: { format: 'heic', mime: 'image/heic' },
+  heim: { format: 'heic', mime: 'image/heic' }, heis: { format: 'heic', mime: 'image/heic' },
+  hevc: { format: 'heic', mime: 'image/heic-sequence' }, hevx: { format: 'heic', mime: 'image/heic-sequence' },
+  mif1: { format: 'heif', mime: 'image/heif' }, msf1: { format: 'heif', mime: 'image/heif-sequence' },
+});
+
+/** The ftyp box's major and compatible brands: AVIF if any says so, else HEIC, else generic HEIF; none: not an image. */
+function isobmff(b: Buffer): { format: string; mime: string } | undefined {
+  if (!ascii(b, 4, 'ftyp') || b.length < 16) return undefined;
+  const size = Math.min(b.readUInt32BE(0), b.length, 512);
+  if (size < 16 || size % 4 !== 0) return undefined;
+  const brands = [b.toString('latin1', 8, 12)];
+  for (let at = 16; at + 4 <= size; at += 4) brands.push(b.toString('latin1', at, at + 4));
+  const named = brands.map((x) => BRANDS[x]).filter((x) => x !== undefined);
+  return named.find((x) => x.format === 'avif') ?? named.find((x) => x.format === 'heic') ?? named[0];
+}
+
+/** BMP: `BM`, the file size, reserved zeros, then a known DIB header size, so a text starting with BM is not one. */
+const bmp = (b: Buffer) => ascii(b, 0, 'BM') && b.length >= 18 && b.readUInt32LE(6) === 0 && [12, 40, 52, 56, 64, 108, 124].includes(b.readUInt32LE(14));
+
+/** ICO: reserved 0, type 1, at least one image, whose first directory entry has a zero reserved byte and 0–1 planes. */
+const ico = (b: Buffer) => bytes(b, 0, 0, 0, 1, 0) && b.length >= 22 && b.readUInt16LE(4) > 0 && b[9] === 0 && b.readUInt16LE(10) <= 1;
+
+/**
+ * An SVG document: optional BOM and whitespace, then any XML declaration, comments, processing instructions
+ * and DOCTYPE (with an internal subset), then an `<svg` root element. Anything else (HTML, other XML) is not.
+ */
+function svg(b: Buffer): boolean {
+  let s = b.toString('utf8', 0, Math.min(b.length, SNIFF_BYTES));
+  if (s.startsWith('\uFEFF')) s = s.slice(1);
+  let at = 0;
+  for (;;) {
+    while (at < s.length && ' \t\r\n'.includes(s[at]!)) at++;
+    if (s.startsWith('<?', at)) at = after(s, at, '?>');
+    else if (s.startsWith('<!--', at)) at = after(s, at, '-->');
+    else if (s.startsWith('<!DOCTYPE', at)) at = doctypeEnd(s, at);
+    else return /^<svg[\s/>]/.test(s.slice(at, at + 5));
+    if (at < 0) return false;
+  }
+}
+
+const after = (s: string, from: number, end: string) => {
+  const i = s.indexOf(end, from);
+  return i < 0 ? -1 : i + end.length;
+};
+
+function doctypeEnd(s: string, from: number): number {
+  let depth = 0;
+  for (let i = from; i < s.length; i++) {
+    if (s[i] === '[') depth++;
+    else if (s[i] === ']') depth--;
+    else if (s[i] === '>' && depth === 0) return i + 1;
+  }
+  return -1;
+}
+
+/** gzip holding an SVG (`.svgz`): only its first KiB is inflated, so a compression bomb costs ~1 MiB at most. */
+function svgz(b: Buffer): boolean {
+  if (!bytes(b, 0, 0x1f, 0x8b, 0x08)) return false;
+  try {
+    return svg(gunzipSync(b.subarray(0, 1024), { finishFlush: constants.Z_SYNC_FLUSH }));
+  } catch {
+    return false;
+  }
+}
+
+type Rule = readonly [test: (head: Buffer) => boolean, sniffed: Sniffed | ((head: Buffer) => Sniffed | undefined)];
+
+/** Every image kinu serves as an original. Some it cannot decode yet (HEIC, JPEG XL, BMP, ICO): they are still images. */
+const RULES: readonly Rule[] = [
+  [(b) => bytes(b, 0, 0xff, 0xd8, 0xff), { format: 'jpeg', mime: 'image/jpeg' }],
+  [(b) => bytes(b, 0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a), { format: 'png', mime: 'image/png' }],
+  [(b) => ascii(b, 0, 'GIF87a') || ascii(b, 0, 'GIF89a'), { format: 'gif', mime: 'image/gif' }],
+  [(b) => ascii(b, 0, 'RIFF') && ascii(b, 8, 'WEBP'), { format: 'webp', mime: 'image/webp' }],
+  [(b) => ascii(b, 4, 'ftyp'), isobmff],
+  [(b) => ascii(b, 0, 'II*\0') || ascii(b, 0, 'MM\0*') || ascii(b, 0, 'II+\0') || ascii(b, 0, 'MM\0+'), { format: 'tiff', mime: 'image/tiff' }],
+  [(b) => bytes(b, 0, 0xff, 0x0a) || bytes(b, 0, 0, 0, 0, 0x0c, 0x4a, 0x58, 0x4c, 0x20, 0x0d, 0x0a, 0x87, 0x0a), { format: 'jxl', mime: 'image/jxl' }],
+  [bmp, { format: 'bmp', mime: 'image/bmp' }],
+  [ico, { format: 'ico', mime: 'image/x-icon' }],
+  [svgz, { format: 'svg', mime: 'image/svg+xml', encoding: 'gzip' }],
+  [svg, { format: 'svg', mime: 'image/svg+xml' }],
+];
+
+/** The image format of an object from its first bytes (up to SNIFF_BYTES), or undefined when it is not an image. */
+export function sniff(head: Buffer): Sniffed | undefined {
+  for (const [test, sniffed] of RULES) {
+    if (test(head)) return typeof sniffed === 'function' ? sniffed(head) : sniffed;
+  }
+  return undefined;
+}
+
+/**
+ * Reads the head of a stream, sniffs it, and gives back a stream of all the bytes (the head re-emitted first).
+ * Nothing has been sent when this resolves, so a non-image can still be answered with an error.
+ */
+export async function sniffStream(body: Readable): Promise<{ sniffed: Sniffed | undefined; body: Readable }> {
+  const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let ended = false;
+  try {
+    while (length < SNIFF_BYTES) {
+      const r = await it.next();
+      if (r.done) { ended = true; break; }
+      chunks.push(r.value);
+      length += r.value.length;
+    }
+  } catch (err) {
+    body.destroy();
+    throw err;
+  }
+  const head = Buffer.concat(chunks);
+  async function* all(): AsyncGenerator<Buffer> {
+    try {
+      yield head;
+      if (ended) return;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    } finally {
+      body.destroy(); // the response went away early, or the body is done: either way the source stream closes
+    }
+  }
+  return { sniffed: sniff(head), body: Readable.from(all(), { objectMode: false }) };
+}
