@@ -1,8 +1,6 @@
-// Prometheus metrics of one server, in its own Registry (tests build many servers in one process; the global
-// registry is never used). Counters that other parts already keep (the limiter, the source's health) are read
-// when scraped, through collect callbacks, so the request path pays nothing for them. The process metrics
-// (CPU, memory, event loop, GC) exist once per process: they are made once and registered in every server's
-// registry, because each set of them starts an event-loop timer and a GC observer that can never be stopped.
+// Prometheus metrics of one server, in its own Registry (tests build many servers per process). Counters kept
+// elsewhere (limiter, source health) are read at scrape time, so requests pay nothing; the process metrics are
+// made once per process and shared, since each set starts timers that can never be stopped.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LimiterStats } from './pipeline/limiter.ts';
 import type { SourceHealth } from './source/resilient.ts';

@@ -1,21 +1,6 @@
-// `kinu serve` runs as a small supervisor process that owns the listening socket and keeps worker processes
-// alive; each worker is a whole kinu (src/worker.ts). Why: kinu decodes untrusted bytes with native code
-// (libvips and its codecs), and a bug there (heap corruption → SIGABRT, SIGSEGV) or the kernel's OOM killer
-// ends a process whatever JavaScript does. Under the supervisor such a crash fails only the requests in
-// flight in the worker that died, and serving resumes at once.
-//
-// The supervisor binds the socket and hands that one listening socket to every worker, which accepts from it
-// itself (no per-connection hop through the supervisor, so it costs nothing per request). The supervisor keeps
-// its own descriptor and never accepts: the socket stays open while no worker is alive, connections arriving
-// meanwhile wait in the kernel's backlog and the replacement accepts them. (node:cluster closes the port when
-// its last worker exits.) Starting a worker takes ~1.7 s here (tsx, then sharp, Fastify, the AWS SDK), too
-// close to the 2 s promised, so `KINU_SPARE_WORKERS` (default 1) are kept started and idle: one takes the
-// socket the moment a worker dies, and a new spare is started behind it.
-//
-// The supervisor imports nothing of kinu's serving code (~45 MB RSS instead of ~125 MB) and does nothing else:
-// it prints the listening line once, logs a worker's death at error level, restarts with a backoff when
-// workers keep dying, stops the lot when one dies before it could listen (a bad setup, not a crash), and on
-// SIGTERM/SIGINT closes its socket and lets every worker drain.
+// `kinu serve`'s parent process: owns the listening socket and keeps workers (src/worker.ts) and a spare alive,
+// so a native crash or an OOM kill fails only the dead worker's requests. It imports nothing of kinu's serving
+// code. The why and the lifecycle: ARCHITECTURE.md §3.
 import { fork, type ChildProcess } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';

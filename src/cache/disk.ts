@@ -1,9 +1,6 @@
-// Disk tier: one file per variant at <dir>/<h2>/<h>/<key>, h = sha256(sourceKey), so purging an original
-// removes one folder. Files are written under <dir>/tmp and renamed into place, and each carries a checksum:
-// a torn or damaged file is a miss and is deleted. That check is also why nothing is fsynced.
-// The bound is on what the files take on disk, not their lengths: 5 MB of tiny entries once took 15.6 MB and
-// 3,024 inodes. Each file counts as whole 4 KiB blocks, each folder as a block, so `du` stays under maxBytes,
-// and since every entry costs at least a block, entries (inodes, index memory) are capped at maxBytes / 4 KiB.
+// Disk tier: one checksummed file per variant in its original's folder (<dir>/<h2>/<h>/<key>), written via tmp/
+// and rename, so a torn file is a miss and purge removes one folder; bounded by what it takes on disk (4 KiB
+// blocks), not by lengths. Layout and why: ARCHITECTURE.md §4 "Caches".
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';

@@ -1,15 +1,6 @@
-// The shared result store: encoded variants in an S3 prefix, so several kinu instances share their work.
-//
-// Layout under s3://bucket/prefix:
-//   <prefix>/v/<variantKey>                      the variant's bytes; what a response needs is in user metadata
-//   <prefix>/s/<sha256(sourceKey) hex>/<variantKey>  an empty marker, so purge(sourceKey) is one list + one delete
-// `get` has only the variant key, so the data object cannot live under the source's hash; the marker is written
-// before the data, so a variant the store holds is always found by purge.
-//
-// A store outage must never fail a request: every call has a deadline, failures on get are a miss and on set are
-// swallowed, and after a few failures in a row the store is skipped for a cool-down (a circuit breaker), so a store
-// that accepts connections and never answers costs one deadline, not one per request. A damaged object (length,
-// checksum or metadata wrong) is a miss.
+// The shared result store: encoded variants in an S3 prefix (v/<variantKey>, plus s/<hash>/<variantKey> markers
+// for purge), so several instances share their work. An outage or a damaged object is a miss, never a failed
+// request. Layout and breaker: ARCHITECTURE.md §4 "Caches".
 import { createHash } from 'node:crypto';
 import type { S3Client } from '../source/s3-client.ts';
 import { parseS3Url } from '../source/s3-url.ts';

@@ -1,8 +1,5 @@
-// Request ids and the access log. Every request gets an id (the caller's X-Request-Id when it is short and
-// safe, else a new UUID), echoed on the response, and exactly one JSON access-log line plus its metrics when
-// the response is done — whether the fast path, a route, an error or the router answered it, and also when
-// the client went away first. This runs at the node:http level, so app.inject() (which bypasses the
-// listener) gets no X-Request-Id, no access line and no HTTP metrics.
+// Request ids (the caller's X-Request-Id when short and safe, else a UUID) and exactly one access-log line plus
+// its metrics per response, whoever answered it. At the node:http level, so app.inject() gets none of this.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Metrics, RouteLabel } from '../metrics.ts';

@@ -1,10 +1,6 @@
-// Backpressure: at most `concurrency` pipelines at once, at most `queue` waiting; one more is refused at
-// once with 503 + Retry-After instead of piling up memory. A caller that aborts while waiting leaves the queue.
-//
-// Memory is a second budget: a running pipeline reserves its estimated peak (pipeline/cost.ts) once it knows
-// its plan, and waits, in arrival order, until the sum of reservations fits `memoryBytes`. What can never fit
-// is refused by the plan before it asks. A slot and its reservation are held until the work really ends, even
-// when the request that wanted it has already been answered (a deadline), so abandoned work still counts.
+// Backpressure: `concurrency` pipelines at once, `queue` waiting, one more is a 503 at once; and a memory budget
+// from which running pipelines reserve their estimated peak (cost.ts), held until the work really ends.
+// Rules: ARCHITECTURE.md §4 "Limits".
 import { KinuError } from '../errors.ts';
 
 export interface LimiterStats {

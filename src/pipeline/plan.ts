@@ -98,20 +98,23 @@ export function makePlan(src: SourceInfo, t: Transform, accept: AcceptClass, lim
   const width = rw + pl + pr;
   const height = rh + pt + pb;
 
-  const { format, animated, cost } = chooseFormat(formatChoices(t, src, accept), src, t, width, height, limits);
+  const { format, animated, cost } = chooseFormat(formatChoices(t, src, accept), src, t, width, height, limits, accept);
   const info = FORMATS[format];
   // Without alpha in the output, padding uses the flatten colour: a translucent bg would otherwise be
   // flattened onto black by the encoder.
   const flatten = !info.alpha ? { ...(t.background ?? DEFAULT_BACKGROUND), alpha: 1 } : undefined;
   const background = flatten ?? t.background ?? { r: 0, g: 0, b: 0, alpha: 0 };
+  // libvips finds attention and entropy in one picture only: an animation is cut around its centre.
+  const smart = geo.resize && (geo.resize.position === 'attention' || geo.resize.position === 'entropy');
+  const resize = animated && smart ? { ...geo.resize!, position: 'center' as const } : geo.resize;
   return {
     source: src, transform: t, format, quality: t.quality ?? info.quality, animated, crop,
-    resize: geo.resize, focalWindow: geo.focalWindow, width, height, background, flatten, cost,
+    resize, focalWindow: geo.focalWindow, width, height, background, flatten, cost,
   };
 }
 
 /** The first choice whose side limit, memory estimate and encode time fit; else why the last one does not. */
-function chooseFormat(choices: readonly OutputFormat[], src: SourceInfo, t: Transform, width: number, height: number, limits: Limits) {
+function chooseFormat(choices: readonly OutputFormat[], src: SourceInfo, t: Transform, width: number, height: number, limits: Limits, accept: AcceptClass): { format: OutputFormat; animated: boolean; cost: Cost } {
   const budget = limits.memoryBytes ?? Infinity;
   const timeoutMs = limits.timeoutMs ?? Infinity;
   const whole = t.rotate !== 0 || t.flipH || t.flipV || t.trim !== undefined || t.watermark !== undefined;
@@ -147,6 +150,12 @@ function chooseFormat(choices: readonly OutputFormat[], src: SourceInfo, t: Tran
       continue;
     }
     return { format, animated, cost };
+  }
+  // Where kinu chose the format, an animation too costly in every format the client takes is served as a
+  // still of its first frame rather than refused.
+  if (src.frames > 1 && (t.format === 'auto' || t.format === undefined || t.format === 'json')) {
+    const still = { ...src, frames: 1 };
+    return chooseFormat(formatChoices(t, still, accept), still, t, width, height, limits, accept);
   }
   throw refusal!;
 }

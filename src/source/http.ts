@@ -1,12 +1,6 @@
-// Originals from a web origin (`KINU_SOURCE=https://host/base/`), read-only: key → base + key, each path
-// segment percent-encoded. Every connection — the base host, each redirect hop, each DNS answer — passes the
-// SSRF guard (ssrf.ts) on the address actually connected to. One attempt per call: retries, budgets and the
-// breaker are the resilient wrapper's job; this adapter only bounds connecting (connectTimeoutMs) and origin
-// silence (idleTimeoutMs) and honours the caller's AbortSignal, freeing the socket in every case.
-//
-// Version: a strong or weak ETag (`abc`, `W/abc`); else Last-Modified + Content-Length; else Content-Length
-// alone (`size-…`): an origin without validators is taken to serve immutable objects, so a changed object of
-// the same size is not noticed until its stat is refreshed from a new size — give such origins ETags.
+// Originals from a web origin (`KINU_SOURCE=https://host/base/`), read-only, one attempt per call; every
+// connection passes the SSRF guard (ssrf.ts) on the address actually connected to. How versions are read
+// (ETag, else Last-Modified + length, else length): ARCHITECTURE.md §4 "Sources".
 import { lookup as dnsLookup } from 'node:dns';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';

@@ -1,10 +1,6 @@
-// Wraps any adapter so a misbehaving store costs bounded time: each operation has one time budget (504 when
-// it runs out), idempotent reads are retried with jittered exponential backoff inside that budget, and a
-// circuit breaker fails fast (502 + Retry-After) while the store keeps failing, letting one probe through
-// after a cool-down. "S3 is not a dream store": one API can fail while the others work, so every transient
-// failure is counted, and a 404 or a refused size is an answer, not a failure. A permanent refusal (403, a
-// bad request, a blocked address) is about one key, not the store: it never opens the breaker, and it does
-// not close it either (a store that refuses one key may still be failing for all the others).
+// Wraps any adapter so a misbehaving store costs bounded time: one budget per operation, retried reads, and a
+// circuit breaker that only transient failures open (a 404 is an answer; a 403 is about one key, not the
+// store). Details: ARCHITECTURE.md §4 "Sources".
 import { Transform, pipeline } from 'node:stream';
 import { KinuError, isKinuError } from '../errors.ts';
 import { isTransient } from './failure.ts';

@@ -1,14 +1,6 @@
-// Remembers stat() answers for a short time, so a cache hit costs no round trip to the source. A 404 is
-// remembered too (the short negative cache); other failures never are. An updated original is noticed
-// within `ttlMs`.
-//
-// Stale-if-error: when the source fails (502/504, transient failures only) the last good answer, if younger than `staleMs`, is
-// returned marked `staleBecause`, so variants made from it can still be served from any cache tier while
-// storage is down.
-//
-// Both are bounded in bytes, and apart: keys may be KBs long, and a flood of distinct missing keys must
-// neither grow the process nor push out the answers that keep hits free of I/O. A 404 is kept as a time
-// only; its error is built again when answering.
+// Remembers stat() answers and 404s for `ttlMs`, so a cache hit costs no round trip to the source; while the
+// source fails transiently, the last good answer (younger than `staleMs`) comes back marked `staleBecause`.
+// Bounds and why: ARCHITECTURE.md §4 "Sources".
 import { LRUCache } from 'lru-cache';
 import { KinuError, isKinuError, quoted } from '../errors.ts';
 import { isTransient } from './failure.ts';

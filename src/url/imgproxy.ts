@@ -1,9 +1,6 @@
-// The imgproxy dialect (imgproxy 3.x/4.x processing URLs):
-//   /<signature>/<option>/…/plain/<percent-encoded source>[@<extension>]
-//   /<signature>/<option>/…/<base64url source, may be split by />[.<extension>]
-// An option is `name:arg:arg…`; options apply left to right, later ones overriding earlier ones, and a preset
-// applies its options where it stands. Written from imgproxy's documentation and behaviour; how each option
-// maps onto kinu's Transform, and what is refused, is documented in README "Migrating from imgproxy".
+// The imgproxy dialect (3.x/4.x): /<signature>/<name:arg…>/…/plain/<source>[@ext] or …/<base64url>[.ext];
+// options apply left to right, a preset where it stands. How each maps onto Transform, and what is refused:
+// README "Migrating from imgproxy".
 import { clip, KinuError, quoted } from '../errors.ts';
 import type { OutputFormat } from '../formats.ts';
 import type { Fit, Gravity, Position, Rgba, Transform } from '../transform.ts';

@@ -1,10 +1,6 @@
-// The tofu dialect: the path tokens of the 2011 system kinu descends from, e.g.
-//   /recipes/1203423/750x500cq60/<32 hex>.jpg
-//   = /<key path…>/<size>/<signature>.<ext>
-// <size> is W, or WxH + c (crop to fill) or s (scale to fit), then optionally q<quality>; or a preset name.
-// The original's key is the `original` template with {path} replaced by <key path…> (default `{path}.jpg`, so
-// the URL above reads `recipes/1203423.jpg`). The signature is the first 32 hex digits of
-// HMAC-SHA256(secret, the path below the mount with the signature left out: `/recipes/1203423/750x500cq60/.jpg`).
+// The tofu dialect, the 2011 path tokens: /<key path…>/<size>/<32 hex signature>.<ext>, e.g.
+// /recipes/1203423/750x500cq60/<sig>.jpg. The size grammar, the `original` template and the signature
+// scheme: README "tofu URLs (2011)".
 import { createHmac } from 'node:crypto';
 import { matchesAny } from './sign.ts';
 import { KinuError, quoted } from '../errors.ts';

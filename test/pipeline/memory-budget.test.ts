@@ -114,6 +114,19 @@ describe('plan: cost against the budget', () => {
     assert.equal(makePlan(PHOTO, tf({ ...huge, format: 'jpeg' }), ALL, { ...LIMITS, timeoutMs: 100 }).format, 'jpeg');
   });
 
+  test('an animation too costly in every accepted format: a still where kinu chose the format, a 400 where the URL did', () => {
+    const anim: SourceInfo = { format: 'gif', width: 400, height: 400, frames: 44, hasAlpha: true, bytes: 1_000_000 };
+    const big = { width: 1500, enlarge: true };
+    const auto = makePlan(anim, tf({ ...big, format: 'auto' }), ALL, LIMITS);
+    assert.equal(auto.animated, false);
+    assert.equal(auto.format, 'avif');
+    const byDefault = makePlan(anim, tf(big), ALL, LIMITS);
+    assert.deepEqual([byDefault.format, byDefault.animated], ['gif', false]);
+    assert.equal(refusal(() => makePlan(anim, tf({ ...big, format: 'gif' }), ALL, LIMITS)).code, 'output_too_large');
+    // Small enough: the animation stays.
+    assert.equal(makePlan(anim, tf({ width: 200, format: 'auto' }), ALL, LIMITS).animated, true);
+  });
+
   test('an original whose decoding alone exceeds the budget is refused whatever the output', () => {
     const src: SourceInfo = { format: 'heif', width: 9000, height: 9000, frames: 1, hasAlpha: false };
     const e = refusal(() => makePlan(src, tf({ width: 100, format: 'jpeg' }), ALL, LIMITS));
@@ -135,6 +148,21 @@ describe('the budget over HTTP, with the shipped defaults', () => {
     assert.equal(ok.statusCode, 200);
     assert.equal((await sharp(ok.rawPayload).metadata()).format, 'heif');
     assert.equal(app.kinu.limiter.stats().reservedBytes, 0);
+    await app.close();
+  });
+});
+
+describe('smart crops of animations', () => {
+  test('pos=attention or entropy on an animated GIF is cut around the centre, still animated (not a 500)', async () => {
+    const { app } = testServer();
+    for (const pos of ['attention', 'entropy']) {
+      const res = await app.inject({ url: `/gif/animated-rotating-squares.gif?w=40&h=20&fit=cover&pos=${pos}` });
+      assert.equal(res.statusCode, 200, res.body);
+      const meta = await sharp(res.rawPayload, { animated: true }).metadata();
+      assert.deepEqual([meta.format, meta.width, meta.pageHeight], ['gif', 40, 20]);
+      // Still animated (the encoder merges frames that came out identical).
+      assert.ok((meta.pages ?? 1) > 1, `pages ${meta.pages}`);
+    }
     await app.close();
   });
 });
