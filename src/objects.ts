@@ -73,7 +73,7 @@ export function createObjects(deps: ObjectsDeps): Objects {
   };
 
   const timeoutSeconds = Math.max(1, Math.ceil(deps.timeoutMs / 1000));
-  const inspect = (body: Buffer, signal?: AbortSignal) => limiter.run(() => inspectImage(body, limits, { timeoutSeconds }), signal);
+  const inspect = (body: Buffer, signal?: AbortSignal) => limiter.run((lease) => inspectImage(body, limits, { timeoutSeconds, reserve: lease.reserve }), signal);
 
   async function purgeAll(key: string): Promise<PurgeReport> {
     source.forget(key);
@@ -116,8 +116,8 @@ export function createObjects(deps: ObjectsDeps): Objects {
       const stat = await source.stat(key, { signal: opts.signal });
       if (stat.staleBecause) throw stat.staleBecause;
       const image = await source.read(key, { signal: opts.signal, maxBytes: limits.maxBytes });
-      const [info, preview] = await limiter.run(async () => {
-        const i = await inspectImage(image, limits, { timeoutSeconds });
+      const [info, preview] = await limiter.run(async (lease) => {
+        const i = await inspectImage(image, limits, { timeoutSeconds, reserve: lease.reserve });
         return [i, await placeholder(image, { maxPixels: limits.maxPixels })] as const;
       }, opts.signal);
       return { ...info, key, etag: originalEtag(key, stat.version), lastModified: stat.lastModified, ...preview };

@@ -2,6 +2,7 @@
 // for /_kinu/info. The same limits as the pipeline apply, checked from the header before any decoding.
 import sharp from 'sharp';
 import { KinuError } from '../errors.ts';
+import { estimateCost } from './cost.ts';
 import { checkLimits, type Limits } from './plan.ts';
 import { checkPngCrc } from './png-crc.ts';
 import { sourceInfo } from './pipeline.ts';
@@ -41,7 +42,7 @@ export const EXTENSIONS: Readonly<Record<string, readonly string[]>> = {
   jpeg: ['jpg', 'jpeg', 'jpe'], png: ['png'], webp: ['webp'], gif: ['gif'], avif: ['avif'], tiff: ['tif', 'tiff'], svg: ['svg'],
 };
 
-export async function inspectImage(input: Buffer, limits: Limits, opts: { timeoutSeconds?: number } = {}): Promise<ImageInfo> {
+export async function inspectImage(input: Buffer, limits: Limits, opts: { timeoutSeconds?: number; reserve?: (bytes: number) => Promise<void> } = {}): Promise<ImageInfo> {
   if (input.length === 0) throw new KinuError('unsupported_format', 'the body is empty');
   let meta: sharp.Metadata;
   try {
@@ -54,6 +55,11 @@ export async function inspectImage(input: Buffer, limits: Limits, opts: { timeou
   const kind = KINDS[format];
   if (!kind) throw new KinuError('unsupported_format', `${format} originals are not accepted; send JPEG, PNG, WebP, GIF, AVIF, TIFF or SVG`);
   checkLimits(src, limits);
+  // The proof decode holds what the source's decoder holds: uploads take their share of the memory budget too.
+  await opts.reserve?.(estimateCost({
+    sourceFormat: meta.format ?? '', sourceWidth: src.width, sourceHeight: src.height, inputBytes: input.length,
+    format: 'png', width: 64, height: 64, frames: src.frames, wholeImage: false,
+  }).bytes);
   if (format === 'png') checkPngCrc(input);
   try {
     // Every row of every frame is decoded, as delivery would, so a truncated body fails here and not later;
