@@ -19,7 +19,7 @@ export const HOSTILE_CASES: readonly { readonly name: string; readonly path: str
   { name: '8192² AVIF', path: '/pigeons.jpg?w=8192&h=8192&enlarge=1&fmt=avif' },
   { name: '8192² AVIF, dpr=1.22', path: '/pigeons.jpg?w=8192&h=8192&enlarge=1&fmt=avif&dpr=1.22' },
   { name: '8192² fmt=auto (Chrome)', path: '/pigeons.jpg?w=8192&h=8192&enlarge=1&fmt=auto', accept: CHROME },
-  { name: '4096² AVIF (fits the budget)', path: '/pigeons.jpg?w=4096&h=4096&enlarge=1&fmt=avif' },
+  { name: '4096² AVIF (fits memory, not half of KINU_TIMEOUT)', path: '/pigeons.jpg?w=4096&h=4096&enlarge=1&fmt=avif' },
   { name: '100 MP solid JPEG → AVIF', path: '/bomb.jpg?fmt=avif' },
 ];
 
