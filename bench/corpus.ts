@@ -21,7 +21,7 @@ export interface Photo {
 export interface Corpus {
   /** Every real photo plus the first generated 24 MP one: the set W1/W2 and the soak cycle through. */
   readonly main: Photo[];
-  /** The generated 24 MP photos plus the largest real one (12 MP in the shared corpus): the peak-RSS set. */
+  /** The generated 24 MP photos plus the largest real one (12 MP in test/corpus): the peak-RSS set. */
   readonly large: Photo[];
   readonly all: Photo[];
 }

@@ -1,4 +1,4 @@
-// Every file of the shared corpus through the HTTP stack, driven by its manifest: statuses and error codes,
+// Every file of test/corpus/ through the HTTP stack, driven by its manifest: statuses and error codes,
 // and for images the decoded output: size after orientation, format, alpha, animation, metadata, colour.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -1,7 +1,6 @@
 // Shared test helpers: corpus paths, a server built for inject(), decoding of responses.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,13 +9,16 @@ import { loadConfig, type Config } from '../src/config.ts';
 import { KinuError, type ErrorCode } from '../src/errors.ts';
 import { buildServer, type KinuServer, type ServerDeps } from '../src/server.ts';
 
-export const CORPUS = process.env.KINU_CORPUS ?? fileURLToPath(new URL('../../shared/corpus', import.meta.url));
-if (!existsSync(CORPUS)) throw new Error(`test corpus not found at ${CORPUS}; set KINU_CORPUS`);
+/** The test images: `test/corpus` in the repository (see its SOURCES.md); `KINU_CORPUS` points elsewhere. */
+export const CORPUS = process.env.KINU_CORPUS ?? fileURLToPath(new URL('./corpus', import.meta.url));
 
 export const EXAMPLES = fileURLToPath(new URL('../examples/images', import.meta.url));
 
+/** A corpus file's path; a missing file fails the test that asks for it, not every file importing this one. */
 export function corpus(file: string): string {
-  return join(CORPUS, file);
+  const path = join(CORPUS, file);
+  if (!existsSync(path)) throw new Error(`test corpus file not found: ${path} (KINU_CORPUS=${process.env.KINU_CORPUS ?? 'unset'})`);
+  return path;
 }
 
 export function tempDir(prefix = 'kinu-test-'): string {

@@ -66,10 +66,14 @@ export function createAccess(opts: { readonly log: Logger; readonly metrics: Met
       req.headers['x-request-id'] = reqId;
       res.setHeader('x-request-id', reqId);
       open++;
+      const socket = req.socket;
+      const written = socket.bytesWritten;
       res.once('close', () => {
         open--;
-        const finished = res.writableFinished;
         const length = Number(res.getHeader('content-length') ?? 0);
+        // A client may close as soon as it has every byte, a tick before a streamed body's end() is called:
+        // what reached the socket says whether it got the whole answer.
+        const finished = res.writableFinished || (res.headersSent && Number.isFinite(length) && socket.bytesWritten - written >= length);
         const bodyless = req.method === 'HEAD' || res.statusCode === 304 || res.statusCode === 204;
         const cache = res.getHeader('x-kinu-cache');
         const route: RouteLabel = req.url?.startsWith('/_kinu/') ? 'kinu' : (res as { [ORIGINAL]?: true })[ORIGINAL] ? 'original' : 'image';

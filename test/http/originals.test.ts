@@ -121,7 +121,7 @@ describe('sniff()', () => {
       'avif/sequence-star-alpha.avifs', 'tiff/1bit.tif', 'tiff/multipage-2-pages.tif', 'svg/viewbox-only.svg', 'svg/gzip-compressed.svgz', 'heic/iphone11-flower-p3-gps.heic']) {
       assert.ok(sniff(read(f).subarray(0, SNIFF_BYTES)), f);
     }
-    for (const f of ['color/profiles/sRGB.icm', 'manifest.json', 'README.md', 'corrupt/truncated.svgz', 'corrupt/one-byte.jpg']) {
+    for (const f of ['color/profiles/sRGB.icm', 'manifest.json', 'SOURCES.md', 'corrupt/truncated.svgz', 'corrupt/one-byte.jpg']) {
       assert.equal(sniff(read(f).subarray(0, SNIFF_BYTES)), undefined, f);
     }
   });
