@@ -5,13 +5,12 @@
 // shutdown.test.ts, so nothing here depends on timing except the 2 s the issue promises.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { request } from 'node:http';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { corpus, decode, tempDir } from './helpers.ts';
+import { bigJpegDir, decode } from './helpers.ts';
 
 const BIN = fileURLToPath(new URL('../bin/kinu.js', import.meta.url));
 /** Far more than loopback socket buffers hold, so a client that does not read keeps the response in flight. */
@@ -26,15 +25,7 @@ async function waitFor(cond: () => boolean, what: string, ms = 30_000): Promise<
   assert.ok(cond(), `timed out waiting for: ${what}`);
 }
 
-function sourceDir(t: { after(fn: () => void): void }): string {
-  const dir = tempDir('kinu-crash-');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  // A real JPEG (originals are sniffed) padded after its end marker to BIG bytes.
-  const jpeg = readFileSync(corpus('photos/hato-pigeons.jpg'));
-  writeFileSync(join(dir, 'big.jpg'), Buffer.concat([jpeg, Buffer.alloc(BIG - jpeg.length)]));
-  copyFileSync(corpus('photos/hato-pigeons.jpg'), join(dir, 'small.jpg'));
-  return dir;
-}
+const sourceDir = (t: { after(fn: () => void): void }) => bigJpegDir(t, 'kinu-crash-', BIG);
 
 function start(args: string[], env: Record<string, string> = {}): Kinu {
   const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });

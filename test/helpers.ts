@@ -1,6 +1,6 @@
 // Shared test helpers: corpus paths, a server built for inject(), decoding of responses.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,16 @@ export function corpus(file: string): string {
 
 export function tempDir(prefix = 'kinu-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A source folder (removed after the test) with `small.jpg` and `big.jpg`: a real JPEG padded after its end marker to `bigBytes` (originals are sniffed). */
+export function bigJpegDir(t: { after(fn: () => void): void }, prefix: string, bigBytes: number): string {
+  const dir = tempDir(prefix);
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const jpeg = readFileSync(corpus('photos/hato-pigeons.jpg'));
+  writeFileSync(join(dir, 'big.jpg'), Buffer.concat([jpeg, Buffer.alloc(bigBytes - jpeg.length)]));
+  copyFileSync(corpus('photos/hato-pigeons.jpg'), join(dir, 'small.jpg'));
+  return dir;
 }
 
 /** A server over `root` (default: the corpus) with env-style settings, for app.inject(). */

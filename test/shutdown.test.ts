@@ -2,27 +2,17 @@
 // a large original (TCP backpressure stalls the server's write), so nothing here depends on timing.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { corpus, tempDir } from './helpers.ts';
+import { bigJpegDir } from './helpers.ts';
 import { until } from './http/fakes.ts';
 
 const BIN = fileURLToPath(new URL('../bin/kinu.js', import.meta.url));
 /** Far more than loopback socket buffers hold, so a client that does not read keeps the response in flight. */
 const BIG = 48 * 1024 * 1024;
 
-function sourceDir(t: { after(fn: () => void): void }): string {
-  const dir = tempDir('kinu-shutdown-');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  // A real JPEG (originals are sniffed) padded after its end marker to BIG bytes.
-  const jpeg = readFileSync(corpus('photos/hato-pigeons.jpg'));
-  writeFileSync(join(dir, 'big.jpg'), Buffer.concat([jpeg, Buffer.alloc(BIG - jpeg.length)]));
-  copyFileSync(corpus('photos/hato-pigeons.jpg'), join(dir, 'small.jpg'));
-  return dir;
-}
+const sourceDir = (t: { after(fn: () => void): void }) => bigJpegDir(t, 'kinu-shutdown-', BIG);
 
 interface Kinu { child: ChildProcess; port: number; logs: Record<string, unknown>[]; exit: Promise<number | null> }
 
