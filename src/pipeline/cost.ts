@@ -15,9 +15,35 @@ const FIXED_BYTES = 24 * 1024 * 1024;
 /**
  * Bytes per decoded source pixel for decoders that hold the whole image (libheif for AVIF/HEIF: the picture
  * and its YUV planes, 17.5 B/px measured; libwebp decodes to RGBA). JPEG, PNG, GIF and TIFF are read row by
- * row (sequentialRead), so their decode cost is the rows the resize needs, covered by FIXED_BYTES.
+ * row (sequentialRead), so their decode cost is the rows the resize needs, covered by FIXED_BYTES, except
+ * progressive JPEG and interlaced PNG (see wholeDecodeBytesPerPixel).
  */
 const DECODE_BYTES_PER_PIXEL: Readonly<Record<string, number>> = { heif: 18, webp: 8 };
+
+/** What the header says about how the pixels are laid out: whether a row-wise decoder must hold them all. */
+export interface SourceLayout {
+  /** Progressive JPEG or interlaced (Adam7) PNG. */
+  readonly progressive: boolean;
+  readonly channels: number;
+  /** Bytes per sample as decoded (a 16-bit PNG: 2). */
+  readonly sampleBytes: number;
+  /** JPEG chroma subsampling as sharp names it (`4:2:0`, `4:4:4`, …). */
+  readonly chroma?: string | undefined;
+}
+
+/**
+ * A progressive JPEG keeps every DCT coefficient until the last scan (2 B per sample of each component, chroma
+ * at its subsampled share: 2.9 B/px measured for 4:2:0, 5.8 for 4:4:4, even when shrunk on load); an
+ * interlaced PNG is decoded whole before its first row is out (7.8 B/px measured for 16-bit RGBA).
+ */
+function wholeDecodeBytesPerPixel(format: string, l: SourceLayout | undefined): number {
+  if (!l?.progressive) return 0;
+  if (format === 'png') return l.channels * l.sampleBytes;
+  if (format !== 'jpeg') return 0;
+  const share = l.chroma?.startsWith('4:2:0') ? 0.25 : l.chroma?.startsWith('4:2:2') || l.chroma?.startsWith('4:4:0') ? 0.5 : 1;
+  const components = l.channels >= 3 ? 1 + 2 * share + (l.channels - 3) : l.channels;
+  return 2 * components;
+}
 
 /** Steps that need the whole output in memory at once (libvips cannot stream a quarter turn or a trim). */
 const WHOLE_IMAGE_BYTES_PER_PIXEL = 4;
@@ -26,6 +52,7 @@ export interface CostInput {
   readonly sourceFormat: string;
   readonly sourceWidth: number;
   readonly sourceHeight: number;
+  readonly sourceLayout?: SourceLayout | undefined;
   readonly inputBytes: number;
   readonly format: OutputFormat;
   readonly width: number;
@@ -42,7 +69,8 @@ export function estimateCost(c: CostInput): Cost {
   const shrink = c.sourceFormat === 'webp' ? Math.max(1, Math.floor(Math.min(c.sourceWidth / c.width, c.sourceHeight / c.height))) : 1;
   const decoded = (c.sourceWidth * c.sourceHeight) / (shrink * shrink);
   const { bytesPerPixel, nsPerPixel } = FORMATS[c.format].cost;
-  const bytes = FIXED_BYTES + c.inputBytes + decoded * decodeCoef + outPixels * bytesPerPixel + (c.wholeImage ? outPixels * WHOLE_IMAGE_BYTES_PER_PIXEL : 0);
+  const whole = c.sourceWidth * c.sourceHeight * wholeDecodeBytesPerPixel(c.sourceFormat, c.sourceLayout);
+  const bytes = FIXED_BYTES + c.inputBytes + decoded * decodeCoef + whole + outPixels * bytesPerPixel + (c.wholeImage ? outPixels * WHOLE_IMAGE_BYTES_PER_PIXEL : 0);
   return { bytes: Math.ceil(bytes), ms: (outPixels * nsPerPixel) / 1e6 };
 }
 

@@ -57,7 +57,7 @@ export async function inspectImage(input: Buffer, limits: Limits, opts: { timeou
   checkLimits(src, limits);
   // The proof decode holds what the source's decoder holds: uploads take their share of the memory budget too.
   await opts.reserve?.(estimateCost({
-    sourceFormat: meta.format ?? '', sourceWidth: src.width, sourceHeight: src.height, inputBytes: input.length,
+    sourceFormat: meta.format ?? '', sourceWidth: src.width, sourceHeight: src.height, sourceLayout: src.layout, inputBytes: input.length,
     format: 'png', width: 64, height: 64, frames: src.frames, wholeImage: false,
   }).bytes);
   if (format === 'png') checkPngCrc(input);

@@ -6,9 +6,15 @@ import type { OutputFormat } from '../formats.ts';
 import type { Transform } from '../transform.ts';
 import type { AcceptClass } from './negotiate.ts';
 import { checkLimits, makePlan, type Limits, type SourceInfo } from './plan.ts';
+import { estimateCost, formatBytes } from './cost.ts';
 import { checkPngCrc } from './png-crc.ts';
 import { fromSharpError, matchSharpError } from './sharp-errors.ts';
 import { STEPS, type RawShape, type StepContext } from './steps/index.ts';
+
+// libvips' operation cache keeps recent loads alive with what their decoders hold, which its memory cap does
+// not see (a progressive 100 MP JPEG's coefficients: 600 MB per request, up to 100 operations). Every request
+// brings a fresh buffer, so it never hits anyway; the variant caches are kinu's own.
+sharp.cache(false);
 
 export interface PipelineOptions {
   readonly limits: Limits;
@@ -62,12 +68,19 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
     // libvips cannot trim below 3×3 pixels, and there is no border to cut from such an image anyway.
     if (t.trim !== undefined && src.width >= 3 && src.height >= 3) {
       // Trim changes the size the geometry depends on, so it runs first and the plan sees its result; it holds
-      // the whole decoded image (4 bytes a pixel, and as much again while it is found).
-      await opts.reserve?.(src.width * src.height * 8, opts.signal);
+      // the whole decoded image (4 bytes a pixel, and as much again while it is found) beside what the decoder holds.
+      const trimBytes = estimateCost({
+        sourceFormat: src.format, sourceWidth: src.width, sourceHeight: src.height, sourceLayout: src.layout, inputBytes: input.length,
+        format: 'png', width: 1, height: 1, frames: 1, wholeImage: false,
+      }).bytes + src.width * src.height * 8;
+      if (trimBytes > (opts.limits.memoryBytes ?? Infinity)) {
+        throw new KinuError('too_many_pixels', `trimming this ${src.width}×${src.height} original needs about ${formatBytes(trimBytes)}; the memory budget (KINU_MEMORY_BUDGET) is ${formatBytes(opts.limits.memoryBytes!)}`);
+      }
+      await opts.reserve?.(trimBytes, opts.signal);
       const { data, info } = await load(input, false).trim({ threshold: t.trim }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
       base = data;
       baseRaw = { width: info.width, height: info.height, channels: info.channels };
-      src = { ...src, width: info.width, height: info.height, frames: 1, hasAlpha: info.channels === 4 || info.channels === 2 };
+      src = { ...src, width: info.width, height: info.height, frames: 1, hasAlpha: info.channels === 4 || info.channels === 2, layout: undefined };
       check();
     }
 
@@ -152,6 +165,10 @@ export function sourceInfo(meta: Metadata): SourceInfo {
     // Beyond 65535 (a GIF's 65535 repeats read as 65536 plays) the option is dropped: libvips then writes the
     // decoder's own count as each format can, exactly for GIF and as "forever" for WebP.
     loop: frames > 1 && Number.isInteger(meta.loop) && meta.loop! >= 0 && meta.loop! <= MAX_LOOP ? meta.loop : undefined,
+    layout: {
+      progressive: meta.isProgressive === true, channels: positive(meta.channels) ? meta.channels : 4,
+      sampleBytes: meta.depth === 'ushort' || meta.depth === 'short' ? 2 : 1, chroma: meta.chromaSubsampling,
+    },
   };
 }
 

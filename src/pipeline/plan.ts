@@ -3,7 +3,7 @@
 import { KinuError } from '../errors.ts';
 import { FORMATS, defaultOutputFormat, type OutputFormat } from '../formats.ts';
 import { DEFAULT_BACKGROUND, type Gravity, type Rgba, type Transform } from '../transform.ts';
-import { estimateCost, formatBytes, type Cost } from './cost.ts';
+import { estimateCost, formatBytes, type Cost, type SourceLayout } from './cost.ts';
 import { preferences, type AcceptClass } from './negotiate.ts';
 
 export interface Limits {
@@ -27,6 +27,8 @@ export interface SourceInfo {
   readonly loop?: number | undefined;
   /** Size of the encoded original, held in memory while it is processed. */
   readonly bytes?: number;
+  /** Progressive or interlaced originals are decoded whole even when read row by row (their cost). */
+  readonly layout?: SourceLayout | undefined;
 }
 
 export type SharpPosition = Gravity | 'attention' | 'entropy';
@@ -117,9 +119,9 @@ export function makePlan(src: SourceInfo, t: Transform, accept: AcceptClass, lim
 function chooseFormat(choices: readonly OutputFormat[], src: SourceInfo, t: Transform, width: number, height: number, limits: Limits, accept: AcceptClass): { format: OutputFormat; animated: boolean; cost: Cost } {
   const budget = limits.memoryBytes ?? Infinity;
   const timeoutMs = limits.timeoutMs ?? Infinity;
-  const whole = t.rotate !== 0 || t.flipH || t.flipV || t.trim !== undefined || t.watermark !== undefined;
+  const whole = t.rotate !== 0 || t.flipH || t.flipV || t.trim !== undefined || t.watermark !== undefined || t.pixelate !== undefined;
   const costOf = (format: OutputFormat, frames: number, w: number, h: number) => estimateCost({
-    sourceFormat: src.format, sourceWidth: src.width, sourceHeight: src.height, inputBytes: src.bytes ?? 0,
+    sourceFormat: src.format, sourceWidth: src.width, sourceHeight: src.height, sourceLayout: src.layout, inputBytes: src.bytes ?? 0,
     format, width: w, height: h, frames, wholeImage: whole || (frames > 1 && (t.blur !== undefined || t.sharpen !== undefined)),
   });
   // Decoding alone may not fit (a huge AVIF original): no output format helps, the original is too large.

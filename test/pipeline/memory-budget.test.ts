@@ -166,3 +166,16 @@ describe('smart crops of animations', () => {
     await app.close();
   });
 });
+
+describe('trim within the budget', () => {
+  test('a trim whose whole decode cannot fit the budget is refused before decoding; a small one runs', async () => {
+    const { app } = testServer({ KINU_MEMORY_BUDGET: '64' });
+    // hato-pigeons is 6.3 MP: 8 B/px for trim alone is ~50 MB, plus the original and the fixed share > 64 MiB.
+    const big = await app.inject({ url: '/photos/hato-pigeons.jpg?trim=10&w=100' });
+    assert.equal(big.statusCode, 422, big.body);
+    assert.match(JSON.parse(big.body).detail, /trimming .*(KINU_MEMORY_BUDGET)/);
+    assert.equal((await app.inject({ url: '/png/rgba.png?trim=10&w=10' })).statusCode, 200);
+    assert.equal(app.kinu.limiter.stats().reservedBytes, 0);
+    await app.close();
+  });
+});
