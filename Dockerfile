@@ -3,6 +3,15 @@
 #   docker build -t kinu .
 #   docker run --rm -p 8080:8080 kinu                                  # the sample images
 #   docker run --rm -p 8080:8080 -e KINU_SOURCE=s3://bucket/originals -e AWS_REGION=… kinu
+
+# Stage 1 compiles src/ to dist/ (`npm ci` runs `prepare`, the build); only dist/ leaves it.
+FROM node:20-bookworm-slim AS build
+WORKDIR /opt/kinu
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/build.mjs
+COPY src ./src
+RUN npm ci --no-audit --no-fund
+
 FROM node:20-bookworm-slim
 
 ENV NODE_ENV=production \
@@ -12,14 +21,14 @@ ENV NODE_ENV=production \
 
 WORKDIR /opt/kinu
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-COPY tsconfig.json ./
+# --ignore-scripts: `prepare` (the build) needs the dev dependencies; sharp's prebuilt libvips needs no script.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY bin ./bin
-COPY src ./src
+COPY --from=build /opt/kinu/dist ./dist
 COPY examples ./examples
 
 # The files stay root's and read-only; kinu runs as the image's unprivileged `node` user (uid 1000).
-# Writable: /tmp (tsx's compile cache) and a disk cache folder if you set KINU_CACHE_DIR (mount a volume).
+# Writable: a disk cache folder if you set KINU_CACHE_DIR (mount a volume).
 USER node
 EXPOSE 8080
 # SIGTERM: kinu finishes in-flight requests and exits 0 (give `docker stop -t` more than KINU_TIMEOUT).

@@ -44,7 +44,7 @@ test('kinu.vcl compiles with the example kinu-backends.vcl', { skip: !haveVarnis
   }
 });
 
-test('the runtime (bin/, src/) imports production dependencies only, as `npm ci --omit=dev` installs them', () => {
+test('the runtime (bin/, src/ as dist/) imports production dependencies only, as `npm ci --omit=dev` installs them, and they hold no TypeScript toolchain', () => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
   const files = ['bin', 'src'].flatMap((d) => readdirSync(join(ROOT, d), { recursive: true, encoding: 'utf8' })
     .filter((f) => /\.(ts|js|mjs)$/.test(f)).map((f) => join(ROOT, d, f)));
@@ -59,29 +59,38 @@ test('the runtime (bin/, src/) imports production dependencies only, as `npm ci 
       assert.ok(name in pkg.dependencies, `${f.slice(ROOT.length)} imports ${spec}, which is not in "dependencies"`);
     }
   }
-  assert.ok(found.has('sharp') && found.has('tsx'), `imports seen: ${[...found].join(', ')}`);
+  assert.ok(found.has('sharp') && !found.has('tsx'), `imports seen: ${[...found].join(', ')}`);
+  for (const dev of ['tsx', 'typescript', 'esbuild']) assert.ok(!(dev in pkg.dependencies), `${dev} is a runtime dependency`);
 });
 
-/** The Dockerfile's ENV, COPY sources, HEALTHCHECK and CMD, read as docker would (exec form only). */
+/**
+ * The Dockerfile's ENV, COPY sources, HEALTHCHECK and CMD, read as docker would (exec form only). `image` is the
+ * final stage's files: a `COPY --from=build` one is the build's output (dist/), taken from this checkout.
+ */
 function readDockerfile() {
   const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
   const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   const env: Record<string, string> = {};
   const copies: string[] = [];
+  let image: string[] = [];
   let cmd: string[] | undefined;
   let healthcheck: string[] | undefined;
   let user: string | undefined;
   let from: string | undefined;
   for (const l of lines) {
     const [op, rest = ''] = [l.split(/\s+/)[0]!.toUpperCase(), l.replace(/^\S+\s*/, '')];
-    if (op === 'FROM') from = rest;
+    if (op === 'FROM') { from = rest; image = []; }
     if (op === 'ENV') for (const m of rest.matchAll(/(\w+)=(\S+)/g)) env[m[1]!] = m[2]!;
-    if (op === 'COPY') copies.push(...rest.split(/\s+/).slice(0, -1));
+    if (op === 'COPY') {
+      const args = rest.split(/\s+/);
+      if (args[0]!.startsWith('--from=')) image.push(args.at(-1)!.replace(/^\.\//, ''));
+      else { copies.push(...args.slice(0, -1)); image.push(...args.slice(0, -1)); }
+    }
     if (op === 'USER') user = rest;
     if (op === 'CMD') cmd = JSON.parse(rest) as string[];
     if (op === 'HEALTHCHECK') healthcheck = JSON.parse(rest.slice(rest.indexOf('CMD') + 3)) as string[];
   }
-  return { text, from, env, copies, cmd: cmd!, healthcheck: healthcheck!, user };
+  return { text, from, env, copies, image, cmd: cmd!, healthcheck: healthcheck!, user };
 }
 
 test('Dockerfile: node:20-bookworm-slim, npm ci --omit=dev, non-root, port 8080; its files run kinu and its HEALTHCHECK tells up from down', { timeout: 60_000 }, async () => {
@@ -98,7 +107,8 @@ test('Dockerfile: node:20-bookworm-slim, npm ci --omit=dev, non-root, port 8080;
   // The image's /opt/kinu, without docker: the COPYed files plus the installed node_modules.
   const app = mkdtempSync(join(tmpdir(), 'kinu-image-'));
   try {
-    for (const c of d.copies) cpSync(join(ROOT, c), join(app, c), { recursive: true });
+    assert.ok(d.image.includes('dist') && !d.image.includes('src'), `the image runs the build, not the sources: ${d.image.join(' ')}`);
+    for (const c of d.image) cpSync(join(ROOT, c), join(app, c), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'));
     const port = String(await freePort());
     const env = { ...d.env, KINU_HOST: '127.0.0.1', KINU_PORT: port, KINU_LOG_LEVEL: 'warn' };
