@@ -192,7 +192,7 @@ export const SETTINGS = {
   drainTimeout: setting('KINU_DRAIN_TIMEOUT', 'drain-timeout', '10', 'seconds in-flight requests may take to finish after `SIGTERM`/`SIGINT`; then their connections are closed and kinu exits', seconds(0, 3600)),
   workers: setting('KINU_WORKERS', 'workers', '1', 'worker processes serving the port under the supervisor, each with its own caches and `KINU_CONCURRENCY`; `0` or `auto` = CPU cores', z.string().regex(/^(auto|\d{1,3})$/, 'expected a number of processes, or auto').transform((w) => (w === 'auto' ? 0 : Number(w)))),
   supervise: setting('KINU_SUPERVISE', 'supervise', 'on', '`on`: a small supervisor process owns the port and replaces at once a worker that dies (a native crash, the OOM killer); `off`: one process serves the port itself and a crash ends it (embedding, debugging, profiling)', z.enum(['on', 'off'])),
-  spareWorkers: setting('KINU_SPARE_WORKERS', 'spare-workers', '1', 'workers the supervisor keeps started and idle, to take over the moment one dies (starting one takes ~2 s); each costs an idle process, ~125 MB', int(0, 16)),
+  spareWorkers: setting('KINU_SPARE_WORKERS', 'spare-workers', '1', 'workers the supervisor keeps started and idle, to take over the moment one dies (starting one takes ~1.3 s); each costs an idle process, ~100 MB', int(0, 16)),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
