@@ -41,6 +41,9 @@ const source = z.string().min(1).transform((s, ctx): { kind: SourceKind; root: s
   return { kind: 'file', root: isAbsolute(s) ? s : resolve(s) };
 });
 
+/** `a, b,,c` → `['a', 'b', 'c']`: the shape of every list setting. */
+const commaList = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean);
+
 const seconds = (min: number, max: number) => {
   const message = `expected seconds ${min}–${max}`;
   return z.string().regex(/^\d+(\.\d+)?$/, message).transform(Number).pipe(z.number().min(min, message).max(max, message));
@@ -48,13 +51,13 @@ const seconds = (min: number, max: number) => {
 
 /** CIDR blocks (`10.0.0.0/8`, `::1/128`) or single addresses, each optionally with a port, comma-separated; parsed as the SSRF guard will. */
 const nets = z.string().transform((s, ctx) => {
-  const list = s.split(',').map((x) => x.trim()).filter(Boolean);
+  const list = commaList(s);
   try { createAddressGuard(list); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
   return list;
 });
 
 const secrets = z.string().transform((s, ctx) => {
-  const list = s.split(',').map((x) => x.trim()).filter(Boolean);
+  const list = commaList(s);
   if (list.length === 0) { ctx.addIssue({ code: 'custom', message: 'no secret in the list' }); return z.NEVER; }
   if (list.some((x) => x.length < 16)) { ctx.addIssue({ code: 'custom', message: 'each secret needs at least 16 characters' }); return z.NEVER; }
   return list;
@@ -62,14 +65,14 @@ const secrets = z.string().transform((s, ctx) => {
 
 /** Keys a peer system already signs with: taken as they are (any length), comma-separated for rotation. */
 const peerKeys = z.string().transform((s, ctx) => {
-  const list = s.split(',').map((x) => x.trim()).filter(Boolean);
+  const list = commaList(s);
   if (list.length === 0) { ctx.addIssue({ code: 'custom', message: 'no key in the list' }); return z.NEVER; }
   return list;
 });
 
 /** Dialect names, comma-separated. */
 const dialectList = z.string().transform((s, ctx) => {
-  const list = s.split(',').map((x) => x.trim()).filter(Boolean);
+  const list = commaList(s);
   const unknown = list.find((x) => !(DIALECT_NAMES as readonly string[]).includes(x));
   if (unknown !== undefined) { ctx.addIssue({ code: 'custom', message: `unknown dialect "${unknown}"; known: ${DIALECT_NAMES.join(', ')}` }); return z.NEVER; }
   return list as DialectName[];
@@ -91,7 +94,7 @@ const baseUrl = z.string().transform((s, ctx) => {
 const dialects = z.string().transform((s, ctx) => {
   const out: Partial<Record<DialectName, string>> = {};
   const fail = (message: string) => { ctx.addIssue({ code: 'custom', message }); return z.NEVER; };
-  for (const part of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const part of commaList(s)) {
     const [name, prefix] = part.split('=') as [string, string | undefined];
     if (!(DIALECT_NAMES as readonly string[]).includes(name)) return fail(`unknown dialect "${name}"; known: ${DIALECT_NAMES.join(', ')}`);
     if (!prefix || !/^\/([A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*)?$/.test(prefix) || prefix.startsWith('/_kinu')) return fail(`bad prefix "${prefix ?? ''}" for ${name}; expected / or /path`);
@@ -124,7 +127,7 @@ const presets = z.string().transform((s, ctx) => {
 
 /** imgproxy keys and salts: hex, comma-separated for several pairs (IMGPROXY_KEY / IMGPROXY_SALT as they are). */
 const hexList = z.string().transform((s, ctx) => {
-  const list = s.split(',').map((x) => x.trim()).filter(Boolean);
+  const list = commaList(s);
   if (list.length === 0 || list.some((x) => !/^([0-9a-fA-F]{2})+$/.test(x))) { ctx.addIssue({ code: 'custom', message: 'expected hex (pairs of 0-9 a-f digits), comma-separated for several' }); return z.NEVER; }
   return list.map((x) => x.toLowerCase());
 });
@@ -132,8 +135,9 @@ const imgproxyPresets = z.string().transform((s, ctx): ImgproxyPresets => {
   try { return parseImgproxyPresets(s); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); return z.NEVER; }
 });
 
-interface Setting<T> { env: string; flag: string; default: string | undefined; doc: string; schema: z.ZodType<T, string> }
-const setting = <T>(env: string, flag: string, def: string | undefined, doc: string, schema: z.ZodType<T, string>): Setting<T> =>
+/** `default` is the value as an operator would type it: shown in the README and `--help`, and parsed by `schema` when none is given. */
+interface Setting<T, D extends string | undefined = string | undefined> { env: string; flag: string; default: D; doc: string; schema: z.ZodType<T, string> }
+const setting = <T, D extends string | undefined>(env: string, flag: string, def: D, doc: string, schema: z.ZodType<T, string>): Setting<T, D> =>
   ({ env, flag, default: def, doc, schema });
 
 export const SETTINGS = {
@@ -149,7 +153,7 @@ export const SETTINGS = {
   httpAllowNets: setting('KINU_HTTP_ALLOW_NETS', 'http-allow-nets', undefined, 'HTTP source: addresses or CIDR blocks it may reach although they are loopback, private, link-local or metadata addresses (refused by default, after DNS and on every redirect); a plain entry allows every port, `10.0.0.5:8080`, `[::1]:9000` or `10.0.0.0/8:443` one port only', nets),
   httpRedirects: setting('KINU_HTTP_REDIRECTS', 'http-redirects', '3', 'HTTP source: redirects followed at most', int(0, 20)),
   purgeUrl: setting('KINU_PURGE_URL', 'purge-url', undefined, 'after an original is deleted or replaced, kinu sends `BAN <url>` with `X-Kinu-Key: <key>` to each of these comma-separated URLs (e.g. every Varnish, see deploy/), and again once `KINU_STAT_TTL` has passed; none = off', z.string().transform((s, ctx) => {
-    const list = s.split(',').map((x) => x.trim()).filter(Boolean);
+    const list = commaList(s);
     if (list.length === 0 || list.some((u) => !/^https?:\/\/[^\s]+$/.test(u))) { ctx.addIssue({ code: 'custom', message: 'expected http(s) URLs, comma-separated' }); return z.NEVER; }
     return list;
   })),
@@ -175,7 +179,7 @@ export const SETTINGS = {
   memoryBudget: setting('KINU_MEMORY_BUDGET', 'memory-budget', '1024', 'MiB of estimated peak memory that running pipelines may hold together (decode, resize, encoder; AVIF costs ~36 B per output pixel); more waits, and what alone exceeds it is refused, or served in a cheaper format where the format was not asked for. Sized for a 2 GB box with the default memory cache', int(64, 1024 * 1024)),
   cacheControl: setting('KINU_CACHE_CONTROL', 'cache-control', 'public, max-age=31536000', '`Cache-Control` of images and originals', z.string().regex(/^[\x20-\x7e]+$/, 'expected printable ASCII on one line')),
   presets: setting('KINU_PRESETS', 'presets', '{}', 'named param sets, JSON: `{"thumb":"w=200&h=200&fit=cover"}`', presets),
-  statTtl: setting('KINU_STAT_TTL', 'stat-ttl', '1', 'seconds a source lookup (version, or a 404) is remembered, so cache hits cost no source round trip; an updated original shows within this time', z.string().regex(/^\d+(\.\d+)?$/, 'expected seconds, e.g. 1 or 0.5').transform(Number).pipe(z.number().min(0).max(86400))),
+  statTtl: setting('KINU_STAT_TTL', 'stat-ttl', '1', 'seconds a source lookup (version, or a 404) is remembered, so cache hits cost no source round trip; an updated original shows within this time', seconds(0, 86400)),
   memoryCacheMb: setting('KINU_MEMORY_CACHE_MB', 'memory-cache-mb', '256', 'in-memory LRU of encoded variants, in MiB (`0` = off)', int(0, 1024 * 1024)),
   cacheDir: setting('KINU_CACHE_DIR', 'cache-dir', undefined, 'disk cache folder (survives restarts); none = memory cache only', z.string().min(1).transform((d) => (isAbsolute(d) ? d : resolve(d)))),
   diskCacheMb: setting('KINU_DISK_CACHE_MB', 'disk-cache-mb', '1024', 'disk cache size in MiB; least recently used variants go first', int(1, 1024 * 1024 * 1024)),
@@ -199,6 +203,14 @@ export type SettingName = keyof typeof SETTINGS;
 /** Never echoed in error messages: they end up in logs. */
 const SECRET_SETTINGS: ReadonlySet<string> = new Set<SettingName>(['secret', 'token', 'thumborKey', 'tofuSecret', 'imgproxyKey', 'imgproxySalt']);
 type Out<K extends SettingName> = z.output<(typeof SETTINGS)[K]['schema']>;
+/** Settings with a default, so always a value after `loadConfig`; the others (`none` in the README) may be unset. */
+type Defaulted = { [K in SettingName]: (typeof SETTINGS)[K]['default'] extends string ? K : never }[SettingName];
+
+/** Shown defaults that are descriptions, not values: computed instead of parsed. */
+const COMPUTED_DEFAULTS: { readonly [K in SettingName]?: () => Out<K> } = {
+  concurrency: () => availableParallelism(), // shown as `CPU cores`: it depends on the machine
+  source: () => ({ kind: 'file', root: EXAMPLES }), // shown relative to the package; resolved from this file, not from the cwd
+};
 
 export interface Config {
   readonly server: { readonly host: string; readonly port: number; readonly logLevel: Out<'logLevel'> };
@@ -267,17 +279,20 @@ export function loadConfig(input: ConfigInput = {}): Config {
   for (const [name, s] of Object.entries(SETTINGS) as [SettingName, Setting<unknown>][]) {
     // An empty value counts as unset, so `KINU_PORT=` in an env file falls through to the next source.
     const raw = [flags[s.flag], env[s.env], fromFile(file[name])].find((x) => x !== undefined && x !== '');
-    if (raw === undefined) continue;
-    const r = s.schema.safeParse(raw);
-    if (r.success) values[name] = r.data;
-    else problems.push(`${s.env} (--${s.flag}): ${r.error.issues[0]?.message ?? 'invalid'}${SECRET_SETTINGS.has(name) ? '' : `, got ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw)}`}`);
+    if (raw !== undefined) {
+      const r = s.schema.safeParse(raw);
+      if (r.success) { values[name] = r.data; continue; }
+      problems.push(`${s.env} (--${s.flag}): ${r.error.issues[0]?.message ?? 'invalid'}${SECRET_SETTINGS.has(name) ? '' : `, got ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw)}`}`);
+    }
+    // Unset, or bad and reported: the default, so the checks below see what they would with the value unset.
+    if (s.default !== undefined) values[name] = COMPUTED_DEFAULTS[name]?.() ?? s.schema.parse(s.default);
   }
   const [ipKeys, ipSalts] = [values.imgproxyKey as string[] | undefined, values.imgproxySalt as string[] | undefined];
   if ((ipKeys?.length ?? 0) !== (ipSalts?.length ?? 0)) {
     problems.push(`KINU_IMGPROXY_KEY (--imgproxy-key) and KINU_IMGPROXY_SALT (--imgproxy-salt): give one salt per key, got ${ipKeys?.length ?? 0} key(s) and ${ipSalts?.length ?? 0} salt(s)`);
   }
   problems.push(...unsignedDialectProblems(values));
-  if (values.supervise === 'off' && (((values.workers as number | undefined) ?? 1) || availableParallelism()) > 1) {
+  if (values.supervise === 'off' && ((values.workers as number) || availableParallelism()) > 1) {
     problems.push('KINU_WORKERS (--workers): more than one worker needs the supervisor; set KINU_SUPERVISE (--supervise) to on');
   }
   if (values.originals === 'signed' && values.secret === undefined) {
@@ -285,35 +300,37 @@ export function loadConfig(input: ConfigInput = {}): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const v = <K extends SettingName>(k: K, fallback: Out<K>): Out<K> => (values[k] as Out<K> | undefined) ?? fallback;
+  const v = <K extends Defaulted>(k: K): Out<K> => values[k] as Out<K>; // set above, from its default if need be
+  const opt = <K extends Exclude<SettingName, Defaulted>>(k: K): Out<K> | undefined => values[k] as Out<K> | undefined;
   return deepFreeze({
-    server: { host: v('host', '0.0.0.0'), port: v('port', 8080), logLevel: v('logLevel', 'info') },
-    process: { workers: v('workers', 1) || availableParallelism(), supervise: v('supervise', 'on') === 'on', spareWorkers: v('spareWorkers', 1), drainTimeoutMs: v('drainTimeout', 10) * 1000 },
+    server: { host: v('host'), port: v('port'), logLevel: v('logLevel') },
+    process: { workers: v('workers') || availableParallelism(), supervise: v('supervise') === 'on', spareWorkers: v('spareWorkers'), drainTimeoutMs: v('drainTimeout') * 1000 },
     source: {
-      ...v('source', { kind: 'file', root: EXAMPLES }), statTtlMs: v('statTtl', 1) * 1000, staleMs: v('staleIfError', 86400) * 1000,
-      timeoutMs: v('sourceTimeout', 5) * 1000, retries: v('sourceRetries', 2),
-      breaker: { failures: v('breakerFailures', 5), cooldownMs: v('breakerCooldown', 10) * 1000 },
-      http: { allowNets: v('httpAllowNets', []), redirects: v('httpRedirects', 3) },
+      ...v('source'), statTtlMs: v('statTtl') * 1000, staleMs: v('staleIfError') * 1000,
+      timeoutMs: v('sourceTimeout') * 1000, retries: v('sourceRetries'),
+      breaker: { failures: v('breakerFailures'), cooldownMs: v('breakerCooldown') * 1000 },
+      http: { allowNets: opt('httpAllowNets') ?? [], redirects: v('httpRedirects') },
     },
-    management: { token: values.token as string | undefined, purgeUrls: v('purgeUrl', []) },
-    cache: { memoryBytes: v('memoryCacheMb', 256) * 1024 * 1024, dir: values.cacheDir as string | undefined, diskBytes: v('diskCacheMb', 1024) * 1024 * 1024, resultStore: values.resultStore as string | undefined },
-    s3: { endpoint: values.s3Endpoint as string | undefined },
-    signing: { secrets: v('secret', []), unsignedDialects: v('unsignedDialects', []) },
+    management: { token: opt('token'), purgeUrls: opt('purgeUrl') ?? [] },
+    cache: { memoryBytes: v('memoryCacheMb') * 1024 * 1024, dir: opt('cacheDir'), diskBytes: v('diskCacheMb') * 1024 * 1024, resultStore: opt('resultStore') },
+    s3: { endpoint: opt('s3Endpoint') },
+    signing: { secrets: opt('secret') ?? [], unsignedDialects: opt('unsignedDialects') ?? [] },
     connections: {
-      headersTimeoutMs: v('headersTimeout', 10) * 1000, requestTimeoutMs: v('requestTimeout', 30) * 1000,
-      uploadTimeoutMs: uploadTimeoutMs(v('uploadTimeout', 'auto'), v('maxBytes', 50 * 1024 * 1024)),
-      idleTimeoutMs: v('idleTimeout', 65) * 1000, writeTimeoutMs: v('writeTimeout', 15) * 1000, maxConnections: v('maxConnections', 4096),
+      headersTimeoutMs: v('headersTimeout') * 1000, requestTimeoutMs: v('requestTimeout') * 1000,
+      uploadTimeoutMs: uploadTimeoutMs(v('uploadTimeout'), v('maxBytes')),
+      idleTimeoutMs: v('idleTimeout') * 1000, writeTimeoutMs: v('writeTimeout') * 1000, maxConnections: v('maxConnections'),
     },
-    publicUrl: values.publicUrl as string | undefined,
+    publicUrl: opt('publicUrl'),
     limits: {
-      maxBytes: v('maxBytes', 50 * 1024 * 1024), maxPixels: v('maxPixels', 100_000_000), maxFrames: v('maxFrames', 500),
-      timeoutMs: v('timeout', 10) * 1000, memoryBytes: v('memoryBudget', 1024) * 1024 * 1024, concurrency: v('concurrency', availableParallelism()), queue: v('queue', 100),
+      maxBytes: v('maxBytes'), maxPixels: v('maxPixels'), maxFrames: v('maxFrames'),
+      timeoutMs: v('timeout') * 1000, memoryBytes: v('memoryBudget') * 1024 * 1024, concurrency: v('concurrency'), queue: v('queue'),
     },
-    http: { cacheControl: v('cacheControl', 'public, max-age=31536000'), originals: v('originals', 'allow'), dialects: v('dialects', { native: '' }), playground: v('playground', 'auto') },
-    presets: v('presets', {}),
-    imgproxy: { keys: v('imgproxyKey', []), salts: v('imgproxySalt', []), signatureSize: v('imgproxySignatureSize', 32), presets: v('imgproxyPresets', {}), watermark: values.imgproxyWatermark as string | undefined },
-    thumbor: { keys: v('thumborKey', []) },
-    tofu: { secrets: v('tofuSecret', []), original: v('tofuOriginal', TOFU_ORIGINAL_DEFAULT) },
+    http: { cacheControl: v('cacheControl'), originals: v('originals'), dialects: v('dialects'), playground: v('playground') },
+    presets: v('presets'),
+    // Unset lists and keys (`none` in the README) are empty: nothing to allow, sign or purge.
+    imgproxy: { keys: opt('imgproxyKey') ?? [], salts: opt('imgproxySalt') ?? [], signatureSize: v('imgproxySignatureSize'), presets: opt('imgproxyPresets') ?? {}, watermark: opt('imgproxyWatermark') },
+    thumbor: { keys: opt('thumborKey') ?? [] },
+    tofu: { secrets: opt('tofuSecret') ?? [], original: v('tofuOriginal') },
   });
 }
 
@@ -328,7 +345,7 @@ function unsignedDialectProblems(values: Record<string, unknown>): string[] {
   const allowed = (values.unsignedDialects as DialectName[] | undefined) ?? [];
   const problems = allowed.filter(signed).map((d) => `${named('unsignedDialects')}: the ${d} dialect is signed (${SETTINGS[DIALECT_KEYS[d]].env} is set); remove it from the list`);
   if (keys.length === 0) return problems;
-  const mounted = Object.keys((values.dialects as object | undefined) ?? { native: '' }) as DialectName[];
+  const mounted = Object.keys(values.dialects as object) as DialectName[];
   for (const d of mounted.filter((x) => !signed(x) && !allowed.includes(x))) {
     problems.push(`the ${d} dialect (KINU_DIALECTS) would serve unsigned URLs although ${keys.join(', ')} ${keys.length > 1 ? 'are' : 'is'} set: set ${named(DIALECT_KEYS[d])} to sign it, or add ${d} to ${named('unsignedDialects')} to serve it unsigned on purpose`);
   }
