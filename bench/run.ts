@@ -28,7 +28,7 @@ const GOALS = { W1: 0.95, W2: 0.95, W3: 0.7, peakMb: 1024, growthPct: 10 };
 
 const HELP = `npm run bench [-- <folder>] [options]
 
-  <folder>                photos to use (default: $KINU_CORPUS/photos, else test/corpus/photos)
+  <folder>                photos to use (default: test/corpus/photos)
   --only <list>           workloads to run, comma-separated: W1,W2,W3,W4,MEM,CRASH,HOSTILE (default all)
   --duration <s>          W1/W2: measured seconds per side, split over the rounds (default 10)
   --requests <n>          W1/W2: a fixed number of measured requests per side instead of --duration
@@ -119,7 +119,7 @@ async function main(): Promise<number> {
   const cwd = process.env.INIT_CWD ?? process.cwd(); // npm runs scripts from the package root
   const from = positionals[0] !== undefined
     ? (isAbsolute(positionals[0]) ? positionals[0] : resolve(cwd, positionals[0]))
-    : join(process.env.KINU_CORPUS ?? join(repo, 'test', 'corpus'), 'photos');
+    : join(repo, 'test', 'corpus', 'photos');
 
   const tmp = await mkdtemp(join(tmpdir(), 'kinu-bench-'));
   const source = join(tmp, 'source');

@@ -29,7 +29,7 @@ const { values: opt } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     family: { type: 'string', multiple: true },
     'urls-per-file': { type: 'string', default: '3' },
-    corpus: { type: 'string', default: process.env.KINU_CORPUS ?? new URL('../test/corpus', import.meta.url).pathname },
+    corpus: { type: 'string', default: new URL('../test/corpus', import.meta.url).pathname },
     out: { type: 'string' },
     replay: { type: 'string' },
     'max-file-mb': { type: 'string', default: '4' },

@@ -6,6 +6,7 @@ import { request } from 'node:http';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli.ts';
+import { onLines } from './helpers.ts';
 
 
 async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
@@ -42,16 +43,9 @@ interface Kinu { child: ChildProcess; logs: Record<string, unknown>[]; listening
 function start(args: string[]): Kinu {
   const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const kinu: Kinu = { child, logs: [], listening: [], exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
-  let buf = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (line.startsWith('{')) kinu.logs.push(JSON.parse(line) as Record<string, unknown>);
-      else if (line.startsWith('kinu listening on ')) kinu.listening.push(line);
-    }
+  onLines(child.stdout!, (line) => {
+    if (line.startsWith('{')) kinu.logs.push(JSON.parse(line) as Record<string, unknown>);
+    else if (line.startsWith('kinu listening on ')) kinu.listening.push(line);
   });
   return kinu;
 }

@@ -10,7 +10,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { bigJpegDir, decode } from './helpers.ts';
+import { bigJpegDir, decode, onLines } from './helpers.ts';
 
 const BIN = fileURLToPath(new URL('../bin/kinu.js', import.meta.url));
 /** Far more than loopback socket buffers hold, so a client that does not read keeps the response in flight. */
@@ -31,19 +31,12 @@ function start(args: string[], env: Record<string, string> = {}): Kinu {
   const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const kinu: Kinu = { child, base: '', logs: [], stderr: () => err, exit };
-  let out = '';
   let err = '';
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-  child.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-    let nl: number;
-    while ((nl = out.indexOf('\n')) >= 0) {
-      const line = out.slice(0, nl);
-      out = out.slice(nl + 1);
-      const m = /^kinu listening on (http:\/\/127\.0\.0\.1:\d+) /.exec(line);
-      if (m) kinu.base = m[1]!;
-      else if (line.startsWith('{')) kinu.logs.push(JSON.parse(line) as Log);
-    }
+  onLines(child.stdout!, (line) => {
+    const m = /^kinu listening on (http:\/\/127\.0\.0\.1:\d+) /.exec(line);
+    if (m) kinu.base = m[1]!;
+    else if (line.startsWith('{')) kinu.logs.push(JSON.parse(line) as Log);
   });
   return kinu;
 }

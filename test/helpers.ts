@@ -9,15 +9,28 @@ import { loadConfig, type Config } from '../src/config.ts';
 import { KinuError, type ErrorCode } from '../src/errors.ts';
 import { buildServer, type KinuServer, type ServerDeps } from '../src/server.ts';
 
-/** The test images: `test/corpus` in the repository (see its SOURCES.md); `KINU_CORPUS` points elsewhere. */
-export const CORPUS = process.env.KINU_CORPUS ?? fileURLToPath(new URL('./corpus', import.meta.url));
+/** The test images: `test/corpus` in the repository (see its SOURCES.md), nothing outside it. */
+export const CORPUS = fileURLToPath(new URL('./corpus', import.meta.url));
+
+/** Calls `fn` with each whole line a child process writes (a `kinu serve` log is one JSON object a line). */
+export function onLines(stream: NodeJS.ReadableStream, fn: (line: string) => void): void {
+  let buf = '';
+  stream.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      fn(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+    }
+  });
+}
 
 export const EXAMPLES = fileURLToPath(new URL('../examples/images', import.meta.url));
 
 /** A corpus file's path; a missing file fails the test that asks for it, not every file importing this one. */
 export function corpus(file: string): string {
   const path = join(CORPUS, file);
-  if (!existsSync(path)) throw new Error(`test corpus file not found: ${path} (KINU_CORPUS=${process.env.KINU_CORPUS ?? 'unset'})`);
+  if (!existsSync(path)) throw new Error(`test corpus file not found: ${path}`);
   return path;
 }
 

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { bigJpegDir } from './helpers.ts';
+import { bigJpegDir, onLines } from './helpers.ts';
 import { until } from './http/fakes.ts';
 
 const BIN = fileURLToPath(new URL('../bin/kinu.js', import.meta.url));
@@ -20,20 +20,13 @@ async function start(args: string[]): Promise<Kinu> {
   const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const logs: Record<string, unknown>[] = [];
-  let out = '';
   let err = '';
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
   const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      let nl: number;
-      while ((nl = out.indexOf('\n')) >= 0) {
-        const line = out.slice(0, nl);
-        out = out.slice(nl + 1);
-        const m = /^kinu listening on http:\/\/127\.0\.0\.1:(\d+) /.exec(line);
-        if (m) resolve(Number(m[1]));
-        else if (line.startsWith('{')) logs.push(JSON.parse(line) as Record<string, unknown>);
-      }
+    onLines(child.stdout!, (line) => {
+      const m = /^kinu listening on http:\/\/127\.0\.0\.1:(\d+) /.exec(line);
+      if (m) resolve(Number(m[1]));
+      else if (line.startsWith('{')) logs.push(JSON.parse(line) as Record<string, unknown>);
     });
     void exit.then((code) => reject(new Error(`kinu exited ${code}: ${err}`)));
   });
