@@ -25,6 +25,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY bin ./bin
 COPY --from=build /opt/kinu/dist ./dist
+COPY client ./client
 COPY examples ./examples
 
 # The files stay root's and read-only; kinu runs as the image's unprivileged `node` user (uid 1000).

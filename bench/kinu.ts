@@ -1,7 +1,7 @@
 // The servers under test, each a child process on loopback: a real `kinu serve`, and the bare node:http
 // reference (bare.ts). Both print a listening line with their URL.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -54,8 +54,9 @@ export function childSharpConcurrency(env: NodeJS.ProcessEnv): number | undefine
   return r.status === 0 && Number.isInteger(n) ? n : undefined;
 }
 
-export function startKinu(source: string, env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<Child> {
-  return startChild('kinu', [BIN, 'serve', '--port', '0', '--source', source], env, /kinu listening on (http:\/\/\S+)/, timeoutMs);
+/** `logFile`: its stdout (the log) goes to this file, as in production, instead of a pipe read by the bench. */
+export function startKinu(source: string, env: NodeJS.ProcessEnv, timeoutMs = 20_000, logFile?: string): Promise<Child> {
+  return startChild('kinu', [BIN, 'serve', '--port', '0', '--source', source], env, /kinu listening on (http:\/\/\S+)/, timeoutMs, logFile);
 }
 
 /** The bare reference: answers the URLs of `manifest` from a Map in memory, or by reading the file per request. */
@@ -63,8 +64,11 @@ export function startBare(manifest: string, mode: 'memory' | 'disk', env: NodeJS
   return startChild('bare', ['--import', 'tsx', BARE, manifest, mode], env, /bare listening on (http:\/\/\S+)/, 20_000);
 }
 
-async function startChild(name: string, args: string[], env: NodeJS.ProcessEnv, listening: RegExp, timeoutMs: number): Promise<Child> {
-  const child = spawn(process.execPath, args, { env, cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startChild(name: string, args: string[], env: NodeJS.ProcessEnv, listening: RegExp, timeoutMs: number, logFile?: string): Promise<Child> {
+  const fd = logFile === undefined ? undefined : openSync(logFile, 'a');
+  const child = spawn(process.execPath, args, { env, cwd: REPO, stdio: ['ignore', fd ?? 'pipe', 'pipe'] });
+  if (fd !== undefined) closeSync(fd);
+  const fileTail = () => (logFile === undefined ? [] : readFileSync(logFile, 'utf8').split('\n').filter(Boolean).slice(-40));
   const tail: string[] = [];
   const keep = (chunk: Buffer) => {
     tail.push(...chunk.toString('utf8').split('\n').filter(Boolean));
@@ -79,7 +83,15 @@ async function startChild(name: string, args: string[], env: NodeJS.ProcessEnv, 
     const timer = setTimeout(() => fail(new Error(`${name} did not print its listening line within ${timeoutMs} ms`)), timeoutMs);
     const fail = (e: Error) => { clearTimeout(timer); reject(e); };
     child.once('error', fail);
-    child.once('exit', (code, signal) => fail(new Error(`${name} exited (${signal ?? `code ${code}`}) before listening:\n${tail.join('\n')}`)));
+    child.once('exit', (code, signal) => fail(new Error(`${name} exited (${signal ?? `code ${code}`}) before listening:\n${[...fileTail(), ...tail].join('\n')}`)));
+    if (logFile !== undefined) {
+      const poll = setInterval(() => {
+        const m = listening.exec(readFileSync(logFile, 'utf8'));
+        if (m) { clearInterval(poll); clearTimeout(timer); resolve(m[1]!); }
+      }, 50);
+      child.once('exit', () => clearInterval(poll));
+      return;
+    }
     child.stdout!.on('data', (chunk: Buffer) => {
       keep(chunk);
       buf += chunk.toString('utf8');
@@ -90,7 +102,7 @@ async function startChild(name: string, args: string[], env: NodeJS.ProcessEnv, 
 
   const handle: Child = {
     child, pid: child.pid!, base,
-    output: () => tail.join('\n'),
+    output: () => [...fileTail(), ...tail].join('\n'),
     async stop() {
       if (exited) return;
       child.kill('SIGTERM');

@@ -11,8 +11,9 @@ import { job, urlPath } from './corpus.ts';
 import { createHttpClient, type HttpClient, type Reply } from './client.ts';
 import { MIME, type BenchFormat } from './image-info.ts';
 import { startBare, startKinu, type Child } from './kinu.ts';
-import { closedLoop, procCpuSeconds, procStatus, stopRule, summarise, type Sample, type StopRule, type Summary } from './load.ts';
-import { kbToMb, kinuSide, measure, sharpSide, type MissSpec, type PhaseStats, type Side } from './sides.ts';
+import { closedLoop, machineBusySeconds, procCpuSeconds, procStatus, stopRule, summarise, type Sample, type StopRule, type Summary } from './load.ts';
+import { runWrk, WRK_MISSING } from './wrk.ts';
+import { kbToMb, kinuSide, sharpSide, type MissSpec, type PhaseStats, type Side } from './sides.ts';
 
 export interface SideResult extends Summary {
   /** CPU ms per request of the process doing the work (kinu child, bare child, or this process for sharp). */
@@ -172,8 +173,13 @@ export interface HitOptions {
   readonly seconds: number;
   readonly rounds: number;
   readonly urls: number;
-  readonly goal: number | undefined;
+  /** Goal on CPU per request: kinu (default settings) ÷ bare at most this. */
+  readonly cpuGoal: number | undefined;
   readonly sharpFirst: boolean;
+  /** Also measure a kinu with the access log off (KINU_LOG_LEVEL=warn), as a second row. */
+  readonly quiet: boolean;
+  /** Load generator: wrk when it is on PATH, else the Node client (which saturates before kinu does). */
+  readonly wrk: boolean;
 }
 
 async function waitForTier(client: HttpClient, path: string, tier: string, timeoutMs: number): Promise<Reply> {
@@ -186,33 +192,67 @@ async function waitForTier(client: HttpClient, path: string, tier: string, timeo
   }
 }
 
-/** W3/W4: a small hot set served from kinu's memory (or disk) tier vs the bare server with the same bytes. */
-export async function runHit(o: HitOptions): Promise<WorkloadResult> {
+/** kinu_cache_lookups_total by tier, from the child's /_kinu/metrics: proves which tier answered wrk's requests. */
+async function lookups(client: HttpClient): Promise<Record<string, number>> {
+  const r = await client.get('/_kinu/metrics');
+  const out: Record<string, number> = {};
+  for (const m of r.body.toString('utf8').matchAll(/^kinu_cache_lookups_total\{result="(\w+)"\} (\d+)/gm)) out[m[1]!] = Number(m[2]);
+  return out;
+}
+
+/** One side's measured phases, added up. */
+class HitTotals {
+  requests = 0; elapsedMs = 0; cpuS = 0; clientCpuS = 0; otherS = 0;
+  readonly p50: number[] = []; readonly p99: number[] = [];
+  result(peakRssMb: number | undefined, meanBytes: number): SideResult {
+    const s = this.elapsedMs / 1000;
+    const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+    return {
+      requests: this.requests, seconds: s, rps: this.requests / s, p50: mid(this.p50), p99: mid(this.p99), mean: NaN, meanBytes,
+      cpuMsPerReq: (this.cpuS * 1000) / this.requests, clientCpuMsPerReq: (this.clientCpuS * 1000) / this.requests,
+      otherCores: this.otherS / s, peakRssMb, baselineRssMb: undefined,
+    };
+  }
+}
+
+/**
+ * W3/W4: a small hot set served from kinu's memory (or disk) tier vs the bare server with the same bytes.
+ * kinu runs with its defaults (access log at info, to a file, as in production); with `quiet`, a second kinu
+ * with the log off is measured in the same rounds. Returns one row per kinu.
+ */
+export async function runHit(o: HitOptions): Promise<WorkloadResult[]> {
   const dir = join(o.work, `${o.id}-${o.tier}`);
   await mkdir(dir, { recursive: true });
-  const env: NodeJS.ProcessEnv = { ...o.env };
-  if (o.tier === 'disk') Object.assign(env, { KINU_CACHE_DIR: join(dir, 'kinu-cache'), KINU_MEMORY_CACHE_MB: '0' });
-  log(`${o.id}: starting kinu (${o.tier} cache) …`);
+  const tierEnv = (sub: string): NodeJS.ProcessEnv => (o.tier === 'disk' ? { KINU_CACHE_DIR: join(dir, sub), KINU_MEMORY_CACHE_MB: '0' } : {});
   const children: Child[] = [];
   const clients: HttpClient[] = [];
   try {
-    const kinu = await startKinu(o.source, env);
-    children.push(kinu);
-    const kc = createHttpClient(kinu.base, o.concurrency);
-    clients.push(kc);
+    const kinus: { name: string; child: Child; client: HttpClient; logs: string }[] = [];
+    for (const [name, level] of o.quiet ? [['kinu', 'info'], ['kinu-quiet', 'warn']] as const : [['kinu', 'info']] as const) {
+      log(`${o.id}: starting ${name} (${o.tier} cache, KINU_LOG_LEVEL=${level}, log to a file) …`);
+      const logFile = join(dir, `${name}.log`);
+      const child = await startKinu(o.source, { ...o.env, ...tierEnv(`${name}-cache`), KINU_LOG_LEVEL: level }, 20_000, logFile);
+      children.push(child);
+      const client = createHttpClient(child.base, o.concurrency);
+      clients.push(client);
+      kinus.push({ name, child, client, logs: logFile });
+    }
     // Fill: one miss per URL, then wait until each answers from the tier under test (disk writes are in the background).
     const hot = hotSet(o.photos, o.urls, 480);
     const expected = new Map<string, Buffer>();
     const manifest: { path: string; file: string; type: string }[] = [];
     for (const [i, h] of hot.entries()) {
-      const first = await kc.get(h.path);
-      if (first.status !== 200 || first.headers['content-type'] !== MIME[h.format]) throw new Error(`GET ${h.path}: ${first.status} ${first.headers['content-type']}\n${kinu.output()}`);
-      const hit = await waitForTier(kc, h.path, o.tier, 10_000);
-      if (!hit.body.equals(first.body)) throw new Error(`GET ${h.path}: the ${o.tier} hit differs from the miss`);
-      const file = join(dir, `${i}.${h.format}`);
-      await writeFile(file, first.body);
-      expected.set(h.path, first.body);
-      manifest.push({ path: h.path, file, type: MIME[h.format] });
+      for (const k of kinus) {
+        const first = await k.client.get(h.path);
+        if (first.status !== 200 || first.headers['content-type'] !== MIME[h.format]) throw new Error(`GET ${h.path}: ${first.status} ${first.headers['content-type']}\n${k.child.output()}`);
+        const hit = await waitForTier(k.client, h.path, o.tier, 10_000);
+        if (!hit.body.equals(first.body)) throw new Error(`GET ${h.path}: the ${o.tier} hit differs from the miss`);
+        if (expected.has(h.path)) continue;
+        const file = join(dir, `${i}.${h.format}`);
+        await writeFile(file, first.body);
+        expected.set(h.path, first.body);
+        manifest.push({ path: h.path, file, type: MIME[h.format] });
+      }
     }
     const manifestPath = join(dir, 'manifest.json');
     await writeFile(manifestPath, JSON.stringify(manifest));
@@ -221,6 +261,7 @@ export async function runHit(o: HitOptions): Promise<WorkloadResult> {
     const bc = createHttpClient(bare.base, o.concurrency);
     clients.push(bc);
 
+    // The Node client checks every answer (status, type, tier, bytes): the warm-up, and the fallback load.
     const one = (client: HttpClient, isKinu: boolean) => async (i: number): Promise<Sample> => {
       const h = hot[i % hot.length]!;
       const r = await client.get(h.path);
@@ -230,39 +271,90 @@ export async function runHit(o: HitOptions): Promise<WorkloadResult> {
       return { ms: r.ms, bytes: r.body.length };
     };
     const sides = [
-      { name: 'kinu', child: kinu, one: one(kc, true), totals: new Totals() },
-      { name: 'bare', child: bare, one: one(bc, false), totals: new Totals() },
+      ...kinus.map((k) => ({ name: k.name, child: k.child, client: k.client as HttpClient | undefined, one: one(k.client, true), totals: new HitTotals() })),
+      { name: 'bare', child: bare, client: undefined, one: one(bc, false), totals: new HitTotals() },
     ];
     const forSeconds = (s: number): StopRule => (_issued, elapsed) => elapsed >= s * 1000;
-    // Unmeasured: long enough for V8 to optimise both servers' hot paths (1 s left kinu's first round ~20 % slow).
-    log(`${o.id}: warm-up (2 s per side) …`);
+    // Unmeasured: long enough for V8 to optimise the servers' hot paths (1 s left kinu's first round ~20 % slow).
+    log(`${o.id}: warm-up (2 s per side, every answer checked) …`);
     for (const s of sides) await closedLoop(o.concurrency, forSeconds(2), s.one);
+    const paths = hot.map((h) => h.path);
+    const secondsPerRound = o.seconds / o.rounds;
+    const phase = async (s: (typeof sides)[number]): Promise<void> => {
+      const cpu0 = procCpuSeconds(s.child.pid);
+      const busy0 = machineBusySeconds();
+      const self0 = process.cpuUsage();
+      let requests: number; let elapsedMs: number; let clientS: number;
+      if (o.wrk) {
+        const before = s.client ? await lookups(s.client) : undefined;
+        const w = await runWrk(s.child.base, paths, { connections: o.concurrency, seconds: secondsPerRound, dir });
+        ({ requests } = w);
+        elapsedMs = w.seconds * 1000;
+        clientS = w.cpuS;
+        s.totals.p50.push(w.p50Ms);
+        s.totals.p99.push(w.p99Ms);
+        if (before && s.client) {
+          // Every answer wrk counted came from the tier under test (a few more may have been in flight).
+          const after = await lookups(s.client);
+          const delta = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
+          const others = Object.keys(after).filter((k) => k !== o.tier && delta(k) > 0);
+          if (delta(o.tier) < requests || others.length > 0) throw new Error(`${s.name}: wrk got ${requests} answers, ${delta(o.tier)} from ${o.tier}; also ${others.map((k) => `${delta(k)} ${k}`).join(', ')}`);
+        }
+      } else {
+        const loop = await closedLoop(o.concurrency, forSeconds(secondsPerRound), s.one);
+        requests = loop.samples.length;
+        elapsedMs = loop.elapsedMs;
+        const sum = summarise(loop);
+        s.totals.p50.push(sum.p50);
+        s.totals.p99.push(sum.p99);
+        const self = process.cpuUsage(self0);
+        clientS = (self.user + self.system) / 1e6;
+      }
+      const cpu1 = procCpuSeconds(s.child.pid);
+      const busy1 = machineBusySeconds();
+      const own = cpu0 === undefined || cpu1 === undefined ? NaN : cpu1 - cpu0;
+      s.totals.requests += requests;
+      s.totals.elapsedMs += elapsedMs;
+      s.totals.cpuS += own;
+      s.totals.clientCpuS += clientS;
+      if (busy0 !== undefined && busy1 !== undefined) s.totals.otherS += Math.max(0, busy1 - busy0 - own - clientS);
+    };
     const roundRatios: number[] = [];
     const perRound: { kinuRps: number; refRps: number }[] = [];
     for (let r = 0; r < o.rounds; r++) {
-      const kinuFirst = (r % 2 === 0) !== o.sharpFirst;
-      const order = kinuFirst ? sides : [sides[1]!, sides[0]!];
-      log(`${o.id} round ${r + 1}/${o.rounds}: ${order[0]!.name}, then ${order[1]!.name} (${(o.seconds / o.rounds).toFixed(1)} s each) …`);
-      const got: Record<string, PhaseStats> = {};
+      // Each side goes first in turn, so that drift in machine load hits all alike.
+      const shift = (r + (o.sharpFirst ? sides.length - 1 : 0)) % sides.length;
+      const order = [...sides.slice(shift), ...sides.slice(0, shift)];
+      log(`${o.id} round ${r + 1}/${o.rounds}: ${order.map((s) => s.name).join(', then ')} (${secondsPerRound.toFixed(1)} s each, ${o.wrk ? 'wrk' : 'Node client'}) …`);
+      const got: Record<string, { n: number; ms: number }> = {};
       for (const s of order) {
-        const p = await measure(o.concurrency, forSeconds(o.seconds / o.rounds), s.one, () => procCpuSeconds(s.child.pid));
-        s.totals.add(p);
-        got[s.name] = p;
+        const n0 = s.totals.requests; const ms0 = s.totals.elapsedMs;
+        await phase(s);
+        got[s.name] = { n: s.totals.requests - n0, ms: s.totals.elapsedMs - ms0 };
       }
-      const rps = (p: PhaseStats) => (p.loop.samples.length * 1000) / p.loop.elapsedMs;
+      const rps = (g: { n: number; ms: number }) => (g.n * 1000) / g.ms;
       roundRatios.push(round(rps(got.kinu!) / rps(got.bare!), 3));
       perRound.push({ kinuRps: round(rps(got.kinu!), 0), refRps: round(rps(got.bare!), 0) });
     }
     const peak = (c: Child) => kbToMb(procStatus(c.pid)?.hwmKb);
-    const kinuResult = sides[0]!.totals.result(peak(kinu), undefined);
-    const refResult = sides[1]!.totals.result(peak(bare), undefined);
     const bytes = [...expected.values()].reduce((a, b) => a + b.length, 0) / expected.size;
-    return finish({
-      id: o.id, title: `${o.tier} hit, ${o.urls} URLs (JPEG/WebP, mean ${(bytes / 1024).toFixed(0)} KB)`,
-      reference: o.tier === 'memory' ? 'bare node:http, Map' : 'bare node:http, fs.readFile',
-      concurrency: o.concurrency, secondsPerSide: round(kinuResult.seconds, 1), kinu: kinuResult, ref: refResult, roundRatios, rounds: perRound, goal: o.goal,
-      notes: [],
-    }, false);
+    const bareSide = sides.at(-1)!;
+    const refResult = bareSide.totals.result(peak(bare), bytes);
+    const load = o.wrk ? 'wrk' : 'Node client';
+    return sides.slice(0, -1).map((s, i) => {
+      const kinuResult = s.totals.result(peak(s.child), bytes);
+      const times = kinuResult.cpuMsPerReq! / refResult.cpuMsPerReq!;
+      const goal = i === 0 ? o.cpuGoal : undefined;
+      const w = finish({
+        id: i === 0 ? o.id : `${o.id}q`,
+        title: `${o.tier} hit, ${o.urls} URLs (JPEG/WebP, mean ${(bytes / 1024).toFixed(0)} KB), ${i === 0 ? 'defaults: access log at info to a file' : 'access log off (KINU_LOG_LEVEL=warn)'}`,
+        reference: o.tier === 'memory' ? 'bare node:http, Map' : 'bare node:http, fs.readFile',
+        concurrency: o.concurrency, secondsPerSide: round(kinuResult.seconds, 1), kinu: kinuResult, ref: refResult,
+        roundRatios: i === 0 ? roundRatios : [], rounds: i === 0 ? perRound : [], goal: undefined,
+        notes: [`${s.name}: CPU µs/req ${(kinuResult.cpuMsPerReq! * 1000).toFixed(1)} vs bare ${(refResult.cpuMsPerReq! * 1000).toFixed(1)}: ${times.toFixed(2)}× bare${goal === undefined ? '' : ` (goal ≤ ${goal}×: ${times <= goal ? 'PASS' : 'FAIL'})`} · load from ${load}`, ...(o.wrk ? [] : [WRK_MISSING])],
+      }, false);
+      return { ...w, cpuGoal: goal, cpuTimes: round(times, 3), pass: goal === undefined ? undefined : times <= goal };
+    });
   } finally {
     for (const c of clients) c.close();
     for (const c of children.reverse()) await c.stop();

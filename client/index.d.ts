@@ -1,3 +1,4 @@
+// Compiled from src/client/ by `npm run build:client` (scripts/build-client.ts) — do not edit; edit src/client/ and rebuild.
 import { MAX_SIDE, PARAM_SPEC, type KinuParamName, type KinuParams } from './params.generated.js';
 import type { ParamSpec, Range } from './spec.js';
 export type { KinuParamName, KinuParams, ParamSpec, Range };

@@ -1,3 +1,4 @@
+// Compiled from src/client/ by `npm run build:client` (scripts/build-client.ts) — do not edit; edit src/client/ and rebuild.
 // kinu/client: builds native kinu URLs for pages, servers and edge functions. No dependencies, no Node
 // built-ins imported: it loads as a plain ES module in browsers, Node, Deno and Bun.
 //

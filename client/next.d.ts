@@ -1,3 +1,4 @@
+// Compiled from src/client/ by `npm run build:client` (scripts/build-client.ts) — do not edit; edit src/client/ and rebuild.
 import { type SrcsetParams } from './index.js';
 export interface KinuLoaderOptions extends SrcsetParams {
     /** kinu's origin, with the path prefix it is mounted under if any: `https://img.example.com`. */

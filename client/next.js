@@ -1,3 +1,4 @@
+// Compiled from src/client/ by `npm run build:client` (scripts/build-client.ts) — do not edit; edit src/client/ and rebuild.
 // kinu/next: an image loader for Next.js's <Image>. It imports nothing from Next (a loader is a plain
 // function), and it never signs: Next.js runs loaders in the browser, where a secret must never go.
 import { kinuUrl, srcsetWidths } from './index.js';

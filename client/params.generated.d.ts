@@ -1,3 +1,4 @@
+// Compiled from src/client/ by `npm run build:client` (scripts/build-client.ts) — do not edit; edit src/client/ and rebuild.
 import type { ParamSpec } from './spec.js';
 /** The native params, typed from the server's table. Numbers are in the server's units (CSS pixels for `w`/`h`). */
 export interface KinuParams {
@@ -55,3 +56,9 @@ export type KinuParamName = keyof KinuParams;
 export declare const MAX_SIDE = 16384;
 /** What each param accepts, read and probed from the server's validators; the key order is the URL order. */
 export declare const PARAM_SPEC: Readonly<Record<KinuParamName, ParamSpec>>;
+/** Each param in words and a value it takes (the server table's prose), for pages that list them: the playground. */
+export declare const PARAM_DOCS: Readonly<Record<KinuParamName, {
+    readonly doc: string;
+    readonly values: string;
+    readonly example: string;
+}>>;

@@ -1,3 +1,4 @@
+// Compiled from src/client/ by `npm run build:client` (scripts/build-client.ts) — do not edit; edit src/client/ and rebuild.
 /** Largest output side the server writes, in pixels (after `dpr`). */
 export const MAX_SIDE = 16384;
 /** What each param accepts, read and probed from the server's validators; the key order is the URL order. */
@@ -26,4 +27,31 @@ export const PARAM_SPEC = {
     gray: { kind: 'flag' },
     pixelate: { kind: 'number', range: { min: 2, max: 100, places: 0 } },
     preset: { kind: 'string', pattern: "^[a-zA-Z0-9_-]{1,64}$" },
+};
+/** Each param in words and a value it takes (the server table's prose), for pages that list them: the playground. */
+export const PARAM_DOCS = {
+    w: { doc: "target width in CSS pixels", values: "integer 1–8192", example: "400" },
+    h: { doc: "target height in CSS pixels", values: "integer 1–8192", example: "300" },
+    dpr: { doc: "device pixel ratio: multiplies `w` and `h`", values: "1–4, up to 2 decimals", example: "2" },
+    fit: { doc: "how the image fills the `w`×`h` box, as CSS `object-fit` (default `cover`)", values: "cover · contain · fill · inside · outside", example: "contain" },
+    pos: { doc: "what `cover` keeps, or where `contain` places the image (default `center`); `X,Y` is a focal point", values: "center · top · bottom · left · right · top-left · top-right · bottom-left · bottom-right · attention · entropy · X,Y (0–1 each)", example: "0.3,0.6" },
+    enlarge: { doc: "allow output larger than the source (default 0)", values: "0 · 1", example: "1" },
+    crop: { doc: "cut this region first, in source pixels after auto-orient", values: "X,Y,W,H integers (W,H ≥ 1)", example: "100,50,800,600" },
+    fmt: { doc: "output format (default: the source's; JPEG or PNG for formats browsers cannot show); `auto` picks from `Accept`", values: "auto · jpeg · png · webp · avif · gif · json", example: "auto" },
+    q: { doc: "quality (defaults: JPEG 80, WebP 80, AVIF 50; ignored by PNG and GIF)", values: "integer 1–100", example: "70" },
+    bg: { doc: "padding colour for `contain`/`pad`, and what alpha is flattened onto for JPEG (default white)", values: "RRGGBB · RRGGBBAA", example: "ff8800" },
+    blur: { doc: "Gaussian blur sigma", values: "0.3–100", example: "5" },
+    sharpen: { doc: "sharpen sigma", values: "0.5–10", example: "1" },
+    rot: { doc: "rotate clockwise, after auto-orient; `w`/`h` apply to the rotated image", values: "0 · 90 · 180 · 270", example: "90" },
+    flip: { doc: "mirror horizontally, vertically or both", values: "h · v · hv", example: "h" },
+    anim: { doc: "keep animation where the output format can animate (default 1); `0` keeps the first frame only", values: "0 · 1", example: "0" },
+    trim: { doc: "cut a uniform border first (colour distance); disables shrink-on-load", values: "integer 0–255", example: "10" },
+    pad: { doc: "padding after resize in output pixels (CSS order), filled with `bg`", values: "T or T,R,B,L integers 0–4096", example: "10,20,10,20" },
+    wm: { doc: "watermark image, composited after resize", values: "a key in the source", example: "logo.png" },
+    wm_pos: { doc: "where the watermark goes (default `bottom-right`)", values: "center · top · bottom · left · right · top-left · top-right · bottom-left · bottom-right", example: "top-left" },
+    wm_opacity: { doc: "watermark opacity (default 1)", values: "0–1", example: "0.5" },
+    wm_scale: { doc: "watermark width as a fraction of the output width (default: its own size)", values: "0–1 (above 0)", example: "0.2" },
+    gray: { doc: "greyscale", values: "0 · 1", example: "1" },
+    pixelate: { doc: "pixelate with blocks of this many output pixels", values: "integer 2–100", example: "12" },
+    preset: { doc: "a named param set (`KINU_PRESETS`); params given beside it override its values", values: "a name from config", example: "thumb" },
 };

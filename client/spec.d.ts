@@ -1,3 +1,4 @@
+// Compiled from src/client/ by `npm run build:client` (scripts/build-client.ts) — do not edit; edit src/client/ and rebuild.
 /** Accepted numbers: `min`–`max` inclusive, at most `places` decimals (0 = integers). */
 export interface Range {
     readonly min: number;

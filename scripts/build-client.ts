@@ -197,6 +197,11 @@ export const MAX_SIDE = ${MAX_SIDE};
 export const PARAM_SPEC: Readonly<Record<KinuParamName, ParamSpec>> = {
 ${rows.map((r) => `  ${r.name}: ${r.spec},`).join('\n')}
 };
+
+/** Each param in words and a value it takes (the server table's prose), for pages that list them: the playground. */
+export const PARAM_DOCS: Readonly<Record<KinuParamName, { readonly doc: string; readonly values: string; readonly example: string }>> = {
+${rows.map((r) => `  ${r.name}: { doc: ${JSON.stringify(PARAMS[r.name].doc)}, values: ${JSON.stringify(PARAMS[r.name].values)}, example: ${JSON.stringify(exampleValue(r.name))} },`).join('\n')}
+};
 `;
 }
 
@@ -219,12 +224,15 @@ export function compileOptions(): ts.CompilerOptions {
   };
 }
 
+/** Heads every file in client/, so no one edits compiled output by hand. */
+export const BANNER = '// Compiled from src/client/ by `npm run build:client` (scripts/build-client.ts) — do not edit; edit src/client/ and rebuild.\n';
+
 /** Compiles src/client/ (as it is on disk) and returns client/'s files by name, without writing them. */
 export function compileClient(): Map<string, string> {
   const options = compileOptions();
   const host = ts.createCompilerHost(options);
   const out = new Map<string, string>();
-  host.writeFile = (file, text) => { out.set(relative(OUT_DIR, file), text); };
+  host.writeFile = (file, text) => { out.set(relative(OUT_DIR, file), BANNER + text); };
   const program = ts.createProgram(ENTRIES.map((e) => join(SRC_DIR, e)), options, host);
   const diagnostics = ts.getPreEmitDiagnostics(program);
   if (diagnostics.length > 0) throw new Error(ts.formatDiagnostics(diagnostics, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => '\n' }));

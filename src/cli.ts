@@ -1,7 +1,7 @@
 // The only entry point and the only place that listens: kinu serve | sign | --help | --version.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, SETTINGS } from './config.ts';
+import { ConfigError, loadConfig, SETTINGS, type Config } from './config.ts';
 import { runSupervisor } from './supervisor.ts';
 import { isSupervisedWorker, listenSupervised } from './worker.ts';
 import { signUrl } from './url/sign.ts';
@@ -47,15 +47,46 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   }
 }
 
-async function serve(args: readonly string[], env: Readonly<Record<string, string | undefined>>, io: Io): Promise<number> {
+function serveConfig(args: readonly string[], env: Readonly<Record<string, string | undefined>>): Config {
   const options = Object.fromEntries(Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }]));
   const { values } = parseArgs({ args: [...args], options: { ...options, config: { type: 'string' } }, strict: true, allowPositionals: false });
-  const config = loadConfig({ flags: values as Record<string, string>, env, file: (values as { config?: string }).config ?? env.KINU_CONFIG });
+  return loadConfig({ flags: values as Record<string, string>, env, file: (values as { config?: string }).config ?? env.KINU_CONFIG });
+}
+
+/**
+ * libuv's pool runs every sharp call, and also this process's file reads, DNS lookups and async zlib/crypto: it
+ * gets a thread per pipeline (KINU_CONCURRENCY) plus libuv's own default of 4 for the rest, so a disk-cache hit
+ * or a source read never waits behind busy pipelines. libuv caps the pool at 1024.
+ */
+export const threadPoolSize = (concurrency: number): number => Math.min(1024, concurrency + 4);
+/** The pool libuv starts with this UV_THREADPOOL_SIZE (libuv 1.46: atoi, at least 1, at most 1024; unset = 4). */
+const libuvPoolSize = (value: string | undefined): number => (value === undefined ? 4 : Math.min(1024, Math.max(1, Number.parseInt(value, 10) || 0)));
+let sizedHere = false;
+
+/**
+ * Run by bin/kinu.js before anything starts libuv's pool: a process that will run pipelines itself (`serve`
+ * unsupervised) sizes its pool for KINU_CONCURRENCY, unless the operator set UV_THREADPOOL_SIZE. A supervisor
+ * runs no pipelines: it sets the variable in its workers' environment instead.
+ */
+export function sizeThreadPool(argv: readonly string[], env: Record<string, string | undefined>): void {
+  if (argv[0] !== 'serve' || env.UV_THREADPOOL_SIZE) return;
+  let config: Config;
+  try { config = serveConfig(argv.slice(1), env); } catch { return; } // main() reports it
+  if (config.process.supervise && !isSupervisedWorker(env)) return;
+  env.UV_THREADPOOL_SIZE = String(threadPoolSize(config.limits.concurrency));
+  sizedHere = true;
+}
+
+async function serve(args: readonly string[], env: Readonly<Record<string, string | undefined>>, io: Io): Promise<number> {
+  const config = serveConfig(args, env);
   const worker = isSupervisedWorker(env);
+  const concurrency = config.limits.concurrency;
   if (config.process.supervise && !worker) {
+    const own = env.UV_THREADPOOL_SIZE;
     return runSupervisor({
       workers: config.process.workers, spares: config.process.spareWorkers, host: config.server.host, port: config.server.port,
       source: config.source.root, drainTimeoutMs: config.process.drainTimeoutMs, logLevel: config.server.logLevel,
+      threadPool: own ? { size: libuvPoolSize(own), setBy: 'UV_THREADPOOL_SIZE', concurrency } : { size: threadPoolSize(concurrency), setBy: 'kinu', concurrency },
       argv: ['serve', ...args], env, out: io.out, err: io.err,
     });
   }
@@ -63,6 +94,10 @@ async function serve(args: readonly string[], env: Readonly<Record<string, strin
   const { buildServer } = await import('./server.ts');
   const app = buildServer(config);
   if (config.signing.secrets.length === 0) app.log.warn('no KINU_SECRET set: running unsigned, anyone can ask for any size of any image');
+  // A worker's pool was sized by its supervisor, which logged it; warn wherever fewer pipelines than asked can run.
+  const pool = libuvPoolSize(env.UV_THREADPOOL_SIZE);
+  if (pool < concurrency) app.log.warn({ uvThreadpoolSize: pool, concurrency }, `libuv's thread pool has ${pool} threads: only ${pool} of KINU_CONCURRENCY=${concurrency} pipelines can run at once; start kinu with UV_THREADPOOL_SIZE=${threadPoolSize(concurrency)} (bin/kinu.js sets it on Node >= 20.19)`);
+  else if (!worker) app.log.info({ uvThreadpoolSize: pool, setBy: sizedHere ? 'kinu' : env.UV_THREADPOOL_SIZE ? 'UV_THREADPOOL_SIZE' : 'libuv default', concurrency }, 'libuv thread pool');
   // Before listening: a spare worker waits for the socket, and stops on SIGTERM like one that serves.
   let stopping = false;
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -158,7 +158,7 @@ export const SETTINGS = {
     return list;
   })),
   secret: setting('KINU_SECRET', 'secret', undefined, 'signing secret(s), comma-separated for rotation, 16+ characters each; none = unsigned mode', secrets),
-  concurrency: setting('KINU_CONCURRENCY', 'concurrency', 'CPU cores', 'pipelines run at once', int(1, 1024)),
+  concurrency: setting('KINU_CONCURRENCY', 'concurrency', 'CPU cores', 'pipelines run at once (per worker process); kinu starts libuv\'s thread pool, which runs them, with this many threads + 4 for file and DNS work, unless `UV_THREADPOOL_SIZE` is set in the environment', int(1, 1024)),
   queue: setting('KINU_QUEUE', 'queue', '100', 'requests that may wait for a pipeline slot; one more gets 503 + `Retry-After`', int(0, 100000)),
   dialects: setting('KINU_DIALECTS', 'dialects', 'native=/', `enabled URL dialects and their path prefixes: ${DIALECT_NAMES.join(', ')}`, dialects),
   thumborKey: setting('KINU_THUMBOR_KEY', 'thumbor-key', undefined, 'thumbor dialect: thumbor\'s `SECURITY_KEY`(s), comma-separated for rotation; none = `unsafe/` URLs accepted and signatures not checked', peerKeys),

@@ -1,12 +1,13 @@
-// Facts about output formats, as one table: no `if (format === 'jpeg')` anywhere else.
+// Every image format kinu knows, input and output, as one table: its names, how sharp reports it, its mime
+// and extensions, what kinu does with it, its limits and costs. No `if (format === 'jpeg')` anywhere else:
+// adding a format is adding a row (ARCHITECTURE.md, checklist "A format").
 import type { Sharp } from 'sharp';
 
-export const OUTPUT_FORMATS = ['jpeg', 'png', 'webp', 'avif', 'gif'] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+/** Frame delays (ms) and play count (0 = forever) of an animated output; undefined keeps the decoder's. */
+export interface Animation { delay: number[] | undefined; loop: number | undefined }
 
-export interface FormatInfo {
-  readonly mime: string;
-  readonly ext: string;
+/** What writing a format takes and allows. */
+export interface Writer {
   readonly alpha: boolean;
   readonly animation: boolean;
   /** Default quality when `q` is absent; undefined where the encoder is lossless or palette-based and ignores `q`. */
@@ -20,57 +21,173 @@ export interface FormatInfo {
   readonly encode: (img: Sharp, quality: number | undefined, animation?: Animation) => Sharp;
 }
 
-/** Frame delays (ms) and play count (0 = forever) of an animated output; undefined keeps the decoder's. */
-export interface Animation { delay: number[] | undefined; loop: number | undefined }
+export interface FormatRow {
+  /** How messages name it. */
+  readonly label: string;
+  /** Other spellings users and dialects may use (the row's key is the canonical name); unique across the table. */
+  readonly aliases: readonly string[];
+  /** How sharp's metadata() reports it. sharp names AVIF and HEIC both `heif`, told apart by `compression`. */
+  readonly sharp?: { readonly format: string; readonly compression?: string };
+  /** Content-Type of the format, and of an image sequence in it where that has its own. */
+  readonly mime: string;
+  readonly sequenceMime?: string;
+  /** File extensions, lower case; the first is the one kinu gives a key. Unique across the table. */
+  readonly extensions: readonly string[];
+  /** kinu decodes it (with the prebuilt sharp); unread formats are still served as originals. */
+  readonly read: boolean;
+  /** Its pages are the frames of one animation (elsewhere pages are separate pictures: the first is read). */
+  readonly frames?: boolean;
+  /** Peak bytes per source pixel of a decoder that holds the whole image, and whether it decodes at a reduced
+   *  scale when the output is much smaller (see pipeline/cost.ts). Absent: read row by row, in FIXED_BYTES. */
+  readonly decode?: { readonly bytesPerPixel: number; readonly shrinks: boolean };
+  /** Which browsers show it: every one (a safe fallback), or those whose Accept names its mime, `rank` ordering
+   *  what `fmt=auto` offers (smaller first). Absent: none, or too few to send it unasked. */
+  readonly browsers?: 'all' | { readonly accept: number };
+  /** The output a request without `fmt` gets from it; absent: JPEG, or PNG where alpha must survive. */
+  readonly defaultOutput?: string;
+  readonly write?: Writer;
+}
 
-// Efforts are chosen for on-demand work: an image is encoded while a browser waits.
-export const FORMATS: Readonly<Record<OutputFormat, FormatInfo>> = {
+// Efforts are chosen for on-demand work: an image is encoded while a browser waits. The output formats come
+// first, in the order `fmt` lists them.
+const TABLE = {
   jpeg: {
-    mime: 'image/jpeg', ext: 'jpg', alpha: false, animation: false, quality: 80, maxSide: 65535, cost: { bytesPerPixel: 7, nsPerPixel: 70, stoppable: true },
-    encode: (img, q) => img.jpeg({ quality: q, progressive: false, chromaSubsampling: '4:2:0' }),
+    label: 'JPEG', aliases: ['jpg', 'jpe'], sharp: { format: 'jpeg' }, mime: 'image/jpeg', extensions: ['jpg', 'jpeg', 'jpe'],
+    read: true, browsers: 'all', defaultOutput: 'jpeg',
+    write: {
+      alpha: false, animation: false, quality: 80, maxSide: 65535, cost: { bytesPerPixel: 7, nsPerPixel: 70, stoppable: true },
+      encode: (img, q) => img.jpeg({ quality: q, progressive: false, chromaSubsampling: '4:2:0' }),
+    },
   },
   png: {
-    mime: 'image/png', ext: 'png', alpha: true, animation: false, quality: undefined, maxSide: 65535, cost: { bytesPerPixel: 3, nsPerPixel: 90, stoppable: true },
-    encode: (img) => img.png({ compressionLevel: 6, adaptiveFiltering: false }),
+    label: 'PNG', aliases: [], sharp: { format: 'png' }, mime: 'image/png', extensions: ['png'],
+    read: true, browsers: 'all', defaultOutput: 'png',
+    write: {
+      alpha: true, animation: false, quality: undefined, maxSide: 65535, cost: { bytesPerPixel: 3, nsPerPixel: 90, stoppable: true },
+      encode: (img) => img.png({ compressionLevel: 6, adaptiveFiltering: false }),
+    },
   },
   webp: {
-    mime: 'image/webp', ext: 'webp', alpha: true, animation: true, quality: 80, maxSide: 16383, cost: { bytesPerPixel: 8, nsPerPixel: 200, stoppable: false },
-    encode: (img, q, anim) => img.webp({ quality: q, effort: 4, ...anim }),
+    label: 'WebP', aliases: [], sharp: { format: 'webp' }, mime: 'image/webp', extensions: ['webp'],
+    read: true, frames: true, decode: { bytesPerPixel: 8, shrinks: true }, browsers: { accept: 2 }, defaultOutput: 'webp',
+    write: {
+      alpha: true, animation: true, quality: 80, maxSide: 16383, cost: { bytesPerPixel: 8, nsPerPixel: 200, stoppable: false },
+      encode: (img, q, anim) => img.webp({ quality: q, effort: 4, ...anim }),
+    },
   },
+  // libheif holds the picture and its YUV planes (17.5 B/px measured) and never shrinks on load; libvips cannot
+  // write (nor, with the prebuilt sharp, read) AVIF sequences.
   avif: {
-    mime: 'image/avif', ext: 'avif', alpha: true, animation: false, quality: 50, maxSide: 65535, cost: { bytesPerPixel: 36, nsPerPixel: 500, stoppable: false },
-    encode: (img, q) => img.avif({ quality: q, effort: 2 }),
+    label: 'AVIF', aliases: [], sharp: { format: 'heif', compression: 'av1' }, mime: 'image/avif', extensions: ['avif', 'avifs'],
+    read: true, decode: { bytesPerPixel: 18, shrinks: false }, browsers: { accept: 1 }, defaultOutput: 'avif',
+    write: {
+      alpha: true, animation: false, quality: 50, maxSide: 65535, cost: { bytesPerPixel: 36, nsPerPixel: 500, stoppable: false },
+      encode: (img, q) => img.avif({ quality: q, effort: 2 }),
+    },
   },
   gif: {
-    mime: 'image/gif', ext: 'gif', alpha: true, animation: true, quality: undefined, maxSide: 65535, cost: { bytesPerPixel: 14, nsPerPixel: 250, stoppable: false },
-    encode: (img, _q, anim) => img.gif({ effort: 7, ...anim }),
+    label: 'GIF', aliases: [], sharp: { format: 'gif' }, mime: 'image/gif', extensions: ['gif'],
+    read: true, frames: true, browsers: 'all', defaultOutput: 'gif',
+    write: {
+      alpha: true, animation: true, quality: undefined, maxSide: 65535, cost: { bytesPerPixel: 14, nsPerPixel: 250, stoppable: false },
+      encode: (img, _q, anim) => img.gif({ effort: 7, ...anim }),
+    },
   },
-};
+  tiff: { label: 'TIFF', aliases: ['tif'], sharp: { format: 'tiff' }, mime: 'image/tiff', extensions: ['tif', 'tiff'], read: true },
+  svg: { label: 'SVG', aliases: [], sharp: { format: 'svg' }, mime: 'image/svg+xml', extensions: ['svg', 'svgz'], read: true },
+  // Known as images (served as originals, named by dialects) but not decoded by the prebuilt sharp (issue 16).
+  heic: {
+    label: 'HEIC', aliases: [], sharp: { format: 'heif', compression: 'hevc' }, mime: 'image/heic', sequenceMime: 'image/heic-sequence',
+    extensions: ['heic'], read: false,
+  },
+  heif: { label: 'HEIF', aliases: [], mime: 'image/heif', sequenceMime: 'image/heif-sequence', extensions: ['heif'], read: false },
+  jxl: { label: 'JPEG XL', aliases: [], sharp: { format: 'jxl' }, mime: 'image/jxl', extensions: ['jxl'], read: false },
+  bmp: { label: 'BMP', aliases: [], mime: 'image/bmp', extensions: ['bmp'], read: false },
+  ico: { label: 'ICO', aliases: [], mime: 'image/x-icon', extensions: ['ico'], read: false, defaultOutput: 'png' },
+} as const satisfies Readonly<Record<string, FormatRow>>;
 
-/** Input formats as sharp's metadata() names them, and the output a request without `fmt` gets. */
-const DEFAULT_OUTPUT: Readonly<Record<string, OutputFormat>> = {
-  jpeg: 'jpeg', png: 'png', webp: 'webp', gif: 'gif', heif: 'avif',
-};
+export type FormatName = keyof typeof TABLE;
+/** The formats kinu writes: the rows with a writer. */
+export type OutputFormat = { [K in FormatName]: (typeof TABLE)[K] extends { write: Writer } ? K : never }[FormatName];
+
+/** The formats `fmt=auto` offers only to browsers whose Accept names them. */
+export type NegotiatedFormat = { [K in FormatName]: (typeof TABLE)[K] extends { browsers: { accept: number } } ? K : never }[FormatName];
+
+/** Every row, by canonical name, in table order. */
+export const FORMAT_TABLE: Readonly<Record<FormatName, FormatRow>> = TABLE;
+const ROWS = Object.entries(FORMAT_TABLE) as [FormatName, FormatRow][];
+
+export const OUTPUT_FORMATS = ROWS.filter(([, r]) => r.write).map(([n]) => n) as unknown as readonly [OutputFormat, ...OutputFormat[]];
+
+export interface FormatInfo extends Writer {
+  readonly mime: string;
+  readonly ext: string;
+}
+
+/** The output formats with their writers, mime and extension. */
+export const FORMATS = Object.fromEntries(ROWS.flatMap(([n, r]) => (r.write ? [[n, { ...r.write, mime: r.mime, ext: r.extensions[0]! }]] : []))) as Readonly<Record<OutputFormat, FormatInfo>>;
+
+const BY_SPELLING = new Map<string, FormatName>(ROWS.flatMap(([n, r]) => [[n, n], ...r.aliases.map((a) => [a, n] as [string, FormatName])]));
+const BY_EXTENSION = new Map<string, FormatName>(ROWS.flatMap(([n, r]) => r.extensions.map((e) => [e, n] as [string, FormatName])));
+
+/** The row a name or alias spells, in any case. */
+export function formatNamed(spelling: string): FormatName | undefined {
+  return BY_SPELLING.get(spelling.toLowerCase());
+}
+
+/** The row of a source's format as the pipeline names it: sharp's name or kinu's (sharp's `heif` alone is AVIF,
+ *  the one HEIF the prebuilt sharp reads; sourceInfo tells them apart by compression). */
+export function sourceFormat(format: string): FormatName | undefined {
+  return ROWS.find(([, r]) => r.sharp?.format === format)?.[0] ?? formatNamed(format);
+}
+
+/** The output format a name or alias spells, if kinu writes it. */
+export function outputNamed(spelling: string): OutputFormat | undefined {
+  const n = formatNamed(spelling);
+  return n !== undefined && FORMAT_TABLE[n].write ? (n as OutputFormat) : undefined;
+}
+
+/** The row sharp's metadata() describes; undefined for a format outside the table (jp2k, pdf, …). */
+export function formatOfMetadata(meta: { format?: string | undefined; compression?: string | undefined }): FormatName | undefined {
+  const matches = ROWS.filter(([, r]) => r.sharp !== undefined && r.sharp.format === meta.format);
+  return (matches.find(([, r]) => r.sharp!.compression === undefined || r.sharp!.compression === meta.compression) ?? matches[0])?.[0];
+}
+
+/** The row a file extension names (any case, without the dot). */
+export function formatOfExtension(ext: string): FormatName | undefined {
+  return BY_EXTENSION.get(ext.toLowerCase());
+}
+
+/** The format every browser shows that keeps what the image needs: JPEG, PNG for alpha, GIF for animation. */
+export function fallbackFormat(need: { alpha: boolean; animated: boolean }): OutputFormat {
+  return OUTPUT_FORMATS.find((n) => {
+    const r = FORMAT_TABLE[n];
+    return r.browsers === 'all' && (!need.alpha || r.write!.alpha) && (!need.animated || r.write!.animation);
+  })!;
+}
+
+/** What `fmt=auto` may offer beyond the fallbacks: the formats a browser shows when its Accept names them, best first. */
+export const NEGOTIATED_FORMATS = OUTPUT_FORMATS
+  .filter((n) => typeof FORMAT_TABLE[n].browsers === 'object')
+  .sort((a, b) => rank(a) - rank(b)) as readonly NegotiatedFormat[];
+function rank(n: FormatName): number {
+  const b = FORMAT_TABLE[n].browsers;
+  return typeof b === 'object' ? b.accept : Infinity;
+}
 
 /** The source's own format where browsers can show it; otherwise JPEG, or PNG where alpha must survive. */
 export function defaultOutputFormat(inputFormat: string, hasAlpha: boolean): OutputFormat {
-  return DEFAULT_OUTPUT[inputFormat] ?? (hasAlpha ? 'png' : 'jpeg');
+  const n = sourceFormat(inputFormat);
+  const out = n === undefined ? undefined : FORMAT_TABLE[n].defaultOutput;
+  return out !== undefined ? (out as OutputFormat) : fallbackFormat({ alpha: hasAlpha, animated: false });
 }
 
-/** Content types of originals served unchanged, by file extension. */
-const ORIGINAL_TYPES: Readonly<Record<string, string>> = {
-  jpg: 'image/jpeg', jpeg: 'image/jpeg', jpe: 'image/jpeg', png: 'image/png', webp: 'image/webp',
-  avif: 'image/avif', avifs: 'image/avif', gif: 'image/gif', svg: 'image/svg+xml', svgz: 'image/svg+xml',
-  tif: 'image/tiff', tiff: 'image/tiff', heic: 'image/heic', heif: 'image/heif', jxl: 'image/jxl',
-};
-
-/** `.svgz` is gzip-compressed SVG: browsers need `Content-Encoding: gzip` to read it. */
-export function originalContentEncoding(key: string): string | undefined {
-  return key.toLowerCase().endsWith('.svgz') ? 'gzip' : undefined;
-}
-
+/** Content type of an original served unchanged, by its key's file extension. */
 export function originalContentType(key: string): string {
   const dot = key.lastIndexOf('.');
-  const ext = dot < 0 ? '' : key.slice(dot + 1).toLowerCase();
-  return (Object.hasOwn(ORIGINAL_TYPES, ext) ? ORIGINAL_TYPES[ext] : undefined) ?? 'application/octet-stream';
+  const n = dot < 0 ? undefined : formatOfExtension(key.slice(dot + 1));
+  return n === undefined ? 'application/octet-stream' : FORMAT_TABLE[n].mime;
 }
+
+/** Largest side of any output, in pixels: kinu's limit, below what most encoders could write (Writer.maxSide). */
+export const MAX_SIDE = 16384;

@@ -10,6 +10,10 @@ export interface MetricsDeps {
   readonly limiter: { stats(): LimiterStats };
   /** The source's health, if it keeps one; undefined leaves the source metrics at zero. */
   readonly sourceHealth?: () => SourceHealth | undefined;
+  /** Each cache tier's swallowed failures by operation (cache/cache.ts TierHealth; metrics may not import cache/). */
+  readonly cacheHealth?: () => readonly { readonly tier: string; readonly errors: Readonly<Record<string, number>> }[] | undefined;
+  /** sharp.counters(): its pipelines running on libuv's pool now (`process`), and its calls waiting for a pool thread. */
+  readonly libvips?: () => { readonly process: number; readonly queue: number };
 }
 
 /** Low-cardinality route label: image URLs with params, originals, and /_kinu/*. Never the URL. */
@@ -76,6 +80,8 @@ export function createMetrics(deps: MetricsDeps): Metrics {
 
   new Gauge({ name: 'kinu_queue_length', help: 'Requests waiting for a pipeline slot.', registers, collect() { this.set(deps.limiter.stats().queued); } });
   new Gauge({ name: 'kinu_pipelines_active', help: 'Pipelines running now.', registers, collect() { this.set(deps.limiter.stats().active); } });
+  new Gauge({ name: 'kinu_libvips_running', help: 'Image operations sharp is running on libuv\'s thread pool now; fewer than kinu_pipelines_active while kinu_libvips_waiting is above 0 means the pool (UV_THREADPOOL_SIZE) is too small.', registers, collect() { this.set(deps.libvips?.().process ?? 0); } });
+  new Gauge({ name: 'kinu_libvips_waiting', help: 'sharp calls (pipelines, header reads) waiting for a thread of libuv\'s pool.', registers, collect() { this.set(deps.libvips?.().queue ?? 0); } });
   new Counter({ name: 'kinu_rejections_total', help: 'Requests refused with 503 overloaded because the queue was full.', registers, collect() { setCounter(this, deps.limiter.stats().rejected); } });
   new Gauge({ name: 'kinu_memory_reserved_bytes', help: 'Estimated peak memory reserved by the pipelines running now (abandoned ones included), of KINU_MEMORY_BUDGET.', registers, collect() { this.set(deps.limiter.stats().reservedBytes); } });
   new Gauge({ name: 'kinu_memory_waiting', help: 'Pipelines waiting for their memory reservation to fit the budget.', registers, collect() { this.set(deps.limiter.stats().memoryWaiting); } });
@@ -91,6 +97,13 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   new Counter({ name: 'kinu_source_retries_total', help: 'Source operations retried after a transient failure.', registers, collect() { setCounter(this, health()?.retries ?? 0); } });
   new Counter({ name: 'kinu_source_bytes_read_total', help: 'Bytes read from the source.', registers, collect() { setCounter(this, health()?.bytesRead ?? 0); } });
   new Gauge({ name: 'kinu_source_breaker_state', help: 'Source circuit breaker: 0 closed, 1 half-open, 2 open.', registers, collect() { this.set(BREAKER[health()?.state ?? 'closed']); } });
+  new Counter({
+    name: 'kinu_cache_errors_total', help: 'Cache tier failures swallowed (a tier never fails a request: a failed get is a miss, a failed set a write not made), by tier and operation.', labelNames: ['tier', 'op'] as const, registers,
+    collect() {
+      this.reset();
+      for (const t of deps.cacheHealth?.() ?? []) for (const [op, n] of Object.entries(t.errors)) this.inc({ tier: t.tier, op }, n);
+    },
+  });
 
   for (const m of processMetrics().getMetricsAsArray()) registry.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0]);
 

@@ -1,6 +1,7 @@
 // Composition root: builds the adapters from their config sections and registers the routes. Never listens.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import sharp from 'sharp';
 import type { Config } from './config.ts';
 import { createDeliver } from './deliver.ts';
 import { errorHandler, sendProblem } from './http/problem.ts';
@@ -18,6 +19,7 @@ import { playgroundRoutes } from './http/playground.ts';
 import { createAccess, requestId, type Access } from './http/access.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { logDestination } from './log.ts';
 import { createLimiter, type Limiter } from './pipeline/limiter.ts';
 import { createFileSource } from './source/file.ts';
 import { withResilience } from './source/resilient.ts';
@@ -70,7 +72,7 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
     }),
     // Node's bare 400/408/431 answers, as problem+json.
     clientErrorHandler: answerClientError,
-    logger: deps.logger ?? { level: config.server.logLevel },
+    logger: deps.logger ?? { level: config.server.logLevel, stream: logDestination() },
     logController: new AccessLog(),
     routerOptions: { maxParamLength: 4096 },
     requestIdHeader: false,
@@ -91,7 +93,7 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
   const cache = deps.cache ?? createTieredCache(cacheTiers(config, app));
   app.addHook('onClose', async () => { await cache.close(); });
   const limiter = deps.limiter ?? createLimiter({ concurrency: config.limits.concurrency, queue: config.limits.queue, memoryBytes: config.limits.memoryBytes });
-  const metrics = createMetrics({ limiter, sourceHealth: () => source.health?.() });
+  const metrics = createMetrics({ limiter, sourceHealth: () => source.health?.(), cacheHealth: () => cache.health?.(), libvips: () => sharp.counters() });
   access = createAccess({ log: app.log, metrics });
   const deliver = createDeliver({ source, limiter, cache, limits: config.limits, timeoutMs: config.limits.timeoutMs, onPipelineRun: metrics.pipelineRun });
   let draining = false;
@@ -121,6 +123,7 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
   app.register(kinuRoutes, {
     prefix: '/_kinu', ready: () => source.ready(), draining: () => draining,
     source: () => ({ name: source.name, state: source.health?.().state ?? 'closed' }),
+    caches: () => cache.health?.() ?? [],
   });
   app.register(playgroundRoutes, { prefix: '/_kinu/playground', mode: config.http.playground, native: config.http.dialects.native, secrets: config.signing.secrets, presets: config.presets, originals: config.http.originals, source });
   app.register(metricsRoute, { prefix: '/_kinu', metrics });
@@ -184,14 +187,14 @@ function cacheTiers(config: Config, app: FastifyInstance): Cache[] {
   const tiers: Cache[] = [];
   if (c.memoryBytes > 0) tiers.push(createMemoryCache({ maxBytes: c.memoryBytes }));
   if (c.dir !== undefined) {
-    const disk = createDiskCache({ dir: c.dir, maxBytes: c.diskBytes });
+    const disk = createDiskCache({ dir: c.dir, maxBytes: c.diskBytes, log });
     disk.catch((err: unknown) => log.error({ err, dir: c.dir }, 'disk cache unusable: running without it'));
     tiers.push(lazyCache('disk', disk));
   }
   if (c.resultStore !== undefined) {
     const client = createS3Client({ endpoint: config.s3.endpoint });
     app.addHook('onClose', async () => client.destroy());
-    tiers.push(createResultStore({ url: c.resultStore, client, maxBytes: config.limits.maxBytes }));
+    tiers.push(createResultStore({ url: c.resultStore, client, maxBytes: config.limits.maxBytes, log }));
   }
   return tiers;
 }

@@ -27,6 +27,8 @@ export interface SupervisorOptions {
   /** Each worker's drain deadline; the supervisor waits this plus a margin before killing stragglers. */
   readonly drainTimeoutMs: number;
   readonly logLevel: string;
+  /** Each worker's libuv pool: set in its environment when kinu chose it, as libuv reads it once at its start. */
+  readonly threadPool: { readonly size: number; readonly setBy: 'kinu' | 'UV_THREADPOOL_SIZE'; readonly concurrency: number };
   /** `serve` and its arguments, and the environment, each worker is started with. */
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -84,7 +86,8 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<number> {
   const count = (role: Role) => [...workers].filter((w) => w.role === role).length;
 
   const start = () => {
-    const child = fork(BIN, opts.argv, { env: { ...opts.env, [WORKER_ENV]: String(process.pid) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const pool = opts.threadPool.setBy === 'kinu' ? { UV_THREADPOOL_SIZE: String(opts.threadPool.size) } : {};
+    const child = fork(BIN, opts.argv, { env: { ...opts.env, ...pool, [WORKER_ENV]: String(process.pid) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const w: Worker = { child, role: 'starting', ready: false, listened: false };
     workers.add(w);
     child.on('message', (m: ToSupervisor) => {
@@ -176,6 +179,7 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<number> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
+  log.info({ uvThreadpoolSize: opts.threadPool.size, setBy: opts.threadPool.setBy, concurrency: opts.threadPool.concurrency }, "workers' libuv thread pool");
   fill();
   return done;
 }

@@ -92,6 +92,11 @@ test('npm pack → npm ci --omit=dev in an empty project → npx kinu serve serv
   assert.equal(meta.format, 'webp');
   assert.equal(meta.width, 64);
 
+  // The playground serves the installed package's own client module, so client/ must be in the tarball.
+  const page = await fetch(`${base}/_kinu/playground/client/index.js`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /export function kinuUrl/);
+
   // Stopping is shutdown.test.ts's subject; here the group just goes (t.after kills what is left).
   process.kill(-child.pid!, 'SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));

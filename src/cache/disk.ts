@@ -5,6 +5,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Cache, CacheEntry } from './cache.ts';
+import { tierHealth, type TierLog } from './health.ts';
 
 // Header: magic 4, version 1, reserved 3, meta length u32 BE, body length u32 BE, sha256 of meta + body 32.
 const MAGIC = 'KINU';
@@ -29,8 +30,16 @@ export const allocated = (size: number) => Math.ceil(size / BLOCK) * BLOCK + DIR
 interface Folder { readonly h: string; entries: number }
 interface Rec { readonly folder: Folder; readonly size: number; touched: number }
 
-export async function createDiskCache(config: { dir: string; maxBytes: number }): Promise<Cache> {
+export interface DiskCacheOptions {
+  readonly dir: string;
+  readonly maxBytes: number;
+  /** Where failures (EACCES, ENOSPC, EIO…) are reported, once per burst. */
+  readonly log?: TierLog;
+}
+
+export async function createDiskCache(config: DiskCacheOptions): Promise<Cache> {
   const { dir, maxBytes } = config;
+  const health = tierHealth('disk', { log: config.log });
   const tmpDir = join(dir, 'tmp');
   const index = new Map<string, Rec>(); // insertion order is recency, least recent first
   const folders = new Map<string, Folder>(); // by h: one shared object (and h string) per original
@@ -83,7 +92,13 @@ export async function createDiskCache(config: { dir: string; maxBytes: number })
   }
 
   async function remove(h: string, key: string) {
-    await unlink(pathOf(h, key)).catch(() => {});
+    try {
+      await unlink(pathOf(h, key));
+      health.succeeded('delete');
+    } catch (err) {
+      // Gone already is fine; a file that cannot go stays on disk beyond the bound: worth knowing.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') health.failed('delete', err);
+    }
     // Each only succeeds once empty: the original has no variant left, the shelf no original.
     if (await rmdir(dirname(pathOf(h, key))).then(() => true, () => false)) await rmdir(join(dir, h.slice(0, 2))).catch(() => {});
   }
@@ -115,7 +130,9 @@ export async function createDiskCache(config: { dir: string; maxBytes: number })
         remember(key, h, data.length, Date.now());
         await evict();
       });
-    } catch {
+      health.succeeded('set');
+    } catch (err) {
+      health.failed('set', err);
       await rm(tmp, { force: true }).catch(() => {}); // a failed fill (ENOSPC, EACCES) is only a miss later
     }
   }
@@ -158,9 +175,11 @@ export async function createDiskCache(config: { dir: string; maxBytes: number })
       try {
         buf = await readFile(path);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && index.get(key) === rec) forget(key);
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') health.failed('get', err);
+        else if (index.get(key) === rec) forget(key);
         return undefined;
       }
+      health.succeeded('get');
       const entry = decode(buf, key, rec.folder.h);
       if (!entry) {
         await discard(key, rec);
@@ -188,7 +207,7 @@ export async function createDiskCache(config: { dir: string; maxBytes: number })
     async purge(sourceKey) {
       const h = hashOf(sourceKey);
       await Promise.all([...inflight]); // a write begun before the purge must not bring a variant back
-      return serial(async () => {
+      const purged = serial(async () => {
         const folder = dirname(pathOf(h, 'x'));
         const names = await readdir(folder).catch((err: NodeJS.ErrnoException) => {
           if (err.code === 'ENOENT') return [] as string[];
@@ -199,7 +218,10 @@ export async function createDiskCache(config: { dir: string; maxBytes: number })
         await rmdir(dirname(folder)).catch(() => {}); // the shelf, if that was its last original
         return names.length;
       });
+      // Counted here, rethrown: the caller decides what a failed purge means.
+      return purged.then((n) => { health.succeeded('purge'); return n; }, (err: unknown) => { health.failed('purge', err); throw err; });
     },
+    health: () => health.health(),
     async close() {
       closed = true;
       await Promise.all([...inflight]);

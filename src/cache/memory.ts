@@ -42,6 +42,8 @@ export function createMemoryCache(config: { maxBytes: number }): Cache {
     async close() {
       lru.clear();
     },
+    // Nothing here can fail: a full LRU evicts.
+    health: () => ({ tier: 'memory', ok: true, errors: {} }),
   };
 }
 

@@ -2,9 +2,11 @@
 // for purge), so several instances share their work. An outage or a damaged object is a miss, never a failed
 // request. Layout and breaker: ARCHITECTURE.md §4 "Caches".
 import { createHash } from 'node:crypto';
+import { createBreaker } from '../breaker.ts';
 import type { S3Client } from '../source/s3-client.ts';
 import { parseS3Url } from '../source/s3-url.ts';
 import type { Cache, CacheEntry } from './cache.ts';
+import { tierHealth, type TierLog } from './health.ts';
 
 export interface ResultStoreOptions {
   /** s3://bucket/prefix (prefix optional). */
@@ -16,6 +18,10 @@ export interface ResultStoreOptions {
   readonly maxBytes?: number;
   /** Failures in a row that open the breaker (default 3), and how long it stays open (default 10 s). */
   readonly breaker?: { readonly failures?: number; readonly cooldownMs?: number };
+  /** Where failures are reported, once per burst. */
+  readonly log?: TierLog;
+  /** The breaker's and the log's clock (tests); Date.now by default. */
+  readonly now?: () => number;
 }
 
 const FORMAT = '1';
@@ -31,17 +37,16 @@ export function createResultStore(options: ResultStoreOptions): Cache {
   const { bucket, prefix } = parseS3Url(options.url);
   const timeoutMs = options.timeoutMs ?? 2000;
   const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
-  const maxFailures = options.breaker?.failures ?? 3;
-  const cooldownMs = options.breaker?.cooldownMs ?? 10_000;
-
-  let failures = 0;
-  let openUntil = 0;
-  const available = () => Date.now() >= openUntil;
-  const succeeded = () => {
-    failures = 0;
+  // While open, get and set are skipped (misses, writes not made); after the cool-down one call probes.
+  const breaker = createBreaker({ failures: options.breaker?.failures ?? 3, cooldownMs: options.breaker?.cooldownMs ?? 10_000, now: options.now });
+  const health = tierHealth('store', { log: options.log, breaker, now: options.now });
+  const succeeded = (op: string) => {
+    breaker.succeeded();
+    health.succeeded(op);
   };
-  const failed = () => {
-    if (++failures >= maxFailures) openUntil = Date.now() + cooldownMs;
+  const failed = (op: string, err: unknown) => {
+    breaker.failed();
+    health.failed(op, err);
   };
 
   const dataKey = (key: string) => `${prefix}v/${key}`;
@@ -51,42 +56,52 @@ export function createResultStore(options: ResultStoreOptions): Cache {
     tier: 'store',
 
     async get(key) {
-      if (!VARIANT_KEY.test(key) || !available()) return undefined;
+      if (!VARIANT_KEY.test(key) || !breaker.admit()) return undefined;
       let obj;
       try {
         obj = await client.get(bucket, dataKey(key), { timeoutMs, maxBytes });
-        succeeded();
-      } catch {
-        failed();
+        succeeded('get');
+      } catch (err) {
+        failed('get', err);
         return undefined;
       }
       return obj ? decode(obj.body, obj.metadata) : undefined;
     },
 
     async set(key, entry) {
-      if (!VARIANT_KEY.test(key) || !available() || entry.body.length > maxBytes) return;
+      if (!VARIANT_KEY.test(key) || entry.body.length > maxBytes) return;
       const metadata = encode(entry);
-      if (!metadata) return;
+      if (!metadata || !breaker.admit()) return;
       try {
         await client.put(bucket, `${markerDir(entry.sourceKey)}${key}`, Buffer.alloc(0), 'application/octet-stream', {}, { timeoutMs });
         await client.put(bucket, dataKey(key), entry.body, entry.contentType, metadata, { timeoutMs });
-        succeeded();
-      } catch {
-        failed();
+        succeeded('set');
+      } catch (err) {
+        failed('set', err);
       }
     },
 
-    /** Throws when the store cannot be reached (the caller decides what a failed purge means). */
+    /** Throws when the store cannot be reached (the caller decides what a failed purge means); always tried,
+     * whatever the breaker says, and counted in health but not by the breaker (a purge is rare and must not be skipped). */
     async purge(sourceKey) {
       const dir = markerDir(sourceKey);
-      const markers = await client.list(bucket, dir);
-      const variants = markers.map((m) => m.slice(dir.length)).filter((k) => VARIANT_KEY.test(k));
-      if (markers.length === 0) return 0;
-      // Data first: a marker left behind by a failed delete still finds its variant next time.
-      await client.deleteMany(bucket, variants.map(dataKey));
-      await client.deleteMany(bucket, markers);
-      return variants.length;
+      try {
+        const markers = await client.list(bucket, dir);
+        const variants = markers.map((m) => m.slice(dir.length)).filter((k) => VARIANT_KEY.test(k));
+        if (markers.length > 0) {
+          // Data first: a marker left behind by a failed delete still finds its variant next time.
+          await client.deleteMany(bucket, variants.map(dataKey));
+          await client.deleteMany(bucket, markers);
+        }
+        health.succeeded('purge');
+        return variants.length;
+      } catch (err) {
+        health.failed('purge', err);
+        throw err;
+      }
     },
+
+    health: () => health.health(),
 
     async close() {
       client.destroy();

@@ -1,6 +1,7 @@
 // memory → disk → result store. A hit in a lower tier fills the tiers above it; a miss filled by the
 // pipeline is written to every tier. Writes below memory run in the background and never fail a request.
-import type { Cache, CacheEntry, CacheTier } from './cache.ts';
+import type { Cache, CacheEntry, CacheTier, TierHealth } from './cache.ts';
+import { tierHealth } from './health.ts';
 
 export interface TieredCache {
   get(key: string): Promise<{ entry: CacheEntry; tier: CacheTier } | undefined>;
@@ -12,23 +13,28 @@ export interface TieredCache {
   flush(): Promise<void>;
   close(): Promise<void>;
   readonly tiers: readonly CacheTier[];
+  /** Each tier's health, in order (optional so that fakes need not have one). */
+  health?(): TierHealth[];
 }
 
 export function createTieredCache(tiers: readonly Cache[]): TieredCache {
+  // Real tiers count their own failures; what a tier without health() throws is counted here instead.
+  const own = tiers.map((t) => (t.health ? undefined : tierHealth(t.tier)));
+  const swallow = (i: number, op: string) => (err: unknown) => { own[i]?.failed(op, err); };
   const pending = new Set<Promise<unknown>>();
   const background = (p: Promise<unknown>) => {
-    const q = p.catch(() => {}).finally(() => pending.delete(q));
+    const q = p.finally(() => pending.delete(q));
     pending.add(q);
   };
   const fill = (upto: number, key: string, entry: CacheEntry) => {
-    for (let i = 0; i < upto; i++) background(tiers[i]!.set(key, entry));
+    for (let i = 0; i < upto; i++) background(tiers[i]!.set(key, entry).catch(swallow(i, 'set')));
   };
 
   return {
     tiers: tiers.map((t) => t.tier),
     async get(key) {
       for (let i = 0; i < tiers.length; i++) {
-        const entry = await tiers[i]!.get(key).catch(() => undefined);
+        const entry = await tiers[i]!.get(key).catch(swallow(i, 'get'));
         if (entry) {
           fill(i, key, entry);
           return { entry, tier: tiers[i]!.tier };
@@ -44,11 +50,14 @@ export function createTieredCache(tiers: readonly Cache[]): TieredCache {
     },
     async purge(sourceKey) {
       await this.flush();
-      const counts = await Promise.all(tiers.map((t) => t.purge(sourceKey).catch(() => 0)));
+      const counts = await Promise.all(tiers.map((t, i) => t.purge(sourceKey).catch((err: unknown) => { swallow(i, 'purge')(err); return 0; })));
       return counts.reduce((a, b) => a + b, 0);
     },
     async flush() {
       while (pending.size > 0) await Promise.all([...pending]);
+    },
+    health() {
+      return tiers.map((t, i) => t.health?.() ?? own[i]!.health());
     },
     async close() {
       await this.flush();

@@ -2,6 +2,7 @@
 // its metrics per response, whoever answered it. At the node:http level, so app.inject() gets none of this.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import pino from 'pino';
 import type { Metrics, RouteLabel } from '../metrics.ts';
 
 /** Letters, digits and `._:@/+=-`, up to 128 characters: safe in a header and in a log line. */
@@ -35,6 +36,34 @@ interface Logger {
   info(obj: object, msg: string): void;
 }
 
+const S = pino.symbols;
+type PinoInternals = Record<symbol, unknown> & { [S.streamSym]?: { write(s: string): unknown; [k: symbol]: unknown } };
+
+/**
+ * The access line as pino writes it (`{"level":30,"time":…,"pid":…,"hostname":…,<fields>,"msg":"request"}`),
+ * assembled in one template: pino's generic loop over an object costs ~4 µs a line, a tenth of a memory hit.
+ * Only for a plain pino logger (no mixin, log formatter, hooks or custom message key, as server.ts makes it);
+ * anything else gets log.info. A test checks the two lines agree.
+ */
+function lineWriter(log: Logger): ((l: AccessLine, method: string | undefined, url: string | undefined, ms: number) => void) | undefined {
+  const p = log as unknown as PinoInternals;
+  const stream = p[S.streamSym];
+  const formatters = p[S.formattersSym] as { log?: unknown } | undefined;
+  const hooks = p[S.hooksSym] as { streamWrite?: unknown } | undefined;
+  const levels = p[S.lsCacheSym] as Record<number, string> | undefined;
+  const info = (log as unknown as { levels?: { values?: Record<string, number> } }).levels?.values?.info;
+  if (!stream || stream[S.needsMetadataGsym] || p[S.mixinSym] || formatters?.log || hooks?.streamWrite || p[S.messageKeySym] !== 'msg'
+    || typeof p[S.timeSym] !== 'function' || typeof p[S.chindingsSym] !== 'string' || info === undefined || levels?.[info] === undefined) return undefined;
+  const head = levels[info]!;
+  const time = p[S.timeSym] as () => string;
+  const end = p[S.endSym] as string;
+  return (l, method, url, ms) => {
+    stream.write(`${head}${time()}${p[S.chindingsSym] as string},"reqId":${JSON.stringify(l.reqId)}${method === undefined ? '' : `,"method":${JSON.stringify(method)}`}`
+      + `${url === undefined ? '' : `,"url":${JSON.stringify(url)}`},"status":${l.status},"bytes":${l.bytes}${l.cache === undefined ? '' : `,"cache":${JSON.stringify(l.cache)}`}`
+      + `,"ms":${ms}${l.aborted ? ',"aborted":true' : ''},"msg":"request"${end}`);
+  };
+}
+
 /** Levels at which the info-level access line is not written (checked first, so nothing is built for it). */
 const QUIET = new Set(['warn', 'error', 'fatal', 'silent']);
 
@@ -49,14 +78,17 @@ export interface Access {
 
 export function createAccess(opts: { readonly log: Logger; readonly metrics: Metrics }): Access {
   const { log, metrics } = opts;
+  const write = lineWriter(log);
   let open = 0;
   const done = (req: IncomingMessage, line: AccessLine, route: RouteLabel): void => {
     const ms = performance.now() - line.started;
     metrics.request({ route, method: req.method ?? 'GET', status: line.status, seconds: ms / 1000, bytes: line.bytes, cache: line.cache });
     if (QUIET.has(log.level)) return;
+    const rounded = Math.round(ms * 10) / 10;
+    if (write) return write(line, req.method, req.url, rounded);
     log.info({
       reqId: line.reqId, method: req.method, url: req.url, status: line.status, bytes: line.bytes, cache: line.cache,
-      ms: Math.round(ms * 10) / 10, ...(line.aborted ? { aborted: true } : {}),
+      ms: rounded, ...(line.aborted ? { aborted: true } : {}),
     }, 'request');
   };
   return {

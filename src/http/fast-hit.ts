@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Deliver } from '../deliver.ts';
 import type { ParsedRequest } from '../url/native.ts';
 import type { AccessLine } from './access.ts';
-import { deliveryHeaders } from './headers.ts';
+import { createHeaderBlocks } from './headers.ts';
 
 export interface FastHitOptions {
   /** Mounted dialects whose parse is pure, longest prefix first. */
@@ -19,10 +19,12 @@ export interface FastHitOptions {
 
 /** `reqId` is echoed as X-Request-Id; `started` is performance.now() when the request arrived. */
 export function createFastHit(opts: FastHitOptions): (req: IncomingMessage, res: ServerResponse, reqId: string, started: number) => boolean {
+  const headers = createHeaderBlocks(opts.cacheControl);
+  const mounts = opts.mounts.map((m) => ({ under: `${m.prefix}/`, parse: m.parse }));
   return (req, res, reqId, started) => {
     const url = req.url;
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !url || url.startsWith('/_kinu/') || opts.draining()) return false;
-    const mount = opts.mounts.find((m) => url.startsWith(`${m.prefix}/`));
+    const mount = mounts.find((m) => url.startsWith(m.under));
     if (!mount) return false;
     let d;
     try {
@@ -34,9 +36,7 @@ export function createFastHit(opts: FastHitOptions): (req: IncomingMessage, res:
       return false; // errors are Fastify's to render
     }
     if (!d || d.kind !== 'variant') return false;
-    const headers = deliveryHeaders(d, opts.cacheControl);
-    headers['x-request-id'] = reqId;
-    res.writeHead(d.status, headers);
+    res.writeHead(d.status, headers(d, reqId));
     const body = d.status === 200 && req.method === 'GET' ? d.body : undefined;
     res.end(body);
     opts.log(req, { reqId, status: d.status, bytes: body?.length ?? 0, cache: d.cache, started });

@@ -1,6 +1,8 @@
 // Response headers for a delivery, computed in one place (the Fastify route and the hit fast path share it).
 import type { FastifyReply } from 'fastify';
 import type { Delivery } from '../deliver.ts';
+import { LRUCache } from 'lru-cache';
+import { FORMAT_TABLE } from '../formats.ts';
 
 const STAGES = ['cache', 'fetch', 'process', 'encode'] as const;
 const STALE_CACHE_CONTROL = 'public, max-age=60';
@@ -19,22 +21,62 @@ export function deliveryHeaders(d: Delivery, cacheControl: string): Record<strin
     h['x-kinu-stale'] = d.stale;
     h['cache-control'] = STALE_CACHE_CONTROL;
   }
-  const t = d.timings;
-  let timing = '';
-  for (const k of STAGES) if (t[k] !== undefined) timing += `${timing ? ', ' : ''}${k};dur=${t[k]!.toFixed(1)}`;
+  const timing = serverTiming(d.timings);
   if (timing) h['server-timing'] = timing;
   if (d.status === 304) return h;
   h['content-type'] = d.contentType;
   h['x-content-type-options'] = 'nosniff';
   if (d.kind === 'original') {
     // An SVG original may carry scripts: opened directly, the browser must not run them.
-    if (d.contentType === 'image/svg+xml') h['content-security-policy'] = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
-    h['content-length'] = d.size;
+    if (d.contentType === FORMAT_TABLE.svg.mime) h['content-security-policy'] = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
+    if (d.size >= 0) h['content-length'] = d.size; // else chunked: the origin did not say
     if (d.contentEncoding) h['content-encoding'] = d.contentEncoding;
   } else if (d.body) {
     h['content-length'] = d.body.length;
   }
   return h;
+}
+
+function serverTiming(t: Delivery['timings']): string {
+  let timing = '';
+  for (const k of STAGES) if (t[k] !== undefined) timing += `${timing ? ', ' : ''}${k};dur=${t[k]!.toFixed(1)}`;
+  return timing;
+}
+
+/**
+ * A variant's headers as node:http's flat [name, value, …] list, built by deliveryHeaders once per variant
+ * version and status and reused while every input it was built from is the same: a hit then fills in only
+ * Server-Timing and X-Request-Id (the last pair), sparing the Date formatting and object building (~1.5 µs).
+ * The list is shared: pass it straight to res.writeHead, which copies it into the response at once.
+ */
+export function createHeaderBlocks(cacheControl: string, max = 4096): (d: Delivery & { kind: 'variant' }, reqId: string) => string[] {
+  const byStatus = { 200: new LRUCache<string, Block>({ max }), 304: new LRUCache<string, Block>({ max }) };
+  return (d, reqId) => {
+    const blocks = byStatus[d.status];
+    const timing = serverTiming(d.timings);
+    let b = blocks.get(d.etag);
+    if (!b || b.lastModified !== d.lastModified.getTime() || b.length !== d.body?.length || b.contentType !== d.contentType
+      || b.sourceKey !== d.sourceKey || b.cache !== d.cache || b.varyAccept !== d.varyAccept || b.stale !== d.stale || (b.timingAt < 0) !== !timing) {
+      const list = Object.entries(deliveryHeaders(d, cacheControl)).flatMap(([k, v]) => [k, String(v)]);
+      list.push('x-request-id', reqId);
+      b = {
+        list, timingAt: list.indexOf('server-timing') + 1 || -1, lastModified: d.lastModified.getTime(), length: d.body?.length,
+        contentType: d.contentType, sourceKey: d.sourceKey, cache: d.cache, varyAccept: d.varyAccept, stale: d.stale,
+      };
+      blocks.set(d.etag, b);
+    }
+    if (b.timingAt > 0) b.list[b.timingAt] = timing;
+    b.list[b.list.length - 1] = reqId;
+    return b.list;
+  };
+}
+
+interface Block {
+  readonly list: string[];
+  /** Index of Server-Timing's value in `list`, -1 when it has none. */
+  readonly timingAt: number;
+  readonly lastModified: number; readonly length: number | undefined; readonly contentType: string; readonly sourceKey: string;
+  readonly cache: string; readonly varyAccept: boolean; readonly stale: string | undefined;
 }
 
 export function setDeliveryHeaders(reply: FastifyReply, d: Delivery, cacheControl: string): void {

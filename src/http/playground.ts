@@ -1,13 +1,15 @@
-// /_kinu/playground: a static page (HTML, CSS, one module script) to try every native param, plus the JSON it
-// builds its controls from and, when the server signs, an endpoint that signs the URLs it shows.
-import { readFileSync } from 'node:fs';
+// /_kinu/playground: a static page (HTML, CSS, module scripts) to try every native param. Its controls and URLs
+// come from kinu/client (the package's own compiled module, served here as it ships), so the page writes the
+// URLs a user of kinu/client would. Beside it: config.json (this server's prefix, keys, presets) and, when the
+// server signs, an endpoint that signs the URLs the page built.
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { z } from 'zod';
 import { KinuError } from '../errors.ts';
 import { originalContentType } from '../formats.ts';
 import { parseNative } from '../url/native.ts';
-import { PARAMS, type ParamName, type ParamValues } from '../url/params.ts';
+import type { ParamValues } from '../url/params.ts';
 import { signUrl } from '../url/sign.ts';
 
 export type PlaygroundMode = 'auto' | 'on' | 'off';
@@ -32,74 +34,37 @@ export function playgroundEnabled(o: Pick<PlaygroundOptions, 'mode' | 'native' |
 export const PLAYGROUND_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; "
   + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-export type Control =
-  | { readonly kind: 'select'; readonly options: readonly string[] }
-  | { readonly kind: 'range'; readonly min: number; readonly max: number; readonly step: number; readonly log: boolean }
-  | { readonly kind: 'text'; readonly suggest: readonly string[] | 'keys' | 'presets'; readonly colour: boolean };
-
-export interface ParamControl {
-  readonly name: ParamName;
-  readonly values: string;
-  readonly doc: string;
-  /** The example's value for this param, shown as a placeholder. */
-  readonly example: string;
-  readonly control: Control;
-}
-
-/** Controls read from the PARAMS table itself: enums become selects, bounded numbers sliders, the rest text. */
-export function paramControls(): ParamControl[] {
-  return (Object.entries(PARAMS) as [ParamName, (typeof PARAMS)[ParamName]][])
-    .filter(([name]) => name !== 'sig') // the page signs
-    .map(([name, row]) => ({
-      name,
-      values: row.values,
-      doc: row.doc,
-      example: row.example.split('&').find((s) => s.startsWith(`${name}=`))?.slice(name.length + 1) ?? '',
-      control: controlFor(name, row.schema, row.values),
-    }));
-}
-
-function controlFor(name: ParamName, schema: z.ZodType, values: string): Control {
-  const options = enumOf(schema);
-  if (options) return { kind: 'select', options };
-  const num = numberOf(schema);
-  const [min, max] = [num?.minValue, num?.maxValue];
-  if (num && typeof min === 'number' && typeof max === 'number' && Number.isFinite(min) && Number.isFinite(max)) {
-    const places = /up to (\d) decimals/.exec(values)?.[1];
-    const step = num.isInt ? 1 : 10 ** -(places ? Number(places) : 2);
-    // Wide ranges (w: 1–8192, blur: 0.3–100) on a linear slider leave the useful end a few pixels wide.
-    return { kind: 'range', min, max, step, log: min > 0 && max / min > 100 };
-  }
-  const suggest = name === 'wm' ? 'keys' : name === 'preset' ? 'presets'
-    : values.split(' · ').filter((v) => /^[a-z][a-z0-9-]*$/.test(v));
-  return { kind: 'text', suggest, colour: /^RRGGBB\b/.test(values) };
-}
-
-function enumOf(s: z.ZodType): string[] | undefined {
-  if (s instanceof z.ZodEnum) return [...s.options] as string[];
-  if (s instanceof z.ZodPipe) return enumOf(s.in as z.ZodType);
-  return undefined;
-}
-
-function numberOf(s: z.ZodType): z.ZodNumber | undefined {
-  if (s instanceof z.ZodNumber) return s;
-  if (s instanceof z.ZodPipe) return numberOf(s.out as z.ZodType) ?? numberOf(s.in as z.ZodType);
-  return undefined;
-}
-
+const asset = (name: string) => readFileSync(new URL(`./playground/${name}`, import.meta.url));
 const FILES = {
-  html: readFileSync(new URL('./playground/index.html', import.meta.url)),
-  css: readFileSync(new URL('./playground/playground.css', import.meta.url)),
-  js: readFileSync(new URL('./playground/playground.js', import.meta.url)),
-  icon: readFileSync(new URL('./playground/icon.svg', import.meta.url)),
+  html: asset('index.html'),
+  css: asset('playground.css'),
+  js: asset('playground.js'),
+  form: asset('form.js'),
+  icon: asset('icon.svg'),
   // The decoder of fmt=json's placeholder, served as the package ships it (an ES module, no dependencies).
   thumbhash: readFileSync(createRequire(import.meta.url).resolve('thumbhash')),
 };
 
+/**
+ * kinu/client's compiled files (client/*.js: plain ES modules importing only each other), found by the
+ * package's own name as a user's `import 'kinu/client'` finds them: from the repository and from an installed
+ * package alike. Read when the playground starts, so a server without them (a copy of dist/ alone) still runs.
+ */
+function clientModules(): Map<string, Buffer> {
+  const dir = dirname(createRequire(import.meta.url).resolve('kinu/client'));
+  return new Map(readdirSync(dir).filter((f) => f.endsWith('.js')).map((f) => [f, readFileSync(join(dir, f))]));
+}
+
 export async function playgroundRoutes(app: FastifyInstance, opts: PlaygroundOptions): Promise<void> {
   if (!playgroundEnabled(opts)) return; // → the /_kinu/* catch-all: 404 route_not_found
   const prefix = opts.native!;
-  const controls = paramControls();
+  let client: Map<string, Buffer>;
+  try {
+    client = clientModules();
+  } catch (err) {
+    app.log.error({ err }, 'playground: off, kinu/client\'s files (client/*.js, beside dist/) are missing');
+    return;
+  }
   app.addHook('onSend', async (_req, reply) => {
     reply.header('content-security-policy', PLAYGROUND_CSP);
     reply.header('x-content-type-options', 'nosniff');
@@ -110,7 +75,9 @@ export async function playgroundRoutes(app: FastifyInstance, opts: PlaygroundOpt
   app.get('/', file(FILES.html, 'text/html; charset=utf-8')); // with and without the trailing slash
   app.get('/playground.css', file(FILES.css, 'text/css; charset=utf-8'));
   app.get('/playground.js', file(FILES.js, 'text/javascript; charset=utf-8'));
+  app.get('/form.js', file(FILES.form, 'text/javascript; charset=utf-8'));
   app.get('/thumbhash.js', file(FILES.thumbhash, 'text/javascript; charset=utf-8'));
+  for (const [name, body] of client) app.get(`/client/${name}`, file(body, 'text/javascript; charset=utf-8'));
   app.get('/icon.svg', file(FILES.icon, 'image/svg+xml'));
 
   app.get('/config.json', async () => {
@@ -120,7 +87,7 @@ export async function playgroundRoutes(app: FastifyInstance, opts: PlaygroundOpt
     } catch (err) {
       app.log.warn({ err }, 'playground: listing the source failed; keys must be typed');
     }
-    return { prefix, signed: opts.secrets.length > 0, originals: opts.originals, keys, presets: Object.keys(opts.presets), params: controls };
+    return { prefix, signed: opts.secrets.length > 0, originals: opts.originals, keys, presets: Object.keys(opts.presets) };
   });
 
   // Signs a native URL the page built, after checking it as the image route will (a bad param is the same 400).

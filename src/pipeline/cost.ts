@@ -2,7 +2,7 @@
 // limiter's memory budget) and single-thread encode time (to refuse what can never finish in KINU_TIMEOUT).
 // Figures are peaks measured with sharp 0.34 (VmHWM of a fresh process, bench/hostile.ts prints estimate
 // against measurement); they err on the high side, since an underestimate is what lets a process be killed.
-import { FORMATS, type OutputFormat } from '../formats.ts';
+import { FORMAT_TABLE, FORMATS, sourceFormat, type OutputFormat } from '../formats.ts';
 
 export interface Cost {
   readonly bytes: number;
@@ -13,12 +13,15 @@ export interface Cost {
 const FIXED_BYTES = 24 * 1024 * 1024;
 
 /**
- * Bytes per decoded source pixel for decoders that hold the whole image (libheif for AVIF/HEIF: the picture
- * and its YUV planes, 17.5 B/px measured; libwebp decodes to RGBA). JPEG, PNG, GIF and TIFF are read row by
- * row (sequentialRead), so their decode cost is the rows the resize needs, covered by FIXED_BYTES, except
- * progressive JPEG and interlaced PNG (see wholeDecodeBytesPerPixel).
+ * Bytes per decoded source pixel for decoders that hold the whole image, from the format table (libheif for
+ * AVIF: 18, libwebp decodes to RGBA: 8). JPEG, PNG, GIF and TIFF are read row by row (sequentialRead), so their
+ * decode cost is the rows the resize needs, covered by FIXED_BYTES, except progressive JPEG and interlaced PNG
+ * (see wholeDecodeBytesPerPixel).
  */
-const DECODE_BYTES_PER_PIXEL: Readonly<Record<string, number>> = { heif: 18, webp: 8 };
+function decodeOf(format: string): { bytesPerPixel: number; shrinks: boolean } {
+  const n = sourceFormat(format);
+  return (n === undefined ? undefined : FORMAT_TABLE[n].decode) ?? { bytesPerPixel: 0, shrinks: false };
+}
 
 /** What the header says about how the pixels are laid out: whether a row-wise decoder must hold them all. */
 export interface SourceLayout {
@@ -64,13 +67,13 @@ export interface CostInput {
 
 export function estimateCost(c: CostInput): Cost {
   const outPixels = c.width * c.height * c.frames;
-  const decodeCoef = Object.hasOwn(DECODE_BYTES_PER_PIXEL, c.sourceFormat) ? DECODE_BYTES_PER_PIXEL[c.sourceFormat]! : 0;
+  const decode = decodeOf(c.sourceFormat);
   // libwebp and libjpeg decode at a reduced scale when the output is much smaller; libheif never does.
-  const shrink = c.sourceFormat === 'webp' ? Math.max(1, Math.floor(Math.min(c.sourceWidth / c.width, c.sourceHeight / c.height))) : 1;
+  const shrink = decode.shrinks ? Math.max(1, Math.floor(Math.min(c.sourceWidth / c.width, c.sourceHeight / c.height))) : 1;
   const decoded = (c.sourceWidth * c.sourceHeight) / (shrink * shrink);
   const { bytesPerPixel, nsPerPixel } = FORMATS[c.format].cost;
   const whole = c.sourceWidth * c.sourceHeight * wholeDecodeBytesPerPixel(c.sourceFormat, c.sourceLayout);
-  const bytes = FIXED_BYTES + c.inputBytes + decoded * decodeCoef + whole + outPixels * bytesPerPixel + (c.wholeImage ? outPixels * WHOLE_IMAGE_BYTES_PER_PIXEL : 0);
+  const bytes = FIXED_BYTES + c.inputBytes + decoded * decode.bytesPerPixel + whole + outPixels * bytesPerPixel + (c.wholeImage ? outPixels * WHOLE_IMAGE_BYTES_PER_PIXEL : 0);
   return { bytes: Math.ceil(bytes), ms: (outPixels * nsPerPixel) / 1e6 };
 }
 

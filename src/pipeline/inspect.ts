@@ -2,6 +2,7 @@
 // for /_kinu/info. The same limits as the pipeline apply, checked from the header before any decoding.
 import sharp from 'sharp';
 import { KinuError } from '../errors.ts';
+import { FORMAT_TABLE, sourceFormat, type FormatName } from '../formats.ts';
 import { estimateCost } from './cost.ts';
 import { checkLimits, type Limits } from './plan.ts';
 import { checkPngCrc } from './png-crc.ts';
@@ -27,20 +28,11 @@ export interface ImageInfo {
   readonly hasIcc: boolean;
 }
 
-const KINDS: Readonly<Record<string, { ext: string; mime: string }>> = {
-  jpeg: { ext: 'jpg', mime: 'image/jpeg' },
-  png: { ext: 'png', mime: 'image/png' },
-  webp: { ext: 'webp', mime: 'image/webp' },
-  gif: { ext: 'gif', mime: 'image/gif' },
-  avif: { ext: 'avif', mime: 'image/avif' },
-  tiff: { ext: 'tif', mime: 'image/tiff' },
-  svg: { ext: 'svg', mime: 'image/svg+xml' },
-};
+/** The formats kinu accepts as originals: those it reads. */
+const ACCEPTED = (Object.keys(FORMAT_TABLE) as FormatName[]).filter((n) => FORMAT_TABLE[n].read);
 
-/** File extensions each format may be stored under. */
-export const EXTENSIONS: Readonly<Record<string, readonly string[]>> = {
-  jpeg: ['jpg', 'jpeg', 'jpe'], png: ['png'], webp: ['webp'], gif: ['gif'], avif: ['avif'], tiff: ['tif', 'tiff'], svg: ['svg'],
-};
+/** File extensions each accepted format may be stored under (the format table's). */
+export const EXTENSIONS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(ACCEPTED.map((n) => [n, FORMAT_TABLE[n].extensions]));
 
 export async function inspectImage(input: Buffer, limits: Limits, opts: { timeoutSeconds?: number; reserve?: (bytes: number) => Promise<void> } = {}): Promise<ImageInfo> {
   if (input.length === 0) throw new KinuError('unsupported_format', 'the body is empty');
@@ -51,13 +43,17 @@ export async function inspectImage(input: Buffer, limits: Limits, opts: { timeou
     throw fromSharpError(err);
   }
   const src = sourceInfo(meta);
-  const format = meta.format === 'heif' ? 'avif' : src.format;
-  const kind = KINDS[format];
-  if (!kind) throw new KinuError('unsupported_format', `${format} originals are not accepted; send JPEG, PNG, WebP, GIF, AVIF, TIFF or SVG`);
+  const format = src.format;
+  const name = sourceFormat(format);
+  if (name === undefined || !FORMAT_TABLE[name].read) {
+    const labels = ACCEPTED.map((n) => FORMAT_TABLE[n].label);
+    throw new KinuError('unsupported_format', `${format} originals are not accepted; send ${labels.slice(0, -1).join(', ')} or ${labels.at(-1)}`);
+  }
+  const kind = FORMAT_TABLE[name];
   checkLimits(src, limits);
   // The proof decode holds what the source's decoder holds: uploads take their share of the memory budget too.
   await opts.reserve?.(estimateCost({
-    sourceFormat: meta.format ?? '', sourceWidth: src.width, sourceHeight: src.height, sourceLayout: src.layout, inputBytes: input.length,
+    sourceFormat: src.format, sourceWidth: src.width, sourceHeight: src.height, sourceLayout: src.layout, inputBytes: input.length,
     format: 'png', width: 64, height: 64, frames: src.frames, wholeImage: false,
   }).bytes);
   if (format === 'png') checkPngCrc(input);
@@ -76,7 +72,7 @@ export async function inspectImage(input: Buffer, limits: Limits, opts: { timeou
     width: src.width,
     height: src.height,
     format,
-    ext: kind.ext,
+    ext: kind.extensions[0]!,
     mime: kind.mime,
     bytes: input.length,
     orientation: meta.orientation ?? 1,

@@ -1,28 +1,24 @@
-// fmt=auto: which formats the client named explicitly in Accept. A bare */* or image/* names neither AVIF
-// nor WebP, so old clients keep getting JPEG/PNG/GIF.
-import type { OutputFormat } from '../formats.ts';
+// fmt=auto: which formats the client named explicitly in Accept. A bare */* or image/* names none of the
+// negotiated formats (AVIF, WebP: formats.ts says which), so old clients keep getting JPEG/PNG/GIF.
+import { fallbackFormat, FORMATS, NEGOTIATED_FORMATS, type NegotiatedFormat, type OutputFormat } from '../formats.ts';
 
-export interface AcceptClass {
-  readonly avif: boolean;
-  readonly webp: boolean;
-}
+/** For each negotiated format, whether Accept names its mime with a q above 0. */
+export type AcceptClass = Readonly<Record<NegotiatedFormat, boolean>>;
 
 export function acceptClass(accept: string | undefined): AcceptClass {
-  let avif = false;
-  let webp = false;
+  const named = new Set<string>();
   for (const part of (accept ?? '').toLowerCase().split(',')) {
     const [type, ...params] = part.trim().split(';');
     const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
     if (q !== undefined && !(Number(q.slice(2)) > 0)) continue;
-    if (type?.trim() === 'image/avif') avif = true;
-    else if (type?.trim() === 'image/webp') webp = true;
+    named.add(type?.trim() ?? '');
   }
-  return { avif, webp };
+  return Object.fromEntries(NEGOTIATED_FORMATS.map((f) => [f, named.has(FORMATS[f].mime)])) as Record<NegotiatedFormat, boolean>;
 }
 
-/** A short stable name for the class, part of the cache key and ETag of negotiated responses. */
+/** A short stable name for the class, part of the cache key and ETag of negotiated responses: `avif+webp`, `other`. */
 export function acceptClassKey(c: AcceptClass): string {
-  return c.avif ? (c.webp ? 'avif+webp' : 'avif') : c.webp ? 'webp' : 'other';
+  return NEGOTIATED_FORMATS.filter((f) => c[f]).join('+') || 'other';
 }
 
 /** Best format for what the client accepts and what the image needs (animation, alpha). */
@@ -35,8 +31,7 @@ export function negotiate(c: AcceptClass, need: { alpha: boolean; animated: bool
  * and the deadline, so a huge AVIF for Chrome becomes a WebP instead of a refusal.
  */
 export function preferences(c: AcceptClass, need: { alpha: boolean; animated: boolean }): OutputFormat[] {
-  // libvips cannot write animated AVIF: WebP keeps an animation, then GIF.
-  if (need.animated) return c.webp ? ['webp', 'gif'] : ['gif'];
-  const fallback: OutputFormat = need.alpha ? 'png' : 'jpeg';
-  return [...(c.avif ? ['avif' as const] : []), ...(c.webp ? ['webp' as const] : []), fallback];
+  // An animation goes only to formats that can write one (libvips cannot write animated AVIF): WebP, then GIF.
+  const fits = (f: NegotiatedFormat) => c[f] && (!need.alpha || FORMATS[f].alpha) && (!need.animated || FORMATS[f].animation);
+  return [...NEGOTIATED_FORMATS.filter(fits), fallbackFormat(need)];
 }

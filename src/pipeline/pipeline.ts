@@ -2,7 +2,7 @@
 // checking the deadline between them. Nothing here knows about HTTP.
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { KinuError } from '../errors.ts';
-import type { OutputFormat } from '../formats.ts';
+import { FORMAT_TABLE, formatOfMetadata, type OutputFormat } from '../formats.ts';
 import type { Transform } from '../transform.ts';
 import type { AcceptClass } from './negotiate.ts';
 import { checkLimits, makePlan, type Limits, type SourceInfo } from './plan.ts';
@@ -141,22 +141,25 @@ const MAX_DELAY = 65535;
 const MAX_LOOP = 65535;
 
 /**
- * Size after auto-orient, per frame, and the animation's timing; HEVC is refused here, before libvips tries
- * to decode it. Every number read from the file is bounded here, before any of it reaches an encoder option.
+ * Format (the table's name; sharp's for formats outside it), size after auto-orient, per frame, and the
+ * animation's timing; what the table marks unread (HEVC) is refused here, before libvips tries to decode it.
+ * Every number read from the file is bounded here, before any of it reaches an encoder option.
  */
 export function sourceInfo(meta: Metadata): SourceInfo {
-  if (meta.format === 'heif' && meta.compression === 'hevc') {
-    throw new KinuError('unsupported_format', 'HEIC (HEVC) originals cannot be decoded by this build; convert them to JPEG or AVIF');
+  const name = formatOfMetadata(meta);
+  const row = name === undefined ? undefined : FORMAT_TABLE[name];
+  if (row && !row.read) {
+    throw new KinuError('unsupported_format', `${row.label} originals cannot be decoded by this build; convert them to JPEG or AVIF`);
   }
   if (!meta.format || !positive(meta.width) || !positive(meta.height)) throw new KinuError('unsupported_format', 'the original is not an image kinu can read');
   // Only GIF and WebP pages are frames of an animation; other pages (TIFF, HEIF items) are separate
   // pictures, of which the first alone is read.
-  const frames = (meta.format === 'gif' || meta.format === 'webp') && positive(meta.pages) ? meta.pages : 1;
+  const frames = row?.frames === true && positive(meta.pages) ? meta.pages : 1;
   const height = frames > 1 && positive(meta.pageHeight) && meta.pageHeight <= meta.height ? meta.pageHeight : meta.height;
   const orientation = meta.orientation ?? 1;
   const swap = orientation >= 5 && orientation <= 8;
   return {
-    format: meta.format,
+    format: name ?? meta.format,
     width: swap ? height : meta.width,
     height: swap ? meta.width : height,
     frames,

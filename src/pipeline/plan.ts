@@ -1,7 +1,7 @@
 // Pure geometry and decisions, made once from the header before any pixel is decoded: limits, output
 // format, crop box, resize box, padding, flatten. Steps only apply these numbers.
 import { KinuError } from '../errors.ts';
-import { FORMATS, defaultOutputFormat, type OutputFormat } from '../formats.ts';
+import { fallbackFormat, FORMAT_TABLE, FORMATS, defaultOutputFormat, MAX_SIDE, type OutputFormat } from '../formats.ts';
 import { DEFAULT_BACKGROUND, type Gravity, type Rgba, type Transform } from '../transform.ts';
 import { estimateCost, formatBytes, type Cost, type SourceLayout } from './cost.ts';
 import { preferences, type AcceptClass } from './negotiate.ts';
@@ -53,7 +53,7 @@ export interface Plan {
   readonly cost: Cost;
 }
 
-export const MAX_SIDE = 16384;
+export { MAX_SIDE };
 
 export function checkLimits(info: { width: number; height: number; frames: number }, limits: Limits): void {
   if (info.frames > limits.maxFrames) {
@@ -78,7 +78,7 @@ function formatChoices(t: Transform, src: SourceInfo, accept: AcceptClass): Outp
   if (t.format === 'auto') return preferences(accept, { alpha: src.hasAlpha, animated: wantsAnimation });
   if (t.format === undefined || t.format === 'json') {
     const first = defaultOutputFormat(src.format, src.hasAlpha);
-    const fallback: OutputFormat = src.hasAlpha ? 'png' : 'jpeg';
+    const fallback = fallbackFormat({ alpha: src.hasAlpha, animated: false });
     return first === fallback || first === 'gif' ? [first] : [first, fallback];
   }
   return [t.format];
@@ -135,7 +135,7 @@ function chooseFormat(choices: readonly OutputFormat[], src: SourceInfo, t: Tran
     const animated = keepsFrames(t) && src.frames > 1 && info.animation;
     const frames = animated ? src.frames : 1;
     const side = Math.min(MAX_SIDE, info.maxSide);
-    const name = FORMATS[format].mime.slice(6).toUpperCase();
+    const name = FORMAT_TABLE[format].label.toUpperCase();
     if (width > side || height > side || width * height > limits.maxPixels) {
       refusal = new KinuError('output_too_large', `the output would be ${width}×${height} pixels; the limits are ${side} per side${side < MAX_SIDE ? ` for ${format}` : ''} and ${limits.maxPixels} in all`);
       continue;

@@ -5,6 +5,7 @@ import { constants, type Stats } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { lstat, mkdir, open, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
+import { addAbortSignal } from 'node:stream';
 import { KinuError, quoted } from '../errors.ts';
 import { permanent } from './failure.ts';
 import { checkSize } from './limit.ts';
@@ -86,9 +87,11 @@ export function createFileSource(config: FileSourceConfig): Source & { readonly 
       if (!st.isFile()) throw notFound(key);
       return toStat(st);
     },
-    async get(key): Promise<SourceObject> {
+    async get(key, { signal }): Promise<SourceObject> {
       const { fh, st } = await openFile(key);
-      return { ...toStat(st), body: fh.createReadStream({ autoClose: true, highWaterMark: 256 * 1024 }) };
+      const body = fh.createReadStream({ autoClose: true, highWaterMark: 256 * 1024 });
+      // The caller's abort ends the stream and so closes the descriptor, as it cuts a connection for S3 and HTTP.
+      return { ...toStat(st), body: signal ? addAbortSignal(signal, body) : body };
     },
     async read(key, opts) {
       const { fh, st } = await openFile(key);

@@ -248,5 +248,6 @@ function toStat(res: IncomingMessage): SourceStat {
   else if (etag && !etag.includes('"')) version = etag; // unquoted, against the spec but common
   else if (Number.isFinite(modified)) version = `lm-${modified.toString(36)}-${sz}`;
   else version = `size-${sz}`;
-  return { version, size: size ?? 0, lastModified };
+  // Unknown is -1, not 0: a 0 would be sent as the original's Content-Length, ahead of the whole body.
+  return { version, size: size ?? -1, lastModified };
 }

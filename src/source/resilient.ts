@@ -2,11 +2,12 @@
 // circuit breaker that only transient failures open (a 404 is an answer; a 403 is about one key, not the
 // store). Details: ARCHITECTURE.md §4 "Sources".
 import { Transform, pipeline } from 'node:stream';
+import { createBreaker, type BreakerState } from '../breaker.ts';
 import { KinuError, isKinuError } from '../errors.ts';
 import { isTransient } from './failure.ts';
 import type { Source, SourceObject } from './source.ts';
 
-export type BreakerState = 'closed' | 'half_open' | 'open';
+export type { BreakerState } from '../breaker.ts';
 
 export interface SourceHealth {
   readonly state: BreakerState;
@@ -36,32 +37,16 @@ export interface ResilientSource extends Source {
 export function withResilience(source: Source, opts: ResilienceOptions): ResilientSource {
   const base = opts.backoffMs ?? 50;
   const cap = opts.backoffCapMs ?? 1000;
-  let state: BreakerState = 'closed';
-  let failuresInARow = 0;
-  let openedAt = 0;
-  let probing = false;
+  const breaker = createBreaker({ failures: opts.breakerFailures, cooldownMs: opts.breakerCooldownMs });
   const errors: Record<string, number> = {};
   let retries = 0;
   let bytesRead = 0;
 
-  const opened = () => { state = 'open'; openedAt = Date.now(); probing = false; };
-  const succeeded = () => { failuresInARow = 0; state = 'closed'; probing = false; };
-  const failed = () => {
-    failuresInARow++;
-    if (state === 'half_open' || failuresInARow >= opts.breakerFailures) opened();
-  };
-  /** Neither success nor outage: the count stands; a probe that met one leaves the slot to the next caller. */
-  const neutral = () => { if (state === 'half_open') probing = false; };
-
   /** Whether this call may go to the store now; while half-open, one caller probes and the rest fail fast. */
   function admit(what: string): void {
-    if (state === 'open' && Date.now() - openedAt >= opts.breakerCooldownMs) state = 'half_open';
-    if (state === 'closed' || (state === 'half_open' && !probing)) {
-      if (state === 'half_open') probing = true;
-      return;
-    }
-    const wait = Math.max(1, Math.ceil((opts.breakerCooldownMs - (Date.now() - openedAt)) / 1000));
-    throw new KinuError('source_failed', `${what}: the source is failing (circuit open after ${failuresInARow} failures in a row); not tried`, {
+    if (breaker.admit()) return;
+    const wait = Math.max(1, Math.ceil(breaker.retryInMs() / 1000));
+    throw new KinuError('source_failed', `${what}: the source is failing (circuit open after ${breaker.failuresInARow()} failures in a row); not tried`, {
       headers: { 'retry-after': String(wait) },
     });
   }
@@ -75,33 +60,33 @@ export function withResilience(source: Source, opts: ResilienceOptions): Resilie
         // Raced, not trusted: an adapter stuck somewhere that ignores its signal still costs one budget only.
         signal.throwIfAborted();
         const value = await raceAbort(fn(signal), signal);
-        succeeded();
+        breaker.succeeded();
         return value;
       } catch (raw) {
         if (caller?.aborted) {
           // The client left: not the store's fault, and the probe slot must not stay taken.
-          if (state === 'half_open') probing = false;
+          breaker.neutral();
           throw raw;
         }
         const err = budget.aborted ? new KinuError('source_timeout', `${what}: the source did not answer within ${opts.timeoutMs} ms`, { cause: raw }) : raw;
         if (isKinuError(err) && (err.code === 'not_found' || err.code === 'source_too_large')) {
           // An answer: the store itself is working.
-          succeeded();
+          breaker.succeeded();
           throw err;
         }
         if (!isKinuError(err) || (err.code !== 'source_failed' && err.code !== 'source_timeout')) {
           // A key refused before any I/O, or a bug below us: says nothing about the store.
-          neutral();
+          breaker.neutral();
           throw err;
         }
         // Counted per operation, not per attempt: the breaker opens after N requests failed, not after N tries.
         errors[err.code] = (errors[err.code] ?? 0) + 1;
         if (!isTransient(err)) {
-          neutral();
+          breaker.neutral();
           throw err;
         }
-        if (!idempotent || attempt >= opts.retries || state !== 'closed' || budget.aborted) {
-          failed();
+        if (!idempotent || attempt >= opts.retries || breaker.state() !== 'closed' || budget.aborted) {
+          breaker.failed();
           throw err;
         }
         const delay = Math.random() * Math.min(cap, base * 2 ** attempt);
@@ -111,7 +96,7 @@ export function withResilience(source: Source, opts: ResilienceOptions): Resilie
         } catch {
           if (caller?.aborted) throw caller.reason;
           const timeout = new KinuError('source_timeout', `${what}: the source did not answer within ${opts.timeoutMs} ms`, { cause: err });
-          failed();
+          breaker.failed();
           throw timeout;
         }
       }
@@ -120,7 +105,7 @@ export function withResilience(source: Source, opts: ResilienceOptions): Resilie
 
   return {
     name: source.name,
-    health: () => ({ state: currentState(), errors: { ...errors }, retries, bytesRead }),
+    health: () => ({ state: breaker.state(), errors: { ...errors }, retries, bytesRead }),
     stat: (key, o) => run(`stat ${JSON.stringify(key)}`, o.signal, true, (signal) => source.stat(key, { signal })),
     read: (key, o) => run(`read ${JSON.stringify(key)}`, o.signal, true, async (signal) => {
       const buf = await source.read(key, { signal, maxBytes: o.maxBytes });
@@ -148,13 +133,9 @@ export function withResilience(source: Source, opts: ResilienceOptions): Resilie
     ...(source.put ? { put: (key: string, body: Buffer, o: { contentType: string; signal?: AbortSignal }) => run(`put ${JSON.stringify(key)}`, o.signal, false, (signal) => source.put!(key, body, { contentType: o.contentType, signal })) } : {}),
     ...(source.delete ? { delete: (key: string, o: { signal?: AbortSignal }) => run(`delete ${JSON.stringify(key)}`, o.signal, true, (signal) => source.delete!(key, { signal })) } : {}),
     async ready() {
-      return currentState() !== 'open' && source.ready();
+      return breaker.state() !== 'open' && source.ready();
     },
   };
-
-  function currentState(): BreakerState {
-    return state === 'open' && Date.now() - openedAt >= opts.breakerCooldownMs ? 'half_open' : state;
-  }
 }
 
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -2,6 +2,7 @@
 // served only when their content is an image, whatever their name says, so `/.env` or `/page.html` never leave.
 import { Readable } from 'node:stream';
 import { constants, gunzipSync } from 'node:zlib';
+import { FORMAT_TABLE, type FormatName } from '../formats.ts';
 
 export interface Sniffed {
   /** jpeg, png, gif, webp, avif, heic, heif, tiff, jxl, bmp, ico, svg. */
@@ -15,16 +16,19 @@ export interface Sniffed {
 /** Bytes of the head sniff() needs at most: SVG may open with an XML prolog, comments and a DOCTYPE. */
 export const SNIFF_BYTES = 8192;
 
+/** A format of kinu's table, with its mime (or its image sequence's, where that has its own). */
+function is(format: FormatName, sequence = false): { format: string; mime: string } {
+  const row = FORMAT_TABLE[format];
+  return { format, mime: (sequence ? row.sequenceMime : undefined) ?? row.mime };
+}
+
 const ascii = (b: Buffer, at: number, s: string) => b.length >= at + s.length && b.toString('latin1', at, at + s.length) === s;
 const bytes = (b: Buffer, at: number, ...v: number[]) => b.length >= at + v.length && v.every((x, i) => b[at + i] === x);
 
 // ISOBMFF (HEIF family) brands that name a still image or image sequence; video brands (isom, mp42, …) do not.
 const BRANDS: Readonly<Record<string, { format: string; mime: string }>> = Object.assign(Object.create(null) as object, {
-  avif: { format: 'avif', mime: 'image/avif' }, avis: { format: 'avif', mime: 'image/avif' },
-  heic: { format: 'heic', mime: 'image/heic' }, heix: { format: 'heic', mime: 'image/heic' },
-  heim: { format: 'heic', mime: 'image/heic' }, heis: { format: 'heic', mime: 'image/heic' },
-  hevc: { format: 'heic', mime: 'image/heic-sequence' }, hevx: { format: 'heic', mime: 'image/heic-sequence' },
-  mif1: { format: 'heif', mime: 'image/heif' }, msf1: { format: 'heif', mime: 'image/heif-sequence' },
+  avif: is('avif'), avis: is('avif', true), heic: is('heic'), heix: is('heic'), heim: is('heic'), heis: is('heic'),
+  hevc: is('heic', true), hevx: is('heic', true), mif1: is('heif'), msf1: is('heif', true),
 });
 
 /** The ftyp box's major and compatible brands: AVIF if any says so, else HEIC, else generic HEIF; none: not an image. */
@@ -91,17 +95,17 @@ type Rule = readonly [test: (head: Buffer) => boolean, sniffed: Sniffed | ((head
 
 /** Every image kinu serves as an original. Some it cannot decode yet (HEIC, JPEG XL, BMP, ICO): they are still images. */
 const RULES: readonly Rule[] = [
-  [(b) => bytes(b, 0, 0xff, 0xd8, 0xff), { format: 'jpeg', mime: 'image/jpeg' }],
-  [(b) => bytes(b, 0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a), { format: 'png', mime: 'image/png' }],
-  [(b) => ascii(b, 0, 'GIF87a') || ascii(b, 0, 'GIF89a'), { format: 'gif', mime: 'image/gif' }],
-  [(b) => ascii(b, 0, 'RIFF') && ascii(b, 8, 'WEBP'), { format: 'webp', mime: 'image/webp' }],
+  [(b) => bytes(b, 0, 0xff, 0xd8, 0xff), is('jpeg')],
+  [(b) => bytes(b, 0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a), is('png')],
+  [(b) => ascii(b, 0, 'GIF87a') || ascii(b, 0, 'GIF89a'), is('gif')],
+  [(b) => ascii(b, 0, 'RIFF') && ascii(b, 8, 'WEBP'), is('webp')],
   [(b) => ascii(b, 4, 'ftyp'), isobmff],
-  [(b) => ascii(b, 0, 'II*\0') || ascii(b, 0, 'MM\0*') || ascii(b, 0, 'II+\0') || ascii(b, 0, 'MM\0+'), { format: 'tiff', mime: 'image/tiff' }],
-  [(b) => bytes(b, 0, 0xff, 0x0a) || bytes(b, 0, 0, 0, 0, 0x0c, 0x4a, 0x58, 0x4c, 0x20, 0x0d, 0x0a, 0x87, 0x0a), { format: 'jxl', mime: 'image/jxl' }],
-  [bmp, { format: 'bmp', mime: 'image/bmp' }],
-  [ico, { format: 'ico', mime: 'image/x-icon' }],
-  [svgz, { format: 'svg', mime: 'image/svg+xml', encoding: 'gzip' }],
-  [svg, { format: 'svg', mime: 'image/svg+xml' }],
+  [(b) => ascii(b, 0, 'II*\0') || ascii(b, 0, 'MM\0*') || ascii(b, 0, 'II+\0') || ascii(b, 0, 'MM\0+'), is('tiff')],
+  [(b) => bytes(b, 0, 0xff, 0x0a) || bytes(b, 0, 0, 0, 0, 0x0c, 0x4a, 0x58, 0x4c, 0x20, 0x0d, 0x0a, 0x87, 0x0a), is('jxl')],
+  [bmp, is('bmp')],
+  [ico, is('ico')],
+  [svgz, { ...is('svg'), encoding: 'gzip' }],
+  [svg, is('svg')],
 ];
 
 /** The image format of an object from its first bytes (up to SNIFF_BYTES), or undefined when it is not an image. */

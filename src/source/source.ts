@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 export interface SourceStat {
   /** Changes whenever the object's bytes change: ETag for S3, mtime+size for files. */
   readonly version: string;
+  /** Bytes; -1 when the store does not say (an HTTP origin answering without Content-Length). */
   readonly size: number;
   readonly lastModified: Date;
   /**

@@ -2,7 +2,7 @@
 // options apply left to right, a preset where it stands. How each maps onto Transform, and what is refused:
 // README "Migrating from imgproxy".
 import { clip, KinuError, quoted } from '../errors.ts';
-import type { OutputFormat } from '../formats.ts';
+import { MAX_SIDE, outputNamed, type OutputFormat } from '../formats.ts';
 import type { Fit, Gravity, Position, Rgba, Transform } from '../transform.ts';
 import { verifyImgproxySignature, type ImgproxyKeys } from './imgproxy-sign.ts';
 import { validateKey } from './key.ts';
@@ -38,12 +38,14 @@ const GRAVITY_AT: Readonly<Record<string, Gravity>> = {
   '1,-1': 'top-right', '-1,-1': 'top-left', '1,1': 'bottom-right', '-1,1': 'bottom-left',
 };
 const RESIZING_TYPES: readonly ResizingType[] = ['fit', 'fill', 'fill-down', 'force', 'auto'];
-const FORMAT_NAMES: Readonly<Record<string, OutputFormat>> = { jpg: 'jpeg', jpeg: 'jpeg', png: 'png', webp: 'webp', avif: 'avif', gif: 'gif' };
-/** Formats imgproxy knows that kinu cannot write. */
-const OTHER_FORMATS = ['tiff', 'tif', 'bmp', 'ico', 'svg', 'heic', 'jxl', 'pdf', 'mp4'];
-
-/** Largest `width`/`height` accepted (kinu's output limit per side); the output is checked again after `dpr`. */
-const MAX_SIDE = 16384;
+/** The format names imgproxy takes (its docs' list, and `jpeg`), looked up in kinu's format table; kinu writes some. */
+export const IMGPROXY_FORMATS: readonly string[] = ['jpg', 'jpeg', 'png', 'webp', 'avif', 'gif', 'tiff', 'tif', 'bmp', 'ico', 'svg', 'heic', 'jxl'];
+/** imgproxy's outputs that are not images kinu knows. */
+const NOT_IMAGES = ['pdf', 'mp4'];
+const WRITABLE = IMGPROXY_FORMATS.filter((n) => outputNamed(n) !== undefined);
+/** One spelling per output format, for "choose …". */
+const CHOICES = WRITABLE.filter((n, i) => WRITABLE.findIndex((m) => outputNamed(m) === outputNamed(n)) === i);
+const or = (names: readonly string[]) => `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
 
 interface State {
   width: number;
@@ -142,6 +144,8 @@ function extend(target: State['extend'], name: string, args: readonly string[]):
   if (args.length > 1) target.gravity = gravity(args.slice(1), EXTEND_GRAVITIES);
 }
 
+// imgproxy has no largest width or height by default (IMGPROXY_MAX_RESULT_DIMENSION, 3.29, is 0: off): kinu's
+// output limit per side applies to `width`/`height`; the output is checked again after `dpr`.
 function setSize(s: State, name: string, args: readonly string[]): void {
   maxArgs(args, 7);
   const [w, h, enlarge, ex] = args;
@@ -158,11 +162,12 @@ function resizingType(s: State, name: string, raw: string): void {
 }
 
 function format(raw: string): OutputFormat {
-  const f = Object.hasOwn(FORMAT_NAMES, raw.toLowerCase()) ? FORMAT_NAMES[raw.toLowerCase()] : undefined;
+  const name = raw.toLowerCase();
+  const f = IMGPROXY_FORMATS.includes(name) ? outputNamed(name) : undefined;
   if (f) return f;
-  if (raw === 'best') throw new ArgError('best (imgproxy Pro) is not supported; choose jpg, png, webp, avif or gif');
-  if (OTHER_FORMATS.includes(raw.toLowerCase())) throw new ArgError(`kinu cannot write ${raw}; choose jpg, png, webp, avif or gif`);
-  throw new ArgError(`expected jpg, jpeg, png, webp, avif or gif, got ${shown(raw)}`);
+  if (raw === 'best') throw new ArgError(`best (imgproxy Pro) is not supported; choose ${or(CHOICES)}`);
+  if (IMGPROXY_FORMATS.includes(name) || NOT_IMAGES.includes(name)) throw new ArgError(`kinu cannot write ${raw}; choose ${or(CHOICES)}`);
+  throw new ArgError(`expected ${or(WRITABLE)}, got ${shown(raw)}`);
 }
 
 /** A filter whose 0 means off, and whose other values must be in kinu's range. */

@@ -1,7 +1,7 @@
 // The native params, as one table: it drives the parser, the 400 messages and the README's URL reference.
 import { z } from 'zod';
 import { FITS, GRAVITIES, type Gravity, type Position, type Rgba } from '../transform.ts';
-import { OUTPUT_FORMATS } from '../formats.ts';
+import { FORMAT_TABLE, FORMATS, OUTPUT_FORMATS } from '../formats.ts';
 import { validateKey } from './key.ts';
 
 export interface ParamRow<T> {
@@ -55,16 +55,22 @@ const objectKey = z.string().transform((s, ctx) => {
 
 const gravityList = GRAVITIES.join(' · ');
 
+const qualities = OUTPUT_FORMATS.filter((f) => FORMATS[f].quality !== undefined).map((f) => `${FORMAT_TABLE[f].label} ${FORMATS[f].quality}`);
+const ignoresQ = OUTPUT_FORMATS.filter((f) => FORMATS[f].quality === undefined).map((f) => FORMAT_TABLE[f].label);
+
+/** Largest `w` and `h`, in CSS pixels; the output, after `dpr`, is held to MAX_SIDE (formats.ts) as well. */
+export const MAX_PARAM_SIDE = 8192;
+
 export const PARAMS = {
-  w: row(int(1, 8192), 'integer 1–8192', 'target width in CSS pixels', 'w=400'),
-  h: row(int(1, 8192), 'integer 1–8192', 'target height in CSS pixels', 'h=300'),
+  w: row(int(1, MAX_PARAM_SIDE), `integer 1–${MAX_PARAM_SIDE}`, 'target width in CSS pixels', 'w=400'),
+  h: row(int(1, MAX_PARAM_SIDE), `integer 1–${MAX_PARAM_SIDE}`, 'target height in CSS pixels', 'h=300'),
   dpr: row(dec(1, 4), '1–4, up to 2 decimals', 'device pixel ratio: multiplies `w` and `h`', 'w=400&dpr=2'),
   fit: row(z.enum(FITS), FITS.join(' · '), 'how the image fills the `w`×`h` box, as CSS `object-fit` (default `cover`)', 'w=400&h=400&fit=contain'),
   pos: row(position, `${gravityList} · attention · entropy · X,Y (0–1 each)`, 'what `cover` keeps, or where `contain` places the image (default `center`); `X,Y` is a focal point', 'w=400&h=400&pos=0.3,0.6'),
   enlarge: row(flag, '0 · 1', 'allow output larger than the source (default 0)', 'w=4000&enlarge=1'),
   crop: row(list([4], int(0, 100000)).refine((v) => v[2]! > 0 && v[3]! > 0), 'X,Y,W,H integers (W,H ≥ 1)', 'cut this region first, in source pixels after auto-orient', 'crop=100,50,800,600'),
   fmt: row(z.enum([...OUTPUT_FORMATS, 'auto', 'json']), `auto · ${OUTPUT_FORMATS.join(' · ')} · json`, 'output format (default: the source\'s; JPEG or PNG for formats browsers cannot show); `auto` picks from `Accept`', 'fmt=auto'),
-  q: row(int(1, 100), 'integer 1–100', 'quality (defaults: JPEG 80, WebP 80, AVIF 50; ignored by PNG and GIF)', 'q=70'),
+  q: row(int(1, 100), 'integer 1–100', `quality (defaults: ${qualities.join(', ')}; ignored by ${ignoresQ.join(' and ')})`, 'q=70'),
   bg: row(colour, 'RRGGBB · RRGGBBAA', 'padding colour for `contain`/`pad`, and what alpha is flattened onto for JPEG (default white)', 'bg=ff8800'),
   blur: row(dec(0.3, 100), '0.3–100', 'Gaussian blur sigma', 'blur=5'),
   sharpen: row(dec(0.5, 10), '0.5–10', 'sharpen sigma', 'sharpen=1'),

@@ -5,12 +5,12 @@
 import { createHmac } from 'node:crypto';
 import { matchesAny } from './sign.ts';
 import { clip, KinuError, quoted } from '../errors.ts';
-import type { OutputFormat } from '../formats.ts';
+import { FORMAT_TABLE, formatNamed, outputNamed, type OutputFormat } from '../formats.ts';
 import type { Gravity, Position, Rgba } from '../transform.ts';
 import { parseColour } from './colours.ts';
 import { validateKey } from './key.ts';
 import { toTransform, type ParsedRequest } from './native.ts';
-import type { ParamValues } from './params.ts';
+import { MAX_PARAM_SIDE, type ParamValues } from './params.ts';
 
 export interface ThumborOptions {
   /** Path prefix the dialect is mounted under, without a trailing slash. */
@@ -44,7 +44,8 @@ const GRAMMAR = new RegExp([
 const STRAY = /^(debug|meta|unsafe|trim(:.*)?|\d+x\d+:\d+x\d+|(adaptive-)?(full-)?fit-in|-?(\d+|orig)?x-?(\d+|orig)?|left|right|center|top|bottom|middle|smart|filters:.*)$/;
 const ORDER = 'thumbor\'s order is <signature|unsafe>/trim/AxB:CxD/fit-in/WxH/halign/valign/smart/filters:…/<image>';
 const SIGNATURE = /^[A-Za-z0-9_-]{27}=$/;
-const MAX_SIDE = 8192;
+// thumbor's MAX_WIDTH/MAX_HEIGHT are off (0) by default: the box is native `w`/`h`, with their limit.
+const MAX_SIDE = MAX_PARAM_SIDE;
 
 /** base64url(HMAC-SHA1(key, path)) with its `=` padding, as libthumbor makes it; `path` is what follows `/<signature>/`. */
 export function thumborSignature(key: string, path: string): string {
@@ -209,7 +210,9 @@ interface Filters {
   focal?: string;
 }
 
-const FORMATS: Record<string, OutputFormat> = { jpeg: 'jpeg', jpg: 'jpeg', png: 'png', webp: 'webp', avif: 'avif', gif: 'gif' };
+/** The names format() knows: thumbor's (webp, jpeg, gif, png, avif, heif), jpg and heic; each looked up in kinu's format table. */
+export const THUMBOR_FORMATS: readonly string[] = ['jpeg', 'jpg', 'png', 'webp', 'avif', 'gif', 'heic', 'heif'];
+const WRITABLE = THUMBOR_FORMATS.filter((n) => outputNamed(n) !== undefined);
 const UINT = /^\d+$/;
 const DECIMAL = /^-?(?:\d+\.?\d*|\d*\.?\d+)$/;
 const BOOLEAN: Record<string, boolean> = { true: true, True: true, 1: true, false: false, False: false, 0: false };
@@ -253,9 +256,11 @@ function applyFilter(f: Filters, name: string, args: string[]): void {
   };
   switch (name) {
     case 'format': {
-      arity(1, 1, 'jpeg|png|webp|avif|gif');
-      const fmt = own(FORMATS, args[0]!.toLowerCase());
-      if (!fmt) fail(`expected jpeg, jpg, png, webp, avif or gif, got ${show(args[0]!)}${/^hei[cf]$/i.test(args[0]!) ? ' (kinu cannot write HEIF)' : ''}`);
+      arity(1, 1, WRITABLE.filter((n) => formatNamed(n) === n).join('|'));
+      const spelled = args[0]!.toLowerCase();
+      const known = THUMBOR_FORMATS.includes(spelled) ? formatNamed(spelled) : undefined;
+      const fmt = known === undefined ? undefined : outputNamed(known);
+      if (!fmt) fail(`expected ${WRITABLE.slice(0, -1).join(', ')} or ${WRITABLE.at(-1)}, got ${show(args[0]!)}${known ? ` (kinu cannot write ${FORMAT_TABLE[known].label})` : ''}`);
       f.format = fmt;
       return;
     }

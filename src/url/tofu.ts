@@ -4,10 +4,10 @@
 import { createHmac } from 'node:crypto';
 import { matchesAny } from './sign.ts';
 import { KinuError, quoted } from '../errors.ts';
-import type { OutputFormat } from '../formats.ts';
+import { formatOfExtension, outputNamed } from '../formats.ts';
 import { decodeKey, validateKey } from './key.ts';
 import { toTransform, type ParsedRequest } from './native.ts';
-import type { ParamValues } from './params.ts';
+import { MAX_PARAM_SIDE, type ParamValues } from './params.ts';
 
 export interface TofuOptions {
   /** Path prefix the dialect is mounted under, without a trailing slash. */
@@ -21,9 +21,11 @@ export interface TofuOptions {
 }
 
 export const TOFU_ORIGINAL_DEFAULT = '{path}.jpg';
-const EXTENSIONS: Record<string, OutputFormat> = { jpg: 'jpeg', jpeg: 'jpeg', png: 'png', webp: 'webp', avif: 'avif', gif: 'gif' };
+/** The extensions the 2011 URLs used, in lower case only, each looked up in kinu's format table. */
+export const TOFU_EXTENSIONS: readonly string[] = ['jpg', 'jpeg', 'png', 'webp', 'avif', 'gif'];
 const SIZE = /^(?<w>\d{1,5})(?:x(?<h>\d{1,5})(?<mode>[cs]))?(?:q(?<q>\d{1,3}))?$/;
-const MAX_SIDE = 8192;
+// kinu's own legacy grammar, no peer to follow: the size is native `w`/`h`, with their limit.
+const MAX_SIDE = MAX_PARAM_SIDE;
 
 /** The first 32 hex digits of HMAC-SHA256(secret, path), `path` being the URL path with the signature left out. */
 export function tofuSignature(secret: string, path: string): string {
@@ -64,8 +66,8 @@ export function parseTofu(rawUrl: string, opts: TofuOptions): ParsedRequest {
   if (signed && !verify(opts.secrets, `${below.slice(0, cut + 1)}${dot < 0 ? '' : last.slice(dot)}`, sig)) {
     throw new KinuError('bad_signature', 'signature: does not match this URL');
   }
-  const fmt = Object.hasOwn(EXTENSIONS, ext) ? EXTENSIONS[ext] : undefined;
-  if (!fmt) throw bad('extension', `expected .jpg, .jpeg, .png, .webp, .avif or .gif, got ${show(ext === '' ? '(none)' : `.${ext}`)}`);
+  const fmt = TOFU_EXTENSIONS.includes(ext) ? outputNamed(formatOfExtension(ext) ?? '') : undefined;
+  if (!fmt) throw bad('extension', `expected ${TOFU_EXTENSIONS.slice(0, -1).map((e) => `.${e}`).join(', ')} or .${TOFU_EXTENSIONS.at(-1)}, got ${show(ext === '' ? '(none)' : `.${ext}`)}`);
 
   const dirs = below.slice(1, Math.max(1, cut)).split('/');
   if (dirs.length < 2 || dirs[0] === '') throw bad('path', 'expected /<key path…>/<size>/<signature>.<ext>, with at least one key segment');

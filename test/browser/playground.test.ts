@@ -1,12 +1,15 @@
 // The playground in a real browser against a real kinu on 127.0.0.1: controls change the shown image, the
-// displayed URL gives the same bytes, the CSP holds and nothing is logged as an error. Screenshots of a
-// desktop and a phone viewport are saved under a temp folder (printed as a diagnostic).
+// displayed URL gives the same bytes and is kinu/client's kinuUrl's (signed too), the CSP holds and nothing is
+// logged as an error. Screenshots of a desktop and a phone viewport are saved under a temp folder (printed as
+// a diagnostic).
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
+import { kinuUrl, PARAM_SPEC, type KinuParams } from '../../client/index.js';
 import { PLAYGROUND_CSP } from '../../src/http/playground.ts';
 import { EXAMPLES, tempDir, testServer } from '../helpers.ts';
 import { launchBrowser } from './launch.ts';
@@ -18,8 +21,8 @@ async function serve(t: TestContext, env: Record<string, string> = {}): Promise<
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 }
 
-/** Opens the playground and collects console errors, page errors and CSP violations. */
-async function open(browser: Browser, base: string, viewport: { width: number; height: number }, mobile = false) {
+/** Opens the playground (at `hash`, the state the page keeps in its address) and collects console errors, page errors and CSP violations. */
+async function open(browser: Browser, base: string, viewport: { width: number; height: number }, mobile = false, hash = '') {
   const context = await browser.newContext({ viewport, isMobile: mobile, hasTouch: mobile, deviceScaleFactor: mobile ? 2 : 1 });
   const page = await context.newPage();
   const problems: string[] = [];
@@ -35,7 +38,7 @@ async function open(browser: Browser, base: string, viewport: { width: number; h
   await page.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
   });
-  const res = await page.goto(`${base}/_kinu/playground`);
+  const res = await page.goto(`${base}/_kinu/playground${hash}`);
   assert.ok(res, 'no response for the playground');
   await ready(page);
   return { page, res, problems, bodies, close: () => context.close() };
@@ -72,12 +75,12 @@ test('the playground: width and format reload the image; the shown URL gives the
   assert.doesNotMatch(csp!, /unsafe-inline|unsafe-eval|\*/);
   assert.equal(res.headers()['x-content-type-options'], 'nosniff');
 
-  // Every native param but sig has a labelled control, generated from the server's table.
+  // Every param of kinu/client's spec has a labelled control, in the spec's order.
   const labelled = await page.$$eval('#params .param', (rows) => rows.map((r) => {
     const label = r.querySelector('label')!;
     return { name: label.querySelector('code')!.textContent, target: !!document.getElementById(label.htmlFor) };
   }));
-  assert.equal(labelled.length, 24);
+  assert.deepEqual(labelled.map((l) => l.name), Object.keys(PARAM_SPEC));
   assert.ok(labelled.every((l) => l.target), 'every label points at its control');
 
   const before = await shown(page, bodies);
@@ -111,13 +114,22 @@ test('the playground: width and format reload the image; the shown URL gives the
   await page.fill('#p-w', '240');
   await page.waitForFunction(() => (document.getElementById('result') as HTMLImageElement).naturalWidth === 240);
 
-  // A bad value shows the server's 400 detail (and Chromium logs the failed fetch, the one error expected).
+  // A bad value: kinu/client refuses it with its message, and no URL is shown or fetched.
   assert.deepEqual(problems.splice(0), []);
   await page.fill('#p-crop', '1,2,3');
   await page.waitForFunction(() => document.querySelector<HTMLElement>('.view')!.dataset.state === 'error');
-  assert.match((await page.textContent('#problem'))!, /^400 invalid_param: crop: expected/);
-  assert.deepEqual(problems.splice(0), ['console.error: Failed to load resource: the server responded with a status of 400 (Bad Request)']);
+  assert.equal(await page.textContent('#problem'), 'kinu: crop: expected 4 numbers, got 1,2,3');
+  assert.equal(await page.textContent('#url'), '');
+  assert.equal(await page.isDisabled('#copy'), true);
   await page.fill('#p-crop', '');
+  await ready(page);
+
+  // The server's own refusal still shows its 400 detail (Chromium logs the failed fetch, the one error expected).
+  await page.fill('#p-preset', 'nope');
+  await page.waitForFunction(() => document.querySelector<HTMLElement>('.view')!.dataset.state === 'error');
+  assert.match((await page.textContent('#problem'))!, /^400 invalid_param: preset: /);
+  assert.deepEqual(problems.splice(0), ['console.error: Failed to load resource: the server responded with a status of 400 (Bad Request)']);
+  await page.fill('#p-preset', '');
 
   // fmt=json shows the description and draws its ThumbHash.
   await page.selectOption('#p-fmt', 'json');
@@ -169,3 +181,44 @@ test('the playground of a signing server (KINU_PLAYGROUND=on) shows signed URLs 
   assert.equal((await fetch(`${base}/kimono.jpg?w=120`)).status, 403, 'unsigned URLs are still refused');
   assert.deepEqual(problems, []);
 });
+
+// Controls with odd characters (set through the page's address, which fills its real controls) over a source
+// whose keys need encoding, and a watermark key with a slash: the shown URL is kinuUrl's for the same
+// options, byte for byte (signed with the server's secret when it signs), and the server serves it.
+const ODD_KEY = 'odd dir/ä b (1)!*.jpg';
+const ODD: { strings: Record<string, string>; params: KinuParams } = {
+  strings: { w: '300', dpr: '1.234', pos: '0.3,0.6', fmt: 'webp', q: '70', bg: '#FF8800', rot: '90', flip: 'hv', pad: '10', wm: 'logos/a.png', wm_pos: 'top-left', wm_opacity: '0.5', wm_scale: '0.25', gray: '1', preset: 'thumb' },
+  params: { w: 300, dpr: 1.234, pos: [0.3, 0.6], fmt: 'webp', q: 70, bg: '#FF8800', rot: 90, flip: 'hv', pad: 10, wm: 'logos/a.png', wm_pos: 'top-left', wm_opacity: 0.5, wm_scale: 0.25, gray: true, preset: 'thumb' },
+};
+
+for (const signed of [false, true]) {
+  test(`the playground's URL for odd controls is kinuUrl's${signed ? ', signed as kinuUrl signs' : ''}, and is served`, async (t) => {
+    const browser = await launchBrowser(t);
+    if (!browser) return;
+    const dir = tempDir('kinu-playground-odd-');
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    mkdirSync(join(dir, 'odd dir'));
+    mkdirSync(join(dir, 'logos'));
+    copyFileSync(join(EXAMPLES, 'kimono.jpg'), join(dir, ODD_KEY));
+    copyFileSync(join(EXAMPLES, 'blackbug.png'), join(dir, 'logos/a.png'));
+    const secret = 'playground-secret-0123456789';
+    const env = { KINU_SOURCE: dir, KINU_PRESETS: '{"thumb":"sharpen=1"}', ...(signed ? { KINU_SECRET: secret, KINU_PLAYGROUND: 'on' } : {}) };
+    const base = await serve(t, env);
+    const hash = `#${new URLSearchParams({ key: ODD_KEY, ...ODD.strings })}`;
+    const { page, problems, bodies, close } = await open(browser, base, { width: 1024, height: 768 }, false, hash);
+    t.after(close);
+
+    const expected = kinuUrl('', ODD_KEY, ODD.params, signed ? { secret } : {});
+    assert.match(expected, /^\/odd%20dir\/%C3%A4%20b%20%281%29%21%2A\.jpg\?w=300&dpr=1\.23&.*&bg=ff8800&.*&wm=logos\/a\.png&/);
+    const s = await shown(page, bodies);
+    assert.equal(s.url, expected);
+    assert.equal(await page.getAttribute('#url', 'href'), expected);
+    // w=300 at dpr 1.23 (w applies to the rotated image), then 10 of padding each side.
+    const meta = await sharp(s.body).metadata();
+    assert.deepEqual([meta.format, meta.width], ['webp', 369 + 20]);
+    const direct = await fetch(`${base}${s.url}`);
+    assert.equal(direct.status, 200);
+    assert.ok(Buffer.from(await direct.arrayBuffer()).equals(s.body), 'the shown URL gives the bytes the page shows');
+    assert.deepEqual(problems, []);
+  });
+}

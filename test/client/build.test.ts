@@ -21,6 +21,11 @@ test('client/ holds exactly what tsc makes of src/client/', () => {
   for (const [file, text] of built) assert.equal(readFileSync(join(OUT_DIR, file), 'utf8'), text, `client/${file} is ${STALE}`);
 });
 
+test('every generated file says so on its first line, and how to regenerate it', () => {
+  const files = [GENERATED, ...readdirSync(OUT_DIR).map((f) => join(OUT_DIR, f))];
+  for (const f of files) assert.match(readFileSync(f, 'utf8').split('\n', 1)[0]!, /^\/\/ (Generated|Compiled) .*`npm run build:client`.*do not edit/, f);
+});
+
 test('client/*.js import only each other: no dependencies, no Node built-ins, so a browser loads them as they are', () => {
   for (const file of readdirSync(OUT_DIR).filter((f) => f.endsWith('.js'))) {
     const js = readFileSync(join(OUT_DIR, file), 'utf8');

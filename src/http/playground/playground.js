@@ -1,5 +1,9 @@
-// The playground: controls built from the server's param table; each change builds the native URL (signed by
-// the server when it signs), fetches it, and shows the image or JSON with what the response said about it.
+// The playground: controls built from kinu/client's param spec; each change builds the native URL with
+// kinu/client's kinuUrl (the module the package ships, served beside this file), has the server sign it when
+// it signs, fetches it, and shows the image or JSON with what the response said about it.
+import { kinuUrl, PARAM_SPEC } from './client/index.js';
+import { PARAM_DOCS } from './client/params.generated.js';
+import { controlsFor, paramsOf } from './form.js';
 import { thumbHashToRGBA } from './thumbhash.js';
 
 const BASE = '/_kinu/playground';
@@ -15,6 +19,7 @@ const el = (tag, props = {}, ...children) => {
 };
 
 const cfg = await (await fetch(`${BASE}/config.json`)).json();
+const CONTROLS = controlsFor(PARAM_SPEC, PARAM_DOCS);
 const view = document.querySelector('.view');
 const inputs = new Map(); // param name → { get(): string, set(v: string) }
 let keyInput = $('key');
@@ -95,22 +100,14 @@ function buildControl(p) {
   return row;
 }
 
-const encodeKey = (key) => key.split('/').map(encodeURIComponent).join('/');
-const keyPath = () => `${cfg.prefix}/${encodeKey(keyInput.value.trim())}`;
+const values = () => Object.fromEntries(CONTROLS.map((p) => [p.name, inputs.get(p.name).get()]));
 
-/** The native URL, params in the table's order (the canonical order kinu/client also writes). */
-function nativeUrl() {
-  const q = [];
-  for (const p of cfg.params) {
-    const v = inputs.get(p.name).get();
-    if (v !== '') q.push(`${p.name}=${encodeURIComponent(v).replace(/%2C/g, ',')}`);
-  }
-  return q.length ? `${keyPath()}?${q.join('&')}` : keyPath();
-}
+/** The native URL as kinu/client writes it; throws kinu/client's message for a value the server would refuse. */
+const nativeUrl = (params = paramsOf(PARAM_SPEC, values())) => kinuUrl(cfg.prefix, keyInput.value.trim(), params);
 
 function saveState() {
   const s = new URLSearchParams({ key: keyInput.value.trim() });
-  for (const p of cfg.params) { const v = inputs.get(p.name).get(); if (v !== '') s.set(p.name, v); }
+  for (const [name, v] of Object.entries(values())) if (v !== '') s.set(name, v);
   history.replaceState(null, '', `#${s}`);
 }
 
@@ -146,12 +143,17 @@ async function render() {
   inflight = ctl;
   view.dataset.state = 'loading';
   facts({ status: '…', size: '…', bytes: '…', format: '…', cache: '…', timing: '…' });
-  let url = nativeUrl();
+  let url;
+  try {
+    url = nativeUrl();
+  } catch (err) {
+    return showProblem(err.message);
+  }
   // A newer change aborts this one: whatever this one learns afterwards is not shown.
   const fail = (text, status) => { if (!ctl.signal.aborted) showProblem(text, url, status); };
   try {
     if (cfg.signed && url.includes('?')) {
-      const s = await fetch(`${BASE}/sign?url=${encodeURIComponent(url)}`, { signal: ctl.signal });
+      const s = await fetch(`${BASE}/sign?${new URLSearchParams({ url })}`, { signal: ctl.signal });
       if (!s.ok) return fail(await problemOf(s), s.status);
       url = (await s.json()).url;
     }
@@ -197,13 +199,16 @@ async function render() {
   }
 }
 
+/** The URL shown and linked; none while the controls cannot make one. */
 function showUrl(url) {
   const a = $('url');
-  a.textContent = url;
-  a.href = url;
+  a.textContent = url ?? '';
+  if (url === undefined) a.removeAttribute('href');
+  else a.href = url;
+  $('copy').disabled = url === undefined;
 }
 
-function showProblem(text, url, status = '—') {
+function showProblem(text, url = undefined, status = '—') {
   showUrl(url);
   $('problem').textContent = text;
   $('problem').hidden = false;
@@ -242,7 +247,15 @@ async function showOriginal() {
     note.textContent = 'This server does not serve originals (KINU_ORIGINALS=deny).';
     return;
   }
-  const path = keyPath();
+  let path;
+  try {
+    path = nativeUrl({});
+  } catch (err) {
+    img.hidden = true;
+    note.hidden = false;
+    note.textContent = err.message;
+    return;
+  }
   img.hidden = false;
   note.hidden = true;
   img.alt = `Original: ${key}`;
@@ -277,7 +290,7 @@ function setKey(key) {
 
 // Build the page.
 const params = $('params');
-for (const p of cfg.params) params.append(buildControl(p));
+for (const p of CONTROLS) params.append(buildControl(p));
 if (cfg.keys?.length) {
   $('sample-row').hidden = false;
   $('sample').append(...cfg.keys.map((k) => el('option', { value: k, textContent: k })));
@@ -303,8 +316,8 @@ $('copy').addEventListener('click', async () => {
 });
 
 const state = new URLSearchParams(location.hash.slice(1));
-for (const p of cfg.params) if (state.has(p.name)) inputs.get(p.name).set(state.get(p.name));
+for (const p of CONTROLS) if (state.has(p.name)) inputs.get(p.name).set(state.get(p.name));
 if (!state.has('key')) inputs.get('w')?.set('400');
 const first = state.get('key') ?? cfg.keys?.find((k) => /\.jpe?g$/i.test(k)) ?? cfg.keys?.[0];
 if (first) setKey(first);
-else showProblem('type the key of an image in the source', keyPath());
+else showProblem('type the key of an image in the source');

@@ -1,0 +1,144 @@
+// The node:http fast path for memory hits and 304s: its reused header blocks, its hand-built access line and
+// its write timeout must answer exactly what the general path would.
+import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import pino from 'pino';
+import sharp from 'sharp';
+import type { Delivery } from '../../src/deliver.ts';
+import { createAccess } from '../../src/http/access.ts';
+import { createHeaderBlocks, deliveryHeaders } from '../../src/http/headers.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { corpus, decode, tempDir, testServer } from '../helpers.ts';
+import { listen, raw } from './fakes.ts';
+
+const CC = 'public, max-age=31536000, immutable';
+type Variant = Delivery & { kind: 'variant' };
+const variant = (over: Partial<Variant> = {}): Variant => ({
+  kind: 'variant', status: 200, etag: '"abc"', lastModified: new Date('2026-01-02T03:04:05Z'), contentType: 'image/jpeg', varyAccept: false,
+  sourceKey: 'a b/c.jpg', cache: 'memory', timings: { cache: 0.04 }, body: Buffer.alloc(10), ...over,
+});
+const asObject = (list: string[]) => Object.fromEntries(list.reduce<[string, string][]>((a, v, i) => (i % 2 ? a : [...a, [v, list[i + 1]!]]), []));
+const expected = (d: Variant, reqId: string) => ({ ...Object.fromEntries(Object.entries(deliveryHeaders(d, CC)).map(([k, v]) => [k, String(v)])), 'x-request-id': reqId });
+
+test('a reused header block says what deliveryHeaders says, for every request and every change under one ETag', () => {
+  const blocks = createHeaderBlocks(CC);
+  const cases: Variant[] = [
+    variant(),
+    variant({ timings: { cache: 12.345 } }), // per-request Server-Timing
+    variant({ body: Buffer.alloc(20) }), // new bytes under the same tag
+    variant({ lastModified: new Date('2027-01-01T00:00:00Z') }),
+    variant({ contentType: 'image/webp', varyAccept: true }),
+    variant({ stale: 'source_failed' }),
+    variant({ sourceKey: 'other.jpg', cache: 'disk' }),
+    variant({ timings: {} }), // no Server-Timing at all
+    variant(),
+    variant({ status: 304, body: undefined, timings: {} }),
+    variant({ status: 304, body: undefined, timings: {}, lastModified: new Date('2028-01-01T00:00:00Z') }),
+  ];
+  cases.forEach((d, i) => {
+    const list = blocks(d, `id-${i}`);
+    assert.equal(list.length % 2, 0);
+    assert.deepEqual(asObject(list), expected(d, `id-${i}`), `case ${i}`);
+    assert.deepEqual(list.filter((_, j) => j % 2 === 0), [...Object.keys(deliveryHeaders(d, CC)), 'x-request-id'], `order, case ${i}`);
+  });
+});
+
+test('the access line written directly is the line pino writes for the same fields', () => {
+  const lines: string[] = [];
+  const stream = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  const log = pino({ level: 'info' }, stream);
+  const access = createAccess({ log, metrics: createMetrics({ limiter: { stats: () => ({ active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: 0 }) } }) });
+  const urls = ['/a.jpg?w=1', '/"quoted"\\/ü%20\u0001.jpg?x=<y>', undefined];
+  for (const [i, url] of urls.entries()) {
+    for (const cache of ['memory', undefined]) {
+      const req = { method: i === 2 ? undefined : 'HEAD', url } as unknown as IncomingMessage;
+      access.done(req, { reqId: `r-${i}`, status: 304, bytes: 0, cache, started: performance.now() - 1.234 });
+      const mine = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
+      assert.ok(lines.at(-1)!.endsWith('}\n'));
+      log.info({ reqId: `r-${i}`, method: req.method, url, status: 304, bytes: 0, cache, ms: mine.ms }, 'request');
+      const theirs = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
+      assert.equal(typeof mine.time, 'number');
+      assert.deepEqual(Object.keys(mine), Object.keys(theirs));
+      assert.deepEqual({ ...mine, time: 0 }, { ...theirs, time: 0 });
+    }
+  }
+});
+
+test('a memory hit and a 304 from the fast path; after a new version of the original, its new headers and bytes', async (t) => {
+  const dir = tempDir();
+  copyFileSync(corpus('jpeg/progressive-kimono.jpg'), join(dir, 'p.jpg'));
+  const token = 'fast-hit-test-token-0123';
+  const { app } = testServer({ KINU_SOURCE: dir, KINU_TOKEN: token });
+  t.after(() => app.close());
+  const port = await listen(app);
+  const url = '/p.jpg?w=40';
+  const miss = await raw(port, url);
+  assert.equal(miss.headers['x-kinu-cache'], 'miss');
+  const hit = await raw(port, url, 'GET', { 'x-request-id': 'hit-1' });
+  assert.equal(hit.headers['x-kinu-cache'], 'memory');
+  assert.deepEqual(hit.body, miss.body);
+  for (const h of ['etag', 'last-modified', 'cache-control', 'x-kinu-key', 'content-type', 'x-content-type-options', 'content-length']) {
+    assert.equal(hit.headers[h], miss.headers[h], h);
+  }
+  assert.equal(hit.headers['x-request-id'], 'hit-1');
+  assert.match(String(hit.headers['server-timing']), /^cache;dur=\d+\.\d$/);
+
+  const notModified = await raw(port, url, 'GET', { 'if-none-match': String(hit.headers.etag), 'x-request-id': 'nm-1' });
+  assert.equal(notModified.status, 304);
+  assert.equal(notModified.body.length, 0);
+  assert.equal(notModified.headers.etag, hit.headers.etag);
+  assert.equal(notModified.headers['last-modified'], hit.headers['last-modified']);
+  assert.equal(notModified.headers['cache-control'], hit.headers['cache-control']);
+  assert.equal(notModified.headers['x-kinu-key'], 'p.jpg');
+  assert.equal(notModified.headers['x-request-id'], 'nm-1');
+  assert.equal(notModified.headers['content-type'], undefined);
+  assert.equal(notModified.headers['content-length'], undefined);
+
+  // A new, different original under the same key: the variant, its tag and its headers change.
+  const other = await sharp({ create: { width: 90, height: 30, channels: 3, background: '#0000ff' } }).jpeg().toBuffer();
+  const put = await fetch(`http://127.0.0.1:${port}/_kinu/objects/p.jpg`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'image/jpeg' }, body: new Uint8Array(other) });
+  assert.ok(put.ok, String(put.status));
+  await raw(port, url); // made again
+  const newHit = await raw(port, url);
+  assert.equal(newHit.headers['x-kinu-cache'], 'memory');
+  assert.notEqual(newHit.headers.etag, hit.headers.etag);
+  assert.equal(Number(newHit.headers['content-length']), newHit.body.length);
+  const img = await decode(newHit.body);
+  assert.deepEqual([img.width, img.height], [40, 13]);
+  const old = await raw(port, url, 'GET', { 'if-none-match': String(hit.headers.etag) });
+  assert.equal(old.status, 200);
+  assert.equal(old.headers.etag, newHit.headers.etag);
+});
+
+test('a memory hit the client never reads is cut after the write timeout', async (t) => {
+  const dir = tempDir();
+  // Noise does not compress: a JPEG of many MB, more than the socket buffers of both ends hold.
+  const noise = await sharp({ create: { width: 2500, height: 2500, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
+    .png({ compressionLevel: 0 }).toBuffer();
+  writeFileSync(join(dir, 'noise.png'), noise);
+  const { app } = testServer({ KINU_SOURCE: dir, KINU_WRITE_TIMEOUT: '0.5', KINU_MEMORY_CACHE_MB: '256' });
+  t.after(() => app.close());
+  const port = await listen(app);
+  const url = '/noise.png?w=2500&fmt=jpeg&q=100';
+  const made = await raw(port, url);
+  assert.equal(made.status, 200);
+  assert.ok(made.body.length > 8_000_000, `a variant of ${made.body.length} bytes`);
+
+  const serverSide = new Promise<Socket>((r) => app.server.once('connection', r));
+  const client = connect({ host: '127.0.0.1', port });
+  client.on('error', () => {});
+  const server = await serverSide;
+  const closed = new Promise<void>((r) => server.once('close', () => r()));
+  client.pause();
+  client.write(`GET ${url} HTTP/1.1\r\nHost: kinu\r\n\r\n`);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([closed, new Promise((_r, reject) => { timer = setTimeout(() => reject(new Error('the server never cut a hit nobody reads')), 15_000); })]);
+  clearTimeout(timer);
+  client.destroy();
+});
+
