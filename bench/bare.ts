@@ -6,20 +6,41 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 
-interface Entry { readonly path: string; readonly file: string; readonly type: string }
+interface Entry {
+  readonly path: string;
+  readonly file: string;
+  readonly type: string;
+}
 
 const [manifestPath, mode] = process.argv.slice(2);
-if (!manifestPath || (mode !== 'memory' && mode !== 'disk')) throw new Error('usage: bare.ts <manifest.json> memory|disk');
+if (!manifestPath || (mode !== 'memory' && mode !== 'disk'))
+  throw new Error('usage: bare.ts <manifest.json> memory|disk');
 const entries = JSON.parse(readFileSync(manifestPath, 'utf8')) as Entry[];
-const byPath = new Map(entries.map((e) => [e.path, { ...e, body: mode === 'memory' ? readFileSync(e.file) : undefined }]));
+const byPath = new Map(
+  entries.map((e) => [e.path, { ...e, body: mode === 'memory' ? readFileSync(e.file) : undefined }]),
+);
 
 const server = createServer((req, res) => {
   const e = byPath.get(req.url ?? '');
-  if (!e) { res.writeHead(404, { 'content-length': 0 }); res.end(); return; }
-  if (e.body) { res.writeHead(200, { 'content-type': e.type, 'content-length': e.body.length }); res.end(e.body); return; }
+  if (!e) {
+    res.writeHead(404, { 'content-length': 0 });
+    res.end();
+    return;
+  }
+  if (e.body) {
+    res.writeHead(200, { 'content-type': e.type, 'content-length': e.body.length });
+    res.end(e.body);
+    return;
+  }
   readFile(e.file).then(
-    (body) => { res.writeHead(200, { 'content-type': e.type, 'content-length': body.length }); res.end(body); },
-    () => { res.writeHead(500, { 'content-length': 0 }); res.end(); },
+    (body) => {
+      res.writeHead(200, { 'content-type': e.type, 'content-length': body.length });
+      res.end(body);
+    },
+    () => {
+      res.writeHead(500, { 'content-length': 0 });
+      res.end();
+    },
   );
 });
 server.keepAliveTimeout = 75_000; // as Fastify's default: idle gaps between rounds must not drop connections
@@ -27,4 +48,7 @@ server.listen(0, '127.0.0.1', () => {
   const a = server.address();
   process.stdout.write(`bare listening on http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}\n`);
 });
-process.once('SIGTERM', () => { server.close(); server.closeAllConnections(); });
+process.once('SIGTERM', () => {
+  server.close();
+  server.closeAllConnections();
+});

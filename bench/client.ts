@@ -40,7 +40,11 @@ class Conn {
   reusable = true;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(host: string, port: number, private readonly onGone: (c: Conn) => void) {
+  constructor(
+    host: string,
+    port: number,
+    private readonly onGone: (c: Conn) => void,
+  ) {
     this.socket = connect({ host, port, noDelay: true });
     this.socket.on('data', (chunk: Buffer) => this.data(chunk));
     this.socket.on('error', (e) => this.fail(e));
@@ -49,7 +53,18 @@ class Conn {
 
   request(raw: string, path: string, timeoutMs: number): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
-      this.pending = { t0: performance.now(), resolve, reject, head: undefined, status: 0, headers: undefined, need: 0, got: 0, parts: [], seen: false };
+      this.pending = {
+        t0: performance.now(),
+        resolve,
+        reject,
+        head: undefined,
+        status: 0,
+        headers: undefined,
+        need: 0,
+        got: 0,
+        parts: [],
+        seen: false,
+      };
       this.timer = setTimeout(() => this.fail(new Error(`GET ${path}: no answer in ${timeoutMs / 1000} s`)), timeoutMs);
       this.socket.write(raw);
     });
@@ -70,7 +85,10 @@ class Conn {
 
   private data(chunk: Buffer) {
     const p = this.pending;
-    if (!p) { this.fail(new Error('unexpected bytes from the server between responses')); return; }
+    if (!p) {
+      this.fail(new Error('unexpected bytes from the server between responses'));
+      return;
+    }
     p.seen = true;
     if (p.headers === undefined) {
       const buf = p.head ? Buffer.concat([p.head, chunk]) : chunk;
@@ -89,7 +107,11 @@ class Conn {
         if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
       }
       if (headers['transfer-encoding'] !== undefined || headers['content-length'] === undefined) {
-        this.fail(new Error(`status ${p.status}: response without Content-Length (transfer-encoding ${headers['transfer-encoding'] ?? 'none'}): not supported by this client`));
+        this.fail(
+          new Error(
+            `status ${p.status}: response without Content-Length (transfer-encoding ${headers['transfer-encoding'] ?? 'none'}): not supported by this client`,
+          ),
+        );
         return;
       }
       if ((headers.connection ?? '').toLowerCase() === 'close') this.reusable = false;
@@ -103,7 +125,10 @@ class Conn {
       p.got += chunk.length;
     }
     if (p.got < p.need) return;
-    if (p.got > p.need) { this.fail(new Error('more bytes than Content-Length')); return; }
+    if (p.got > p.need) {
+      this.fail(new Error('more bytes than Content-Length'));
+      return;
+    }
     this.pending = undefined;
     clearTimeout(this.timer);
     const body = p.parts.length === 1 ? p.parts[0]! : Buffer.concat(p.parts, p.need);
@@ -139,7 +164,10 @@ export function createHttpClient(base: string, maxConnections: number, timeoutMs
   };
   const release = (c: Conn) => {
     if (c.closed) return;
-    if (!c.reusable) { c.socket.destroy(); return; }
+    if (!c.reusable) {
+      c.socket.destroy();
+      return;
+    }
     const next = waiting.shift();
     if (next) next(c);
     else idle.push(c);

@@ -34,7 +34,12 @@ async function listImages(root: string): Promise<string[]> {
   return entries
     .filter((e) => e.isFile() && !e.name.startsWith('.') && IMAGE_EXT.has(extname(e.name).toLowerCase()))
     .map((e) => join(e.parentPath, e.name))
-    .filter((p) => !relative(root, p).split(sep).some((part) => part.startsWith('.')))
+    .filter(
+      (p) =>
+        !relative(root, p)
+          .split(sep)
+          .some((part) => part.startsWith('.')),
+    )
     .sort();
 }
 
@@ -46,7 +51,12 @@ async function describe(root: string, path: string, generated: boolean): Promise
   const height = swap ? meta.width : meta.height;
   return {
     key: relative(root, path).split(sep).join('/'),
-    path, width, height, megapixels: (width * height) / 1e6, bytes: (await stat(path)).size, generated,
+    path,
+    width,
+    height,
+    megapixels: (width * height) / 1e6,
+    bytes: (await stat(path)).size,
+    generated,
   };
 }
 
@@ -72,7 +82,10 @@ export async function prepareCorpus(from: string, into: string, opts: { generate
       const width = Math.round(Math.sqrt((TARGET_PIXELS * src.width) / src.height));
       const height = Math.round(TARGET_PIXELS / width);
       const dest = join(into, i === 0 ? 'generated-24mp.jpg' : `generated-24mp-${i + 1}.jpg`);
-      await sharp(src.path, { autoOrient: true }).resize(width, height, { fit: 'fill' }).jpeg({ quality: 90 }).toFile(dest);
+      await sharp(src.path, { autoOrient: true })
+        .resize(width, height, { fit: 'fill' })
+        .jpeg({ quality: 90 })
+        .toFile(dest);
       generated.push(await describe(into, dest, true));
     }
   } finally {

@@ -21,10 +21,18 @@ export interface CrashResult {
   readonly resumeMs: { readonly withSpare: number[]; readonly noSpare: number[] };
 }
 
-interface Server { child: ChildProcess; base: string; spares: () => number; stop(): Promise<void> }
+interface Server {
+  child: ChildProcess;
+  base: string;
+  spares: () => number;
+  stop(): Promise<void>;
+}
 
 async function start(source: string, env: NodeJS.ProcessEnv): Promise<Server> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--source', source], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--source', source], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let spares = 0;
   let tail = '';
   const base = await new Promise<string>((resolve, reject) => {
@@ -39,24 +47,49 @@ async function start(source: string, env: NodeJS.ProcessEnv): Promise<Server> {
     });
   });
   const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return { child, base, spares: () => spares, async stop() { child.kill('SIGTERM'); await exit; } };
+  return {
+    child,
+    base,
+    spares: () => spares,
+    async stop() {
+      child.kill('SIGTERM');
+      await exit;
+    },
+  };
 }
 
 function get(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    request(url, { agent: false, headers: { connection: 'close' } }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); }).on('error', reject).end();
+    request(url, { agent: false, headers: { connection: 'close' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function waitFor(cond: () => boolean, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) { if (Date.now() > end) throw new Error('CRASH: timed out waiting for a spare worker'); await sleep(20); }
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('CRASH: timed out waiting for a spare worker');
+    await sleep(20);
+  }
 }
 
 function children(pid: number): number[] {
-  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number)
-    .filter((p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('kinu.js'); } catch { return false; } });
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+    .split(' ')
+    .filter(Boolean)
+    .map(Number)
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('kinu.js');
+      } catch {
+        return false;
+      }
+    });
 }
 
 function memory(pid: number): { rss: number; anon: number } {
@@ -76,13 +109,15 @@ async function misses(base: string, photo: string, seconds: number, width: { nex
   const end = performance.now() + seconds * 1000;
   let done = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    while (performance.now() < end) {
-      const status = await get(`${base}/${photo}?w=${width.next++}&q=80`);
-      if (status !== 200) throw new Error(`CRASH: a miss answered ${status}`);
-      done++;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (performance.now() < end) {
+        const status = await get(`${base}/${photo}?w=${width.next++}&q=80`);
+        if (status !== 200) throw new Error(`CRASH: a miss answered ${status}`);
+        done++;
+      }
+    }),
+  );
   return done / ((performance.now() - t0) / 1000);
 }
 
@@ -91,7 +126,11 @@ async function resume(server: Server): Promise<number> {
   const t0 = performance.now();
   process.kill(serving, 'SIGKILL');
   for (;;) {
-    try { if (await get(`${server.base}/_kinu/health`) === 200) return Math.round(performance.now() - t0); } catch { /* reset: retry */ }
+    try {
+      if ((await get(`${server.base}/_kinu/health`)) === 200) return Math.round(performance.now() - t0);
+    } catch {
+      /* reset: retry */
+    }
     await sleep(5);
   }
 }
@@ -99,22 +138,43 @@ async function resume(server: Server): Promise<number> {
 /** The worker holding the listening socket: a spare gets it only when it takes over. */
 function servingPid(server: Server): number {
   const port = `:${Number(new URL(server.base).port).toString(16).toUpperCase().padStart(4, '0')}`;
-  const listening = readFileSync('/proc/net/tcp', 'utf8').split('\n').map((l) => l.trim().split(/\s+/)).find((f) => f[1]?.endsWith(port) && f[3] === '0A')?.[9];
-  const pid = children(server.child.pid!).find((p) => readdirSync(`/proc/${p}/fd`).some((fd) => {
-    try { return readlinkSync(`/proc/${p}/fd/${fd}`) === `socket:[${listening}]`; } catch { return false; }
-  }));
+  const listening = readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .find((f) => f[1]?.endsWith(port) && f[3] === '0A')?.[9];
+  const pid = children(server.child.pid!).find((p) =>
+    readdirSync(`/proc/${p}/fd`).some((fd) => {
+      try {
+        return readlinkSync(`/proc/${p}/fd/${fd}`) === `socket:[${listening}]`;
+      } catch {
+        return false;
+      }
+    }),
+  );
   if (pid === undefined) throw new Error('CRASH: no serving worker found');
   return pid;
 }
 
-export async function runCrash(opts: { source: string; photo: string; env: NodeJS.ProcessEnv; seconds: number; rounds: number; kills: number; log: (s: string) => void }): Promise<CrashResult> {
+export async function runCrash(opts: {
+  source: string;
+  photo: string;
+  env: NodeJS.ProcessEnv;
+  seconds: number;
+  rounds: number;
+  kills: number;
+  log: (s: string) => void;
+}): Promise<CrashResult> {
   const env = { ...opts.env, KINU_LOG_LEVEL: 'info' };
   const hits = { supervised: [] as number[], single: [] as number[] };
   const miss = { supervised: [] as number[], single: [] as number[] };
   const width = { next: 200 };
   for (let round = 0; round < opts.rounds; round++) {
-    for (const mode of round % 2 === 0 ? ['supervised', 'single'] as const : ['single', 'supervised'] as const) {
-      const server = await start(opts.source, { ...env, KINU_SUPERVISE: mode === 'supervised' ? 'on' : 'off', KINU_SPARE_WORKERS: '1' });
+    for (const mode of round % 2 === 0 ? (['supervised', 'single'] as const) : (['single', 'supervised'] as const)) {
+      const server = await start(opts.source, {
+        ...env,
+        KINU_SUPERVISE: mode === 'supervised' ? 'on' : 'off',
+        KINU_SPARE_WORKERS: '1',
+      });
       try {
         // Measured once the spare has started, not while it competes for the CPU.
         if (mode === 'supervised') await waitFor(() => server.spares() >= 1);
@@ -122,7 +182,9 @@ export async function runCrash(opts: { source: string; photo: string; env: NodeJ
         await get(hot);
         hits[mode].push(wrk(hot, opts.seconds));
         miss[mode].push(await misses(server.base, opts.photo, opts.seconds, width));
-        opts.log(`CRASH round ${round + 1} ${mode}: ${Math.round(hits[mode].at(-1)!)} hits/s, ${miss[mode].at(-1)!.toFixed(1)} misses/s`);
+        opts.log(
+          `CRASH round ${round + 1} ${mode}: ${Math.round(hits[mode].at(-1)!)} hits/s, ${miss[mode].at(-1)!.toFixed(1)} misses/s`,
+        );
       } finally {
         await server.stop();
       }
@@ -157,7 +219,10 @@ export async function runCrash(opts: { source: string; photo: string; env: NodeJ
   const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
   return {
     hitsPerSec: { supervised: Math.round(mean(hits.supervised)), single: Math.round(mean(hits.single)) },
-    missesPerSec: { supervised: Number(mean(miss.supervised).toFixed(1)), single: Number(mean(miss.single).toFixed(1)) },
+    missesPerSec: {
+      supervised: Number(mean(miss.supervised).toFixed(1)),
+      single: Number(mean(miss.single).toFixed(1)),
+    },
     ...mem!,
     resumeMs,
   };

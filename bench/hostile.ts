@@ -39,8 +39,11 @@ function tree(root: number): number[] {
   const out = [root];
   for (let i = 0; i < out.length; i++) {
     try {
-      for (const p of readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').split(' ').filter(Boolean)) out.push(Number(p));
-    } catch { /* gone */ }
+      for (const p of readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').split(' ').filter(Boolean))
+        out.push(Number(p));
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
@@ -48,21 +51,31 @@ function tree(root: number): number[] {
 function treeRssMb(root: number): number {
   let kb = 0;
   for (const pid of tree(root)) {
-    try { kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0); } catch { /* gone */ }
+    try {
+      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      /* gone */
+    }
   }
   return kb / 1024;
 }
 
 function get(url: string, accept?: string): Promise<number> {
   return new Promise((resolve) => {
-    const req = request(url, { agent: false, headers: accept ? { accept } : {} }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
+    const req = request(url, { agent: false, headers: accept ? { accept } : {} }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
     req.on('error', () => resolve(0));
     req.end();
   });
 }
 
 async function serve(source: string, env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--source', source], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--source', source], {
+    env,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const base = await new Promise<string>((resolve, reject) => {
     let buf = '';
     child.once('exit', (code) => reject(new Error(`kinu exited ${code} before listening`)));
@@ -73,17 +86,32 @@ async function serve(source: string, env: NodeJS.ProcessEnv) {
     });
   });
   const exit = new Promise<void>((r) => child.once('exit', () => r()));
-  return { pid: child.pid!, base, async stop() { child.kill('SIGTERM'); const t = setTimeout(() => child.kill('SIGKILL'), 15_000); await exit; clearTimeout(t); } };
+  return {
+    pid: child.pid!,
+    base,
+    async stop() {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exit;
+      clearTimeout(t);
+    },
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function runHostile(o: { env: NodeJS.ProcessEnv; log: (s: string) => void; parallel?: readonly number[] }): Promise<HostileRow[]> {
+export async function runHostile(o: {
+  env: NodeJS.ProcessEnv;
+  log: (s: string) => void;
+  parallel?: readonly number[];
+}): Promise<HostileRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'kinu-hostile-'));
   try {
     copyFileSync(PIGEONS, join(dir, 'pigeons.jpg'));
     // The issue's bomb: a complete 9643×10328 (99.6 MP) JPEG of one colour, 1 MB on disk.
-    await sharp({ create: { width: 9643, height: 10328, channels: 3, background: '#7a9' } }).jpeg().toFile(join(dir, 'bomb.jpg'));
+    await sharp({ create: { width: 9643, height: 10328, channels: 3, background: '#7a9' } })
+      .jpeg()
+      .toFile(join(dir, 'bomb.jpg'));
     // Defaults as shipped, but for the listen address and the access log.
     const env: NodeJS.ProcessEnv = { ...o.env, KINU_LOG_LEVEL: 'warn' };
     for (const k of Object.keys(env)) if (k.startsWith('KINU_') && k !== 'KINU_LOG_LEVEL') delete env[k];
@@ -95,19 +123,33 @@ export async function runHostile(o: { env: NodeJS.ProcessEnv; log: (s: string) =
           await sleep(1500); // the spare worker starts after the listening line
           const restMb = treeRssMb(s.pid);
           let peakMb = restMb;
-          const sampler = setInterval(() => { peakMb = Math.max(peakMb, treeRssMb(s.pid)); }, 20);
+          const sampler = setInterval(() => {
+            peakMb = Math.max(peakMb, treeRssMb(s.pid));
+          }, 20);
           const t0 = performance.now();
           const times: number[] = [];
-          const statuses = await Promise.all(Array.from({ length: parallel }, async (_, i) => {
-            const sep = c.path.includes('?') ? '&' : '?';
-            const status = await get(`${s.base}${c.path}${i === 0 ? '' : `${sep}q=${60 + i}`}`, c.accept);
-            times.push(performance.now() - t0);
-            return status;
-          }));
+          const statuses = await Promise.all(
+            Array.from({ length: parallel }, async (_, i) => {
+              const sep = c.path.includes('?') ? '&' : '?';
+              const status = await get(`${s.base}${c.path}${i === 0 ? '' : `${sep}q=${60 + i}`}`, c.accept);
+              times.push(performance.now() - t0);
+              return status;
+            }),
+          );
           clearInterval(sampler);
           peakMb = Math.max(peakMb, treeRssMb(s.pid));
-          const row = { name: c.name, path: c.path, parallel, statuses, answerMs: Math.round(Math.max(...times)), peakMb: Math.round(peakMb), restMb: Math.round(restMb) };
-          o.log(`HOSTILE ${c.name} ×${parallel}: ${statuses.join(',')} in ${row.answerMs} ms, peak ${row.peakMb} MB (rest ${row.restMb} MB)`);
+          const row = {
+            name: c.name,
+            path: c.path,
+            parallel,
+            statuses,
+            answerMs: Math.round(Math.max(...times)),
+            peakMb: Math.round(peakMb),
+            restMb: Math.round(restMb),
+          };
+          o.log(
+            `HOSTILE ${c.name} ×${parallel}: ${statuses.join(',')} in ${row.answerMs} ms, peak ${row.peakMb} MB (rest ${row.restMb} MB)`,
+          );
           rows.push(row);
         } finally {
           await s.stop();
@@ -125,7 +167,10 @@ export function hostileTable(rows: readonly HostileRow[]): string {
     'HOSTILE — default settings (KINU_MEMORY_BUDGET 1024 MiB, KINU_TIMEOUT 10 s); memory = the whole process tree',
     '| request | × | statuses | slowest answer | peak RSS | at rest | growth |',
     '|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.name} | ${r.parallel} | ${r.statuses.join(', ')} | ${(r.answerMs / 1000).toFixed(2)} s | ${r.peakMb} MB | ${r.restMb} MB | ${r.peakMb - r.restMb} MB |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${r.parallel} | ${r.statuses.join(', ')} | ${(r.answerMs / 1000).toFixed(2)} s | ${r.peakMb} MB | ${r.restMb} MB | ${r.peakMb - r.restMb} MB |`,
+    ),
   ];
   return lines.join('\n');
 }

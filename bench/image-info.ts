@@ -1,7 +1,11 @@
 // Cheap checks that the right thing came back: the MIME type and pixel width of JPEG, WebP and AVIF bytes.
 export type BenchFormat = 'jpeg' | 'webp' | 'avif';
 
-export const MIME: Readonly<Record<BenchFormat, string>> = { jpeg: 'image/jpeg', webp: 'image/webp', avif: 'image/avif' };
+export const MIME: Readonly<Record<BenchFormat, string>> = {
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+  avif: 'image/avif',
+};
 
 /** Width from the first SOFn marker of a JPEG, or -1. */
 export function jpegWidth(b: Buffer): number {
@@ -10,9 +14,13 @@ export function jpegWidth(b: Buffer): number {
   while (i + 9 < b.length) {
     if (b[i] !== 0xff) return -1;
     const marker = b[i + 1]!;
-    if (marker === 0xff) { i++; continue; }
+    if (marker === 0xff) {
+      i++;
+      continue;
+    }
     const len = b.readUInt16BE(i + 2);
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return b.readUInt16BE(i + 7);
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc)
+      return b.readUInt16BE(i + 7);
     i += 2 + len;
   }
   return -1;

@@ -28,10 +28,17 @@ export async function stopAll(): Promise<void> {
 }
 
 /** Which malloc the kinu child runs with. */
-export type Allocator = { readonly name: 'glibc' } | { readonly name: 'arena'; readonly max: number } | { readonly name: 'jemalloc' };
+export type Allocator =
+  | { readonly name: 'glibc' }
+  | { readonly name: 'arena'; readonly max: number }
+  | { readonly name: 'jemalloc' };
 
 export function allocatorLabel(a: Allocator): string {
-  return a.name === 'glibc' ? 'glibc malloc (default)' : a.name === 'arena' ? `glibc, MALLOC_ARENA_MAX=${a.max}` : 'jemalloc (LD_PRELOAD)';
+  return a.name === 'glibc'
+    ? 'glibc malloc (default)'
+    : a.name === 'arena'
+      ? `glibc, MALLOC_ARENA_MAX=${a.max}`
+      : 'jemalloc (LD_PRELOAD)';
 }
 
 /** `env` with the allocator's variables set, and the other allocators' removed. */
@@ -49,14 +56,30 @@ export function withAllocator(env: NodeJS.ProcessEnv, a: Allocator): NodeJS.Proc
 
 /** What sharp.concurrency() is in a process started with `env` (sharp picks 1 on glibc without jemalloc). */
 export function childSharpConcurrency(env: NodeJS.ProcessEnv): number | undefined {
-  const r = spawnSync(process.execPath, ['-e', 'console.log(require("sharp").concurrency())'], { env, cwd: REPO, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['-e', 'console.log(require("sharp").concurrency())'], {
+    env,
+    cwd: REPO,
+    encoding: 'utf8',
+  });
   const n = Number(r.stdout.trim());
   return r.status === 0 && Number.isInteger(n) ? n : undefined;
 }
 
 /** `logFile`: its stdout (the log) goes to this file, as in production, instead of a pipe read by the bench. */
-export function startKinu(source: string, env: NodeJS.ProcessEnv, timeoutMs = 20_000, logFile?: string): Promise<Child> {
-  return startChild('kinu', [BIN, 'serve', '--port', '0', '--source', source], env, /kinu listening on (http:\/\/\S+)/, timeoutMs, logFile);
+export function startKinu(
+  source: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 20_000,
+  logFile?: string,
+): Promise<Child> {
+  return startChild(
+    'kinu',
+    [BIN, 'serve', '--port', '0', '--source', source],
+    env,
+    /kinu listening on (http:\/\/\S+)/,
+    timeoutMs,
+    logFile,
+  );
 }
 
 /** The bare reference: answers the URLs of `manifest` from a Map in memory, or by reading the file per request. */
@@ -64,11 +87,19 @@ export function startBare(manifest: string, mode: 'memory' | 'disk', env: NodeJS
   return startChild('bare', ['--import', 'tsx', BARE, manifest, mode], env, /bare listening on (http:\/\/\S+)/, 20_000);
 }
 
-async function startChild(name: string, args: string[], env: NodeJS.ProcessEnv, listening: RegExp, timeoutMs: number, logFile?: string): Promise<Child> {
+async function startChild(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  listening: RegExp,
+  timeoutMs: number,
+  logFile?: string,
+): Promise<Child> {
   const fd = logFile === undefined ? undefined : openSync(logFile, 'a');
   const child = spawn(process.execPath, args, { env, cwd: REPO, stdio: ['ignore', fd ?? 'pipe', 'pipe'] });
   if (fd !== undefined) closeSync(fd);
-  const fileTail = () => (logFile === undefined ? [] : readFileSync(logFile, 'utf8').split('\n').filter(Boolean).slice(-40));
+  const fileTail = () =>
+    logFile === undefined ? [] : readFileSync(logFile, 'utf8').split('\n').filter(Boolean).slice(-40);
   const tail: string[] = [];
   const keep = (chunk: Buffer) => {
     tail.push(...chunk.toString('utf8').split('\n').filter(Boolean));
@@ -76,18 +107,39 @@ async function startChild(name: string, args: string[], env: NodeJS.ProcessEnv, 
   };
   child.stderr!.on('data', keep);
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
 
   const base = await new Promise<string>((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => fail(new Error(`${name} did not print its listening line within ${timeoutMs} ms`)), timeoutMs);
-    const fail = (e: Error) => { clearTimeout(timer); reject(e); };
+    const timer = setTimeout(
+      () => fail(new Error(`${name} did not print its listening line within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      reject(e);
+    };
     child.once('error', fail);
-    child.once('exit', (code, signal) => fail(new Error(`${name} exited (${signal ?? `code ${code}`}) before listening:\n${[...fileTail(), ...tail].join('\n')}`)));
+    child.once('exit', (code, signal) =>
+      fail(
+        new Error(
+          `${name} exited (${signal ?? `code ${code}`}) before listening:\n${[...fileTail(), ...tail].join('\n')}`,
+        ),
+      ),
+    );
     if (logFile !== undefined) {
       const poll = setInterval(() => {
         const m = listening.exec(readFileSync(logFile, 'utf8'));
-        if (m) { clearInterval(poll); clearTimeout(timer); resolve(m[1]!); }
+        if (m) {
+          clearInterval(poll);
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
       }, 50);
       child.once('exit', () => clearInterval(poll));
       return;
@@ -96,12 +148,21 @@ async function startChild(name: string, args: string[], env: NodeJS.ProcessEnv, 
       keep(chunk);
       buf += chunk.toString('utf8');
       const m = listening.exec(buf);
-      if (m) { clearTimeout(timer); resolve(m[1]!); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
     });
-  }).catch(async (e) => { child.kill('SIGKILL'); await exit; throw e; });
+  }).catch(async (e) => {
+    child.kill('SIGKILL');
+    await exit;
+    throw e;
+  });
 
   const handle: Child = {
-    child, pid: child.pid!, base,
+    child,
+    pid: child.pid!,
+    base,
     output: () => [...fileTail(), ...tail].join('\n'),
     async stop() {
       if (exited) return;

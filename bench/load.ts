@@ -15,7 +15,11 @@ export interface LoopResult {
 
 export type StopRule = (issued: number, elapsedMs: number) => boolean;
 
-export async function closedLoop(concurrency: number, stop: StopRule, one: (i: number) => Promise<Sample>): Promise<LoopResult> {
+export async function closedLoop(
+  concurrency: number,
+  stop: StopRule,
+  one: (i: number) => Promise<Sample>,
+): Promise<LoopResult> {
   const samples: Sample[] = [];
   let issued = 0;
   let failure: unknown;
@@ -68,8 +72,12 @@ export function summarise(r: LoopResult): Summary {
     for (const k of Object.keys(timed[0]!.timing!)) timing[k] = sum(timed.map((s) => s.timing![k] ?? 0)) / timed.length;
   }
   return {
-    requests: n, seconds: r.elapsedMs / 1000, rps: n / (r.elapsedMs / 1000),
-    p50: percentile(ms, 50), p99: percentile(ms, 99), mean: sum(ms) / n,
+    requests: n,
+    seconds: r.elapsedMs / 1000,
+    rps: n / (r.elapsedMs / 1000),
+    p50: percentile(ms, 50),
+    p99: percentile(ms, 99),
+    mean: sum(ms) / n,
     meanBytes: sum(r.samples.map((s) => s.bytes)) / n,
     ...(timing ? { timing } : {}),
   };

@@ -29,13 +29,27 @@ export interface MemoryOptions {
 export interface MemoryResult {
   readonly allocator: string;
   readonly sharpConcurrency: number | undefined;
-  readonly peak: { requests: number; seconds: number; idleRssMb: number; peakRssMb: number; afterRssMb: number; rps: number };
+  readonly peak: {
+    requests: number;
+    seconds: number;
+    idleRssMb: number;
+    peakRssMb: number;
+    afterRssMb: number;
+    rps: number;
+  };
   readonly soak: {
-    requests: number; misses: number; seconds: number; rps: number; cpuMsPerReq: number | undefined;
-    idleRssMb: number; peakRssMb: number;
+    requests: number;
+    misses: number;
+    seconds: number;
+    rps: number;
+    cpuMsPerReq: number | undefined;
+    idleRssMb: number;
+    peakRssMb: number;
     /** Quiescent RSS after each segment (500, 1000, … requests). */
     curve: { after: number; rssMb: number; cacheMb: number }[];
-    rssAfterFirstMb: number; rssAfterAllMb: number; growthPct: number;
+    rssAfterFirstMb: number;
+    rssAfterAllMb: number;
+    growthPct: number;
     /** Growth once what the memory LRU legitimately gained (bodies + 512 B each) between the two points is taken off. */
     growthNetOfCachePct: number;
     /** Least-squares slope of the curve, MB per 1,000 requests: less sensitive to one noisy sample than the two-point growth. */
@@ -44,10 +58,15 @@ export interface MemoryResult {
 }
 
 const PEAK_MIX: readonly { format: BenchFormat; width: number }[] = [
-  { format: 'jpeg', width: 400 }, { format: 'webp', width: 1200 }, { format: 'jpeg', width: 2400 }, { format: 'avif', width: 800 },
+  { format: 'jpeg', width: 400 },
+  { format: 'webp', width: 1200 },
+  { format: 'jpeg', width: 2400 },
+  { format: 'avif', width: 800 },
 ];
 const SOAK_MISS: readonly { format: BenchFormat; width: number }[] = [
-  { format: 'jpeg', width: 160 }, { format: 'webp', width: 240 }, { format: 'avif', width: 120 },
+  { format: 'jpeg', width: 160 },
+  { format: 'webp', width: 240 },
+  { format: 'avif', width: 120 },
 ];
 const MISS_EVERY = 4; // one request in four is a new variant
 const LRU_OVERHEAD = 512; // src/cache/memory.ts counts this per entry
@@ -56,9 +75,19 @@ const rssMb = (pid: number) => kbToMb(procStatus(pid)?.rssKb) ?? NaN;
 const hwmMb = (pid: number) => kbToMb(procStatus(pid)?.hwmKb) ?? NaN;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function check(path: string, format: BenchFormat, width: number | undefined, r: { status: number; headers: Record<string, string>; body: Buffer }, out: () => string) {
-  if (r.status !== 200 || r.headers['content-type'] !== MIME[format]) throw new Error(`GET ${path}: ${r.status} ${r.headers['content-type']}\n${r.body.subarray(0, 300).toString('utf8')}\n${out()}`);
-  if (width !== undefined && imageWidth(format, r.body) !== width) throw new Error(`GET ${path}: expected ${format} ${width} px wide, got ${imageWidth(format, r.body)}`);
+function check(
+  path: string,
+  format: BenchFormat,
+  width: number | undefined,
+  r: { status: number; headers: Record<string, string>; body: Buffer },
+  out: () => string,
+) {
+  if (r.status !== 200 || r.headers['content-type'] !== MIME[format])
+    throw new Error(
+      `GET ${path}: ${r.status} ${r.headers['content-type']}\n${r.body.subarray(0, 300).toString('utf8')}\n${out()}`,
+    );
+  if (width !== undefined && imageWidth(format, r.body) !== width)
+    throw new Error(`GET ${path}: expected ${format} ${width} px wide, got ${imageWidth(format, r.body)}`);
 }
 
 export async function runMemory(a: Allocator, o: MemoryOptions): Promise<MemoryResult> {
@@ -67,25 +96,35 @@ export async function runMemory(a: Allocator, o: MemoryOptions): Promise<MemoryR
   const sharpConcurrency = childSharpConcurrency(env);
 
   // Peak: every request unique, over the large photos, four output kinds in turn.
-  log(`memory [${label}]: peak, ${o.peakRequests} misses at concurrency ${o.peakConcurrency} on ${o.large.length} large photos …`);
+  log(
+    `memory [${label}]: peak, ${o.peakRequests} misses at concurrency ${o.peakConcurrency} on ${o.large.length} large photos …`,
+  );
   let kinu = await startKinu(o.source, env);
   let peak: MemoryResult['peak'];
   try {
     const client = createHttpClient(kinu.base, o.peakConcurrency);
     const idleRssMb = rssMb(kinu.pid);
     const L = o.large.length;
-    const loop = await closedLoop(o.peakConcurrency, (i) => i >= o.peakRequests, async (i) => {
-      const photo = o.large[i % L]!;
-      const mix = PEAK_MIX[Math.floor(i / L) % PEAK_MIX.length]!;
-      const width = mix.width + Math.floor(i / (L * PEAK_MIX.length));
-      const path = urlPath(photo, width, mix.format);
-      const r = await client.get(path);
-      check(path, mix.format, Math.min(width, photo.width), r, kinu.output);
-      return { ms: r.ms, bytes: r.body.length };
-    });
+    const loop = await closedLoop(
+      o.peakConcurrency,
+      (i) => i >= o.peakRequests,
+      async (i) => {
+        const photo = o.large[i % L]!;
+        const mix = PEAK_MIX[Math.floor(i / L) % PEAK_MIX.length]!;
+        const width = mix.width + Math.floor(i / (L * PEAK_MIX.length));
+        const path = urlPath(photo, width, mix.format);
+        const r = await client.get(path);
+        check(path, mix.format, Math.min(width, photo.width), r, kinu.output);
+        return { ms: r.ms, bytes: r.body.length };
+      },
+    );
     peak = {
-      requests: loop.samples.length, seconds: round(loop.elapsedMs / 1000, 1), idleRssMb: round(idleRssMb, 0),
-      peakRssMb: round(hwmMb(kinu.pid), 0), afterRssMb: round(rssMb(kinu.pid), 0), rps: round(loop.samples.length / (loop.elapsedMs / 1000), 2),
+      requests: loop.samples.length,
+      seconds: round(loop.elapsedMs / 1000, 1),
+      idleRssMb: round(idleRssMb, 0),
+      peakRssMb: round(hwmMb(kinu.pid), 0),
+      afterRssMb: round(rssMb(kinu.pid), 0),
+      rps: round(loop.samples.length / (loop.elapsedMs / 1000), 2),
     };
     client.close();
   } finally {
@@ -132,14 +171,22 @@ export async function runMemory(a: Allocator, o: MemoryOptions): Promise<MemoryR
     const curve: { after: number; rssMb: number; cacheMb: number }[] = [];
     const cpu0 = procCpuSeconds(kinu.pid);
     let elapsedMs = 0;
-    for (let done = 0; done < o.soakRequests;) {
+    for (let done = 0; done < o.soakRequests; ) {
       const n = Math.min(o.segment, o.soakRequests - done);
       const start = done;
-      const loop = await closedLoop(o.soakConcurrency, (k) => k >= n, (k) => one(start + k));
+      const loop = await closedLoop(
+        o.soakConcurrency,
+        (k) => k >= n,
+        (k) => one(start + k),
+      );
       elapsedMs += loop.elapsedMs;
       done += n;
       await sleep(200); // background cache writes and the last responses settle
-      curve.push({ after: done, rssMb: round(rssMb(kinu.pid), 1), cacheMb: round(Math.min(cacheBytes, capBytes) / 2 ** 20, 1) });
+      curve.push({
+        after: done,
+        rssMb: round(rssMb(kinu.pid), 1),
+        cacheMb: round(Math.min(cacheBytes, capBytes) / 2 ** 20, 1),
+      });
     }
     const cpu1 = procCpuSeconds(kinu.pid);
     client.close();
@@ -152,12 +199,23 @@ export async function runMemory(a: Allocator, o: MemoryOptions): Promise<MemoryR
     const sxx = curve.reduce((a, c) => a + (c.after - mx) ** 2, 0);
     const slope = sxx === 0 ? 0 : curve.reduce((a, c) => a + (c.after - mx) * (c.rssMb - my), 0) / sxx;
     return {
-      allocator: label, sharpConcurrency, peak,
+      allocator: label,
+      sharpConcurrency,
+      peak,
       soak: {
-        requests: o.soakRequests, misses, seconds: round(elapsedMs / 1000, 1), rps: round(o.soakRequests / (elapsedMs / 1000), 1),
-        cpuMsPerReq: cpu0 === undefined || cpu1 === undefined ? undefined : round(((cpu1 - cpu0) * 1000) / o.soakRequests, 2),
-        idleRssMb: round(idleRssMb, 0), peakRssMb: round(hwmMb(kinu.pid), 0), curve,
-        rssAfterFirstMb: first.rssMb, rssAfterAllMb: last.rssMb, growthPct: round(growth * 100, 1), growthNetOfCachePct: round(net * 100, 1),
+        requests: o.soakRequests,
+        misses,
+        seconds: round(elapsedMs / 1000, 1),
+        rps: round(o.soakRequests / (elapsedMs / 1000), 1),
+        cpuMsPerReq:
+          cpu0 === undefined || cpu1 === undefined ? undefined : round(((cpu1 - cpu0) * 1000) / o.soakRequests, 2),
+        idleRssMb: round(idleRssMb, 0),
+        peakRssMb: round(hwmMb(kinu.pid), 0),
+        curve,
+        rssAfterFirstMb: first.rssMb,
+        rssAfterAllMb: last.rssMb,
+        growthPct: round(growth * 100, 1),
+        growthNetOfCachePct: round(net * 100, 1),
         trendMbPer1k: round(slope * 1000, 1),
       },
     };

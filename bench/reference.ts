@@ -8,13 +8,25 @@ import type { Sample } from './load.ts';
 
 export const MAX_PIXELS = 100_000_000; // kinu's default KINU_MAX_PIXELS
 
-export async function sharpOnce(path: string, width: number, format: BenchFormat, quality: number): Promise<Sample & { width: number }> {
+export async function sharpOnce(
+  path: string,
+  width: number,
+  format: BenchFormat,
+  quality: number,
+): Promise<Sample & { width: number }> {
   const t0 = performance.now();
   const input = await readFile(path);
-  const img = sharp(input, { autoOrient: true, failOn: 'warning', limitInputPixels: MAX_PIXELS, sequentialRead: true })
-    .resize({ width, withoutEnlargement: true });
+  const img = sharp(input, {
+    autoOrient: true,
+    failOn: 'warning',
+    limitInputPixels: MAX_PIXELS,
+    sequentialRead: true,
+  }).resize({ width, withoutEnlargement: true });
   const data = await (format === 'jpeg'
     ? img.jpeg({ quality, progressive: false, chromaSubsampling: '4:2:0' })
-    : format === 'webp' ? img.webp({ quality, effort: 4 }) : img.avif({ quality, effort: 2 })).toBuffer();
+    : format === 'webp'
+      ? img.webp({ quality, effort: 4 })
+      : img.avif({ quality, effort: 2 })
+  ).toBuffer();
   return { ms: performance.now() - t0, bytes: data.length, width: imageWidth(format, data) };
 }

@@ -59,7 +59,8 @@ const HELP = `npm run bench [-- <folder>] [options]
 function positive(name: string, v: string | undefined, def: number, integer = true): number {
   if (v === undefined) return def;
   const n = Number(v);
-  if (!(n > 0) || (integer && !Number.isInteger(n))) throw new Error(`--${name}: expected a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
+  if (!(n > 0) || (integer && !Number.isInteger(n)))
+    throw new Error(`--${name}: expected a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -81,23 +82,48 @@ async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
-      only: { type: 'string' }, duration: { type: 'string' }, requests: { type: 'string' }, 'hit-duration': { type: 'string' },
-      rounds: { type: 'string' }, concurrency: { type: 'string' }, 'hit-concurrency': { type: 'string' }, 'hit-urls': { type: 'string' },
-      warmup: { type: 'string' }, 'sharp-first': { type: 'boolean' }, 'no-24mp': { type: 'boolean' },
-      jemalloc: { type: 'boolean' }, 'malloc-arena-max': { type: 'string' }, allocators: { type: 'string' },
-      'peak-requests': { type: 'string' }, 'peak-concurrency': { type: 'string' }, 'soak-requests': { type: 'string' }, 'soak-concurrency': { type: 'string' },
-      'mem-cache-mb': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      only: { type: 'string' },
+      duration: { type: 'string' },
+      requests: { type: 'string' },
+      'hit-duration': { type: 'string' },
+      rounds: { type: 'string' },
+      concurrency: { type: 'string' },
+      'hit-concurrency': { type: 'string' },
+      'hit-urls': { type: 'string' },
+      warmup: { type: 'string' },
+      'sharp-first': { type: 'boolean' },
+      'no-24mp': { type: 'boolean' },
+      jemalloc: { type: 'boolean' },
+      'malloc-arena-max': { type: 'string' },
+      allocators: { type: 'string' },
+      'peak-requests': { type: 'string' },
+      'peak-concurrency': { type: 'string' },
+      'soak-requests': { type: 'string' },
+      'soak-concurrency': { type: 'string' },
+      'mem-cache-mb': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) { process.stdout.write(HELP); return 0; }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
   if (positionals.length > 1) throw new Error('expected at most one folder');
-  if (values.duration !== undefined && values.requests !== undefined) throw new Error('give --duration or --requests, not both');
-  if (values.jemalloc && values['malloc-arena-max'] !== undefined) throw new Error('give --jemalloc or --malloc-arena-max, not both');
-  const only = new Set<Workload>(values.only === undefined ? WORKLOADS : values.only.split(',').map((s) => {
-    const w = s.trim().toUpperCase() as Workload;
-    if (!WORKLOADS.includes(w)) throw new Error(`--only: unknown workload "${s}"; expected ${WORKLOADS.join(',')}`);
-    return w;
-  }));
+  if (values.duration !== undefined && values.requests !== undefined)
+    throw new Error('give --duration or --requests, not both');
+  if (values.jemalloc && values['malloc-arena-max'] !== undefined)
+    throw new Error('give --jemalloc or --malloc-arena-max, not both');
+  const only = new Set<Workload>(
+    values.only === undefined
+      ? WORKLOADS
+      : values.only.split(',').map((s) => {
+          const w = s.trim().toUpperCase() as Workload;
+          if (!WORKLOADS.includes(w))
+            throw new Error(`--only: unknown workload "${s}"; expected ${WORKLOADS.join(',')}`);
+          return w;
+        }),
+  );
   const requests = values.requests === undefined ? undefined : positive('requests', values.requests, 0);
   const seconds = requests === undefined ? positive('duration', values.duration, 10, false) : undefined;
   const hitSeconds = positive('hit-duration', values['hit-duration'], 8, false);
@@ -106,23 +132,40 @@ async function main(): Promise<number> {
   const hitConcurrency = positive('hit-concurrency', values['hit-concurrency'], 32);
   const hitUrls = positive('hit-urls', values['hit-urls'], 20);
   const warmup = values.warmup === '0' ? 0 : positive('warmup', values.warmup, 8);
-  if (requests !== undefined && requests < rounds) throw new Error(`--requests ${requests}: at least one per round (--rounds ${rounds})`);
-  const chosen: Allocator | undefined = values.jemalloc ? { name: 'jemalloc' }
-    : values['malloc-arena-max'] !== undefined ? { name: 'arena', max: positive('malloc-arena-max', values['malloc-arena-max'], 0) } : undefined;
+  if (requests !== undefined && requests < rounds)
+    throw new Error(`--requests ${requests}: at least one per round (--rounds ${rounds})`);
+  const chosen: Allocator | undefined = values.jemalloc
+    ? { name: 'jemalloc' }
+    : values['malloc-arena-max'] !== undefined
+      ? { name: 'arena', max: positive('malloc-arena-max', values['malloc-arena-max'], 0) }
+      : undefined;
   const allocator = chosen ?? allocatorFromEnv(process.env);
-  const memAllocators: Allocator[] = values.allocators !== undefined ? values.allocators.split(',').map((s) => parseAllocator(s.trim()))
-    : chosen ? [chosen] : [{ name: 'glibc' }, { name: 'arena', max: 2 }, ...(existsSync(JEMALLOC) ? [{ name: 'jemalloc' } as const] : [])];
+  const memAllocators: Allocator[] =
+    values.allocators !== undefined
+      ? values.allocators.split(',').map((s) => parseAllocator(s.trim()))
+      : chosen
+        ? [chosen]
+        : [
+            { name: 'glibc' },
+            { name: 'arena', max: 2 },
+            ...(existsSync(JEMALLOC) ? [{ name: 'jemalloc' } as const] : []),
+          ];
   const memOpts = {
     memoryCacheMb: values['mem-cache-mb'] === undefined ? 256 : Number(values['mem-cache-mb']),
-    peakRequests: positive('peak-requests', values['peak-requests'], 96), peakConcurrency: positive('peak-concurrency', values['peak-concurrency'], 16),
-    soakRequests: positive('soak-requests', values['soak-requests'], 5000), soakConcurrency: positive('soak-concurrency', values['soak-concurrency'], 8),
+    peakRequests: positive('peak-requests', values['peak-requests'], 96),
+    peakConcurrency: positive('peak-concurrency', values['peak-concurrency'], 16),
+    soakRequests: positive('soak-requests', values['soak-requests'], 5000),
+    soakConcurrency: positive('soak-concurrency', values['soak-concurrency'], 8),
   };
 
   const repo = fileURLToPath(new URL('..', import.meta.url));
   const cwd = process.env.INIT_CWD ?? process.cwd(); // npm runs scripts from the package root
-  const from = positionals[0] !== undefined
-    ? (isAbsolute(positionals[0]) ? positionals[0] : resolve(cwd, positionals[0]))
-    : join(repo, 'test', 'corpus', 'photos');
+  const from =
+    positionals[0] !== undefined
+      ? isAbsolute(positionals[0])
+        ? positionals[0]
+        : resolve(cwd, positionals[0])
+      : join(repo, 'test', 'corpus', 'photos');
 
   const tmp = await mkdtemp(join(tmpdir(), 'kinu-bench-'));
   const source = join(tmp, 'source');
@@ -130,7 +173,10 @@ async function main(): Promise<number> {
     await stopAll();
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
   };
-  const onSignal = (sig: NodeJS.Signals) => { log(`\n${sig}: stopping the children and cleaning up`); void cleanup().then(() => process.exit(130)); };
+  const onSignal = (sig: NodeJS.Signals) => {
+    log(`\n${sig}: stopping the children and cleaning up`);
+    void cleanup().then(() => process.exit(130));
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
@@ -141,13 +187,29 @@ async function main(): Promise<number> {
     // The children get this process's environment (UV_THREADPOOL_SIZE, VIPS_*, …) plus their own settings.
     const base: NodeJS.ProcessEnv = {
       ...process.env,
-      KINU_CONCURRENCY: String(concurrency), KINU_QUEUE: '100000', KINU_LOG_LEVEL: 'warn', KINU_HOST: '127.0.0.1',
+      KINU_CONCURRENCY: String(concurrency),
+      KINU_QUEUE: '100000',
+      KINU_LOG_LEVEL: 'warn',
+      KINU_HOST: '127.0.0.1',
       KINU_MAX_PIXELS: String(MAX_PIXELS),
       // W1–MEM read the serving process's CPU and RSS from /proc/PID: run it unsupervised (CRASH compares both).
       KINU_SUPERVISE: 'off',
     };
-    for (const k of ['KINU_CONFIG', 'KINU_SECRET', 'KINU_SOURCE', 'KINU_PORT', 'KINU_TIMEOUT', 'KINU_DIALECTS', 'KINU_PRESETS',
-      'KINU_MEMORY_CACHE_MB', 'KINU_CACHE_DIR', 'KINU_DISK_CACHE_MB', 'KINU_RESULT_STORE', 'KINU_STAT_TTL']) delete base[k];
+    for (const k of [
+      'KINU_CONFIG',
+      'KINU_SECRET',
+      'KINU_SOURCE',
+      'KINU_PORT',
+      'KINU_TIMEOUT',
+      'KINU_DIALECTS',
+      'KINU_PRESETS',
+      'KINU_MEMORY_CACHE_MB',
+      'KINU_CACHE_DIR',
+      'KINU_DISK_CACHE_MB',
+      'KINU_RESULT_STORE',
+      'KINU_STAT_TTL',
+    ])
+      delete base[k];
     const env = withAllocator(base, allocator);
     const childSharp = childSharpConcurrency(env);
     const ownSharp = sharp.concurrency();
@@ -155,44 +217,135 @@ async function main(): Promise<number> {
     if (childSharp !== undefined && childSharp !== ownSharp && (only.has('W1') || only.has('W2'))) {
       // The allocator decides sharp's default thread count; the reference must run with the same one.
       sharp.concurrency(childSharp);
-      notes.push(`in-process sharp.concurrency() set from ${ownSharp} to ${childSharp}, as in the kinu child (${allocatorLabel(allocator)})`);
+      notes.push(
+        `in-process sharp.concurrency() set from ${ownSharp} to ${childSharp}, as in the kinu child (${allocatorLabel(allocator)})`,
+      );
     }
     const environment = {
-      node: process.version, sharp: sharp.versions.sharp ?? 'unknown', libvips: sharp.versions.vips, cores: availableParallelism(),
-      cpu: cpus()[0]?.model.trim() ?? 'unknown', uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? 'unset (libuv default 4)',
-      allocator: allocatorLabel(allocator), kinuSharpConcurrency: childSharp, benchSharpConcurrency: sharp.concurrency(), simd: sharp.simd(),
+      node: process.version,
+      sharp: sharp.versions.sharp ?? 'unknown',
+      libvips: sharp.versions.vips,
+      cores: availableParallelism(),
+      cpu: cpus()[0]?.model.trim() ?? 'unknown',
+      uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? 'unset (libuv default 4)',
+      allocator: allocatorLabel(allocator),
+      kinuSharpConcurrency: childSharp,
+      benchSharpConcurrency: sharp.concurrency(),
+      simd: sharp.simd(),
     };
 
-    const results: (WorkloadResult & { timing?: Record<string, number> | undefined; restMs?: number | undefined })[] = [];
-    const common = { source, env, concurrency, seconds, requests, rounds, warmup, sharpFirst: Boolean(values['sharp-first']), notes };
-    if (only.has('W1')) results.push(await runMiss({ ...common, id: 'W1', title: 'miss, JPEG w=400+k q80', photos: corpus.main, goal: GOALS.W1, spec: { format: 'jpeg', quality: 80, baseWidth: 400, warmWidth: 300 } }));
-    if (only.has('W2')) results.push(await runMiss({ ...common, id: 'W2', title: 'miss, WebP w=1200+k q80 effort 4', photos: corpus.main, goal: GOALS.W2, spec: { format: 'webp', quality: 80, baseWidth: 1200, warmWidth: 1100 } }));
+    const results: (WorkloadResult & { timing?: Record<string, number> | undefined; restMs?: number | undefined })[] =
+      [];
+    const common = {
+      source,
+      env,
+      concurrency,
+      seconds,
+      requests,
+      rounds,
+      warmup,
+      sharpFirst: Boolean(values['sharp-first']),
+      notes,
+    };
+    if (only.has('W1'))
+      results.push(
+        await runMiss({
+          ...common,
+          id: 'W1',
+          title: 'miss, JPEG w=400+k q80',
+          photos: corpus.main,
+          goal: GOALS.W1,
+          spec: { format: 'jpeg', quality: 80, baseWidth: 400, warmWidth: 300 },
+        }),
+      );
+    if (only.has('W2'))
+      results.push(
+        await runMiss({
+          ...common,
+          id: 'W2',
+          title: 'miss, WebP w=1200+k q80 effort 4',
+          photos: corpus.main,
+          goal: GOALS.W2,
+          spec: { format: 'webp', quality: 80, baseWidth: 1200, warmWidth: 1100 },
+        }),
+      );
     const wrk = (only.has('W3') || only.has('W4')) && hasWrk();
     if ((only.has('W3') || only.has('W4')) && !wrk) {
       log(`\n*** ${WRK_MISSING} ***\n`);
     }
-    const hit = { photos: corpus.main, source, env, work: tmp, concurrency: hitConcurrency, seconds: hitSeconds, rounds, urls: hitUrls, sharpFirst: Boolean(values['sharp-first']), wrk };
-    if (only.has('W3')) results.push(...await runHit({ ...hit, id: 'W3', tier: 'memory', cpuGoal: GOALS.W3cpu, quiet: true }));
-    if (only.has('W4')) results.push(...await runHit({ ...hit, id: 'W4', tier: 'disk', cpuGoal: GOALS.W4cpu, quiet: false }));
+    const hit = {
+      photos: corpus.main,
+      source,
+      env,
+      work: tmp,
+      concurrency: hitConcurrency,
+      seconds: hitSeconds,
+      rounds,
+      urls: hitUrls,
+      sharpFirst: Boolean(values['sharp-first']),
+      wrk,
+    };
+    if (only.has('W3'))
+      results.push(...(await runHit({ ...hit, id: 'W3', tier: 'memory', cpuGoal: GOALS.W3cpu, quiet: true })));
+    if (only.has('W4'))
+      results.push(...(await runHit({ ...hit, id: 'W4', tier: 'disk', cpuGoal: GOALS.W4cpu, quiet: false })));
     const memory: MemoryResult[] = [];
     if (only.has('MEM')) {
       for (const a of memAllocators) {
-        const memEnv = values['mem-cache-mb'] === undefined ? base : { ...base, KINU_MEMORY_CACHE_MB: values['mem-cache-mb'] };
-        memory.push(await runMemory(a, { ...memOpts, large: corpus.large, main: corpus.main, source, env: memEnv, kinuConcurrency: concurrency, segment: 500 }));
+        const memEnv =
+          values['mem-cache-mb'] === undefined ? base : { ...base, KINU_MEMORY_CACHE_MB: values['mem-cache-mb'] };
+        memory.push(
+          await runMemory(a, {
+            ...memOpts,
+            large: corpus.large,
+            main: corpus.main,
+            source,
+            env: memEnv,
+            kinuConcurrency: concurrency,
+            segment: 500,
+          }),
+        );
       }
     }
     const crash: CrashResult | undefined = only.has('CRASH')
-      ? await runCrash({ source, photo: corpus.main[0]!.key, env: base, seconds: 5, rounds: 2, kills: 3, log }) : undefined;
+      ? await runCrash({ source, photo: corpus.main[0]!.key, env: base, seconds: 5, rounds: 2, kills: 3, log })
+      : undefined;
     // Measured as shipped (supervised, default budget and timeout): only the log level is changed.
-    const hostile: HostileRow[] | undefined = only.has('HOSTILE') ? await runHostile({ env: process.env, log }) : undefined;
+    const hostile: HostileRow[] | undefined = only.has('HOSTILE')
+      ? await runHostile({ env: process.env, log })
+      : undefined;
     const out = {
       environment,
-      photos: corpus.all.map((p) => ({ key: p.key, width: p.width, height: p.height, megapixels: round(p.megapixels, 1), bytes: p.bytes, generated: p.generated })),
+      photos: corpus.all.map((p) => ({
+        key: p.key,
+        width: p.width,
+        height: p.height,
+        megapixels: round(p.megapixels, 1),
+        bytes: p.bytes,
+        generated: p.generated,
+      })),
       sets: { main: corpus.main.map((p) => p.key), large: corpus.large.map((p) => p.key) },
-      options: { concurrency, hitConcurrency, hitUrls, rounds, warmup, secondsPerSide: seconds, requestsPerSide: requests, hitSecondsPerSide: hitSeconds, ...memOpts },
-      goals: GOALS, workloads: results, memory, crash, hostile, totalSeconds: round((performance.now() - t0) / 1000, 0),
+      options: {
+        concurrency,
+        hitConcurrency,
+        hitUrls,
+        rounds,
+        warmup,
+        secondsPerSide: seconds,
+        requestsPerSide: requests,
+        hitSecondsPerSide: hitSeconds,
+        ...memOpts,
+      },
+      goals: GOALS,
+      workloads: results,
+      memory,
+      crash,
+      hostile,
+      totalSeconds: round((performance.now() - t0) / 1000, 0),
     };
-    process.stdout.write(values.json ? `${JSON.stringify(out, null, 2)}\n` : table(out, corpus.main, corpus.large, memOpts, concurrency));
+    process.stdout.write(
+      values.json ? `${JSON.stringify(out, null, 2)}\n` : table(out, corpus.main, corpus.large, memOpts, concurrency),
+    );
     if (crash && !values.json) process.stdout.write(`\n${crashTable(crash)}\n`);
     if (hostile && !values.json) process.stdout.write(`\n${hostileTable(hostile)}\n`);
     return 0;
@@ -207,17 +360,47 @@ const f = (x: number | undefined, d = 1) => (x === undefined || !Number.isFinite
 
 function grid(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((x) => (x[i] ?? '').length)));
-  const line = (x: string[]) => x.map((c, i) => (i <= 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (x: string[]) =>
+    x
+      .map((c, i) => (i <= 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const head = line(rows[0]!);
   return [head, '-'.repeat(head.length), ...rows.slice(1).map(line)];
 }
 
-function table(r: {
-  environment: { node: string; sharp: string; libvips: string; cores: number; cpu: string; uvThreadpoolSize: string; allocator: string; kinuSharpConcurrency: number | undefined; benchSharpConcurrency: number; simd: boolean };
-  workloads: (WorkloadResult & { timing?: Record<string, number> | undefined; restMs?: number | undefined })[]; memory: MemoryResult[]; totalSeconds: number;
-}, main: readonly Photo[], large: readonly Photo[], mem: { memoryCacheMb: number; peakRequests: number; peakConcurrency: number; soakRequests: number; soakConcurrency: number }, kinuConcurrency: number): string {
+function table(
+  r: {
+    environment: {
+      node: string;
+      sharp: string;
+      libvips: string;
+      cores: number;
+      cpu: string;
+      uvThreadpoolSize: string;
+      allocator: string;
+      kinuSharpConcurrency: number | undefined;
+      benchSharpConcurrency: number;
+      simd: boolean;
+    };
+    workloads: (WorkloadResult & { timing?: Record<string, number> | undefined; restMs?: number | undefined })[];
+    memory: MemoryResult[];
+    totalSeconds: number;
+  },
+  main: readonly Photo[],
+  large: readonly Photo[],
+  mem: {
+    memoryCacheMb: number;
+    peakRequests: number;
+    peakConcurrency: number;
+    soakRequests: number;
+    soakConcurrency: number;
+  },
+  kinuConcurrency: number,
+): string {
   const e = r.environment;
-  const names = (ps: readonly Photo[]) => ps.map((p) => `${p.key.replace(/\.[^.]+$/, '')} ${p.megapixels.toFixed(1)}`).join(', ');
+  const names = (ps: readonly Photo[]) =>
+    ps.map((p) => `${p.key.replace(/\.[^.]+$/, '')} ${p.megapixels.toFixed(1)}`).join(', ');
   const lines = [
     '',
     `kinu bench · node ${e.node} · sharp ${e.sharp} · libvips ${e.libvips} · ${e.cores} cores (${e.cpu}) · simd ${e.simd}`,
@@ -227,48 +410,138 @@ function table(r: {
     '',
   ];
   if (r.workloads.length > 0) {
-    const cpu = (s: WorkloadResult['kinu']) => (s.clientCpuMsPerReq === undefined ? f(s.cpuMsPerReq, 2) : `${f(s.cpuMsPerReq, 2)}+${f(s.clientCpuMsPerReq, 2)}`);
-    const rows = [['', 'workload (reference)', 'conc', 's/side', 'kinu req/s', 'ref req/s', 'ratio', 'goal', '', 'kinu p50/p99 ms', 'ref p50/p99 ms', 'CPU ms/req kinu(+client)', 'ref', 'others']];
+    const cpu = (s: WorkloadResult['kinu']) =>
+      s.clientCpuMsPerReq === undefined ? f(s.cpuMsPerReq, 2) : `${f(s.cpuMsPerReq, 2)}+${f(s.clientCpuMsPerReq, 2)}`;
+    const rows = [
+      [
+        '',
+        'workload (reference)',
+        'conc',
+        's/side',
+        'kinu req/s',
+        'ref req/s',
+        'ratio',
+        'goal',
+        '',
+        'kinu p50/p99 ms',
+        'ref p50/p99 ms',
+        'CPU ms/req kinu(+client)',
+        'ref',
+        'others',
+      ],
+    ];
     for (const w of r.workloads) {
-      rows.push([w.id, `${w.title} (${w.reference})`, String(w.concurrency), f(w.secondsPerSide), f(w.kinu.rps, 1), f(w.ref.rps, 1), w.ratio.toFixed(3),
-        w.goal === undefined ? '—' : `≥ ${w.goal}`, w.pass === undefined ? '' : w.pass ? 'PASS' : 'FAIL',
-        `${f(w.kinu.p50, 1)}/${f(w.kinu.p99, 1)}`, `${f(w.ref.p50, 1)}/${f(w.ref.p99, 1)}`, cpu(w.kinu), cpu(w.ref), f(Math.max(w.kinu.otherCores ?? 0, w.ref.otherCores ?? 0), 2)]);
+      rows.push([
+        w.id,
+        `${w.title} (${w.reference})`,
+        String(w.concurrency),
+        f(w.secondsPerSide),
+        f(w.kinu.rps, 1),
+        f(w.ref.rps, 1),
+        w.ratio.toFixed(3),
+        w.goal === undefined ? '—' : `≥ ${w.goal}`,
+        w.pass === undefined ? '' : w.pass ? 'PASS' : 'FAIL',
+        `${f(w.kinu.p50, 1)}/${f(w.kinu.p99, 1)}`,
+        `${f(w.ref.p50, 1)}/${f(w.ref.p99, 1)}`,
+        cpu(w.kinu),
+        cpu(w.ref),
+        f(Math.max(w.kinu.otherCores ?? 0, w.ref.otherCores ?? 0), 2),
+      ]);
     }
     lines.push(...grid(rows));
     for (const w of r.workloads) {
       const t = w.timing;
-      lines.push(`${w.id} per-round ratios ${w.roundRatios.map((x) => x.toFixed(2)).join(' ')}` +
-        ` · CPU-efficiency ref/kinu ${f(w.cpuRatio, 3)} · peak RSS kinu ${f(w.kinu.peakRssMb, 0)} MB, ref ${f(w.ref.peakRssMb, 0)} MB` +
-        (t ? ` · Server-Timing ms: ${Object.entries(t).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}, rest ${f(w.restMs)}` : '') +
-        (w.noisy ? ` · NOISY: other processes > ${NOISE_CORES} cores` : ''));
+      lines.push(
+        `${w.id} per-round ratios ${w.roundRatios.map((x) => x.toFixed(2)).join(' ')}` +
+          ` · CPU-efficiency ref/kinu ${f(w.cpuRatio, 3)} · peak RSS kinu ${f(w.kinu.peakRssMb, 0)} MB, ref ${f(w.ref.peakRssMb, 0)} MB` +
+          (t
+            ? ` · Server-Timing ms: ${Object.entries(t)
+                .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+                .join(', ')}, rest ${f(w.restMs)}`
+            : '') +
+          (w.noisy ? ` · NOISY: other processes > ${NOISE_CORES} cores` : ''),
+      );
       for (const n of w.notes) if (!lines.includes(`  note: ${n}`)) lines.push(`  note: ${n}`);
     }
-    lines.push('  ratio = kinu req/s ÷ reference req/s over all rounds; CPU ms/req from /proc/<pid>/stat (kinu child, bare child) and process.cpuUsage() (client / in-process sharp).');
+    lines.push(
+      '  ratio = kinu req/s ÷ reference req/s over all rounds; CPU ms/req from /proc/<pid>/stat (kinu child, bare child) and process.cpuUsage() (client / in-process sharp).',
+    );
     lines.push('');
   }
   if (r.memory.length > 0) {
-    const rows = [['', `MEM (KINU_CONCURRENCY ${kinuConcurrency}, MEMORY_CACHE_MB ${mem.memoryCacheMb})`, 'sharp conc', 'peak MB', 'goal', '', 'idle MB', `@500`, `@${mem.soakRequests}`, 'growth', 'net of LRU', 'goal', '', 'trend MB/1k', 'soak peak MB', 'soak req/s', 'CPU ms/req']];
+    const rows = [
+      [
+        '',
+        `MEM (KINU_CONCURRENCY ${kinuConcurrency}, MEMORY_CACHE_MB ${mem.memoryCacheMb})`,
+        'sharp conc',
+        'peak MB',
+        'goal',
+        '',
+        'idle MB',
+        `@500`,
+        `@${mem.soakRequests}`,
+        'growth',
+        'net of LRU',
+        'goal',
+        '',
+        'trend MB/1k',
+        'soak peak MB',
+        'soak req/s',
+        'CPU ms/req',
+      ],
+    ];
     for (const m of r.memory) {
       const s = m.soak;
-      rows.push(['', m.allocator, String(m.sharpConcurrency ?? '?'), f(m.peak.peakRssMb, 0), `< ${GOALS.peakMb}`, m.peak.peakRssMb < GOALS.peakMb ? 'PASS' : 'FAIL',
-        f(s.idleRssMb, 0), f(s.rssAfterFirstMb, 0), f(s.rssAfterAllMb, 0), `${s.growthPct >= 0 ? '+' : ''}${s.growthPct.toFixed(1)}%`,
-        `${s.growthNetOfCachePct >= 0 ? '+' : ''}${s.growthNetOfCachePct.toFixed(1)}%`, `≤ ${GOALS.growthPct}%`, s.growthPct <= GOALS.growthPct ? 'PASS' : 'FAIL',
-        `${s.trendMbPer1k >= 0 ? '+' : ''}${s.trendMbPer1k.toFixed(1)}`, f(s.peakRssMb, 0), f(s.rps, 1), f(s.cpuMsPerReq, 2)]);
+      rows.push([
+        '',
+        m.allocator,
+        String(m.sharpConcurrency ?? '?'),
+        f(m.peak.peakRssMb, 0),
+        `< ${GOALS.peakMb}`,
+        m.peak.peakRssMb < GOALS.peakMb ? 'PASS' : 'FAIL',
+        f(s.idleRssMb, 0),
+        f(s.rssAfterFirstMb, 0),
+        f(s.rssAfterAllMb, 0),
+        `${s.growthPct >= 0 ? '+' : ''}${s.growthPct.toFixed(1)}%`,
+        `${s.growthNetOfCachePct >= 0 ? '+' : ''}${s.growthNetOfCachePct.toFixed(1)}%`,
+        `≤ ${GOALS.growthPct}%`,
+        s.growthPct <= GOALS.growthPct ? 'PASS' : 'FAIL',
+        `${s.trendMbPer1k >= 0 ? '+' : ''}${s.trendMbPer1k.toFixed(1)}`,
+        f(s.peakRssMb, 0),
+        f(s.rps, 1),
+        f(s.cpuMsPerReq, 2),
+      ]);
     }
     lines.push(...grid(rows));
-    for (const m of r.memory) lines.push(`${m.allocator}: RSS MB every 500 (LRU MB): ${m.soak.curve.map((c) => `${c.rssMb.toFixed(0)}(${c.cacheMb.toFixed(0)})`).join(' ')} · peak run ${m.peak.requests} req in ${m.peak.seconds} s · soak ${m.soak.seconds} s, ${m.soak.misses} misses`);
-    lines.push(`  peak = VmHWM of a fresh child after ${mem.peakRequests} unique misses at concurrency ${mem.peakConcurrency} over the large photos (JPEG 400, WebP 1200, JPEG 2400, AVIF 800).`);
-    lines.push(`  soak = fresh child, ${mem.soakRequests} requests at concurrency ${mem.soakConcurrency}, 1 in 4 a unique miss (JPEG/WebP/AVIF 120–290 px), the rest hits on 20 URLs; VmRSS between`);
-    lines.push('  segments of 500, at rest. "net of LRU" takes off what the memory cache legitimately gained (bodies + 512 B each) between @500 and the end;');
-    lines.push('  "trend" is the least-squares slope of the whole curve. One RSS sample jitters by ±5–8 %: judge growth on the trend and on longer soaks.');
+    for (const m of r.memory)
+      lines.push(
+        `${m.allocator}: RSS MB every 500 (LRU MB): ${m.soak.curve.map((c) => `${c.rssMb.toFixed(0)}(${c.cacheMb.toFixed(0)})`).join(' ')} · peak run ${m.peak.requests} req in ${m.peak.seconds} s · soak ${m.soak.seconds} s, ${m.soak.misses} misses`,
+      );
+    lines.push(
+      `  peak = VmHWM of a fresh child after ${mem.peakRequests} unique misses at concurrency ${mem.peakConcurrency} over the large photos (JPEG 400, WebP 1200, JPEG 2400, AVIF 800).`,
+    );
+    lines.push(
+      `  soak = fresh child, ${mem.soakRequests} requests at concurrency ${mem.soakConcurrency}, 1 in 4 a unique miss (JPEG/WebP/AVIF 120–290 px), the rest hits on 20 URLs; VmRSS between`,
+    );
+    lines.push(
+      '  segments of 500, at rest. "net of LRU" takes off what the memory cache legitimately gained (bodies + 512 B each) between @500 and the end;',
+    );
+    lines.push(
+      '  "trend" is the least-squares slope of the whole curve. One RSS sample jitters by ±5–8 %: judge growth on the trend and on longer soaks.',
+    );
     lines.push('');
   }
   lines.push(`total ${r.totalSeconds} s`);
   return `${lines.join('\n')}\n`;
 }
 
-main().then((code) => { process.exitCode = code; }, async (e: unknown) => {
-  log(`bench failed: ${e instanceof Error ? e.message : String(e)}`);
-  await stopAll();
-  process.exitCode = 1;
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  async (e: unknown) => {
+    log(`bench failed: ${e instanceof Error ? e.message : String(e)}`);
+    await stopAll();
+    process.exitCode = 1;
+  },
+);

@@ -6,7 +6,16 @@ import { job, urlPath } from './corpus.ts';
 import { createHttpClient } from './client.ts';
 import { MIME, imageWidth, type BenchFormat } from './image-info.ts';
 import { startKinu } from './kinu.ts';
-import { closedLoop, machineBusySeconds, procCpuSeconds, procStatus, resetPeakRss, type LoopResult, type Sample, type StopRule } from './load.ts';
+import {
+  closedLoop,
+  machineBusySeconds,
+  procCpuSeconds,
+  procStatus,
+  resetPeakRss,
+  type LoopResult,
+  type Sample,
+  type StopRule,
+} from './load.ts';
 import { sharpOnce } from './reference.ts';
 
 /** One cache-miss workload: every request a new width of one of the photos. */
@@ -49,7 +58,12 @@ function checkWidth(what: string, format: BenchFormat, want: number, got: number
 }
 
 /** Runs a closed loop and accounts CPU: of `ownCpu` (a child) or of this process, and of the rest of the machine. */
-export async function measure(concurrency: number, stop: StopRule, one: (i: number) => Promise<Sample>, ownCpu: (() => number | undefined) | undefined): Promise<PhaseStats> {
+export async function measure(
+  concurrency: number,
+  stop: StopRule,
+  one: (i: number) => Promise<Sample>,
+  ownCpu: (() => number | undefined) | undefined,
+): Promise<PhaseStats> {
   const own0 = ownCpu?.();
   const self0 = process.cpuUsage();
   const busy0 = machineBusySeconds();
@@ -62,7 +76,8 @@ export async function measure(concurrency: number, stop: StopRule, one: (i: numb
   const ownCpuS = isClient ? (own0 !== undefined && own1 !== undefined ? own1 - own0 : undefined) : selfS;
   const clientCpuS = isClient ? selfS : undefined;
   const ours = ownCpuS === undefined ? undefined : ownCpuS + (clientCpuS ?? 0);
-  const otherBusyS = busy0 !== undefined && busy1 !== undefined && ours !== undefined ? Math.max(0, busy1 - busy0 - ours) : undefined;
+  const otherBusyS =
+    busy0 !== undefined && busy1 !== undefined && ours !== undefined ? Math.max(0, busy1 - busy0 - ours) : undefined;
   return { loop, ownCpuS, clientCpuS, otherBusyS };
 }
 
@@ -75,7 +90,13 @@ export function parseServerTiming(v: string | undefined): Record<string, number>
   return timing;
 }
 
-export async function kinuSide(photos: readonly Photo[], spec: MissSpec, source: string, env: NodeJS.ProcessEnv, concurrency: number): Promise<Side> {
+export async function kinuSide(
+  photos: readonly Photo[],
+  spec: MissSpec,
+  source: string,
+  env: NodeJS.ProcessEnv,
+  concurrency: number,
+): Promise<Side> {
   const kinu = await startKinu(source, env);
   const client = createHttpClient(kinu.base, concurrency);
   const baseline = procStatus(kinu.pid);
@@ -85,9 +106,16 @@ export async function kinuSide(photos: readonly Photo[], spec: MissSpec, source:
     try {
       const r = await client.get(path, { accept: '*/*' });
       const type = r.headers['content-type'];
-      if (r.status !== 200 || type !== MIME[spec.format]) throw new Error(`GET ${path}: ${r.status} ${type}\n${r.body.subarray(0, 500).toString('utf8')}`);
-      if (r.headers['x-kinu-cache'] !== 'miss') throw new Error(`GET ${path}: X-Kinu-Cache ${r.headers['x-kinu-cache']}, expected miss`);
-      checkWidth(`kinu ${photo.key} w=${width}`, spec.format, expectedWidth(photo, width), imageWidth(spec.format, r.body));
+      if (r.status !== 200 || type !== MIME[spec.format])
+        throw new Error(`GET ${path}: ${r.status} ${type}\n${r.body.subarray(0, 500).toString('utf8')}`);
+      if (r.headers['x-kinu-cache'] !== 'miss')
+        throw new Error(`GET ${path}: X-Kinu-Cache ${r.headers['x-kinu-cache']}, expected miss`);
+      checkWidth(
+        `kinu ${photo.key} w=${width}`,
+        spec.format,
+        expectedWidth(photo, width),
+        imageWidth(spec.format, r.body),
+      );
       return { ms: r.ms, bytes: r.body.length, timing: parseServerTiming(r.headers['server-timing']) };
     } catch (e) {
       throw new Error(`${(e as Error).message}\n--- kinu output (last lines) ---\n${kinu.output()}`, { cause: e });
@@ -95,12 +123,27 @@ export async function kinuSide(photos: readonly Photo[], spec: MissSpec, source:
   };
   return {
     name: 'kinu',
-    async warm(n) { await closedLoop(concurrency, (i) => i >= n, (i) => request(i, spec.warmWidth)); },
-    phase: (offset, stop) => measure(concurrency, stop, (i) => request(offset + i, spec.baseWidth), () => procCpuSeconds(kinu.pid)),
+    async warm(n) {
+      await closedLoop(
+        concurrency,
+        (i) => i >= n,
+        (i) => request(i, spec.warmWidth),
+      );
+    },
+    phase: (offset, stop) =>
+      measure(
+        concurrency,
+        stop,
+        (i) => request(offset + i, spec.baseWidth),
+        () => procCpuSeconds(kinu.pid),
+      ),
     peakRssMb: () => kbToMb(procStatus(kinu.pid)?.hwmKb),
     baselineRssMb: kbToMb(baseline?.rssKb),
     rssNote: `kinu child VmHWM over its whole life`,
-    async close() { client.close(); await kinu.stop(); },
+    async close() {
+      client.close();
+      await kinu.stop();
+    },
   };
 }
 
@@ -115,7 +158,13 @@ export function sharpSide(photos: readonly Photo[], spec: MissSpec, concurrency:
   };
   return {
     name: 'sharp',
-    async warm(n) { await closedLoop(concurrency, (i) => i >= n, (i) => request(i, spec.warmWidth)); },
+    async warm(n) {
+      await closedLoop(
+        concurrency,
+        (i) => i >= n,
+        (i) => request(i, spec.warmWidth),
+      );
+    },
     phase: (offset, stop) => measure(concurrency, stop, (i) => request(offset + i, spec.baseWidth), undefined),
     peakRssMb: () => (reset ? kbToMb(procStatus('self')?.hwmKb) : process.resourceUsage().maxRSS / 1024),
     baselineRssMb: kbToMb(baseline?.rssKb),

@@ -11,7 +11,17 @@ import { job, urlPath } from './corpus.ts';
 import { createHttpClient, type HttpClient, type Reply } from './client.ts';
 import { MIME, type BenchFormat } from './image-info.ts';
 import { startBare, startKinu, type Child } from './kinu.ts';
-import { closedLoop, machineBusySeconds, procCpuSeconds, procStatus, stopRule, summarise, type Sample, type StopRule, type Summary } from './load.ts';
+import {
+  closedLoop,
+  machineBusySeconds,
+  procCpuSeconds,
+  procStatus,
+  stopRule,
+  summarise,
+  type Sample,
+  type StopRule,
+  type Summary,
+} from './load.ts';
 import { runWrk, WRK_MISSING } from './wrk.ts';
 import { kbToMb, kinuSide, sharpSide, type MissSpec, type PhaseStats, type Side } from './sides.ts';
 
@@ -60,7 +70,8 @@ class Totals {
   add(p: PhaseStats): void {
     for (const x of p.loop.samples) this.samples.push(x); // not push(...): hit phases have 100k+ samples
     this.elapsedMs += p.loop.elapsedMs;
-    const plus = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a + b);
+    const plus = (a: number | undefined, b: number | undefined) =>
+      a === undefined || b === undefined ? undefined : a + b;
     this.ownCpuS = plus(this.ownCpuS, p.ownCpuS);
     this.clientCpuS = p.clientCpuS === undefined ? undefined : plus(this.clientCpuS, p.clientCpuS);
     this.otherBusyS = plus(this.otherBusyS, p.otherBusyS);
@@ -73,18 +84,25 @@ class Totals {
       cpuMsPerReq: this.ownCpuS === undefined ? undefined : (this.ownCpuS * 1000) / n,
       clientCpuMsPerReq: this.clientCpuS === undefined ? undefined : (this.clientCpuS * 1000) / n,
       otherCores: this.otherBusyS === undefined ? undefined : this.otherBusyS / s,
-      peakRssMb, baselineRssMb,
+      peakRssMb,
+      baselineRssMb,
     };
   }
 }
 
-function finish(base: Omit<WorkloadResult, 'ratio' | 'pass' | 'cpuRatio' | 'noisy'>, withClientCpu: boolean): WorkloadResult {
+function finish(
+  base: Omit<WorkloadResult, 'ratio' | 'pass' | 'cpuRatio' | 'noisy'>,
+  withClientCpu: boolean,
+): WorkloadResult {
   const { kinu, ref, goal } = base;
   const ratio = kinu.rps / ref.rps;
-  const kinuCpu = kinu.cpuMsPerReq === undefined ? undefined : kinu.cpuMsPerReq + (withClientCpu ? kinu.clientCpuMsPerReq ?? 0 : 0);
+  const kinuCpu =
+    kinu.cpuMsPerReq === undefined ? undefined : kinu.cpuMsPerReq + (withClientCpu ? (kinu.clientCpuMsPerReq ?? 0) : 0);
   const cpuRatio = kinuCpu === undefined || ref.cpuMsPerReq === undefined ? undefined : ref.cpuMsPerReq / kinuCpu;
   return {
-    ...base, ratio: round(ratio, 3), pass: goal === undefined ? undefined : ratio >= goal,
+    ...base,
+    ratio: round(ratio, 3),
+    pass: goal === undefined ? undefined : ratio >= goal,
     cpuRatio: cpuRatio === undefined ? undefined : round(cpuRatio, 3),
     noisy: Math.max(kinu.otherCores ?? 0, ref.otherCores ?? 0) > NOISE_CORES,
   };
@@ -108,7 +126,9 @@ export interface MissOptions {
 }
 
 /** W1/W2: unique requests to a fresh kinu child vs the same decode → resize → encode in this process. */
-export async function runMiss(o: MissOptions): Promise<WorkloadResult & { timing: Record<string, number> | undefined; restMs: number | undefined }> {
+export async function runMiss(
+  o: MissOptions,
+): Promise<WorkloadResult & { timing: Record<string, number> | undefined; restMs: number | undefined }> {
   log(`${o.id}: starting kinu …`);
   const kinu = await kinuSide(o.photos, o.spec, o.source, o.env, o.concurrency);
   try {
@@ -123,9 +143,13 @@ export async function runMiss(o: MissOptions): Promise<WorkloadResult & { timing
     for (let r = 0; r < o.rounds; r++) {
       const kinuFirst = (r % 2 === 0) !== o.sharpFirst;
       const [first, second]: [Side, Side] = kinuFirst ? [kinu, ref] : [ref, kinu];
-      const stop: StopRule = o.requests !== undefined
-        ? ((n) => (issued) => issued >= n)(Math.floor(((r + 1) * o.requests) / o.rounds) - Math.floor((r * o.requests) / o.rounds))
-        : stopRule({ seconds: o.seconds! / o.rounds, cycle: o.photos.length });
+      const stop: StopRule =
+        o.requests !== undefined
+          ? (
+              (n) => (issued) =>
+                issued >= n
+            )(Math.floor(((r + 1) * o.requests) / o.rounds) - Math.floor((r * o.requests) / o.rounds))
+          : stopRule({ seconds: o.seconds! / o.rounds, cycle: o.photos.length });
       log(`${o.id} round ${r + 1}/${o.rounds}: ${first.name}, then ${second.name} …`);
       const a = await first.phase(offset, stop);
       const n = a.loop.samples.length;
@@ -135,17 +159,33 @@ export async function runMiss(o: MissOptions): Promise<WorkloadResult & { timing
       totals.kinu.add(k);
       totals.ref.add(s);
       roundRatios.push(round(s.loop.elapsedMs / k.loop.elapsedMs, 3));
-      perRound.push({ kinuRps: round(n / (k.loop.elapsedMs / 1000), 2), refRps: round(n / (s.loop.elapsedMs / 1000), 2) });
+      perRound.push({
+        kinuRps: round(n / (k.loop.elapsedMs / 1000), 2),
+        refRps: round(n / (s.loop.elapsedMs / 1000), 2),
+      });
     }
     const kinuResult = totals.kinu.result(kinu.peakRssMb(), kinu.baselineRssMb);
     const refResult = totals.ref.result(ref.peakRssMb(), ref.baselineRssMb);
     const t = kinuResult.timing;
     return {
-      ...finish({
-        id: o.id, title: o.title, reference: 'in-process sharp', concurrency: o.concurrency, secondsPerSide: round(kinuResult.seconds, 1),
-        kinu: kinuResult, ref: refResult, roundRatios, rounds: perRound, goal: o.goal, notes: o.notes,
-      }, true),
-      timing: t, restMs: t ? kinuResult.mean - Object.values(t).reduce((x, y) => x + y, 0) : undefined,
+      ...finish(
+        {
+          id: o.id,
+          title: o.title,
+          reference: 'in-process sharp',
+          concurrency: o.concurrency,
+          secondsPerSide: round(kinuResult.seconds, 1),
+          kinu: kinuResult,
+          ref: refResult,
+          roundRatios,
+          rounds: perRound,
+          goal: o.goal,
+          notes: o.notes,
+        },
+        true,
+      ),
+      timing: t,
+      restMs: t ? kinuResult.mean - Object.values(t).reduce((x, y) => x + y, 0) : undefined,
     };
   } finally {
     await kinu.close();
@@ -153,7 +193,11 @@ export async function runMiss(o: MissOptions): Promise<WorkloadResult & { timing
 }
 
 /** The hot set of the hit workloads: `n` variants, JPEG and WebP in turn, of the photos in turn. */
-export function hotSet(photos: readonly Photo[], n: number, baseWidth: number): { path: string; format: BenchFormat }[] {
+export function hotSet(
+  photos: readonly Photo[],
+  n: number,
+  baseWidth: number,
+): { path: string; format: BenchFormat }[] {
   return Array.from({ length: n }, (_, i) => {
     const { photo, width } = job(photos, i, baseWidth);
     const format: BenchFormat = i % 2 === 0 ? 'jpeg' : 'webp';
@@ -187,7 +231,10 @@ async function waitForTier(client: HttpClient, path: string, tier: string, timeo
   for (;;) {
     const r = await client.get(path);
     if (r.headers['x-kinu-cache'] === tier) return r;
-    if (performance.now() - t0 > timeoutMs) throw new Error(`GET ${path}: still X-Kinu-Cache ${r.headers['x-kinu-cache']} after ${timeoutMs} ms, expected ${tier}`);
+    if (performance.now() - t0 > timeoutMs)
+      throw new Error(
+        `GET ${path}: still X-Kinu-Cache ${r.headers['x-kinu-cache']} after ${timeoutMs} ms, expected ${tier}`,
+      );
     await new Promise((res) => setTimeout(res, 50));
   }
 }
@@ -196,21 +243,36 @@ async function waitForTier(client: HttpClient, path: string, tier: string, timeo
 async function lookups(client: HttpClient): Promise<Record<string, number>> {
   const r = await client.get('/_kinu/metrics');
   const out: Record<string, number> = {};
-  for (const m of r.body.toString('utf8').matchAll(/^kinu_cache_lookups_total\{result="(\w+)"\} (\d+)/gm)) out[m[1]!] = Number(m[2]);
+  for (const m of r.body.toString('utf8').matchAll(/^kinu_cache_lookups_total\{result="(\w+)"\} (\d+)/gm))
+    out[m[1]!] = Number(m[2]);
   return out;
 }
 
 /** One side's measured phases, added up. */
 class HitTotals {
-  requests = 0; elapsedMs = 0; cpuS = 0; clientCpuS = 0; otherS = 0;
-  readonly p50: number[] = []; readonly p99: number[] = [];
+  requests = 0;
+  elapsedMs = 0;
+  cpuS = 0;
+  clientCpuS = 0;
+  otherS = 0;
+  readonly p50: number[] = [];
+  readonly p99: number[] = [];
   result(peakRssMb: number | undefined, meanBytes: number): SideResult {
     const s = this.elapsedMs / 1000;
     const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
     return {
-      requests: this.requests, seconds: s, rps: this.requests / s, p50: mid(this.p50), p99: mid(this.p99), mean: NaN, meanBytes,
-      cpuMsPerReq: (this.cpuS * 1000) / this.requests, clientCpuMsPerReq: (this.clientCpuS * 1000) / this.requests,
-      otherCores: this.otherS / s, peakRssMb, baselineRssMb: undefined,
+      requests: this.requests,
+      seconds: s,
+      rps: this.requests / s,
+      p50: mid(this.p50),
+      p99: mid(this.p99),
+      mean: NaN,
+      meanBytes,
+      cpuMsPerReq: (this.cpuS * 1000) / this.requests,
+      clientCpuMsPerReq: (this.clientCpuS * 1000) / this.requests,
+      otherCores: this.otherS / s,
+      peakRssMb,
+      baselineRssMb: undefined,
     };
   }
 }
@@ -223,15 +285,26 @@ class HitTotals {
 export async function runHit(o: HitOptions): Promise<WorkloadResult[]> {
   const dir = join(o.work, `${o.id}-${o.tier}`);
   await mkdir(dir, { recursive: true });
-  const tierEnv = (sub: string): NodeJS.ProcessEnv => (o.tier === 'disk' ? { KINU_CACHE_DIR: join(dir, sub), KINU_MEMORY_CACHE_MB: '0' } : {});
+  const tierEnv = (sub: string): NodeJS.ProcessEnv =>
+    o.tier === 'disk' ? { KINU_CACHE_DIR: join(dir, sub), KINU_MEMORY_CACHE_MB: '0' } : {};
   const children: Child[] = [];
   const clients: HttpClient[] = [];
   try {
     const kinus: { name: string; child: Child; client: HttpClient; logs: string }[] = [];
-    for (const [name, level] of o.quiet ? [['kinu', 'info'], ['kinu-quiet', 'warn']] as const : [['kinu', 'info']] as const) {
+    for (const [name, level] of o.quiet
+      ? ([
+          ['kinu', 'info'],
+          ['kinu-quiet', 'warn'],
+        ] as const)
+      : ([['kinu', 'info']] as const)) {
       log(`${o.id}: starting ${name} (${o.tier} cache, KINU_LOG_LEVEL=${level}, log to a file) …`);
       const logFile = join(dir, `${name}.log`);
-      const child = await startKinu(o.source, { ...o.env, ...tierEnv(`${name}-cache`), KINU_LOG_LEVEL: level }, 20_000, logFile);
+      const child = await startKinu(
+        o.source,
+        { ...o.env, ...tierEnv(`${name}-cache`), KINU_LOG_LEVEL: level },
+        20_000,
+        logFile,
+      );
       children.push(child);
       const client = createHttpClient(child.base, o.concurrency);
       clients.push(client);
@@ -244,7 +317,8 @@ export async function runHit(o: HitOptions): Promise<WorkloadResult[]> {
     for (const [i, h] of hot.entries()) {
       for (const k of kinus) {
         const first = await k.client.get(h.path);
-        if (first.status !== 200 || first.headers['content-type'] !== MIME[h.format]) throw new Error(`GET ${h.path}: ${first.status} ${first.headers['content-type']}\n${k.child.output()}`);
+        if (first.status !== 200 || first.headers['content-type'] !== MIME[h.format])
+          throw new Error(`GET ${h.path}: ${first.status} ${first.headers['content-type']}\n${k.child.output()}`);
         const hit = await waitForTier(k.client, h.path, o.tier, 10_000);
         if (!hit.body.equals(first.body)) throw new Error(`GET ${h.path}: the ${o.tier} hit differs from the miss`);
         if (expected.has(h.path)) continue;
@@ -262,19 +336,33 @@ export async function runHit(o: HitOptions): Promise<WorkloadResult[]> {
     clients.push(bc);
 
     // The Node client checks every answer (status, type, tier, bytes): the warm-up, and the fallback load.
-    const one = (client: HttpClient, isKinu: boolean) => async (i: number): Promise<Sample> => {
-      const h = hot[i % hot.length]!;
-      const r = await client.get(h.path);
-      if (r.status !== 200 || r.headers['content-type'] !== MIME[h.format]) throw new Error(`GET ${h.path}: ${r.status} ${r.headers['content-type']}`);
-      if (isKinu && r.headers['x-kinu-cache'] !== o.tier) throw new Error(`GET ${h.path}: X-Kinu-Cache ${r.headers['x-kinu-cache']}, expected ${o.tier}`);
-      if (!r.body.equals(expected.get(h.path)!)) throw new Error(`GET ${h.path}: body differs from the warmed variant`);
-      return { ms: r.ms, bytes: r.body.length };
-    };
+    const one =
+      (client: HttpClient, isKinu: boolean) =>
+      async (i: number): Promise<Sample> => {
+        const h = hot[i % hot.length]!;
+        const r = await client.get(h.path);
+        if (r.status !== 200 || r.headers['content-type'] !== MIME[h.format])
+          throw new Error(`GET ${h.path}: ${r.status} ${r.headers['content-type']}`);
+        if (isKinu && r.headers['x-kinu-cache'] !== o.tier)
+          throw new Error(`GET ${h.path}: X-Kinu-Cache ${r.headers['x-kinu-cache']}, expected ${o.tier}`);
+        if (!r.body.equals(expected.get(h.path)!))
+          throw new Error(`GET ${h.path}: body differs from the warmed variant`);
+        return { ms: r.ms, bytes: r.body.length };
+      };
     const sides = [
-      ...kinus.map((k) => ({ name: k.name, child: k.child, client: k.client as HttpClient | undefined, one: one(k.client, true), totals: new HitTotals() })),
+      ...kinus.map((k) => ({
+        name: k.name,
+        child: k.child,
+        client: k.client as HttpClient | undefined,
+        one: one(k.client, true),
+        totals: new HitTotals(),
+      })),
       { name: 'bare', child: bare, client: undefined, one: one(bc, false), totals: new HitTotals() },
     ];
-    const forSeconds = (s: number): StopRule => (_issued, elapsed) => elapsed >= s * 1000;
+    const forSeconds =
+      (s: number): StopRule =>
+      (_issued, elapsed) =>
+        elapsed >= s * 1000;
     // Unmeasured: long enough for V8 to optimise the servers' hot paths (1 s left kinu's first round ~20 % slow).
     log(`${o.id}: warm-up (2 s per side, every answer checked) …`);
     for (const s of sides) await closedLoop(o.concurrency, forSeconds(2), s.one);
@@ -284,7 +372,9 @@ export async function runHit(o: HitOptions): Promise<WorkloadResult[]> {
       const cpu0 = procCpuSeconds(s.child.pid);
       const busy0 = machineBusySeconds();
       const self0 = process.cpuUsage();
-      let requests: number; let elapsedMs: number; let clientS: number;
+      let requests: number;
+      let elapsedMs: number;
+      let clientS: number;
       if (o.wrk) {
         const before = s.client ? await lookups(s.client) : undefined;
         const w = await runWrk(s.child.base, paths, { connections: o.concurrency, seconds: secondsPerRound, dir });
@@ -298,7 +388,10 @@ export async function runHit(o: HitOptions): Promise<WorkloadResult[]> {
           const after = await lookups(s.client);
           const delta = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
           const others = Object.keys(after).filter((k) => k !== o.tier && delta(k) > 0);
-          if (delta(o.tier) < requests || others.length > 0) throw new Error(`${s.name}: wrk got ${requests} answers, ${delta(o.tier)} from ${o.tier}; also ${others.map((k) => `${delta(k)} ${k}`).join(', ')}`);
+          if (delta(o.tier) < requests || others.length > 0)
+            throw new Error(
+              `${s.name}: wrk got ${requests} answers, ${delta(o.tier)} from ${o.tier}; also ${others.map((k) => `${delta(k)} ${k}`).join(', ')}`,
+            );
         }
       } else {
         const loop = await closedLoop(o.concurrency, forSeconds(secondsPerRound), s.one);
@@ -325,10 +418,13 @@ export async function runHit(o: HitOptions): Promise<WorkloadResult[]> {
       // Each side goes first in turn, so that drift in machine load hits all alike.
       const shift = (r + (o.sharpFirst ? sides.length - 1 : 0)) % sides.length;
       const order = [...sides.slice(shift), ...sides.slice(0, shift)];
-      log(`${o.id} round ${r + 1}/${o.rounds}: ${order.map((s) => s.name).join(', then ')} (${secondsPerRound.toFixed(1)} s each, ${o.wrk ? 'wrk' : 'Node client'}) …`);
+      log(
+        `${o.id} round ${r + 1}/${o.rounds}: ${order.map((s) => s.name).join(', then ')} (${secondsPerRound.toFixed(1)} s each, ${o.wrk ? 'wrk' : 'Node client'}) …`,
+      );
       const got: Record<string, { n: number; ms: number }> = {};
       for (const s of order) {
-        const n0 = s.totals.requests; const ms0 = s.totals.elapsedMs;
+        const n0 = s.totals.requests;
+        const ms0 = s.totals.elapsedMs;
         await phase(s);
         got[s.name] = { n: s.totals.requests - n0, ms: s.totals.elapsedMs - ms0 };
       }
@@ -345,14 +441,25 @@ export async function runHit(o: HitOptions): Promise<WorkloadResult[]> {
       const kinuResult = s.totals.result(peak(s.child), bytes);
       const times = kinuResult.cpuMsPerReq! / refResult.cpuMsPerReq!;
       const goal = i === 0 ? o.cpuGoal : undefined;
-      const w = finish({
-        id: i === 0 ? o.id : `${o.id}q`,
-        title: `${o.tier} hit, ${o.urls} URLs (JPEG/WebP, mean ${(bytes / 1024).toFixed(0)} KB), ${i === 0 ? 'defaults: access log at info to a file' : 'access log off (KINU_LOG_LEVEL=warn)'}`,
-        reference: o.tier === 'memory' ? 'bare node:http, Map' : 'bare node:http, fs.readFile',
-        concurrency: o.concurrency, secondsPerSide: round(kinuResult.seconds, 1), kinu: kinuResult, ref: refResult,
-        roundRatios: i === 0 ? roundRatios : [], rounds: i === 0 ? perRound : [], goal: undefined,
-        notes: [`${s.name}: CPU µs/req ${(kinuResult.cpuMsPerReq! * 1000).toFixed(1)} vs bare ${(refResult.cpuMsPerReq! * 1000).toFixed(1)}: ${times.toFixed(2)}× bare${goal === undefined ? '' : ` (goal ≤ ${goal}×: ${times <= goal ? 'PASS' : 'FAIL'})`} · load from ${load}`, ...(o.wrk ? [] : [WRK_MISSING])],
-      }, false);
+      const w = finish(
+        {
+          id: i === 0 ? o.id : `${o.id}q`,
+          title: `${o.tier} hit, ${o.urls} URLs (JPEG/WebP, mean ${(bytes / 1024).toFixed(0)} KB), ${i === 0 ? 'defaults: access log at info to a file' : 'access log off (KINU_LOG_LEVEL=warn)'}`,
+          reference: o.tier === 'memory' ? 'bare node:http, Map' : 'bare node:http, fs.readFile',
+          concurrency: o.concurrency,
+          secondsPerSide: round(kinuResult.seconds, 1),
+          kinu: kinuResult,
+          ref: refResult,
+          roundRatios: i === 0 ? roundRatios : [],
+          rounds: i === 0 ? perRound : [],
+          goal: undefined,
+          notes: [
+            `${s.name}: CPU µs/req ${(kinuResult.cpuMsPerReq! * 1000).toFixed(1)} vs bare ${(refResult.cpuMsPerReq! * 1000).toFixed(1)}: ${times.toFixed(2)}× bare${goal === undefined ? '' : ` (goal ≤ ${goal}×: ${times <= goal ? 'PASS' : 'FAIL'})`} · load from ${load}`,
+            ...(o.wrk ? [] : [WRK_MISSING]),
+          ],
+        },
+        false,
+      );
       return { ...w, cpuGoal: goal, cpuTimes: round(times, 3), pass: goal === undefined ? undefined : times <= goal };
     });
   } finally {

@@ -4,8 +4,9 @@ import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const WRK_MISSING = 'wrk is not on PATH: the hit workloads (W3/W4) fall back to the Node client, which saturates before kinu '
-  + 'does and hides kinu\'s cost (ratios pulled towards 1). Install it: apt-get install wrk (Debian/Ubuntu), brew install wrk.';
+export const WRK_MISSING =
+  'wrk is not on PATH: the hit workloads (W3/W4) fall back to the Node client, which saturates before kinu ' +
+  "does and hides kinu's cost (ratios pulled towards 1). Install it: apt-get install wrk (Debian/Ubuntu), brew install wrk.";
 
 export function hasWrk(): boolean {
   return spawnSync('wrk', ['--version'], { encoding: 'utf8' }).error === undefined;
@@ -30,16 +31,28 @@ function childrenCpuS(): number {
 const MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
 
 /** `seconds` of `connections` keep-alive connections asking for `paths` in turn; fails on any error or non-2xx. */
-export async function runWrk(base: string, paths: readonly string[], o: { connections: number; seconds: number; dir: string }): Promise<WrkResult> {
+export async function runWrk(
+  base: string,
+  paths: readonly string[],
+  o: { connections: number; seconds: number; dir: string },
+): Promise<WrkResult> {
   const script = join(o.dir, 'paths.lua');
-  writeFileSync(script, `local paths = {${paths.map((p) => JSON.stringify(p)).join(', ')}}\nlocal i = 0\n`
-    + 'request = function()\n  i = i % #paths + 1\n  return wrk.format("GET", paths[i])\nend\n');
+  writeFileSync(
+    script,
+    `local paths = {${paths.map((p) => JSON.stringify(p)).join(', ')}}\nlocal i = 0\n` +
+      'request = function()\n  i = i % #paths + 1\n  return wrk.format("GET", paths[i])\nend\n',
+  );
   const cpu0 = childrenCpuS();
   const out = await new Promise<string>((resolve, reject) => {
-    execFile('wrk', ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', '-s', script, base], { encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`wrk failed: ${err.message}\n${stderr}`));
-      else resolve(stdout);
-    });
+    execFile(
+      'wrk',
+      ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', '-s', script, base],
+      { encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`wrk failed: ${err.message}\n${stderr}`));
+        else resolve(stdout);
+      },
+    );
   });
   const cpuS = childrenCpuS() - cpu0;
   const m = /(\d+) requests in ([\d.]+)(us|ms|s|m)/.exec(out);

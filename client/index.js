@@ -36,7 +36,8 @@ function numbers(name, items, counts, v) {
 }
 function value(name, spec, v) {
     switch (spec.kind) {
-        case 'number': return number(name, spec.range, v);
+        case 'number':
+            return number(name, spec.range, v);
         case 'enum':
             if (!spec.values.includes(v))
                 throw new RangeError(`kinu: ${name}: expected ${spec.values.join(' · ')}, got ${show(v)}`);
@@ -66,7 +67,8 @@ function value(name, spec, v) {
             if (typeof v !== 'string' || !new RegExp(spec.pattern).test(v))
                 throw new RangeError(`kinu: ${name}: expected ${spec.pattern}, got ${show(v)}`);
             return encode(v);
-        case 'key': return encodeKey(name, v);
+        case 'key':
+            return encodeKey(name, v);
     }
 }
 /** Percent-encodes all but RFC 3986's unreserved characters, so no browser or proxy re-encodes what was signed. */
@@ -107,7 +109,11 @@ function build(base, key, params) {
     if (!m || (basePath !== '' && !basePath.startsWith('/'))) {
         throw new TypeError(`kinu: base: expected "https://host[/prefix]", "//host" or "/prefix" without query, got ${show(base)}`);
     }
-    return { origin: m[1] ?? '', path: `${basePath.replace(/\/+$/, '')}/${encodeKey('key', key)}`, query: kinuQuery(params) };
+    return {
+        origin: m[1] ?? '',
+        path: `${basePath.replace(/\/+$/, '')}/${encodeKey('key', key)}`,
+        query: kinuQuery(params),
+    };
 }
 const message = (b) => (b.query ? `${b.path}?${b.query}` : b.path);
 const joined = (b, sig) => {
@@ -116,7 +122,10 @@ const joined = (b, sig) => {
 };
 /** The secret `kinu sign` would use: the first of a comma-separated list, trimmed; 16+ characters. */
 function firstSecret(secret) {
-    const s = String(secret).split(',').map((x) => x.trim()).find(Boolean);
+    const s = String(secret)
+        .split(',')
+        .map((x) => x.trim())
+        .find(Boolean);
     if (s === undefined || s.length < 16)
         throw new RangeError('kinu: secret: expected 16 or more characters (the server refuses shorter secrets)');
     return s;
@@ -167,11 +176,16 @@ function candidates(widths, params, ratio) {
         if (Object.hasOwn(params, name))
             throw new TypeError(`kinu: srcset: ${name} comes from the widths${name === 'h' ? ' (and ratio)' : ''}, not from params`);
     }
-    return srcsetWidths(widths, ratio).map((w) => ({ w, params: { ...params, w, h: ratio === undefined ? undefined : Math.round(w / ratio) } }));
+    return srcsetWidths(widths, ratio).map((w) => ({
+        w,
+        params: { ...params, w, h: ratio === undefined ? undefined : Math.round(w / ratio) },
+    }));
 }
 /** A `srcset` with one `<url> <w>w` candidate per width; pair it with `sizes`. */
 export function srcset(base, key, widths, params = {}, options = {}) {
-    return candidates(widths, params, options.ratio).map((c) => `${kinuUrl(base, key, c.params, options)} ${c.w}w`).join(', ');
+    return candidates(widths, params, options.ratio)
+        .map((c) => `${kinuUrl(base, key, c.params, options)} ${c.w}w`)
+        .join(', ');
 }
 /** `srcset`, signed with Web Crypto. */
 export async function srcsetAsync(base, key, widths, params = {}, options = {}) {

@@ -20,6 +20,11 @@ export function kinuLoader(options) {
             key = src.slice(prefix.length);
         }
         const w = srcsetWidths([width], ratio)[0];
-        return kinuUrl(base, key, { ...defaults, w, h: ratio === undefined ? undefined : Math.round(w / ratio), q: quality ?? defaults.q });
+        return kinuUrl(base, key, {
+            ...defaults,
+            w,
+            h: ratio === undefined ? undefined : Math.round(w / ratio),
+            q: quality ?? defaults.q,
+        });
     };
 }

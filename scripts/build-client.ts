@@ -32,25 +32,48 @@ const enumeration = { kind: 'enum' } as const;
 const flag = { kind: 'flag' } as const;
 
 const SHAPES = {
-  w: number, h: number, dpr: number, fit: enumeration,
+  w: number,
+  h: number,
+  dpr: number,
+  fit: enumeration,
   pos: { kind: 'position', labels: ['x', 'y'] },
   enlarge: flag,
   crop: { kind: 'list', labels: ['x', 'y', 'width', 'height'], single: false },
-  fmt: enumeration, q: number, bg: { kind: 'colour' }, blur: number, sharpen: number, rot: enumeration, flip: enumeration,
-  anim: flag, trim: number,
+  fmt: enumeration,
+  q: number,
+  bg: { kind: 'colour' },
+  blur: number,
+  sharpen: number,
+  rot: enumeration,
+  flip: enumeration,
+  anim: flag,
+  trim: number,
   pad: { kind: 'list', labels: ['top', 'right', 'bottom', 'left'], single: true },
-  wm: { kind: 'key' }, wm_pos: enumeration, wm_opacity: number, wm_scale: number, gray: flag, pixelate: number,
+  wm: { kind: 'key' },
+  wm_pos: enumeration,
+  wm_opacity: number,
+  wm_scale: number,
+  gray: flag,
+  pixelate: number,
   preset: { kind: 'string' },
   sig: { kind: 'server' },
 } satisfies Record<ParamName, Shape>;
 
-interface Range { min: number; max: number; places: number }
+interface Range {
+  min: number;
+  max: number;
+  places: number;
+}
 
 // ---- reading the server's validators ----
 
 type AnySchema = z.ZodType<unknown, string>;
 // zod 4: `def` is public; pipes have `in`/`out`, enums `options`, string checks carry their regex.
-interface Def { type: string; in?: AnySchema; checks?: { _zod: { def: { pattern?: RegExp } } }[] }
+interface Def {
+  type: string;
+  in?: AnySchema;
+  checks?: { _zod: { def: { pattern?: RegExp } } }[];
+}
 const defOf = (s: AnySchema) => (s as unknown as { def: Def }).def;
 
 function enumOptions(name: string, s: AnySchema): string[] {
@@ -63,7 +86,8 @@ function enumOptions(name: string, s: AnySchema): string[] {
 function pattern(name: string, s: AnySchema): string {
   const def = defOf(s);
   if (def.type === 'pipe' && def.in) return pattern(name, def.in);
-  const found = def.type === 'string' ? def.checks?.map((c) => c._zod.def.pattern).find((p) => p instanceof RegExp) : undefined;
+  const found =
+    def.type === 'string' ? def.checks?.map((c) => c._zod.def.pattern).find((p) => p instanceof RegExp) : undefined;
   if (!found) throw new Error(`${name}: expected a string schema with a regex, found ${def.type}`);
   return found.source;
 }
@@ -92,17 +116,30 @@ function probeRange(label: string, accepts: (raw: string) => boolean, seed: numb
   const fmt = (k: number) => (places ? (k / scale).toFixed(places) : String(k));
   const seedK = Math.round(seed * scale);
   if (!accepts(fmt(seedK))) throw new Error(`${label}: the example value ${fmt(seedK)} is refused`);
-  if (accepts(`-${fmt(1)}`)) throw new Error(`${label}: negative values are accepted; the client generator does not handle them`);
+  if (accepts(`-${fmt(1)}`))
+    throw new Error(`${label}: negative values are accepted; the client generator does not handle them`);
   let min = seedK;
   if (accepts(fmt(0))) min = 0;
   else {
     let lo = 0;
-    while (min - lo > 1) { const mid = Math.floor((lo + min) / 2); if (accepts(fmt(mid))) min = mid; else lo = mid; }
+    while (min - lo > 1) {
+      const mid = Math.floor((lo + min) / 2);
+      if (accepts(fmt(mid))) min = mid;
+      else lo = mid;
+    }
   }
   let max = seedK;
   let hi = Math.max(1, seedK * 2);
-  while (accepts(fmt(hi))) { max = hi; hi *= 2; if (hi > 1e15) throw new Error(`${label}: no upper bound found`); }
-  while (hi - max > 1) { const mid = Math.floor((max + hi) / 2); if (accepts(fmt(mid))) max = mid; else hi = mid; }
+  while (accepts(fmt(hi))) {
+    max = hi;
+    hi *= 2;
+    if (hi > 1e15) throw new Error(`${label}: no upper bound found`);
+  }
+  while (hi - max > 1) {
+    const mid = Math.floor((max + hi) / 2);
+    if (accepts(fmt(mid))) max = mid;
+    else hi = mid;
+  }
   return { min: min / scale, max: max / scale, places };
 }
 
@@ -110,30 +147,45 @@ const acceptor = (name: ParamName) => (raw: string) => PARAMS[name].schema.safeP
 
 function listRanges(name: ParamName, count: number): Range[] {
   const seeds = exampleValue(name).split(',').map(Number);
-  if (seeds.length !== count || seeds.some((n) => !Number.isFinite(n))) throw new Error(`${name}: the example should hold ${count} numbers`);
-  return seeds.map((seed, i) => probeRange(`${name}[${i}]`, (raw) => acceptor(name)(seeds.map((s, j) => (j === i ? raw : String(s))).join(',')), seed));
+  if (seeds.length !== count || seeds.some((n) => !Number.isFinite(n)))
+    throw new Error(`${name}: the example should hold ${count} numbers`);
+  return seeds.map((seed, i) =>
+    probeRange(
+      `${name}[${i}]`,
+      (raw) => acceptor(name)(seeds.map((s, j) => (j === i ? raw : String(s))).join(',')),
+      seed,
+    ),
+  );
 }
 
 /** The list lengths the server takes, tried from 1 to two more than the declared length. */
 function listCounts(name: ParamName, n: number): number[] {
   const seeds = exampleValue(name).split(',');
   const counts: number[] = [];
-  for (let c = 1; c <= n + 2; c++) if (acceptor(name)(Array.from({ length: c }, (_, i) => seeds[i % seeds.length]).join(','))) counts.push(c);
+  for (let c = 1; c <= n + 2; c++)
+    if (acceptor(name)(Array.from({ length: c }, (_, i) => seeds[i % seeds.length]).join(','))) counts.push(c);
   return counts;
 }
 
 // ---- the generated module ----
 
-interface Generated { spec: string; type: string }
+interface Generated {
+  spec: string;
+  type: string;
+}
 
 function generate(name: ParamName, shape: Shape): Generated | undefined {
   const schema = PARAMS[name].schema as AnySchema;
   const json = (v: unknown) => JSON.stringify(v).replaceAll('"', "'").replaceAll(',', ', ').replaceAll(':', ': ');
   const range = (r: Range) => `{ min: ${r.min}, max: ${r.max}, places: ${r.places} }`;
   switch (shape.kind) {
-    case 'server': return undefined;
+    case 'server':
+      return undefined;
     case 'number':
-      return { spec: `{ kind: 'number', range: ${range(probeRange(name, acceptor(name), Number(exampleValue(name))))} }`, type: 'number' };
+      return {
+        spec: `{ kind: 'number', range: ${range(probeRange(name, acceptor(name), Number(exampleValue(name))))} }`,
+        type: 'number',
+      };
     case 'flag': {
       const options = enumOptions(name, schema);
       if (options.join() !== '0,1') throw new Error(`${name}: a flag should take 0 and 1, takes ${options.join(', ')}`);
@@ -156,18 +208,28 @@ function generate(name: ParamName, shape: Shape): Generated | undefined {
       const n = shape.labels.length;
       const counts = listCounts(name, n);
       const declared = shape.single ? [1, n] : [n];
-      if (counts.join() !== declared.join()) throw new Error(`${name}: the server takes ${counts.join(' or ')} numbers, the client shape declares ${declared.join(' or ')}`);
+      if (counts.join() !== declared.join())
+        throw new Error(
+          `${name}: the server takes ${counts.join(' or ')} numbers, the client shape declares ${declared.join(' or ')}`,
+        );
       const items = listRanges(name, n);
       if (shape.single) {
         const one = probeRange(`${name} (one number)`, acceptor(name), Number(exampleValue(name).split(',')[0]));
-        if (JSON.stringify(one) !== JSON.stringify(items[0])) throw new Error(`${name}: the one-number form takes ${range(one)}, the list ${range(items[0]!)}`);
+        if (JSON.stringify(one) !== JSON.stringify(items[0]))
+          throw new Error(`${name}: the one-number form takes ${range(one)}, the list ${range(items[0]!)}`);
       }
       const tuple = `readonly [${shape.labels.map((l) => `${l}: number`).join(', ')}]`;
-      return { spec: `{ kind: 'list', counts: ${json(counts)}, items: [${items.map(range).join(', ')}] }`, type: shape.single ? `number | ${tuple}` : tuple };
+      return {
+        spec: `{ kind: 'list', counts: ${json(counts)}, items: [${items.map(range).join(', ')}] }`,
+        type: shape.single ? `number | ${tuple}` : tuple,
+      };
     }
-    case 'colour': return { spec: `{ kind: 'colour', pattern: ${JSON.stringify(pattern(name, schema))} }`, type: 'string' };
-    case 'string': return { spec: `{ kind: 'string', pattern: ${JSON.stringify(pattern(name, schema))} }`, type: 'string' };
-    case 'key': return { spec: `{ kind: 'key' }`, type: 'string' };
+    case 'colour':
+      return { spec: `{ kind: 'colour', pattern: ${JSON.stringify(pattern(name, schema))} }`, type: 'string' };
+    case 'string':
+      return { spec: `{ kind: 'string', pattern: ${JSON.stringify(pattern(name, schema))} }`, type: 'string' };
+    case 'key':
+      return { spec: `{ kind: 'key' }`, type: 'string' };
   }
 }
 
@@ -225,17 +287,31 @@ export function compileOptions(): ts.CompilerOptions {
 }
 
 /** Heads every file in client/, so no one edits compiled output by hand. */
-export const BANNER = '// Compiled from src/client/ by `npm run build:client` (scripts/build-client.ts) — do not edit; edit src/client/ and rebuild.\n';
+export const BANNER =
+  '// Compiled from src/client/ by `npm run build:client` (scripts/build-client.ts) — do not edit; edit src/client/ and rebuild.\n';
 
 /** Compiles src/client/ (as it is on disk) and returns client/'s files by name, without writing them. */
 export function compileClient(): Map<string, string> {
   const options = compileOptions();
   const host = ts.createCompilerHost(options);
   const out = new Map<string, string>();
-  host.writeFile = (file, text) => { out.set(relative(OUT_DIR, file), BANNER + text); };
-  const program = ts.createProgram(ENTRIES.map((e) => join(SRC_DIR, e)), options, host);
+  host.writeFile = (file, text) => {
+    out.set(relative(OUT_DIR, file), BANNER + text);
+  };
+  const program = ts.createProgram(
+    ENTRIES.map((e) => join(SRC_DIR, e)),
+    options,
+    host,
+  );
   const diagnostics = ts.getPreEmitDiagnostics(program);
-  if (diagnostics.length > 0) throw new Error(ts.formatDiagnostics(diagnostics, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => '\n' }));
+  if (diagnostics.length > 0)
+    throw new Error(
+      ts.formatDiagnostics(diagnostics, {
+        getCanonicalFileName: (f) => f,
+        getCurrentDirectory: () => process.cwd(),
+        getNewLine: () => '\n',
+      }),
+    );
   const emitted = program.emit();
   if (emitted.emitSkipped) throw new Error('tsc skipped the emit');
   return out;
@@ -247,5 +323,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   mkdirSync(OUT_DIR, { recursive: true });
   for (const f of readdirSync(OUT_DIR)) if (!files.has(f)) rmSync(join(OUT_DIR, f));
   for (const [f, text] of files) writeFileSync(join(OUT_DIR, f), text);
-  process.stdout.write(`wrote ${relative(process.cwd(), GENERATED)} and ${[...files.keys()].map((f) => `client/${f}`).join(', ')}\n`);
+  process.stdout.write(
+    `wrote ${relative(process.cwd(), GENERATED)} and ${[...files.keys()].map((f) => `client/${f}`).join(', ')}\n`,
+  );
 }

@@ -16,7 +16,11 @@ const incremental = process.argv.includes('--incremental');
 if (!incremental) rmSync(`${ROOT}/dist`, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 // The build info lives in dist/ so deleting dist/ can never leave tsc believing its outputs exist.
-const args = ['-p', `${ROOT}/tsconfig.build.json`, ...(incremental ? ['--incremental', '--tsBuildInfoFile', `${ROOT}/dist/.tsbuildinfo`] : [])];
+const args = [
+  '-p',
+  `${ROOT}/tsconfig.build.json`,
+  ...(incremental ? ['--incremental', '--tsBuildInfoFile', `${ROOT}/dist/.tsbuildinfo`] : []),
+];
 const r = spawnSync(process.execPath, [tsc, ...args], { stdio: 'inherit' });
 if (r.status !== 0) {
   console.error('kinu build: tsc failed (see above); dist/ is not up to date');

@@ -9,7 +9,9 @@ import { PARAMS } from '../src/url/params.ts';
 const cell = (s: string) => s.replaceAll('|', '\\|');
 
 export function paramTable(): string {
-  const rows = Object.entries(PARAMS).map(([name, p]) => `| \`${name}\` | ${cell(p.values)} | ${cell(p.doc)} | \`?${cell(p.example)}\` |`);
+  const rows = Object.entries(PARAMS).map(
+    ([name, p]) => `| \`${name}\` | ${cell(p.values)} | ${cell(p.doc)} | \`?${cell(p.example)}\` |`,
+  );
   return ['| param | values | meaning | example |', '|---|---|---|---|', ...rows].join('\n');
 }
 
@@ -19,8 +21,10 @@ export function errorTable(): string {
 }
 
 export function configTable(): string {
-  const rows = Object.entries(SETTINGS).map(([name, s]) =>
-    `| \`${s.env}\` | \`--${s.flag}\` | \`${name}\` | ${s.default === undefined ? 'none' : `\`${cell(s.default)}\``} | ${cell(s.doc)} |`);
+  const rows = Object.entries(SETTINGS).map(
+    ([name, s]) =>
+      `| \`${s.env}\` | \`--${s.flag}\` | \`${name}\` | ${s.default === undefined ? 'none' : `\`${cell(s.default)}\``} | ${cell(s.doc)} |`,
+  );
   return ['| env | flag | config file key | default | meaning |', '|---|---|---|---|---|', ...rows].join('\n');
 }
 

@@ -12,14 +12,35 @@ import { tmpdir } from 'node:os';
 import { extname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const FAMILIES = { jpeg: ['jpg', 'jpeg'], png: ['png'], gif: ['gif'], webp: ['webp'], avif: ['avif', 'avifs'], tiff: ['tif', 'tiff'] } as const;
+const FAMILIES = {
+  jpeg: ['jpg', 'jpeg'],
+  png: ['png'],
+  gif: ['gif'],
+  webp: ['webp'],
+  avif: ['avif', 'avifs'],
+  tiff: ['tif', 'tiff'],
+} as const;
 type Family = keyof typeof FAMILIES;
 
 // What a visitor may ask of any image: resize, crop, effects, every output format, frames kept or not.
 const URLS = [
-  'w=200', 'w=500&blur=2&sharpen=1', 'fmt=webp&w=300', 'fmt=avif&w=120', 'fmt=png&h=150&fit=cover', 'fmt=gif&w=100',
-  'fmt=jpeg&w=250&h=250&fit=contain&bg=ff8800', 'crop=5,5,60,40&w=50', 'rot=90&w=160', 'trim=10&w=200', 'pixelate=8&w=200',
-  'gray=1&flip=hv&w=180', 'anim=0&w=240', 'pad=4&w=100&fmt=webp', 'w=64&h=64&pos=attention', 'fmt=json&w=90', 'dpr=2&w=90',
+  'w=200',
+  'w=500&blur=2&sharpen=1',
+  'fmt=webp&w=300',
+  'fmt=avif&w=120',
+  'fmt=png&h=150&fit=cover',
+  'fmt=gif&w=100',
+  'fmt=jpeg&w=250&h=250&fit=contain&bg=ff8800',
+  'crop=5,5,60,40&w=50',
+  'rot=90&w=160',
+  'trim=10&w=200',
+  'pixelate=8&w=200',
+  'gray=1&flip=hv&w=180',
+  'anim=0&w=240',
+  'pad=4&w=100&fmt=webp',
+  'w=64&h=64&pos=attention',
+  'fmt=json&w=90',
+  'dpr=2&w=90',
 ];
 
 const { values: opt } = parseArgs({
@@ -42,7 +63,8 @@ const total = Number(opt.requests);
 const inFlight = Number(opt.concurrency);
 const perFile = Math.max(1, Number(opt['urls-per-file']));
 const families = (opt.family?.flatMap((f) => f.split(',')) ?? Object.keys(FAMILIES)) as Family[];
-for (const f of families) if (!(f in FAMILIES)) throw new Error(`--family ${f}: expected one of ${Object.keys(FAMILIES).join(', ')}`);
+for (const f of families)
+  if (!(f in FAMILIES)) throw new Error(`--family ${f}: expected one of ${Object.keys(FAMILIES).join(', ')}`);
 
 // mulberry32: a seeded generator small enough to inline, so a seed names a run forever.
 let state = seed >>> 0;
@@ -57,16 +79,23 @@ const int = (n: number) => Math.floor(rand() * n);
 const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
 
 function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
+  );
 }
 const familyOf = (file: string): Family | undefined =>
-  (Object.keys(FAMILIES) as Family[]).find((f) => (FAMILIES[f] as readonly string[]).includes(extname(file).slice(1).toLowerCase()));
-const seeds = walk(opt.corpus).filter((f) => families.includes(familyOf(f)!) && statSync(f).size <= Number(opt['max-file-mb']) * 2 ** 20).sort();
+  (Object.keys(FAMILIES) as Family[]).find((f) =>
+    (FAMILIES[f] as readonly string[]).includes(extname(file).slice(1).toLowerCase()),
+  );
+const seeds = walk(opt.corpus)
+  .filter((f) => families.includes(familyOf(f)!) && statSync(f).size <= Number(opt['max-file-mb']) * 2 ** 20)
+  .sort();
 if (seeds.length === 0) throw new Error(`no corpus files of ${families.join(', ')} under ${opt.corpus}`);
 const bytesOf = new Map(seeds.map((f) => [f, readFileSync(f)]));
 
 // Past the header more often than not: damage there is what a decoder meets mid-stream.
-const position = (b: Buffer) => (rand() < 0.7 ? Math.min(b.length - 1, 16 + int(Math.max(1, b.length - 16))) : int(b.length));
+const position = (b: Buffer) =>
+  rand() < 0.7 ? Math.min(b.length - 1, 16 + int(Math.max(1, b.length - 16))) : int(b.length);
 
 function mutate(src: Buffer, family: Family): { data: Buffer; how: string[] } {
   let b = Buffer.from(src);
@@ -76,7 +105,10 @@ function mutate(src: Buffer, family: Family): { data: Buffer; how: string[] } {
     const at = position(b);
     if (kind === 'flip') {
       const count = 1 + int(8);
-      for (let i = 0; i < count; i++) { const p = Math.min(b.length - 1, at + int(64)); b[p] = b[p]! ^ (1 << int(8)); }
+      for (let i = 0; i < count; i++) {
+        const p = Math.min(b.length - 1, at + int(64));
+        b[p] = b[p]! ^ (1 << int(8));
+      }
       how.push(`flip ${count}@${at}`);
     } else if (kind === 'cut') {
       const len = rand() < 0.5 ? b.length - at : 1 + int(Math.min(4096, b.length - at));
@@ -105,7 +137,13 @@ const images = join(out, 'images');
 mkdirSync(images, { recursive: true });
 
 // The jobs: files made up front (deterministic), then their URLs.
-interface Job { id: string; url: string; file: string; seed: string; how: string[] }
+interface Job {
+  id: string;
+  url: string;
+  file: string;
+  seed: string;
+  how: string[];
+}
 const jobs: Job[] = [];
 if (replay) {
   for (const line of readFileSync(join(replay, 'requests.jsonl'), 'utf8').split('\n').filter(Boolean).slice(0, total)) {
@@ -120,23 +158,51 @@ for (let n = 0; !replay && jobs.length < total; n++) {
   const file = `f${n}.${extname(original).slice(1)}`;
   writeFileSync(join(images, file), data);
   for (let k = 0; k < perFile && jobs.length < total; k++) {
-    jobs.push({ id: `fz-${seed}-${jobs.length}`, url: `/${file}?${pick(URLS)}`, file, seed: relative(opt.corpus, original), how });
+    jobs.push({
+      id: `fz-${seed}-${jobs.length}`,
+      url: `/${file}?${pick(URLS)}`,
+      file,
+      seed: relative(opt.corpus, original),
+      how,
+    });
   }
 }
 
 // The server: its stdout is pino JSON, read for the error behind each 500 (by request id).
 const log = createWriteStream(join(out, replay ? 'server-replay.log' : 'server.log'));
-const child = spawn(process.execPath, [new URL('../bin/kinu.js', import.meta.url).pathname, 'serve', '--host', '127.0.0.1', '--port', '0', '--source', images], {
-  env: { ...process.env, KINU_LOG_LEVEL: 'warn', KINU_MEMORY_CACHE_MB: '0', KINU_CACHE_DIR: '', KINU_PLAYGROUND: 'off' },
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
+const child = spawn(
+  process.execPath,
+  [
+    new URL('../bin/kinu.js', import.meta.url).pathname,
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--source',
+    images,
+  ],
+  {
+    env: {
+      ...process.env,
+      KINU_LOG_LEVEL: 'warn',
+      KINU_MEMORY_CACHE_MB: '0',
+      KINU_CACHE_DIR: '',
+      KINU_PLAYGROUND: 'off',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  },
+);
 const errorsById = new Map<string, string>();
 let tail: string[] = [];
 let port: Promise<number>;
 {
   let resolvePort!: (p: number) => void;
   let rejectPort!: (e: Error) => void;
-  port = new Promise((res, rej) => { resolvePort = res; rejectPort = rej; });
+  port = new Promise((res, rej) => {
+    resolvePort = res;
+    rejectPort = rej;
+  });
   let buffered = '';
   const onLine = (line: string) => {
     log.write(`${line}\n`);
@@ -145,9 +211,18 @@ let port: Promise<number>;
     if (m) resolvePort(Number(m[1]));
     if (line.startsWith('{')) {
       try {
-        const rec = JSON.parse(line) as { level?: number; reqId?: string; err?: { message?: string }; cause?: { message?: string }; msg?: string };
-        if (rec.reqId && (rec.level ?? 0) >= 50) errorsById.set(rec.reqId, rec.cause?.message ?? rec.err?.message ?? rec.msg ?? '');
-      } catch { /* not a log record */ }
+        const rec = JSON.parse(line) as {
+          level?: number;
+          reqId?: string;
+          err?: { message?: string };
+          cause?: { message?: string };
+          msg?: string;
+        };
+        if (rec.reqId && (rec.level ?? 0) >= 50)
+          errorsById.set(rec.reqId, rec.cause?.message ?? rec.err?.message ?? rec.msg ?? '');
+      } catch {
+        /* not a log record */
+      }
     }
   };
   for (const stream of [child.stdout!, child.stderr!]) {
@@ -159,14 +234,20 @@ let port: Promise<number>;
       lines.forEach(onLine);
     });
   }
-  child.on('exit', (code, signal) => rejectPort(new Error(`kinu exited before listening (code ${code}, signal ${signal})`)));
+  child.on('exit', (code, signal) =>
+    rejectPort(new Error(`kinu exited before listening (code ${code}, signal ${signal})`)),
+  );
 }
 
 const flying = new Set<Job>();
 let inFlightAtDeath: Job[] = [];
 let stopping = false;
 let died: { code: number | null; signal: string | null } | undefined;
-child.on('exit', (code, signal) => { if (stopping) return; died = { code, signal }; inFlightAtDeath = [...flying]; });
+child.on('exit', (code, signal) => {
+  if (stopping) return;
+  died = { code, signal };
+  inFlightAtDeath = [...flying];
+});
 
 const base = `http://127.0.0.1:${await port}`;
 const requestLog = createWriteStream(join(out, replay ? 'replayed.jsonl' : 'requests.jsonl'));
@@ -185,11 +266,19 @@ async function worker(): Promise<void> {
     let status: number | string;
     let body = '';
     try {
-      const res = await fetch(base + job.url, { headers: { 'x-request-id': job.id }, signal: AbortSignal.timeout(Number(opt['answer-timeout']) * 1000) });
+      const res = await fetch(base + job.url, {
+        headers: { 'x-request-id': job.id },
+        signal: AbortSignal.timeout(Number(opt['answer-timeout']) * 1000),
+      });
       status = res.status;
-      body = status >= 500 ? await res.text() : (await res.arrayBuffer(), '');
+      if (status >= 500) body = await res.text();
+      else await res.arrayBuffer(); // drained, so the connection is reused
     } catch (e) {
-      status = died ? 'server died' : (e as Error).name === 'TimeoutError' ? 'no answer' : `error: ${(e as Error).message}`;
+      status = died
+        ? 'server died'
+        : (e as Error).name === 'TimeoutError'
+          ? 'no answer'
+          : `error: ${(e as Error).message}`;
     }
     flying.delete(job);
     answerLog.write(`${JSON.stringify({ id: job.id, status })}\n`);
@@ -200,7 +289,8 @@ async function worker(): Promise<void> {
       bad.push({ job, status, detail: errorsById.get(job.id) ?? body.slice(0, 300) });
     }
     const done = ++completed;
-    if (done % 250 === 0) process.stderr.write(`  ${done}/${jobs.length} (${Math.round((performance.now() - started) / 1000)} s)\n`);
+    if (done % 250 === 0)
+      process.stderr.write(`  ${done}/${jobs.length} (${Math.round((performance.now() - started) / 1000)} s)\n`);
   }
 }
 
@@ -210,13 +300,24 @@ stopping = true;
 if (!died) child.kill('SIGTERM');
 await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r)));
 
-console.log(`fuzz seed ${seed}: ${next} of ${jobs.length} requests, ${inFlight} in flight, families ${families.join(',')}, ${seconds} s; files and logs in ${out}`);
-console.log(`statuses: ${[...statuses].sort().map(([s, n]) => `${s}×${n}`).join(' ')}`);
+console.log(
+  `fuzz seed ${seed}: ${next} of ${jobs.length} requests, ${inFlight} in flight, families ${families.join(',')}, ${seconds} s; files and logs in ${out}`,
+);
+console.log(
+  `statuses: ${[...statuses]
+    .sort()
+    .map(([s, n]) => `${s}×${n}`)
+    .join(' ')}`,
+);
 for (const { job, status, detail } of bad) {
-  console.log(`${status} ${job.url}  (${job.seed}: ${job.how.join(', ')})\n    ${detail.replace(/\s+/g, ' ').slice(0, 240)}`);
+  console.log(
+    `${status} ${job.url}  (${job.seed}: ${job.how.join(', ')})\n    ${detail.replace(/\s+/g, ' ').slice(0, 240)}`,
+  );
 }
 if (died) {
-  console.log(`SERVER DIED (code ${died.code}, signal ${died.signal}); in flight: ${inFlightAtDeath.map((j) => j.url).join(' ')}`);
+  console.log(
+    `SERVER DIED (code ${died.code}, signal ${died.signal}); in flight: ${inFlightAtDeath.map((j) => j.url).join(' ')}`,
+  );
   console.log(`last output:\n  ${tail.slice(-10).join('\n  ')}`);
 }
 process.exitCode = bad.length > 0 || died ? 1 : 0;

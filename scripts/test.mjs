@@ -18,5 +18,7 @@ if (build.status !== 0) {
   console.error('scripts/test.mjs: the build failed, so no test ran');
   process.exit(build.status ?? 1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...chosen], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...chosen], {
+  stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

@@ -39,7 +39,11 @@ export function createBreaker(opts: BreakerOptions): Breaker {
   let openedAt = 0;
   let probing = false;
 
-  const open = () => { state = 'open'; openedAt = now(); probing = false; };
+  const open = () => {
+    state = 'open';
+    openedAt = now();
+    probing = false;
+  };
   const cooled = () => now() - openedAt >= opts.cooldownMs;
 
   return {

@@ -6,7 +6,8 @@ import { runSupervisor } from './supervisor.ts';
 import { isSupervisedWorker, listenSupervised } from './worker.ts';
 import { signUrl } from './url/sign.ts';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 
 const HELP = `kinu ${VERSION} — on-demand image server
 
@@ -17,7 +18,9 @@ Usage:
 
 Serve options:
   --config <file.json>     a JSON file of settings by name (port, source, maxBytes, …)
-${Object.values(SETTINGS).map((s) => `  --${`${s.flag} <v>`.padEnd(22)} ${s.env}${s.default === undefined ? '' : ` (default: ${s.default})`}`).join('\n')}
+${Object.values(SETTINGS)
+  .map((s) => `  --${`${s.flag} <v>`.padEnd(22)} ${s.env}${s.default === undefined ? '' : ` (default: ${s.default})`}`)
+  .join('\n')}
 
 Example:
   kinu serve --port 8080 --source ./images
@@ -31,26 +34,51 @@ export interface Io {
 
 const STD: Io = { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) };
 
-export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, io: Io = STD): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  io: Io = STD,
+): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') { io.out(HELP); return command === undefined ? 2 : 0; }
-  if (command === '--version' || command === '-v') { io.out(VERSION); return 0; }
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    io.out(HELP);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '--version' || command === '-v') {
+    io.out(VERSION);
+    return 0;
+  }
   try {
     if (command === 'serve') return await serve(rest, env, io);
     if (command === 'sign') return sign(rest, env, io);
     io.err(`kinu: unknown command "${command}"; try kinu --help`);
     return 2;
   } catch (e) {
-    if (e instanceof ConfigError) { io.err(`kinu: ${e.message}`); return 2; }
-    if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) { io.err(`kinu: ${(e as Error).message}; try kinu --help`); return 2; }
+    if (e instanceof ConfigError) {
+      io.err(`kinu: ${e.message}`);
+      return 2;
+    }
+    if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`kinu: ${(e as Error).message}; try kinu --help`);
+      return 2;
+    }
     throw e;
   }
 }
 
 function serveConfig(args: readonly string[], env: Readonly<Record<string, string | undefined>>): Config {
   const options = Object.fromEntries(Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }]));
-  const { values } = parseArgs({ args: [...args], options: { ...options, config: { type: 'string' } }, strict: true, allowPositionals: false });
-  return loadConfig({ flags: values as Record<string, string>, env, file: (values as { config?: string }).config ?? env.KINU_CONFIG });
+  const { values } = parseArgs({
+    args: [...args],
+    options: { ...options, config: { type: 'string' } },
+    strict: true,
+    allowPositionals: false,
+  });
+  return loadConfig({
+    flags: values as Record<string, string>,
+    env,
+    file: (values as { config?: string }).config ?? env.KINU_CONFIG,
+  });
 }
 
 /**
@@ -60,7 +88,8 @@ function serveConfig(args: readonly string[], env: Readonly<Record<string, strin
  */
 export const threadPoolSize = (concurrency: number): number => Math.min(1024, concurrency + 4);
 /** The pool libuv starts with this UV_THREADPOOL_SIZE (libuv 1.46: atoi, at least 1, at most 1024; unset = 4). */
-const libuvPoolSize = (value: string | undefined): number => (value === undefined ? 4 : Math.min(1024, Math.max(1, Number.parseInt(value, 10) || 0)));
+const libuvPoolSize = (value: string | undefined): number =>
+  value === undefined ? 4 : Math.min(1024, Math.max(1, Number.parseInt(value, 10) || 0));
 let sizedHere = false;
 
 /**
@@ -71,33 +100,64 @@ let sizedHere = false;
 export function sizeThreadPool(argv: readonly string[], env: Record<string, string | undefined>): void {
   if (argv[0] !== 'serve' || env.UV_THREADPOOL_SIZE) return;
   let config: Config;
-  try { config = serveConfig(argv.slice(1), env); } catch { return; } // main() reports it
+  try {
+    config = serveConfig(argv.slice(1), env);
+  } catch {
+    return;
+  } // main() reports it
   if (config.process.supervise && !isSupervisedWorker(env)) return;
   env.UV_THREADPOOL_SIZE = String(threadPoolSize(config.limits.concurrency));
   sizedHere = true;
 }
 
-async function serve(args: readonly string[], env: Readonly<Record<string, string | undefined>>, io: Io): Promise<number> {
+async function serve(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  io: Io,
+): Promise<number> {
   const config = serveConfig(args, env);
   const worker = isSupervisedWorker(env);
   const concurrency = config.limits.concurrency;
   if (config.process.supervise && !worker) {
     const own = env.UV_THREADPOOL_SIZE;
     return runSupervisor({
-      workers: config.process.workers, spares: config.process.spareWorkers, host: config.server.host, port: config.server.port,
-      source: config.source.root, drainTimeoutMs: config.process.drainTimeoutMs, logLevel: config.server.logLevel,
-      threadPool: own ? { size: libuvPoolSize(own), setBy: 'UV_THREADPOOL_SIZE', concurrency } : { size: threadPoolSize(concurrency), setBy: 'kinu', concurrency },
-      argv: ['serve', ...args], env, out: io.out, err: io.err,
+      workers: config.process.workers,
+      spares: config.process.spareWorkers,
+      host: config.server.host,
+      port: config.server.port,
+      source: config.source.root,
+      drainTimeoutMs: config.process.drainTimeoutMs,
+      logLevel: config.server.logLevel,
+      threadPool: own
+        ? { size: libuvPoolSize(own), setBy: 'UV_THREADPOOL_SIZE', concurrency }
+        : { size: threadPoolSize(concurrency), setBy: 'kinu', concurrency },
+      argv: ['serve', ...args],
+      env,
+      out: io.out,
+      err: io.err,
     });
   }
   // Imported here, so that the supervisor process loads none of the serving code.
   const { buildServer } = await import('./server.ts');
   const app = buildServer(config);
-  if (config.signing.secrets.length === 0) app.log.warn('no KINU_SECRET set: running unsigned, anyone can ask for any size of any image');
+  if (config.signing.secrets.length === 0)
+    app.log.warn('no KINU_SECRET set: running unsigned, anyone can ask for any size of any image');
   // A worker's pool was sized by its supervisor, which logged it; warn wherever fewer pipelines than asked can run.
   const pool = libuvPoolSize(env.UV_THREADPOOL_SIZE);
-  if (pool < concurrency) app.log.warn({ uvThreadpoolSize: pool, concurrency }, `libuv's thread pool has ${pool} threads: only ${pool} of KINU_CONCURRENCY=${concurrency} pipelines can run at once; start kinu with UV_THREADPOOL_SIZE=${threadPoolSize(concurrency)} (bin/kinu.js sets it on Node >= 20.19)`);
-  else if (!worker) app.log.info({ uvThreadpoolSize: pool, setBy: sizedHere ? 'kinu' : env.UV_THREADPOOL_SIZE ? 'UV_THREADPOOL_SIZE' : 'libuv default', concurrency }, 'libuv thread pool');
+  if (pool < concurrency)
+    app.log.warn(
+      { uvThreadpoolSize: pool, concurrency },
+      `libuv's thread pool has ${pool} threads: only ${pool} of KINU_CONCURRENCY=${concurrency} pipelines can run at once; start kinu with UV_THREADPOOL_SIZE=${threadPoolSize(concurrency)} (bin/kinu.js sets it on Node >= 20.19)`,
+    );
+  else if (!worker)
+    app.log.info(
+      {
+        uvThreadpoolSize: pool,
+        setBy: sizedHere ? 'kinu' : env.UV_THREADPOOL_SIZE ? 'UV_THREADPOOL_SIZE' : 'libuv default',
+        concurrency,
+      },
+      'libuv thread pool',
+    );
   // Before listening: a spare worker waits for the socket, and stops on SIGTERM like one that serves.
   let stopping = false;
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -130,30 +190,52 @@ async function serve(args: readonly string[], env: Readonly<Record<string, strin
     // A keep-alive connection is closed as soon as its in-flight response is done, not after the idle timeout.
     app.server.keepAliveTimeout = 1;
     const deadline = setTimeout(() => {
-      app.log.warn({ deadlineMs, inFlight: app.kinu.inFlight() }, 'drain deadline passed: closing the connections still open');
+      app.log.warn(
+        { deadlineMs, inFlight: app.kinu.inFlight() },
+        'drain deadline passed: closing the connections still open',
+      );
       app.server.closeAllConnections();
     }, deadlineMs);
     deadline.unref();
     setTimeout(() => process.exit(1), deadlineMs + 5000).unref();
     // Responses cut at the deadline close a moment after their sockets: wait (briefly) for their access lines.
-    const settled = async () => { for (let i = 0; i < 100 && app.kinu.inFlight() > 0; i++) await new Promise((r) => setTimeout(r, 10)); };
-    app.close().then(settled).then(() => {
-      app.log.info('stopped');
-      process.exit(0);
-    }, (err: unknown) => {
-      app.log.error({ err }, 'shutdown failed');
-      process.exit(1);
-    });
+    const settled = async () => {
+      for (let i = 0; i < 100 && app.kinu.inFlight() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    app
+      .close()
+      .then(settled)
+      .then(
+        () => {
+          app.log.info('stopped');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          app.log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   }
   return 0;
 }
 
 function sign(args: readonly string[], env: Readonly<Record<string, string | undefined>>, io: Io): number {
-  const { values, positionals } = parseArgs({ args: [...args], options: { secret: { type: 'string' } }, strict: true, allowPositionals: true });
-  if (positionals.length !== 1) { io.err('kinu sign: expected one URL or path, e.g. kinu sign "/photo.jpg?w=400"'); return 2; }
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: { secret: { type: 'string' } },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (positionals.length !== 1) {
+    io.err('kinu sign: expected one URL or path, e.g. kinu sign "/photo.jpg?w=400"');
+    return 2;
+  }
   const config = loadConfig({ flags: { secret: values.secret }, env: { KINU_SECRET: env.KINU_SECRET } });
   const secret = config.signing.secrets[0];
-  if (secret === undefined) { io.err('kinu sign: no secret; pass --secret or set KINU_SECRET (KINU_SECRET)'); return 2; }
+  if (secret === undefined) {
+    io.err('kinu sign: no secret; pass --secret or set KINU_SECRET (KINU_SECRET)');
+    return 2;
+  }
   io.out(signUrl(secret, positionals[0]!));
   return 0;
 }

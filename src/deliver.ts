@@ -45,7 +45,12 @@ interface Common {
 }
 
 export type Delivery =
-  | (Common & { readonly kind: 'original'; readonly size: number; readonly contentEncoding: string | undefined; readonly body: Readable | undefined })
+  | (Common & {
+      readonly kind: 'original';
+      readonly size: number;
+      readonly contentEncoding: string | undefined;
+      readonly body: Readable | undefined;
+    })
   | (Common & { readonly kind: 'variant'; readonly body: Buffer | undefined });
 
 export interface DeliverDeps {
@@ -64,7 +69,10 @@ export interface Deliver {
   peek(req: DeliverRequest): Delivery | undefined;
 }
 
-interface Produced { entry: CacheEntry; timings: Delivery['timings'] }
+interface Produced {
+  entry: CacheEntry;
+  timings: Delivery['timings'];
+}
 
 export function createDeliver(deps: DeliverDeps): Deliver {
   const { source, limiter, limits, cache } = deps;
@@ -73,25 +81,46 @@ export function createDeliver(deps: DeliverDeps): Deliver {
 
   // Runs once per variant key however many requests wait for it; the slot is taken before the fetch,
   // so the bytes of originals in memory are bounded too.
-  const produce = (req: DeliverRequest, t: Transform, common: { etag: string; lastModified: Date; varyAccept: boolean }, deadline: number) =>
-    (signal: AbortSignal): Promise<Produced> => limiter.run(reported(deps.onPipelineRun, async (lease) => {
-      const t0 = performance.now();
-      const [input, watermark] = await Promise.all([
-        fetchBytes(req.key, signal),
-        t.watermark ? fetchBytes(t.watermark.key, signal) : undefined,
-      ]);
-      const fetchMs = performance.now() - t0;
-      const out = await runPipeline(input, t, { limits, timeoutMs: deps.timeoutMs, deadline, reserve: lease.reserve, accept: acceptClass(req.accept), signal, watermark });
-      const json = t.format === 'json';
-      // A copy of exactly its length: libvips' output buffer holds 2–3× its size in RSS, so caching it as is
-      // would make KINU_MEMORY_CACHE_MB undercount real memory by that much.
-      const entry: CacheEntry = {
-        body: json ? Buffer.from(JSON.stringify(await describeOutput(out))) : Buffer.from(out.data),
-        contentType: json ? 'application/json; charset=utf-8' : FORMATS[out.format].mime,
-        etag: common.etag, lastModified: common.lastModified.getTime(), varyAccept: common.varyAccept, sourceKey: req.key,
-      };
-      return { entry, timings: { fetch: fetchMs, ...out.timings } };
-    }), signal);
+  const produce =
+    (
+      req: DeliverRequest,
+      t: Transform,
+      common: { etag: string; lastModified: Date; varyAccept: boolean },
+      deadline: number,
+    ) =>
+    (signal: AbortSignal): Promise<Produced> =>
+      limiter.run(
+        reported(deps.onPipelineRun, async (lease) => {
+          const t0 = performance.now();
+          const [input, watermark] = await Promise.all([
+            fetchBytes(req.key, signal),
+            t.watermark ? fetchBytes(t.watermark.key, signal) : undefined,
+          ]);
+          const fetchMs = performance.now() - t0;
+          const out = await runPipeline(input, t, {
+            limits,
+            timeoutMs: deps.timeoutMs,
+            deadline,
+            reserve: lease.reserve,
+            accept: acceptClass(req.accept),
+            signal,
+            watermark,
+          });
+          const json = t.format === 'json';
+          // A copy of exactly its length: libvips' output buffer holds 2–3× its size in RSS, so caching it as is
+          // would make KINU_MEMORY_CACHE_MB undercount real memory by that much.
+          const entry: CacheEntry = {
+            body: json ? Buffer.from(JSON.stringify(await describeOutput(out))) : Buffer.from(out.data),
+            contentType: json ? 'application/json; charset=utf-8' : FORMATS[out.format].mime,
+            etag: common.etag,
+            lastModified: common.lastModified.getTime(),
+            varyAccept: common.varyAccept,
+            sourceKey: req.key,
+          };
+          return { entry, timings: { fetch: fetchMs, ...out.timings } };
+        }),
+        signal,
+      );
 
   /**
    * The flight, answered by the deadline whatever libvips is doing: the waiter leaves with a 504, and once no
@@ -101,7 +130,16 @@ export function createDeliver(deps: DeliverDeps): Deliver {
   async function produceBy(key: string, req: DeliverRequest, t: Transform, common: Identity, deadline: number) {
     const late = new AbortController();
     const seconds = deps.timeoutMs / 1000;
-    const timer = setTimeout(() => late.abort(new KinuError('processing_timeout', `the image was not ready within the time limit (KINU_TIMEOUT) of ${seconds} s, time waiting for a pipeline slot included`)), Math.max(0, deadline - Date.now()));
+    const timer = setTimeout(
+      () =>
+        late.abort(
+          new KinuError(
+            'processing_timeout',
+            `the image was not ready within the time limit (KINU_TIMEOUT) of ${seconds} s, time waiting for a pipeline slot included`,
+          ),
+        ),
+      Math.max(0, deadline - Date.now()),
+    );
     const signal = req.signal ? AbortSignal.any([req.signal, late.signal]) : late.signal;
     try {
       return await flights.run(key, produce(req, t, common, deadline), signal);
@@ -112,22 +150,45 @@ export function createDeliver(deps: DeliverDeps): Deliver {
 
   // Hits repeat one parsed transform object per URL (url/memo.ts): its last identity is kept on it, so a hit
   // builds no long string and hashes nothing. Any input that differs (key, stat, watermark, Accept) recomputes.
-  const identities = new WeakMap<Transform, { key: string; stat: SourceStat; wm: string | undefined; accept: string | undefined; id: Identified }>();
+  const identities = new WeakMap<
+    Transform,
+    { key: string; stat: SourceStat; wm: string | undefined; accept: string | undefined; id: Identified }
+  >();
   function identify(req: DeliverRequest, stat: SourceStat, wmVersion: string | undefined): Identified {
     const t = req.transform;
     const negotiated = t?.format === 'auto';
     const last = t && identities.get(t);
-    if (last && last.stat === stat && last.key === req.key && last.wm === wmVersion && (!negotiated || last.accept === req.accept)) return last.id;
-    const variant = t === null ? 'original' : `${canonicalKey(t)}|${negotiated ? acceptClassKey(acceptClass(req.accept)) : ''}|${wmVersion ?? ''}`;
+    if (
+      last &&
+      last.stat === stat &&
+      last.key === req.key &&
+      last.wm === wmVersion &&
+      (!negotiated || last.accept === req.accept)
+    )
+      return last.id;
+    const variant =
+      t === null
+        ? 'original'
+        : `${canonicalKey(t)}|${negotiated ? acceptClassKey(acceptClass(req.accept)) : ''}|${wmVersion ?? ''}`;
     const key = variantKey(`${req.key}\0${stat.version}\0${variant}`);
-    const id = { key, common: { etag: `"${key}"`, lastModified: stat.lastModified, varyAccept: negotiated, sourceKey: req.key } };
+    const id = {
+      key,
+      common: { etag: `"${key}"`, lastModified: stat.lastModified, varyAccept: negotiated, sourceKey: req.key },
+    };
     if (t) identities.set(t, { key: req.key, stat, wm: wmVersion, accept: req.accept, id });
     return id;
   }
 
   const notModifiedDelivery = (req: DeliverRequest, common: Identity): Delivery =>
     // The content type of a 304 is not sent; the original's is cheap to name and harmless.
-    withIdentity(common, { kind: 'variant', status: 304, body: undefined, contentType: originalContentType(req.key), cache: 'miss', timings: {} });
+    withIdentity(common, {
+      kind: 'variant',
+      status: 304,
+      body: undefined,
+      contentType: originalContentType(req.key),
+      cache: 'miss',
+      timings: {},
+    });
 
   const deliver = async function deliver(req: DeliverRequest): Promise<Delivery> {
     // KINU_TIMEOUT counts from the request's arrival: source lookups and queueing spend it too.
@@ -154,11 +215,20 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       const { sniffed, body } = await sniffStream(obj.body);
       if (!sniffed) {
         body.destroy();
-        throw new KinuError('not_found', `no object with key ${quoted(req.key, 128)}`, { cause: new Error('not an image: its first bytes match no image format') });
+        throw new KinuError('not_found', `no object with key ${quoted(req.key, 128)}`, {
+          cause: new Error('not an image: its first bytes match no image format'),
+        });
       }
       return withIdentity(common, {
-        kind: 'original', status: 200, size: obj.size, body, contentEncoding: sniffed.encoding,
-        contentType: sniffed.mime, lastModified: obj.lastModified, cache: 'miss', timings: { fetch: performance.now() - t0 },
+        kind: 'original',
+        status: 200,
+        size: obj.size,
+        body,
+        contentEncoding: sniffed.encoding,
+        contentType: sniffed.mime,
+        lastModified: obj.lastModified,
+        cache: 'miss',
+        timings: { fetch: performance.now() - t0 },
       });
     }
 
@@ -167,13 +237,28 @@ export function createDeliver(deps: DeliverDeps): Deliver {
     if (hit) {
       const e = hit.entry;
       const stale = isKinuError(staleBecause) ? staleBecause.code : undefined;
-      return withIdentity(common, { kind: 'variant', status: 200, body: e.body, contentType: e.contentType, cache: hit.tier, timings: { cache: performance.now() - c0 }, ...(stale && { stale }) });
+      return withIdentity(common, {
+        kind: 'variant',
+        status: 200,
+        body: e.body,
+        contentType: e.contentType,
+        cache: hit.tier,
+        timings: { cache: performance.now() - c0 },
+        ...(stale && { stale }),
+      });
     }
     if (staleBecause) throw staleBecause;
     const { value, shared } = await produceBy(key, req, t, common, deadline);
     if (!shared) cache?.set(key, value.entry);
     const e = value.entry;
-    return withIdentity(common, { kind: 'variant', status: 200, body: e.body, contentType: e.contentType, cache: 'miss', timings: value.timings });
+    return withIdentity(common, {
+      kind: 'variant',
+      status: 200,
+      body: e.body,
+      contentType: e.contentType,
+      cache: 'miss',
+      timings: value.timings,
+    });
   };
 
   return Object.assign(deliver, {
@@ -186,23 +271,45 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       if (notModified(req, common.etag, stat.lastModified)) return notModifiedDelivery(req, common);
       const c0 = performance.now();
       const e = cache.peek(key);
-      return e && withIdentity(common, { kind: 'variant', status: 200, body: e.body, contentType: e.contentType, cache: 'memory', timings: { cache: performance.now() - c0 } });
+      return (
+        e &&
+        withIdentity(common, {
+          kind: 'variant',
+          status: 200,
+          body: e.body,
+          contentType: e.contentType,
+          cache: 'memory',
+          timings: { cache: performance.now() - c0 },
+        })
+      );
     },
   });
 }
 
 type Identity = Pick<Common, 'etag' | 'lastModified' | 'varyAccept' | 'sourceKey'>;
-interface Identified { readonly key: string; readonly common: Identity }
+interface Identified {
+  readonly key: string;
+  readonly common: Identity;
+}
 type Rest<D> = D extends unknown ? Omit<D, keyof Identity> & Partial<Identity> : never;
 
 /** `{ ...common, ...rest }` spelled out: Node 20's V8 builds a literal that starts with a spread and goes on with
  * properties on a slow path, 2–8 µs each (a tenth of a memory hit); a trailing spread is fast. */
 function withIdentity(c: Identity, rest: Rest<Delivery>): Delivery {
-  return { etag: c.etag, lastModified: c.lastModified, varyAccept: c.varyAccept, sourceKey: c.sourceKey, ...rest } as Delivery;
+  return {
+    etag: c.etag,
+    lastModified: c.lastModified,
+    varyAccept: c.varyAccept,
+    sourceKey: c.sourceKey,
+    ...rest,
+  } as Delivery;
 }
 
 /** Wraps one pipeline execution so it is reported once, done or failed. */
-function reported(report: DeliverDeps['onPipelineRun'], run: (lease: Lease) => Promise<Produced>): (lease: Lease) => Promise<Produced> {
+function reported(
+  report: DeliverDeps['onPipelineRun'],
+  run: (lease: Lease) => Promise<Produced>,
+): (lease: Lease) => Promise<Produced> {
   if (!report) return run;
   return async (lease) => {
     let produced: Produced | undefined;
@@ -222,7 +329,10 @@ export function originalEtag(key: string, version: string): string {
 
 // Hits ask for the same few variants again and again: remember their keys instead of hashing each time.
 // Bounded in bytes (two per character, as V8 may store them), since an id holds a key that may be KBs long.
-const KEYS = new LRUCache<string, string>({ maxSize: 4 * 1024 * 1024, sizeCalculation: (key, id) => 2 * (id.length + key.length) + 96 });
+const KEYS = new LRUCache<string, string>({
+  maxSize: 4 * 1024 * 1024,
+  sizeCalculation: (key, id) => 2 * (id.length + key.length) + 96,
+});
 function variantKey(id: string): string {
   let key = KEYS.get(id);
   if (key === undefined) {

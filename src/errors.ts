@@ -2,32 +2,100 @@
 // `detail` is written for the user; `cause` is for the log and is never sent.
 
 export const ERRORS = {
-  invalid_param: { status: 400, title: 'Invalid parameter', when: 'a param is unknown, repeated, empty or out of range; the detail names it and the allowed values' },
-  invalid_key: { status: 400, title: 'Invalid key', when: 'the key is empty, absolute, badly percent-encoded, or holds a segment starting with a dot (`..`, `.env`), NUL or a backslash' },
-  output_too_large: { status: 400, title: 'Output too large', when: 'the requested output (after `dpr`) is larger than the pixel limit or 16384 px on a side' },
-  invalid_upload: { status: 400, title: 'Invalid upload', when: 'an upload is empty, interrupted, not one file, or its key\'s extension names another format than its bytes' },
-  bad_request: { status: 400, title: 'Bad request', when: 'the HTTP request itself is malformed (request line, header syntax, chunked encoding); the connection is closed' },
-  unauthorized: { status: 401, title: 'Unauthorized', when: 'a management request without `Authorization: Bearer <token>`' },
+  invalid_param: {
+    status: 400,
+    title: 'Invalid parameter',
+    when: 'a param is unknown, repeated, empty or out of range; the detail names it and the allowed values',
+  },
+  invalid_key: {
+    status: 400,
+    title: 'Invalid key',
+    when: 'the key is empty, absolute, badly percent-encoded, or holds a segment starting with a dot (`..`, `.env`), NUL or a backslash',
+  },
+  output_too_large: {
+    status: 400,
+    title: 'Output too large',
+    when: 'the requested output (after `dpr`) is larger than the pixel limit or 16384 px on a side',
+  },
+  invalid_upload: {
+    status: 400,
+    title: 'Invalid upload',
+    when: "an upload is empty, interrupted, not one file, or its key's extension names another format than its bytes",
+  },
+  bad_request: {
+    status: 400,
+    title: 'Bad request',
+    when: 'the HTTP request itself is malformed (request line, header syntax, chunked encoding); the connection is closed',
+  },
+  unauthorized: {
+    status: 401,
+    title: 'Unauthorized',
+    when: 'a management request without `Authorization: Bearer <token>`',
+  },
   bad_token: { status: 403, title: 'Bad token', when: 'a management request with a wrong bearer token' },
   bad_signature: { status: 403, title: 'Bad signature', when: 'signing is on and `sig` is missing or wrong' },
-  originals_denied: { status: 403, title: 'Originals denied', when: 'a request without params while `KINU_ORIGINALS=deny`' },
-  not_found: { status: 404, title: 'Not found', when: 'no object has this key (or it is a folder, or a link out of the source, or — asked for without params — its bytes are not an image)' },
-  request_timeout: { status: 408, title: 'Request timeout', when: 'the client sent its request too slowly: headers beyond `KINU_HEADERS_TIMEOUT`, a body beyond `KINU_REQUEST_TIMEOUT` (`KINU_UPLOAD_TIMEOUT` for uploads); the connection is closed' },
+  originals_denied: {
+    status: 403,
+    title: 'Originals denied',
+    when: 'a request without params while `KINU_ORIGINALS=deny`',
+  },
+  not_found: {
+    status: 404,
+    title: 'Not found',
+    when: 'no object has this key (or it is a folder, or a link out of the source, or — asked for without params — its bytes are not an image)',
+  },
+  request_timeout: {
+    status: 408,
+    title: 'Request timeout',
+    when: 'the client sent its request too slowly: headers beyond `KINU_HEADERS_TIMEOUT`, a body beyond `KINU_REQUEST_TIMEOUT` (`KINU_UPLOAD_TIMEOUT` for uploads); the connection is closed',
+  },
   source_too_large: { status: 413, title: 'Source too large', when: 'the original is larger than `KINU_MAX_BYTES`' },
   upload_too_large: { status: 413, title: 'Upload too large', when: 'an upload is larger than `KINU_MAX_BYTES`' },
-  unsupported_format: { status: 415, title: 'Unsupported format', when: 'the original is not an image kinu can decode (BMP, HEVC HEIC, 10-bit AVIF, AVIF sequences, …)' },
+  unsupported_format: {
+    status: 415,
+    title: 'Unsupported format',
+    when: 'the original is not an image kinu can decode (BMP, HEVC HEIC, 10-bit AVIF, AVIF sequences, …)',
+  },
   corrupt_image: { status: 422, title: 'Corrupt image', when: 'the original is truncated or damaged' },
-  too_many_pixels: { status: 422, title: 'Too many pixels', when: 'the original declares more pixels than `KINU_MAX_PIXELS` (checked from the header, before decoding)' },
-  too_many_frames: { status: 422, title: 'Too many frames', when: 'the original has more frames than `KINU_MAX_FRAMES`' },
-  headers_too_large: { status: 431, title: 'Request headers too large', when: 'the request\'s headers are larger than Node\'s limit (16 KiB); the connection is closed' },
+  too_many_pixels: {
+    status: 422,
+    title: 'Too many pixels',
+    when: 'the original declares more pixels than `KINU_MAX_PIXELS` (checked from the header, before decoding)',
+  },
+  too_many_frames: {
+    status: 422,
+    title: 'Too many frames',
+    when: 'the original has more frames than `KINU_MAX_FRAMES`',
+  },
+  headers_too_large: {
+    status: 431,
+    title: 'Request headers too large',
+    when: "the request's headers are larger than Node's limit (16 KiB); the connection is closed",
+  },
   source_failed: { status: 502, title: 'Source failed', when: 'the source could not be read' },
-  overloaded: { status: 503, title: 'Overloaded', when: 'all pipeline slots are busy and the queue is full; `Retry-After` says when to retry' },
-  shutting_down: { status: 503, title: 'Shutting down', when: 'a new request reached an instance that is finishing its in-flight requests before it exits' },
+  overloaded: {
+    status: 503,
+    title: 'Overloaded',
+    when: 'all pipeline slots are busy and the queue is full; `Retry-After` says when to retry',
+  },
+  shutting_down: {
+    status: 503,
+    title: 'Shutting down',
+    when: 'a new request reached an instance that is finishing its in-flight requests before it exits',
+  },
   not_ready: { status: 503, title: 'Not ready', when: '`/_kinu/ready` while the source is unreachable' },
   source_timeout: { status: 504, title: 'Source timeout', when: 'the source did not answer in time' },
-  processing_timeout: { status: 504, title: 'Processing timeout', when: 'the pipeline took longer than `KINU_TIMEOUT`' },
+  processing_timeout: {
+    status: 504,
+    title: 'Processing timeout',
+    when: 'the pipeline took longer than `KINU_TIMEOUT`',
+  },
   route_not_found: { status: 404, title: 'No such route', when: 'an unknown path under `/_kinu/`' },
-  method_not_allowed: { status: 405, title: 'Method not allowed', when: 'a method other than GET or HEAD on an image URL, or a write to a read-only (HTTP) source' },
+  method_not_allowed: {
+    status: 405,
+    title: 'Method not allowed',
+    when: 'a method other than GET or HEAD on an image URL, or a write to a read-only (HTTP) source',
+  },
   internal: { status: 500, title: 'Internal error', when: 'a bug: logged with its cause' },
 } as const satisfies Record<string, { status: number; title: string; when: string }>;
 

@@ -4,7 +4,10 @@
 import type { Sharp } from 'sharp';
 
 /** Frame delays (ms) and play count (0 = forever) of an animated output; undefined keeps the decoder's. */
-export interface Animation { delay: number[] | undefined; loop: number | undefined }
+export interface Animation {
+  delay: number[] | undefined;
+  loop: number | undefined;
+}
 
 /** What writing a format takes and allows. */
 export interface Writer {
@@ -52,55 +55,135 @@ export interface FormatRow {
 // first, in the order `fmt` lists them.
 const TABLE = {
   jpeg: {
-    label: 'JPEG', aliases: ['jpg', 'jpe'], sharp: { format: 'jpeg' }, mime: 'image/jpeg', extensions: ['jpg', 'jpeg', 'jpe'],
-    read: true, browsers: 'all', defaultOutput: 'jpeg',
+    label: 'JPEG',
+    aliases: ['jpg', 'jpe'],
+    sharp: { format: 'jpeg' },
+    mime: 'image/jpeg',
+    extensions: ['jpg', 'jpeg', 'jpe'],
+    read: true,
+    browsers: 'all',
+    defaultOutput: 'jpeg',
     write: {
-      alpha: false, animation: false, quality: 80, maxSide: 65535, cost: { bytesPerPixel: 7, nsPerPixel: 70, stoppable: true },
+      alpha: false,
+      animation: false,
+      quality: 80,
+      maxSide: 65535,
+      cost: { bytesPerPixel: 7, nsPerPixel: 70, stoppable: true },
       encode: (img, q) => img.jpeg({ quality: q, progressive: false, chromaSubsampling: '4:2:0' }),
     },
   },
   png: {
-    label: 'PNG', aliases: [], sharp: { format: 'png' }, mime: 'image/png', extensions: ['png'],
-    read: true, browsers: 'all', defaultOutput: 'png',
+    label: 'PNG',
+    aliases: [],
+    sharp: { format: 'png' },
+    mime: 'image/png',
+    extensions: ['png'],
+    read: true,
+    browsers: 'all',
+    defaultOutput: 'png',
     write: {
-      alpha: true, animation: false, quality: undefined, maxSide: 65535, cost: { bytesPerPixel: 3, nsPerPixel: 90, stoppable: true },
+      alpha: true,
+      animation: false,
+      quality: undefined,
+      maxSide: 65535,
+      cost: { bytesPerPixel: 3, nsPerPixel: 90, stoppable: true },
       encode: (img) => img.png({ compressionLevel: 6, adaptiveFiltering: false }),
     },
   },
   webp: {
-    label: 'WebP', aliases: [], sharp: { format: 'webp' }, mime: 'image/webp', extensions: ['webp'],
-    read: true, frames: true, decode: { bytesPerPixel: 8, shrinks: true }, browsers: { accept: 2 }, defaultOutput: 'webp',
+    label: 'WebP',
+    aliases: [],
+    sharp: { format: 'webp' },
+    mime: 'image/webp',
+    extensions: ['webp'],
+    read: true,
+    frames: true,
+    decode: { bytesPerPixel: 8, shrinks: true },
+    browsers: { accept: 2 },
+    defaultOutput: 'webp',
     write: {
-      alpha: true, animation: true, quality: 80, maxSide: 16383, cost: { bytesPerPixel: 8, nsPerPixel: 200, stoppable: false },
+      alpha: true,
+      animation: true,
+      quality: 80,
+      maxSide: 16383,
+      cost: { bytesPerPixel: 8, nsPerPixel: 200, stoppable: false },
       encode: (img, q, anim) => img.webp({ quality: q, effort: 4, ...anim }),
     },
   },
   // libheif holds the picture and its YUV planes (17.5 B/px measured) and never shrinks on load; libvips cannot
   // write (nor, with the prebuilt sharp, read) AVIF sequences.
   avif: {
-    label: 'AVIF', aliases: [], sharp: { format: 'heif', compression: 'av1' }, mime: 'image/avif', extensions: ['avif', 'avifs'],
-    read: true, decode: { bytesPerPixel: 18, shrinks: false }, browsers: { accept: 1 }, defaultOutput: 'avif',
+    label: 'AVIF',
+    aliases: [],
+    sharp: { format: 'heif', compression: 'av1' },
+    mime: 'image/avif',
+    extensions: ['avif', 'avifs'],
+    read: true,
+    decode: { bytesPerPixel: 18, shrinks: false },
+    browsers: { accept: 1 },
+    defaultOutput: 'avif',
     write: {
-      alpha: true, animation: false, quality: 50, maxSide: 65535, cost: { bytesPerPixel: 36, nsPerPixel: 500, stoppable: false },
+      alpha: true,
+      animation: false,
+      quality: 50,
+      maxSide: 65535,
+      cost: { bytesPerPixel: 36, nsPerPixel: 500, stoppable: false },
       encode: (img, q) => img.avif({ quality: q, effort: 2 }),
     },
   },
   gif: {
-    label: 'GIF', aliases: [], sharp: { format: 'gif' }, mime: 'image/gif', extensions: ['gif'],
-    read: true, frames: true, browsers: 'all', defaultOutput: 'gif',
+    label: 'GIF',
+    aliases: [],
+    sharp: { format: 'gif' },
+    mime: 'image/gif',
+    extensions: ['gif'],
+    read: true,
+    frames: true,
+    browsers: 'all',
+    defaultOutput: 'gif',
     write: {
-      alpha: true, animation: true, quality: undefined, maxSide: 65535, cost: { bytesPerPixel: 14, nsPerPixel: 250, stoppable: false },
+      alpha: true,
+      animation: true,
+      quality: undefined,
+      maxSide: 65535,
+      cost: { bytesPerPixel: 14, nsPerPixel: 250, stoppable: false },
       encode: (img, _q, anim) => img.gif({ effort: 7, ...anim }),
     },
   },
-  tiff: { label: 'TIFF', aliases: ['tif'], sharp: { format: 'tiff' }, mime: 'image/tiff', extensions: ['tif', 'tiff'], read: true },
-  svg: { label: 'SVG', aliases: [], sharp: { format: 'svg' }, mime: 'image/svg+xml', extensions: ['svg', 'svgz'], read: true },
+  tiff: {
+    label: 'TIFF',
+    aliases: ['tif'],
+    sharp: { format: 'tiff' },
+    mime: 'image/tiff',
+    extensions: ['tif', 'tiff'],
+    read: true,
+  },
+  svg: {
+    label: 'SVG',
+    aliases: [],
+    sharp: { format: 'svg' },
+    mime: 'image/svg+xml',
+    extensions: ['svg', 'svgz'],
+    read: true,
+  },
   // Known as images (served as originals, named by dialects) but not decoded by the prebuilt sharp (issue 16).
   heic: {
-    label: 'HEIC', aliases: [], sharp: { format: 'heif', compression: 'hevc' }, mime: 'image/heic', sequenceMime: 'image/heic-sequence',
-    extensions: ['heic'], read: false,
+    label: 'HEIC',
+    aliases: [],
+    sharp: { format: 'heif', compression: 'hevc' },
+    mime: 'image/heic',
+    sequenceMime: 'image/heic-sequence',
+    extensions: ['heic'],
+    read: false,
   },
-  heif: { label: 'HEIF', aliases: [], mime: 'image/heif', sequenceMime: 'image/heif-sequence', extensions: ['heif'], read: false },
+  heif: {
+    label: 'HEIF',
+    aliases: [],
+    mime: 'image/heif',
+    sequenceMime: 'image/heif-sequence',
+    extensions: ['heif'],
+    read: false,
+  },
   jxl: { label: 'JPEG XL', aliases: [], sharp: { format: 'jxl' }, mime: 'image/jxl', extensions: ['jxl'], read: false },
   bmp: { label: 'BMP', aliases: [], mime: 'image/bmp', extensions: ['bmp'], read: false },
   ico: { label: 'ICO', aliases: [], mime: 'image/x-icon', extensions: ['ico'], read: false, defaultOutput: 'png' },
@@ -111,13 +194,18 @@ export type FormatName = keyof typeof TABLE;
 export type OutputFormat = { [K in FormatName]: (typeof TABLE)[K] extends { write: Writer } ? K : never }[FormatName];
 
 /** The formats `fmt=auto` offers only to browsers whose Accept names them. */
-export type NegotiatedFormat = { [K in FormatName]: (typeof TABLE)[K] extends { browsers: { accept: number } } ? K : never }[FormatName];
+export type NegotiatedFormat = {
+  [K in FormatName]: (typeof TABLE)[K] extends { browsers: { accept: number } } ? K : never;
+}[FormatName];
 
 /** Every row, by canonical name, in table order. */
 export const FORMAT_TABLE: Readonly<Record<FormatName, FormatRow>> = TABLE;
 const ROWS = Object.entries(FORMAT_TABLE) as [FormatName, FormatRow][];
 
-export const OUTPUT_FORMATS = ROWS.filter(([, r]) => r.write).map(([n]) => n) as unknown as readonly [OutputFormat, ...OutputFormat[]];
+export const OUTPUT_FORMATS = ROWS.filter(([, r]) => r.write).map(([n]) => n) as unknown as readonly [
+  OutputFormat,
+  ...OutputFormat[],
+];
 
 export interface FormatInfo extends Writer {
   readonly mime: string;
@@ -125,10 +213,16 @@ export interface FormatInfo extends Writer {
 }
 
 /** The output formats with their writers, mime and extension. */
-export const FORMATS = Object.fromEntries(ROWS.flatMap(([n, r]) => (r.write ? [[n, { ...r.write, mime: r.mime, ext: r.extensions[0]! }]] : []))) as Readonly<Record<OutputFormat, FormatInfo>>;
+export const FORMATS = Object.fromEntries(
+  ROWS.flatMap(([n, r]) => (r.write ? [[n, { ...r.write, mime: r.mime, ext: r.extensions[0]! }]] : [])),
+) as Readonly<Record<OutputFormat, FormatInfo>>;
 
-const BY_SPELLING = new Map<string, FormatName>(ROWS.flatMap(([n, r]) => [[n, n], ...r.aliases.map((a) => [a, n] as [string, FormatName])]));
-const BY_EXTENSION = new Map<string, FormatName>(ROWS.flatMap(([n, r]) => r.extensions.map((e) => [e, n] as [string, FormatName])));
+const BY_SPELLING = new Map<string, FormatName>(
+  ROWS.flatMap(([n, r]) => [[n, n], ...r.aliases.map((a) => [a, n] as [string, FormatName])]),
+);
+const BY_EXTENSION = new Map<string, FormatName>(
+  ROWS.flatMap(([n, r]) => r.extensions.map((e) => [e, n] as [string, FormatName])),
+);
 
 /** The row a name or alias spells, in any case. */
 export function formatNamed(spelling: string): FormatName | undefined {
@@ -148,9 +242,13 @@ export function outputNamed(spelling: string): OutputFormat | undefined {
 }
 
 /** The row sharp's metadata() describes; undefined for a format outside the table (jp2k, pdf, …). */
-export function formatOfMetadata(meta: { format?: string | undefined; compression?: string | undefined }): FormatName | undefined {
+export function formatOfMetadata(meta: {
+  format?: string | undefined;
+  compression?: string | undefined;
+}): FormatName | undefined {
   const matches = ROWS.filter(([, r]) => r.sharp !== undefined && r.sharp.format === meta.format);
-  return (matches.find(([, r]) => r.sharp!.compression === undefined || r.sharp!.compression === meta.compression) ?? matches[0])?.[0];
+  return (matches.find(([, r]) => r.sharp!.compression === undefined || r.sharp!.compression === meta.compression) ??
+    matches[0])?.[0];
 }
 
 /** The row a file extension names (any case, without the dot). */
@@ -167,9 +265,9 @@ export function fallbackFormat(need: { alpha: boolean; animated: boolean }): Out
 }
 
 /** What `fmt=auto` may offer beyond the fallbacks: the formats a browser shows when its Accept names them, best first. */
-export const NEGOTIATED_FORMATS = OUTPUT_FORMATS
-  .filter((n) => typeof FORMAT_TABLE[n].browsers === 'object')
-  .sort((a, b) => rank(a) - rank(b)) as readonly NegotiatedFormat[];
+export const NEGOTIATED_FORMATS = OUTPUT_FORMATS.filter((n) => typeof FORMAT_TABLE[n].browsers === 'object').sort(
+  (a, b) => rank(a) - rank(b),
+) as readonly NegotiatedFormat[];
 function rank(n: FormatName): number {
   const b = FORMAT_TABLE[n].browsers;
   return typeof b === 'object' ? b.accept : Infinity;

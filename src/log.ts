@@ -9,7 +9,11 @@ import pino from 'pino';
 export function logDestination(fd = 1): pino.DestinationStream & { flush(cb?: (err?: Error) => void): void } {
   const out = pino.destination({ dest: fd, sync: false, contentMode: 'buffer' });
   return {
-    write: (line: string) => { out.write(Buffer.from(line) as unknown as string); },
-    flush: (cb) => { out.flush(cb); },
+    write: (line: string) => {
+      out.write(Buffer.from(line) as unknown as string);
+    },
+    flush: (cb) => {
+      out.flush(cb);
+    },
   };
 }

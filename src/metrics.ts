@@ -5,13 +5,14 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { LimiterStats } from './pipeline/limiter.ts';
 import type { SourceHealth } from './source/resilient.ts';
 
-
 export interface MetricsDeps {
   readonly limiter: { stats(): LimiterStats };
   /** The source's health, if it keeps one; undefined leaves the source metrics at zero. */
   readonly sourceHealth?: () => SourceHealth | undefined;
   /** Each cache tier's swallowed failures by operation (cache/cache.ts TierHealth; metrics may not import cache/). */
-  readonly cacheHealth?: () => readonly { readonly tier: string; readonly errors: Readonly<Record<string, number>> }[] | undefined;
+  readonly cacheHealth?: () =>
+    | readonly { readonly tier: string; readonly errors: Readonly<Record<string, number>> }[]
+    | undefined;
   /** sharp.counters(): its pipelines running on libuv's pool now (`process`), and its calls waiting for a pool thread. */
   readonly libvips?: () => { readonly process: number; readonly queue: number };
 }
@@ -35,7 +36,9 @@ export interface Metrics {
   /** One answered request (fast path or Fastify). */
   request(o: RequestObservation): void;
   /** One pipeline execution (requests that waited for another's run do not count): its stage timings in ms, or undefined when it failed. */
-  pipelineRun(timings: { readonly fetch?: number; readonly process?: number; readonly encode?: number } | undefined): void;
+  pipelineRun(
+    timings: { readonly fetch?: number; readonly process?: number; readonly encode?: number } | undefined,
+  ): void;
   /** The exposition text and its content type. */
   scrape(): Promise<{ contentType: string; body: string }>;
 }
@@ -54,58 +57,162 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   const bytesByRoute = new Map<RouteLabel, number>();
   const lookupCounts: Record<string, number> = { memory: 0, disk: 0, store: 0, miss: 0 };
   new Counter({
-    name: 'kinu_http_requests_total', help: 'HTTP requests answered, by route, method and status.', labelNames: ['route', 'method', 'status'] as const, registers,
+    name: 'kinu_http_requests_total',
+    help: 'HTTP requests answered, by route, method and status.',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers,
     collect() {
       this.reset();
       for (const s of http.values()) this.inc(s.labels, s.count);
     },
   });
-  registry.registerMetric(histogram('kinu_http_request_duration_seconds', 'Time from the request reaching kinu to the end of its response.', HTTP_BUCKETS, http) as unknown as Parameters<Registry['registerMetric']>[0]);
+  registry.registerMetric(
+    histogram(
+      'kinu_http_request_duration_seconds',
+      'Time from the request reaching kinu to the end of its response.',
+      HTTP_BUCKETS,
+      http,
+    ) as unknown as Parameters<Registry['registerMetric']>[0],
+  );
   new Counter({
-    name: 'kinu_http_response_bytes_total', help: 'Response body bytes sent, by route.', labelNames: ['route'] as const, registers,
+    name: 'kinu_http_response_bytes_total',
+    help: 'Response body bytes sent, by route.',
+    labelNames: ['route'] as const,
+    registers,
     collect() {
       this.reset();
       for (const [route, n] of bytesByRoute) this.inc({ route }, n);
     },
   });
   new Counter({
-    name: 'kinu_cache_lookups_total', help: 'Variant requests by the cache tier that answered them (X-Kinu-Cache); miss = made by the pipeline or shared with a run in progress.', labelNames: ['result'] as const, registers,
+    name: 'kinu_cache_lookups_total',
+    help: 'Variant requests by the cache tier that answered them (X-Kinu-Cache); miss = made by the pipeline or shared with a run in progress.',
+    labelNames: ['result'] as const,
+    registers,
     collect() {
       this.reset();
       for (const [result, n] of Object.entries(lookupCounts)) this.inc({ result }, n);
     },
   });
-  const runs = new Counter({ name: 'kinu_pipeline_runs_total', help: 'Pipeline executions (fetch, process, encode of one variant), failed ones included; concurrent requests for one variant share a run.', registers });
-  const stages = new Histogram({ name: 'kinu_pipeline_stage_duration_seconds', help: 'Duration of each stage of successful pipeline runs (libvips is lazy: pixel work is counted in encode).', labelNames: ['stage'] as const, buckets: STAGE_BUCKETS, registers });
+  const runs = new Counter({
+    name: 'kinu_pipeline_runs_total',
+    help: 'Pipeline executions (fetch, process, encode of one variant), failed ones included; concurrent requests for one variant share a run.',
+    registers,
+  });
+  const stages = new Histogram({
+    name: 'kinu_pipeline_stage_duration_seconds',
+    help: 'Duration of each stage of successful pipeline runs (libvips is lazy: pixel work is counted in encode).',
+    labelNames: ['stage'] as const,
+    buckets: STAGE_BUCKETS,
+    registers,
+  });
 
-  new Gauge({ name: 'kinu_queue_length', help: 'Requests waiting for a pipeline slot.', registers, collect() { this.set(deps.limiter.stats().queued); } });
-  new Gauge({ name: 'kinu_pipelines_active', help: 'Pipelines running now.', registers, collect() { this.set(deps.limiter.stats().active); } });
-  new Gauge({ name: 'kinu_libvips_running', help: 'Image operations sharp is running on libuv\'s thread pool now; fewer than kinu_pipelines_active while kinu_libvips_waiting is above 0 means the pool (UV_THREADPOOL_SIZE) is too small.', registers, collect() { this.set(deps.libvips?.().process ?? 0); } });
-  new Gauge({ name: 'kinu_libvips_waiting', help: 'sharp calls (pipelines, header reads) waiting for a thread of libuv\'s pool.', registers, collect() { this.set(deps.libvips?.().queue ?? 0); } });
-  new Counter({ name: 'kinu_rejections_total', help: 'Requests refused with 503 overloaded because the queue was full.', registers, collect() { setCounter(this, deps.limiter.stats().rejected); } });
-  new Gauge({ name: 'kinu_memory_reserved_bytes', help: 'Estimated peak memory reserved by the pipelines running now (abandoned ones included), of KINU_MEMORY_BUDGET.', registers, collect() { this.set(deps.limiter.stats().reservedBytes); } });
-  new Gauge({ name: 'kinu_memory_waiting', help: 'Pipelines waiting for their memory reservation to fit the budget.', registers, collect() { this.set(deps.limiter.stats().memoryWaiting); } });
+  new Gauge({
+    name: 'kinu_queue_length',
+    help: 'Requests waiting for a pipeline slot.',
+    registers,
+    collect() {
+      this.set(deps.limiter.stats().queued);
+    },
+  });
+  new Gauge({
+    name: 'kinu_pipelines_active',
+    help: 'Pipelines running now.',
+    registers,
+    collect() {
+      this.set(deps.limiter.stats().active);
+    },
+  });
+  new Gauge({
+    name: 'kinu_libvips_running',
+    help: "Image operations sharp is running on libuv's thread pool now; fewer than kinu_pipelines_active while kinu_libvips_waiting is above 0 means the pool (UV_THREADPOOL_SIZE) is too small.",
+    registers,
+    collect() {
+      this.set(deps.libvips?.().process ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'kinu_libvips_waiting',
+    help: "sharp calls (pipelines, header reads) waiting for a thread of libuv's pool.",
+    registers,
+    collect() {
+      this.set(deps.libvips?.().queue ?? 0);
+    },
+  });
+  new Counter({
+    name: 'kinu_rejections_total',
+    help: 'Requests refused with 503 overloaded because the queue was full.',
+    registers,
+    collect() {
+      setCounter(this, deps.limiter.stats().rejected);
+    },
+  });
+  new Gauge({
+    name: 'kinu_memory_reserved_bytes',
+    help: 'Estimated peak memory reserved by the pipelines running now (abandoned ones included), of KINU_MEMORY_BUDGET.',
+    registers,
+    collect() {
+      this.set(deps.limiter.stats().reservedBytes);
+    },
+  });
+  new Gauge({
+    name: 'kinu_memory_waiting',
+    help: 'Pipelines waiting for their memory reservation to fit the budget.',
+    registers,
+    collect() {
+      this.set(deps.limiter.stats().memoryWaiting);
+    },
+  });
 
   const health = () => deps.sourceHealth?.();
   new Counter({
-    name: 'kinu_source_errors_total', help: 'Failed source calls, each attempt counted, by error code (404s are answers, not errors).', labelNames: ['code'] as const, registers,
+    name: 'kinu_source_errors_total',
+    help: 'Failed source calls, each attempt counted, by error code (404s are answers, not errors).',
+    labelNames: ['code'] as const,
+    registers,
     collect() {
       this.reset();
       for (const [code, n] of Object.entries(health()?.errors ?? {})) this.inc({ code }, n);
     },
   });
-  new Counter({ name: 'kinu_source_retries_total', help: 'Source operations retried after a transient failure.', registers, collect() { setCounter(this, health()?.retries ?? 0); } });
-  new Counter({ name: 'kinu_source_bytes_read_total', help: 'Bytes read from the source.', registers, collect() { setCounter(this, health()?.bytesRead ?? 0); } });
-  new Gauge({ name: 'kinu_source_breaker_state', help: 'Source circuit breaker: 0 closed, 1 half-open, 2 open.', registers, collect() { this.set(BREAKER[health()?.state ?? 'closed']); } });
   new Counter({
-    name: 'kinu_cache_errors_total', help: 'Cache tier failures swallowed (a tier never fails a request: a failed get is a miss, a failed set a write not made), by tier and operation.', labelNames: ['tier', 'op'] as const, registers,
+    name: 'kinu_source_retries_total',
+    help: 'Source operations retried after a transient failure.',
+    registers,
+    collect() {
+      setCounter(this, health()?.retries ?? 0);
+    },
+  });
+  new Counter({
+    name: 'kinu_source_bytes_read_total',
+    help: 'Bytes read from the source.',
+    registers,
+    collect() {
+      setCounter(this, health()?.bytesRead ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'kinu_source_breaker_state',
+    help: 'Source circuit breaker: 0 closed, 1 half-open, 2 open.',
+    registers,
+    collect() {
+      this.set(BREAKER[health()?.state ?? 'closed']);
+    },
+  });
+  new Counter({
+    name: 'kinu_cache_errors_total',
+    help: 'Cache tier failures swallowed (a tier never fails a request: a failed get is a miss, a failed set a write not made), by tier and operation.',
+    labelNames: ['tier', 'op'] as const,
+    registers,
     collect() {
       this.reset();
-      for (const t of deps.cacheHealth?.() ?? []) for (const [op, n] of Object.entries(t.errors)) this.inc({ tier: t.tier, op }, n);
+      for (const t of deps.cacheHealth?.() ?? [])
+        for (const [op, n] of Object.entries(t.errors)) this.inc({ tier: t.tier, op }, n);
     },
   });
 
-  for (const m of processMetrics().getMetricsAsArray()) registry.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0]);
+  for (const m of processMetrics().getMetricsAsArray())
+    registry.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0]);
 
   return {
     registry,
@@ -113,7 +220,12 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       const id = `${o.route} ${o.method} ${o.status}`;
       let s = http.get(id);
       if (!s) {
-        s = { labels: { route: o.route, method: o.method, status: String(o.status) }, count: 0, sum: 0, buckets: new Array<number>(HTTP_BUCKETS.length).fill(0) };
+        s = {
+          labels: { route: o.route, method: o.method, status: String(o.status) },
+          count: 0,
+          sum: 0,
+          buckets: new Array<number>(HTTP_BUCKETS.length).fill(0),
+        };
         http.set(id, s);
       }
       s.count++;
@@ -122,7 +234,8 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       if (i >= 0) s.buckets[i]!++;
       if (o.bytes > 0) bytesByRoute.set(o.route, (bytesByRoute.get(o.route) ?? 0) + o.bytes);
       // A lookup happened for every variant answered 200 (a 304 is answered from the ETag alone).
-      if (o.route === 'image' && o.status === 200 && o.cache !== undefined && o.cache in lookupCounts) lookupCounts[o.cache]!++;
+      if (o.route === 'image' && o.status === 200 && o.cache !== undefined && o.cache in lookupCounts)
+        lookupCounts[o.cache]!++;
     },
     pipelineRun(timings) {
       runs.inc();
@@ -137,7 +250,12 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   };
 }
 
-interface HttpSeries { readonly labels: Record<string, string>; count: number; sum: number; readonly buckets: number[] }
+interface HttpSeries {
+  readonly labels: Record<string, string>;
+  count: number;
+  sum: number;
+  readonly buckets: number[];
+}
 
 /** A histogram over series kept as plain numbers, in the shape prom-client's Registry renders (and aggregates). */
 function histogram(name: string, help: string, bounds: readonly number[], series: ReadonlyMap<string, HttpSeries>) {

@@ -47,9 +47,15 @@ export interface PurgeReport {
 
 export interface Objects {
   /** `key` given: stored under it; otherwise `<prefix><sha256 of the bytes>.<ext>`, as the 2011 system named files. */
-  upload(body: Buffer, opts: { key?: string; prefix?: string; signal?: AbortSignal }): Promise<StoredObject & { purged?: PurgeReport }>;
+  upload(
+    body: Buffer,
+    opts: { key?: string; prefix?: string; signal?: AbortSignal },
+  ): Promise<StoredObject & { purged?: PurgeReport }>;
   remove(key: string, opts: { signal?: AbortSignal }): Promise<PurgeReport>;
-  info(key: string, opts: { signal?: AbortSignal }): Promise<ImageInfo & Placeholder & { key: string; etag: string; lastModified: Date }>;
+  info(
+    key: string,
+    opts: { signal?: AbortSignal },
+  ): Promise<ImageInfo & Placeholder & { key: string; etag: string; lastModified: Date }>;
 }
 
 export function createObjects(deps: ObjectsDeps): Objects {
@@ -57,7 +63,9 @@ export function createObjects(deps: ObjectsDeps): Objects {
 
   const writable = (what: string) => {
     if (!source.put || !source.delete) {
-      throw new KinuError('method_not_allowed', `the ${source.name} source is read-only: ${what} is not possible`, { headers: { allow: 'GET, HEAD' } });
+      throw new KinuError('method_not_allowed', `the ${source.name} source is read-only: ${what} is not possible`, {
+        headers: { allow: 'GET, HEAD' },
+      });
     }
     return { put: source.put.bind(source), delete: source.delete.bind(source) };
   };
@@ -73,7 +81,8 @@ export function createObjects(deps: ObjectsDeps): Objects {
   };
 
   const timeoutSeconds = Math.max(1, Math.ceil(deps.timeoutMs / 1000));
-  const inspect = (body: Buffer, signal?: AbortSignal) => limiter.run((lease) => inspectImage(body, limits, { timeoutSeconds, reserve: lease.reserve }), signal);
+  const inspect = (body: Buffer, signal?: AbortSignal) =>
+    limiter.run((lease) => inspectImage(body, limits, { timeoutSeconds, reserve: lease.reserve }), signal);
 
   async function purgeAll(key: string): Promise<PurgeReport> {
     source.forget(key);
@@ -81,16 +90,21 @@ export function createObjects(deps: ObjectsDeps): Objects {
     const purge = deps.purge;
     if (!purge) return { variants };
     const tag = deps.purgeTag(key);
-    if (deps.purgeAgainAfterMs !== undefined) setTimeout(() => { void purge(tag); }, deps.purgeAgainAfterMs).unref();
+    if (deps.purgeAgainAfterMs !== undefined)
+      setTimeout(() => {
+        void purge(tag);
+      }, deps.purgeAgainAfterMs).unref();
     return { variants, hook: await purge(tag) };
   }
 
   return {
     async upload(body, opts) {
       const { put } = writable('uploading');
-      if (body.length > limits.maxBytes) throw new KinuError('upload_too_large', `the upload is ${body.length} bytes; the limit is ${limits.maxBytes}`);
+      if (body.length > limits.maxBytes)
+        throw new KinuError('upload_too_large', `the upload is ${body.length} bytes; the limit is ${limits.maxBytes}`);
       const info = await inspect(body, opts.signal);
-      const key = opts.key !== undefined ? checkExtension(validateKey(opts.key), info) : derivedKey(body, info, opts.prefix);
+      const key =
+        opts.key !== undefined ? checkExtension(validateKey(opts.key), info) : derivedKey(body, info, opts.prefix);
       const before = await exists(key, opts.signal);
       // Content-addressed and already there: the same bytes, nothing to write or purge.
       const unchanged = opts.key === undefined && before?.size === body.length;
@@ -98,8 +112,14 @@ export function createObjects(deps: ObjectsDeps): Objects {
       source.forget(key);
       const purged = before && !unchanged ? await purgeAll(key) : undefined;
       return {
-        key, width: info.width, height: info.height, format: info.format, bytes: body.length,
-        etag: originalEtag(key, stat.version), created: before === undefined, ...(purged ? { purged } : {}),
+        key,
+        width: info.width,
+        height: info.height,
+        format: info.format,
+        bytes: body.length,
+        etag: originalEtag(key, stat.version),
+        created: before === undefined,
+        ...(purged ? { purged } : {}),
       };
     },
 
@@ -107,7 +127,8 @@ export function createObjects(deps: ObjectsDeps): Objects {
       const { delete: del } = writable('deleting');
       validateKey(key);
       source.forget(key);
-      if (!(await del(key, { signal: opts.signal }))) throw new KinuError('not_found', `no object with key ${quoted(key, 128)}`);
+      if (!(await del(key, { signal: opts.signal })))
+        throw new KinuError('not_found', `no object with key ${quoted(key, 128)}`);
       return purgeAll(key);
     },
 
@@ -137,7 +158,10 @@ function checkExtension(key: string, info: ImageInfo): string {
   const ext = dot > key.lastIndexOf('/') ? key.slice(dot + 1).toLowerCase() : '';
   const claimed = Object.entries(EXTENSIONS).find(([, exts]) => exts.includes(ext))?.[0];
   if (claimed !== undefined && claimed !== info.format) {
-    throw new KinuError('invalid_upload', `the key ends in .${ext} but the bytes are ${info.format.toUpperCase()}; use .${info.ext}`);
+    throw new KinuError(
+      'invalid_upload',
+      `the key ends in .${ext} but the bytes are ${info.format.toUpperCase()}; use .${info.ext}`,
+    );
   }
   return key;
 }

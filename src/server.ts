@@ -51,7 +51,14 @@ export interface ServerDeps {
 }
 
 export interface KinuServer extends FastifyInstance {
-  kinu: { source: StatCachedSource; limiter: Limiter; cache: TieredCache; metrics: Metrics; drain(): void; inFlight(): number };
+  kinu: {
+    source: StatCachedSource;
+    limiter: Limiter;
+    cache: TieredCache;
+    metrics: Metrics;
+    drain(): void;
+    inFlight(): number;
+  };
 }
 
 export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
@@ -60,16 +67,25 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
   const app = Fastify({
     // Every request gets its id here, and one access-log line and its metrics (http/access.ts).
     // Slow and silent clients are bounded there (http/connections.ts).
-    serverFactory: (handler) => createHttpServer({
-      limits: config.connections, uploads: config.management.token !== undefined,
-      onDrop: (n) => app.log.warn({ dropped: n, maxConnections: config.connections.maxConnections }, 'connections refused: KINU_MAX_CONNECTIONS reached'),
-    }, (req, res) => {
-      const started = performance.now();
-      const reqId = requestId(req.headers['x-request-id']);
-      if (fastHit?.(req, res, reqId, started)) return;
-      access?.follow(req, res, reqId, started);
-      handler(req, res);
-    }),
+    serverFactory: (handler) =>
+      createHttpServer(
+        {
+          limits: config.connections,
+          uploads: config.management.token !== undefined,
+          onDrop: (n) =>
+            app.log.warn(
+              { dropped: n, maxConnections: config.connections.maxConnections },
+              'connections refused: KINU_MAX_CONNECTIONS reached',
+            ),
+        },
+        (req, res) => {
+          const started = performance.now();
+          const reqId = requestId(req.headers['x-request-id']);
+          if (fastHit?.(req, res, reqId, started)) return;
+          access?.follow(req, res, reqId, started);
+          handler(req, res);
+        },
+      ),
     // Node's bare 400/408/431 answers, as problem+json.
     clientErrorHandler: answerClientError,
     logger: deps.logger ?? { level: config.server.logLevel, stream: logDestination() },
@@ -80,75 +96,162 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
     // Our own onRequest hook answers during shutdown, as problem+json.
     return503OnClosing: false,
     // Bad percent-encoding in the path is caught by the router before any route: answer it as problem+json too.
-    frameworkErrors: (error, request, reply) => (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-      ? sendProblem(reply, new KinuError('invalid_key', 'key: malformed percent-encoding or too long'))
-      : errorHandler(error, request, reply)),
+    frameworkErrors: (error, request, reply) =>
+      error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? sendProblem(reply, new KinuError('invalid_key', 'key: malformed percent-encoding or too long'))
+        : errorHandler(error, request, reply),
   }) as unknown as KinuServer;
 
   const adapter = deps.source ?? createSource(config, app);
-  const source = withStatCache(withResilience(adapter, {
-    timeoutMs: config.source.timeoutMs, retries: config.source.retries,
-    breakerFailures: config.source.breaker.failures, breakerCooldownMs: config.source.breaker.cooldownMs,
-  }), { ttlMs: config.source.statTtlMs, staleMs: config.source.staleMs });
+  const source = withStatCache(
+    withResilience(adapter, {
+      timeoutMs: config.source.timeoutMs,
+      retries: config.source.retries,
+      breakerFailures: config.source.breaker.failures,
+      breakerCooldownMs: config.source.breaker.cooldownMs,
+    }),
+    { ttlMs: config.source.statTtlMs, staleMs: config.source.staleMs },
+  );
   const cache = deps.cache ?? createTieredCache(cacheTiers(config, app));
-  app.addHook('onClose', async () => { await cache.close(); });
-  const limiter = deps.limiter ?? createLimiter({ concurrency: config.limits.concurrency, queue: config.limits.queue, memoryBytes: config.limits.memoryBytes });
-  const metrics = createMetrics({ limiter, sourceHealth: () => source.health?.(), cacheHealth: () => cache.health?.(), libvips: () => sharp.counters() });
+  app.addHook('onClose', async () => {
+    await cache.close();
+  });
+  const limiter =
+    deps.limiter ??
+    createLimiter({
+      concurrency: config.limits.concurrency,
+      queue: config.limits.queue,
+      memoryBytes: config.limits.memoryBytes,
+    });
+  const metrics = createMetrics({
+    limiter,
+    sourceHealth: () => source.health?.(),
+    cacheHealth: () => cache.health?.(),
+    libvips: () => sharp.counters(),
+  });
   access = createAccess({ log: app.log, metrics });
-  const deliver = createDeliver({ source, limiter, cache, limits: config.limits, timeoutMs: config.limits.timeoutMs, onPipelineRun: metrics.pipelineRun });
+  const deliver = createDeliver({
+    source,
+    limiter,
+    cache,
+    limits: config.limits,
+    timeoutMs: config.limits.timeoutMs,
+    onPipelineRun: metrics.pipelineRun,
+  });
   let draining = false;
-  app.decorate('kinu', { source, limiter, cache, metrics, drain: () => { draining = true; }, inFlight: () => access?.inFlight() ?? 0 });
+  app.decorate('kinu', {
+    source,
+    limiter,
+    cache,
+    metrics,
+    drain: () => {
+      draining = true;
+    },
+    inFlight: () => access?.inFlight() ?? 0,
+  });
 
   app.setErrorHandler(errorHandler);
   app.addHook('onRequest', (request, reply, done) => {
     if (!draining || request.url.startsWith('/_kinu/')) return done();
     reply.header('connection', 'close');
-    done(new KinuError('shutting_down', 'this instance is shutting down; retry on another', { headers: { 'retry-after': '1' } }));
+    done(
+      new KinuError('shutting_down', 'this instance is shutting down; retry on another', {
+        headers: { 'retry-after': '1' },
+      }),
+    );
   });
   app.setNotFoundHandler((request) => {
     throw new KinuError('route_not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
   });
 
   const objects = createObjects({
-    source, cache, limiter, limits: config.limits, timeoutMs: config.limits.timeoutMs, purgeTag,
+    source,
+    cache,
+    limiter,
+    limits: config.limits,
+    timeoutMs: config.limits.timeoutMs,
+    purgeTag,
     purge: config.management.purgeUrls.length === 0 ? undefined : createPurgeHooks(config.management.purgeUrls),
     // Other instances may serve the old variant until their remembered version expires; caches in front could
     // take it again in that window, so they are told twice.
     purgeAgainAfterMs: config.source.statTtlMs > 0 ? config.source.statTtlMs + 250 : undefined,
   });
   app.register(objectsRoutes, {
-    prefix: '/_kinu', token: config.management.token, objects, maxBytes: config.limits.maxBytes,
-    originalPath: (key) => originalPath(config, key), publicUrl: config.publicUrl,
+    prefix: '/_kinu',
+    token: config.management.token,
+    objects,
+    maxBytes: config.limits.maxBytes,
+    originalPath: (key) => originalPath(config, key),
+    publicUrl: config.publicUrl,
   });
   app.register(kinuRoutes, {
-    prefix: '/_kinu', ready: () => source.ready(), draining: () => draining,
+    prefix: '/_kinu',
+    ready: () => source.ready(),
+    draining: () => draining,
     source: () => ({ name: source.name, state: source.health?.().state ?? 'closed' }),
     caches: () => cache.health?.() ?? [],
   });
-  app.register(playgroundRoutes, { prefix: '/_kinu/playground', mode: config.http.playground, native: config.http.dialects.native, secrets: config.signing.secrets, presets: config.presets, originals: config.http.originals, source });
+  app.register(playgroundRoutes, {
+    prefix: '/_kinu/playground',
+    mode: config.http.playground,
+    native: config.http.dialects.native,
+    secrets: config.signing.secrets,
+    presets: config.presets,
+    originals: config.http.originals,
+    source,
+  });
   app.register(metricsRoute, { prefix: '/_kinu', metrics });
   const dialects: Record<DialectName, (prefix: string) => DialectParser> = {
-    native: (prefix) => (rawUrl) => parseNative(rawUrl, { prefix, secrets: config.signing.secrets, presets: config.presets, signOriginals: config.http.originals === 'signed' }),
+    native: (prefix) => (rawUrl) =>
+      parseNative(rawUrl, {
+        prefix,
+        secrets: config.signing.secrets,
+        presets: config.presets,
+        signOriginals: config.http.originals === 'signed',
+      }),
     imgproxy: (prefix) => {
-      if (config.imgproxy.keys.length === 0) app.log.warn(`no KINU_IMGPROXY_KEY set: imgproxy URLs under ${prefix || '/'} are unsigned (any signature segment accepted)`);
+      if (config.imgproxy.keys.length === 0)
+        app.log.warn(
+          `no KINU_IMGPROXY_KEY set: imgproxy URLs under ${prefix || '/'} are unsigned (any signature segment accepted)`,
+        );
       return (rawUrl) => parseImgproxy(rawUrl, { prefix, ...config.imgproxy });
     },
     thumbor: (prefix) => {
-      if (config.thumbor.keys.length === 0) app.log.warn(`no KINU_THUMBOR_KEY set: thumbor URLs under ${prefix || '/'} are unsigned (unsafe/ accepted, signatures not checked)`);
+      if (config.thumbor.keys.length === 0)
+        app.log.warn(
+          `no KINU_THUMBOR_KEY set: thumbor URLs under ${prefix || '/'} are unsigned (unsafe/ accepted, signatures not checked)`,
+        );
       return (rawUrl) => parseThumbor(rawUrl, { prefix, keys: config.thumbor.keys });
     },
     tofu: (prefix) => {
-      if (config.tofu.secrets.length === 0) app.log.warn(`no KINU_TOFU_SECRET set: tofu URLs under ${prefix || '/'} are unsigned (the signature token is not checked)`);
-      return (rawUrl) => parseTofu(rawUrl, { prefix, secrets: config.tofu.secrets, original: config.tofu.original, presets: config.presets });
+      if (config.tofu.secrets.length === 0)
+        app.log.warn(
+          `no KINU_TOFU_SECRET set: tofu URLs under ${prefix || '/'} are unsigned (the signature token is not checked)`,
+        );
+      return (rawUrl) =>
+        parseTofu(rawUrl, {
+          prefix,
+          secrets: config.tofu.secrets,
+          original: config.tofu.original,
+          presets: config.presets,
+        });
     },
   };
   const mounts: { prefix: string; parse: DialectParser }[] = [];
   for (const [name, prefix] of Object.entries(config.http.dialects) as [DialectName, string][]) {
     // imgproxy's `expires` depends on the clock, so its parses are not remembered.
     const pure = name !== 'imgproxy';
-    const parse = pure ? memoParse(dialects[name](prefix), { exists: (key) => source.peek(key) !== undefined }) : dialects[name](prefix);
+    const parse = pure
+      ? memoParse(dialects[name](prefix), { exists: (key) => source.peek(key) !== undefined })
+      : dialects[name](prefix);
     if (pure) mounts.push({ prefix, parse });
-    registerImageRoute(app, { prefix, parse, deliver, cacheControl: config.http.cacheControl, originals: config.http.originals });
+    registerImageRoute(app, {
+      prefix,
+      parse,
+      deliver,
+      cacheControl: config.http.cacheControl,
+      originals: config.http.originals,
+    });
   }
   fastHit = createFastHit({
     mounts: mounts.sort((a, b) => b.prefix.length - a.prefix.length),
@@ -177,7 +280,8 @@ function createSource(config: Config, app: FastifyInstance): Source {
     app.addHook('onClose', async () => client.destroy());
     return createS3Source({ url: c.root, client });
   }
-  if (c.kind === 'http') return createHttpSource({ base: c.root, allowNets: c.http.allowNets, redirects: c.http.redirects });
+  if (c.kind === 'http')
+    return createHttpSource({ base: c.root, allowNets: c.http.allowNets, redirects: c.http.redirects });
   return createFileSource({ ...c, log: app.log });
 }
 

@@ -28,7 +28,11 @@ export interface SupervisorOptions {
   readonly drainTimeoutMs: number;
   readonly logLevel: string;
   /** Each worker's libuv pool: set in its environment when kinu chose it, as libuv reads it once at its start. */
-  readonly threadPool: { readonly size: number; readonly setBy: 'kinu' | 'UV_THREADPOOL_SIZE'; readonly concurrency: number };
+  readonly threadPool: {
+    readonly size: number;
+    readonly setBy: 'kinu' | 'UV_THREADPOOL_SIZE';
+    readonly concurrency: number;
+  };
   /** `serve` and its arguments, and the environment, each worker is started with. */
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -43,13 +47,23 @@ const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 
 type Role = 'starting' | 'spare' | 'serving';
-interface Worker { readonly child: ChildProcess; role: Role; ready: boolean; listened: boolean }
+interface Worker {
+  readonly child: ChildProcess;
+  role: Role;
+  ready: boolean;
+  listened: boolean;
+}
 
 /** A bound TCP handle that this process never listens on or accepts from: its workers do. */
-interface ServerHandle { getsockname(out: { port?: number }): number; close(): void }
+interface ServerHandle {
+  getsockname(out: { port?: number }): number;
+  close(): void;
+}
 // net._createServerHandle is how node:cluster's primary makes the socket it shares (stable since Node 0.x):
 // it binds without listening, so this process's event loop never accepts on it.
-const createServerHandle = (net as unknown as { _createServerHandle(address: string, port: number, addressType: number): ServerHandle | number })._createServerHandle;
+const createServerHandle = (
+  net as unknown as { _createServerHandle(address: string, port: number, addressType: number): ServerHandle | number }
+)._createServerHandle;
 
 async function bind(host: string, port: number): Promise<{ handle: ServerHandle; port: number }> {
   const address = net.isIP(host) ? host : (await lookup(host)).address;
@@ -59,7 +73,10 @@ async function bind(host: string, port: number): Promise<{ handle: ServerHandle;
   // libuv defers a bind's EADDRINUSE to listen() (getsockname reports it), and a worker's listen() on its
   // copy of the unbound socket would pick a random port: fail here.
   const err = handle.getsockname(out);
-  if (err || !out.port) { handle.close(); throw new Error(err ? getSystemErrorName(err) : 'not bound'); }
+  if (err || !out.port) {
+    handle.close();
+    throw new Error(err ? getSystemErrorName(err) : 'not bound');
+  }
   return { handle, port: out.port };
 }
 
@@ -81,13 +98,18 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<number> {
   let lastDeath = -Infinity;
   let forkTimer: NodeJS.Timeout | undefined;
   let finish: () => void = () => {};
-  const done = new Promise<number>((resolve) => { finish = () => resolve(exitCode); });
+  const done = new Promise<number>((resolve) => {
+    finish = () => resolve(exitCode);
+  });
 
   const count = (role: Role) => [...workers].filter((w) => w.role === role).length;
 
   const start = () => {
     const pool = opts.threadPool.setBy === 'kinu' ? { UV_THREADPOOL_SIZE: String(opts.threadPool.size) } : {};
-    const child = fork(BIN, opts.argv, { env: { ...opts.env, ...pool, [WORKER_ENV]: String(process.pid) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(BIN, opts.argv, {
+      env: { ...opts.env, ...pool, [WORKER_ENV]: String(process.pid) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const w: Worker = { child, role: 'starting', ready: false, listened: false };
     workers.add(w);
     child.on('message', (m: ToSupervisor) => {
@@ -96,8 +118,10 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<number> {
         w.ready = true;
         fill();
         if (w.role === 'spare') log.info({ worker: child.pid }, 'spare worker ready');
+      } else if (m?.kinu === 'listening') {
+        w.listened = true;
+        announce();
       }
-      else if (m?.kinu === 'listening') { w.listened = true; announce(); }
     });
     child.once('exit', (code, signal) => died(w, code, signal));
   };
@@ -111,7 +135,10 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<number> {
   const promote = () => {
     for (const w of workers) {
       if (stopping || count('serving') >= opts.workers) return;
-      if (w.role === 'spare') { w.role = 'serving'; send(w, { kinu: 'serve', restarts }, socket.handle); }
+      if (w.role === 'spare') {
+        w.role = 'serving';
+        send(w, { kinu: 'serve', restarts }, socket.handle);
+      }
     }
   };
   /** Starts the processes missing; spares only once the first workers listen, not to slow the start down. */
@@ -119,14 +146,24 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<number> {
     const wanted = opts.workers + (announced ? opts.spares : 0);
     for (let i = workers.size; !stopping && i < wanted; i++) start();
   };
-  const fill = () => { promote(); if (forkTimer === undefined) startMissing(); };
+  const fill = () => {
+    promote();
+    if (forkTimer === undefined) startMissing();
+  };
 
   const announce = () => {
     if (announced || [...workers].filter((w) => w.listened).length < opts.workers) return;
     announced = true;
     const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
     opts.out(`kinu listening on http://${host}:${socket.port} (source: ${opts.source})`);
-    log.info({ workers: opts.workers, spares: opts.spares, pids: [...workers].filter((w) => w.listened).map((w) => w.child.pid) }, 'workers listening');
+    log.info(
+      {
+        workers: opts.workers,
+        spares: opts.spares,
+        pids: [...workers].filter((w) => w.listened).map((w) => w.child.pid),
+      },
+      'workers listening',
+    );
     fill();
   };
 
@@ -152,12 +189,20 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<number> {
     lastDeath = now;
     const delayMs = streak === 1 ? 0 : Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (streak - 2));
     // SIGABRT/SIGSEGV: a native crash (its message is on stderr just above); SIGKILL: usually the OOM killer.
-    log.error({ worker: w.child.pid, code, signal, was: w.role, restarts, restartInMs: delayMs }, 'worker died: replacing it');
+    log.error(
+      { worker: w.child.pid, code, signal, was: w.role, restarts, restartInMs: delayMs },
+      'worker died: replacing it',
+    );
     for (const other of workers) send(other, { kinu: 'restarts', restarts });
     // A spare takes over at once, whatever the backoff; only starting new processes waits.
     promote();
-    if (delayMs === 0) { if (forkTimer === undefined) startMissing(); }
-    else forkTimer ??= setTimeout(() => { forkTimer = undefined; fill(); }, delayMs);
+    if (delayMs === 0) {
+      if (forkTimer === undefined) startMissing();
+    } else
+      forkTimer ??= setTimeout(() => {
+        forkTimer = undefined;
+        fill();
+      }, delayMs);
   };
 
   const stop = (reason: string) => {
@@ -167,7 +212,10 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<number> {
     // Closing ours leaves the socket to the workers, which close theirs as they start draining.
     socket.handle.close();
     log.info({ signal: reason }, 'shutting down: workers finish their in-flight requests');
-    if (workers.size === 0) { finish(); return; }
+    if (workers.size === 0) {
+      finish();
+      return;
+    }
     for (const w of workers) w.child.kill('SIGTERM');
     const kill = setTimeout(() => {
       log.error('workers did not stop in time: killing them');
@@ -179,7 +227,10 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<number> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
-  log.info({ uvThreadpoolSize: opts.threadPool.size, setBy: opts.threadPool.setBy, concurrency: opts.threadPool.concurrency }, "workers' libuv thread pool");
+  log.info(
+    { uvThreadpoolSize: opts.threadPool.size, setBy: opts.threadPool.setBy, concurrency: opts.threadPool.concurrency },
+    "workers' libuv thread pool",
+  );
   fill();
   return done;
 }

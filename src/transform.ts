@@ -6,7 +6,15 @@ export const FITS = ['cover', 'contain', 'fill', 'inside', 'outside'] as const;
 export type Fit = (typeof FITS)[number];
 
 export const GRAVITIES = [
-  'center', 'top', 'bottom', 'left', 'right', 'top-left', 'top-right', 'bottom-left', 'bottom-right',
+  'center',
+  'top',
+  'bottom',
+  'left',
+  'right',
+  'top-left',
+  'top-right',
+  'bottom-left',
+  'bottom-right',
 ] as const;
 export type Gravity = (typeof GRAVITIES)[number];
 
@@ -19,7 +27,12 @@ export type Position =
 /** `auto` is resolved per request from `Accept`; `json` answers metadata of the output instead of pixels. */
 export type RequestedFormat = OutputFormat | 'auto' | 'json';
 
-export interface Rgba { r: number; g: number; b: number; alpha: number }
+export interface Rgba {
+  r: number;
+  g: number;
+  b: number;
+  alpha: number;
+}
 
 export interface Watermark {
   key: string;
@@ -53,10 +66,26 @@ export interface Transform {
 }
 
 export const IDENTITY: Readonly<Transform> = Object.freeze<Transform>({
-  width: undefined, height: undefined, fit: 'cover', position: { kind: 'gravity', gravity: 'center' },
-  enlarge: false, crop: undefined, format: undefined, quality: undefined, background: undefined,
-  blur: undefined, sharpen: undefined, rotate: 0, flipH: false, flipV: false, animated: true,
-  trim: undefined, pad: undefined, watermark: undefined, gray: false, pixelate: undefined,
+  width: undefined,
+  height: undefined,
+  fit: 'cover',
+  position: { kind: 'gravity', gravity: 'center' },
+  enlarge: false,
+  crop: undefined,
+  format: undefined,
+  quality: undefined,
+  background: undefined,
+  blur: undefined,
+  sharpen: undefined,
+  rotate: 0,
+  flipH: false,
+  flipV: false,
+  animated: true,
+  trim: undefined,
+  pad: undefined,
+  watermark: undefined,
+  gray: false,
+  pixelate: undefined,
 });
 
 const KEY_ORDER: readonly (keyof Transform)[] = Object.keys(IDENTITY) as (keyof Transform)[];
@@ -76,7 +105,9 @@ function computeCanonicalKey(t: Transform): string {
   for (const k of KEY_ORDER) {
     const v = t[k];
     if (v === undefined) continue;
-    parts.push(`${k}=${JSON.stringify(v, v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.keys(v).sort() : undefined)}`);
+    parts.push(
+      `${k}=${JSON.stringify(v, v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.keys(v).sort() : undefined)}`,
+    );
   }
   return parts.join(';');
 }

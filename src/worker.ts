@@ -15,8 +15,13 @@ export async function listenSupervised(app: KinuServer, host: string): Promise<v
   // The supervisor counts restarts (a worker cannot count its own death); each worker reports the count.
   let restarts = 0;
   new Counter({
-    name: 'kinu_worker_restarts_total', help: 'Worker processes the supervisor replaced since it started (crashes, OOM kills).', registers: [app.kinu.metrics.registry],
-    collect() { this.reset(); this.inc(restarts); },
+    name: 'kinu_worker_restarts_total',
+    help: 'Worker processes the supervisor replaced since it started (crashes, OOM kills).',
+    registers: [app.kinu.metrics.registry],
+    collect() {
+      this.reset();
+      this.inc(restarts);
+    },
   });
   const socket = new Promise<unknown>((resolve) => {
     process.on('message', (m: ToWorker, handle: unknown) => {

@@ -6,7 +6,12 @@ import { createBreaker } from '../src/breaker.ts';
 function clocked(failures = 3, cooldownMs = 1000) {
   let t = 10_000;
   const breaker = createBreaker({ failures, cooldownMs, now: () => t });
-  return { breaker, advance: (ms: number) => { t += ms; } };
+  return {
+    breaker,
+    advance: (ms: number) => {
+      t += ms;
+    },
+  };
 }
 
 test('breaker: stays closed below N failures in a row; a success restarts the count', () => {

@@ -13,16 +13,30 @@ const PHOTOS = corpus('photos');
 /** Above libuv's default pool of 4. */
 const N = 6;
 
-interface Kinu { child: ChildProcess; logs: Record<string, unknown>[]; listening: string[]; exit: Promise<number | null> }
+interface Kinu {
+  child: ChildProcess;
+  logs: Record<string, unknown>[];
+  listening: string[];
+  exit: Promise<number | null>;
+}
 
 function start(args: string[], env: Record<string, string> = {}): Kinu {
   const { UV_THREADPOOL_SIZE: _, ...parent } = process.env;
-  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info', '--source', PHOTOS, ...args], {
-    // Slow pipelines must neither time out nor wait for memory: only the pool may keep them from running together.
-    env: { ...parent, KINU_CONCURRENCY: String(N), KINU_TIMEOUT: '600', KINU_MEMORY_BUDGET: '8192', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const kinu: Kinu = { child, logs: [], listening: [], exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
+  const child = spawn(
+    process.execPath,
+    [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info', '--source', PHOTOS, ...args],
+    {
+      // Slow pipelines must neither time out nor wait for memory: only the pool may keep them from running together.
+      env: { ...parent, KINU_CONCURRENCY: String(N), KINU_TIMEOUT: '600', KINU_MEMORY_BUDGET: '8192', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const kinu: Kinu = {
+    child,
+    logs: [],
+    listening: [],
+    exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+  };
   onLines(child.stdout!, (line) => {
     if (line.startsWith('{')) kinu.logs.push(JSON.parse(line) as Record<string, unknown>);
     else if (line.startsWith('kinu listening on ')) kinu.listening.push(line);
@@ -42,7 +56,9 @@ function get(url: string): Promise<{ status: number; body: Buffer }> {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
@@ -64,11 +80,19 @@ for (const [label, args, decision] of [
       // The log may be written asynchronously: after the listening line.
       await until(() => kinu.logs.some((l) => l.msg === decision), 'the pool logged');
       const chosen = kinu.logs.find((l) => l.msg === decision);
-      assert.deepEqual([chosen?.uvThreadpoolSize, chosen?.setBy, chosen?.concurrency], [N + 4, 'kinu', N], 'the choice is logged at startup');
+      assert.deepEqual(
+        [chosen?.uvThreadpoolSize, chosen?.setBy, chosen?.concurrency],
+        [N + 4, 'kinu', N],
+        'the choice is logged at startup',
+      );
 
       // N misses of distinct variants, each a second or more of libvips work (a wide Gaussian blur of a 12 MP photo).
       let done = 0;
-      const answers = Array.from({ length: N }, (_, i) => get(`${base}/olympus-museum-12mp.jpg?w=${2000 + i}&blur=30&fmt=jpeg`).finally(() => { done++; }));
+      const answers = Array.from({ length: N }, (_, i) =>
+        get(`${base}/olympus-museum-12mp.jpg?w=${2000 + i}&blur=30&fmt=jpeg`).finally(() => {
+          done++;
+        }),
+      );
       // Until the last answer, sharp's own count of pipelines on pool threads; it was 4 at most before.
       let most = 0;
       while (done < N && most < N) {
@@ -91,14 +115,19 @@ for (const [label, args, decision] of [
   });
 }
 
-test("an operator's UV_THREADPOOL_SIZE wins, and one below KINU_CONCURRENCY is warned about", { timeout: 60_000 }, async () => {
+test("an operator's UV_THREADPOOL_SIZE wins, and one below KINU_CONCURRENCY is warned about", {
+  timeout: 60_000,
+}, async () => {
   for (const args of [[], ['--supervise', 'off']]) {
     const kinu = start(args, { UV_THREADPOOL_SIZE: '3' });
     try {
       await baseOf(kinu);
       await until(() => kinu.logs.some((l) => l.level === 40 && l.uvThreadpoolSize === 3), 'the warning');
       const warning = kinu.logs.find((l) => l.level === 40 && l.uvThreadpoolSize === 3)!;
-      assert.match(String(warning.msg), /only 3 of KINU_CONCURRENCY=6 pipelines can run at once.*UV_THREADPOOL_SIZE=10/);
+      assert.match(
+        String(warning.msg),
+        /only 3 of KINU_CONCURRENCY=6 pipelines can run at once.*UV_THREADPOOL_SIZE=10/,
+      );
       if (args.length === 0) {
         await until(() => kinu.logs.some((l) => l.msg === "workers' libuv thread pool"), 'the pool logged');
         assert.equal(kinu.logs.find((l) => l.msg === "workers' libuv thread pool")?.setBy, 'UV_THREADPOOL_SIZE');

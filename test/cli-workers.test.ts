@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli.ts';
 import { onLines } from './helpers.ts';
 
-
 async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
@@ -20,7 +19,12 @@ const BIN = fileURLToPath(new URL('../bin/kinu.js', import.meta.url));
 function get(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
     // A new connection each time, so the primary hands each to the next worker.
-    request(url, { agent: false, headers: { connection: 'close' } }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); }).on('error', reject).end();
+    request(url, { agent: false, headers: { connection: 'close' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
@@ -33,16 +37,34 @@ test('a bad --workers value exits 2 before any worker is forked', async () => {
 
 test('KINU_SUPERVISE=off allows one worker only: exit 2 naming both settings', async () => {
   const err: string[] = [];
-  const code = await main(['serve', '--workers', '2', '--supervise', 'off'], {}, { out: () => {}, err: (s) => err.push(s) });
+  const code = await main(
+    ['serve', '--workers', '2', '--supervise', 'off'],
+    {},
+    { out: () => {}, err: (s) => err.push(s) },
+  );
   assert.equal(code, 2);
   assert.match(err.join('\n'), /KINU_WORKERS \(--workers\).*KINU_SUPERVISE \(--supervise\)/);
 });
 
-interface Kinu { child: ChildProcess; logs: Record<string, unknown>[]; listening: string[]; exit: Promise<number | null> }
+interface Kinu {
+  child: ChildProcess;
+  logs: Record<string, unknown>[];
+  listening: string[];
+  exit: Promise<number | null>;
+}
 
 function start(args: string[]): Kinu {
-  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const kinu: Kinu = { child, logs: [], listening: [], exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
+  const child = spawn(
+    process.execPath,
+    [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info', ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const kinu: Kinu = {
+    child,
+    logs: [],
+    listening: [],
+    exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+  };
   onLines(child.stdout!, (line) => {
     if (line.startsWith('{')) kinu.logs.push(JSON.parse(line) as Record<string, unknown>);
     else if (line.startsWith('kinu listening on ')) kinu.listening.push(line);
@@ -51,16 +73,25 @@ function start(args: string[]): Kinu {
 }
 
 const accessPids = (kinu: Kinu) => new Set(kinu.logs.filter((l) => l.msg === 'request').map((l) => l.pid as number));
-const listeningPids = (kinu: Kinu) => kinu.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening')).map((l) => l.pid as number);
+const listeningPids = (kinu: Kinu) =>
+  kinu.logs
+    .filter((l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening'))
+    .map((l) => l.pid as number);
 
-for (const [label, args] of [['the default', []], ['--workers 1', ['--workers', '1']]] as const) {
+for (const [label, args] of [
+  ['the default', []],
+  ['--workers 1', ['--workers', '1']],
+] as const) {
   test(`${label}: a supervisor and one worker serving; SIGTERM exits 0`, { timeout: 60_000 }, async () => {
     const kinu = start([...args]);
     try {
       await until(() => kinu.listening.length > 0, 'the listening line', 30_000);
       const base = /^kinu listening on (http:\/\/127\.0\.0\.1:\d+) /.exec(kinu.listening[0]!)![1]!;
       for (let i = 0; i < 3; i++) assert.equal(await get(`${base}/pigeons.jpg?w=${40 + i}`), 200);
-      await until(() => accessPids(kinu).size > 0 && kinu.logs.filter((l) => l.msg === 'request').length === 3, 'three access lines');
+      await until(
+        () => accessPids(kinu).size > 0 && kinu.logs.filter((l) => l.msg === 'request').length === 3,
+        'three access lines',
+      );
       const [pid] = accessPids(kinu);
       assert.equal(accessPids(kinu).size, 1);
       assert.notEqual(pid, kinu.child.pid, 'a worker serves, not the process started');
@@ -90,12 +121,16 @@ test('KINU_SUPERVISE=off: the process started serves by itself', { timeout: 60_0
   }
 });
 
-test('--workers 2: serves from two processes, replaces a dead one, exits 0 on SIGTERM', { timeout: 90_000 }, async () => {
+test('--workers 2: serves from two processes, replaces a dead one, exits 0 on SIGTERM', {
+  timeout: 90_000,
+}, async () => {
   const kinu = start(['--workers', '2']);
   const { logs, listening } = kinu;
   try {
     await until(() => listening.length > 0, 'the listening line', 30_000);
-    const base = /^kinu listening on (http:\/\/127\.0\.0\.1:\d+) \(source: .*examples\/images\)$/.exec(listening[0]!)?.[1];
+    const base = /^kinu listening on (http:\/\/127\.0\.0\.1:\d+) \(source: .*examples\/images\)$/.exec(
+      listening[0]!,
+    )?.[1];
     assert.ok(base, listening[0]);
 
     // The kernel hands each new connection to one of the workers accepting on the shared socket.

@@ -47,7 +47,9 @@ test('kinu sign prints a URL whose sig is the HMAC of path and query', async () 
   assert.equal(r.code, 0);
   const expected = sign(SECRET, '/a/b.jpg?w=400&fmt=webp');
   assert.equal(r.out, `https://img.example.com/a/b.jpg?w=400&fmt=webp&sig=${expected}`);
-  const fromEnv = await run(['sign', '/a/b.jpg?w=400&fmt=webp'], { KINU_SECRET: `${SECRET},another-secret-0123456789` });
+  const fromEnv = await run(['sign', '/a/b.jpg?w=400&fmt=webp'], {
+    KINU_SECRET: `${SECRET},another-secret-0123456789`,
+  });
   assert.equal(fromEnv.out, `/a/b.jpg?w=400&fmt=webp&sig=${expected}`);
 });
 
@@ -59,7 +61,9 @@ test('kinu sign without a secret exits 2', async () => {
 
 test('kinu serve prints the listening line, serves, and exits 0 on SIGTERM', { timeout: 30_000 }, async () => {
   const bin = fileURLToPath(new URL('../bin/kinu.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'silent'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   child.stdout.setEncoding('utf8');
   const line = await new Promise<string>((resolve, reject) => {
@@ -71,7 +75,12 @@ test('kinu serve prints the listening line, serves, and exits 0 on SIGTERM', { t
     child.once('exit', (code) => reject(new Error(`exited ${code}: ${stdout}`)));
   });
   const status = await new Promise<number>((resolve, reject) => {
-    request(`${line}/pigeons.jpg?w=50`, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject).end();
+    request(`${line}/pigeons.jpg?w=50`, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    })
+      .on('error', reject)
+      .end();
   });
   assert.equal(status, 200);
   child.kill('SIGTERM');

@@ -11,13 +11,26 @@ import { testServer } from './helpers.ts';
 const SECRET = 'a-kinu-secret-of-32-characters!!';
 const KEYS = {
   native: { KINU_SECRET: SECRET },
-  imgproxy: { KINU_IMGPROXY_KEY: '943b421c9eb07c830af81030552c86009268de4e532ba2ee2eab8247c6da0881', KINU_IMGPROXY_SALT: '520f986b998545b4785e0defbc4f3c1203f22de2374a3d53cb7a7fe9fea309c5' },
+  imgproxy: {
+    KINU_IMGPROXY_KEY: '943b421c9eb07c830af81030552c86009268de4e532ba2ee2eab8247c6da0881',
+    KINU_IMGPROXY_SALT: '520f986b998545b4785e0defbc4f3c1203f22de2374a3d53cb7a7fe9fea309c5',
+  },
   thumbor: { KINU_THUMBOR_KEY: 'MY_SECURE_KEY' },
   tofu: { KINU_TOFU_SECRET: 'tofu-secret-2011' },
 } as const;
 type Dialect = keyof typeof KEYS;
-const SETTING: Record<Dialect, string> = { native: 'KINU_SECRET', imgproxy: 'KINU_IMGPROXY_KEY', thumbor: 'KINU_THUMBOR_KEY', tofu: 'KINU_TOFU_SECRET' };
-const MOUNT: Record<Dialect, string> = { native: 'native=/', imgproxy: 'imgproxy=/ip', thumbor: 'thumbor=/th', tofu: 'tofu=/t' };
+const SETTING: Record<Dialect, string> = {
+  native: 'KINU_SECRET',
+  imgproxy: 'KINU_IMGPROXY_KEY',
+  thumbor: 'KINU_THUMBOR_KEY',
+  tofu: 'KINU_TOFU_SECRET',
+};
+const MOUNT: Record<Dialect, string> = {
+  native: 'native=/',
+  imgproxy: 'imgproxy=/ip',
+  thumbor: 'thumbor=/th',
+  tofu: 'tofu=/t',
+};
 const DIALECTS = Object.keys(KEYS) as Dialect[];
 
 function problems(env: Record<string, string>): string[] {
@@ -58,7 +71,11 @@ describe('a mounted dialect without its own key while another is signed', () => 
 
   test('kinu serve exits 2 with the message, before listening', async () => {
     const err: string[] = [];
-    const code = await main(['serve', '--port', '0'], { KINU_DIALECTS: 'native=/,thumbor=/th', KINU_SECRET: SECRET }, { out: () => {}, err: (s) => err.push(s) });
+    const code = await main(
+      ['serve', '--port', '0'],
+      { KINU_DIALECTS: 'native=/,thumbor=/th', KINU_SECRET: SECRET },
+      { out: () => {}, err: (s) => err.push(s) },
+    );
     assert.equal(code, 2);
     assert.match(err.join('\n'), /thumbor dialect.*KINU_THUMBOR_KEY.*KINU_UNSIGNED_DIALECTS/);
   });
@@ -66,7 +83,12 @@ describe('a mounted dialect without its own key while another is signed', () => 
 
 describe('KINU_UNSIGNED_DIALECTS', () => {
   test('lets the named dialects serve unsigned while the others stay signed', async () => {
-    const { app, config } = testServer({ KINU_DIALECTS: 'native=/,thumbor=/th', KINU_SECRET: SECRET, KINU_UNSIGNED_DIALECTS: 'thumbor', KINU_MEMORY_CACHE_MB: '0' });
+    const { app, config } = testServer({
+      KINU_DIALECTS: 'native=/,thumbor=/th',
+      KINU_SECRET: SECRET,
+      KINU_UNSIGNED_DIALECTS: 'thumbor',
+      KINU_MEMORY_CACHE_MB: '0',
+    });
     try {
       assert.deepEqual(config.signing.unsignedDialects, ['thumbor']);
       assert.equal((await app.inject({ url: '/th/unsafe/40x0/png/rgba.png' })).statusCode, 200);
@@ -78,20 +100,40 @@ describe('KINU_UNSIGNED_DIALECTS', () => {
   });
 
   test('can name native: native URLs unsigned beside a signed peer', async () => {
-    assert.match(problems({ KINU_DIALECTS: 'native=/,thumbor=/th', ...KEYS.thumbor }).join('\n'), /native dialect/, 'refused without it');
-    const { app } = testServer({ KINU_DIALECTS: 'native=/,thumbor=/th', ...KEYS.thumbor, KINU_UNSIGNED_DIALECTS: 'native', KINU_MEMORY_CACHE_MB: '0' });
+    assert.match(
+      problems({ KINU_DIALECTS: 'native=/,thumbor=/th', ...KEYS.thumbor }).join('\n'),
+      /native dialect/,
+      'refused without it',
+    );
+    const { app } = testServer({
+      KINU_DIALECTS: 'native=/,thumbor=/th',
+      ...KEYS.thumbor,
+      KINU_UNSIGNED_DIALECTS: 'native',
+      KINU_MEMORY_CACHE_MB: '0',
+    });
     try {
       assert.equal((await app.inject({ url: '/png/rgba.png?w=40' })).statusCode, 200);
       assert.equal((await app.inject({ url: '/th/unsafe/40x0/png/rgba.png' })).statusCode, 403);
-      assert.equal((await app.inject({ url: `/th${signThumbor('MY_SECURE_KEY', '40x0/png/rgba.png')}` })).statusCode, 200);
+      assert.equal(
+        (await app.inject({ url: `/th${signThumbor('MY_SECURE_KEY', '40x0/png/rgba.png')}` })).statusCode,
+        200,
+      );
     } finally {
       await app.close();
     }
   });
 
   test('refuses unknown names, and a dialect that has its key (it would not be unsigned)', () => {
-    assert.match(problems({ KINU_UNSIGNED_DIALECTS: 'thumbr' })[0] ?? '', /KINU_UNSIGNED_DIALECTS.*unknown dialect "thumbr"/);
-    const p = problems({ KINU_DIALECTS: 'native=/,thumbor=/th', KINU_SECRET: SECRET, ...KEYS.thumbor, KINU_UNSIGNED_DIALECTS: 'thumbor' });
+    assert.match(
+      problems({ KINU_UNSIGNED_DIALECTS: 'thumbr' })[0] ?? '',
+      /KINU_UNSIGNED_DIALECTS.*unknown dialect "thumbr"/,
+    );
+    const p = problems({
+      KINU_DIALECTS: 'native=/,thumbor=/th',
+      KINU_SECRET: SECRET,
+      ...KEYS.thumbor,
+      KINU_UNSIGNED_DIALECTS: 'thumbor',
+    });
     assert.equal(p.length, 1);
     assert.match(p[0]!, /KINU_UNSIGNED_DIALECTS.*thumbor dialect is signed.*KINU_THUMBOR_KEY/);
   });
@@ -99,7 +141,16 @@ describe('KINU_UNSIGNED_DIALECTS', () => {
 
 describe('configurations that still start', () => {
   test('every mounted dialect with its own key', () => {
-    assert.deepEqual(problems({ KINU_DIALECTS: 'native=/,imgproxy=/ip,thumbor=/th,tofu=/t', ...KEYS.native, ...KEYS.imgproxy, ...KEYS.thumbor, ...KEYS.tofu }), []);
+    assert.deepEqual(
+      problems({
+        KINU_DIALECTS: 'native=/,imgproxy=/ip,thumbor=/th,tofu=/t',
+        ...KEYS.native,
+        ...KEYS.imgproxy,
+        ...KEYS.thumbor,
+        ...KEYS.tofu,
+      }),
+      [],
+    );
   });
   test('one signed dialect alone, under any name', () => {
     for (const d of DIALECTS) assert.deepEqual(problems({ KINU_DIALECTS: MOUNT[d], ...KEYS[d] }), [], d);

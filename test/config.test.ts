@@ -31,7 +31,8 @@ describe('config', () => {
     const defaults = loadConfig();
     const written = Object.values(SETTINGS).filter((s) => s.default !== undefined && s.env !== 'KINU_CONCURRENCY');
     assert.ok(written.length > 30, `only ${written.length} settings have a default`);
-    for (const s of written) assert.deepEqual(loadConfig({ env: { [s.env]: s.default! } }), defaults, `${s.env}=${s.default}`);
+    for (const s of written)
+      assert.deepEqual(loadConfig({ env: { [s.env]: s.default! } }), defaults, `${s.env}=${s.default}`);
     // The two computed defaults.
     assert.equal(SETTINGS.concurrency.default, 'CPU cores');
     assert.equal(defaults.limits.concurrency, availableParallelism());
@@ -39,15 +40,27 @@ describe('config', () => {
   });
 
   test('sources: folder, file://, s3:// and http(s):// base URLs', () => {
-    const src = (v: string) => { const c = loadConfig({ env: { KINU_SOURCE: v } }).source; return { kind: c.kind, root: c.root }; };
+    const src = (v: string) => {
+      const c = loadConfig({ env: { KINU_SOURCE: v } }).source;
+      return { kind: c.kind, root: c.root };
+    };
     assert.deepEqual(src('s3://photos/originals'), { kind: 's3', root: 's3://photos/originals' });
     assert.deepEqual(src('s3://photos'), { kind: 's3', root: 's3://photos' });
     assert.deepEqual(src('https://img.example.com/base'), { kind: 'http', root: 'https://img.example.com/base/' });
     assert.deepEqual(src('http://127.0.0.1:9000/'), { kind: 'http', root: 'http://127.0.0.1:9000/' });
     assert.deepEqual(src('file:///srv/x'), { kind: 'file', root: '/srv/x' });
-    const c = loadConfig({ env: { KINU_HTTP_ALLOW_NETS: '127.0.0.0/8, ::1/128,10.1.2.3', KINU_TOKEN: 'a-token-of-16-chars', KINU_PURGE_URL: 'http://127.0.0.1:6081/, http://10.0.0.2/' } });
+    const c = loadConfig({
+      env: {
+        KINU_HTTP_ALLOW_NETS: '127.0.0.0/8, ::1/128,10.1.2.3',
+        KINU_TOKEN: 'a-token-of-16-chars',
+        KINU_PURGE_URL: 'http://127.0.0.1:6081/, http://10.0.0.2/',
+      },
+    });
     assert.deepEqual(c.source.http.allowNets, ['127.0.0.0/8', '::1/128', '10.1.2.3']);
-    assert.deepEqual(c.management, { token: 'a-token-of-16-chars', purgeUrls: ['http://127.0.0.1:6081/', 'http://10.0.0.2/'] });
+    assert.deepEqual(c.management, {
+      token: 'a-token-of-16-chars',
+      purgeUrls: ['http://127.0.0.1:6081/', 'http://10.0.0.2/'],
+    });
   });
 
   test('flag > env > file > default', () => {
@@ -70,15 +83,32 @@ describe('config', () => {
   test('values are parsed into their types', () => {
     const c = loadConfig({
       env: {
-        KINU_PORT: '0', KINU_SOURCE: 'file:///srv/images', KINU_SECRET: `${SECRET}, another-secret-1234`, KINU_CONCURRENCY: '3',
-        KINU_QUEUE: '0', KINU_ORIGINALS: 'deny', KINU_MAX_BYTES: '1000', KINU_MAX_PIXELS: '10', KINU_MAX_FRAMES: '1',
-        KINU_TIMEOUT: '0.25', KINU_CACHE_CONTROL: 'public, max-age=60', KINU_LOG_LEVEL: 'silent',
+        KINU_PORT: '0',
+        KINU_SOURCE: 'file:///srv/images',
+        KINU_SECRET: `${SECRET}, another-secret-1234`,
+        KINU_CONCURRENCY: '3',
+        KINU_QUEUE: '0',
+        KINU_ORIGINALS: 'deny',
+        KINU_MAX_BYTES: '1000',
+        KINU_MAX_PIXELS: '10',
+        KINU_MAX_FRAMES: '1',
+        KINU_TIMEOUT: '0.25',
+        KINU_CACHE_CONTROL: 'public, max-age=60',
+        KINU_LOG_LEVEL: 'silent',
       },
     });
     assert.equal(c.server.port, 0);
     assert.equal(c.source.root, '/srv/images');
     assert.deepEqual(c.signing.secrets, [SECRET, 'another-secret-1234']);
-    assert.deepEqual(c.limits, { maxBytes: 1000, maxPixels: 10, maxFrames: 1, timeoutMs: 250, memoryBytes: 1024 * 1024 * 1024, concurrency: 3, queue: 0 });
+    assert.deepEqual(c.limits, {
+      maxBytes: 1000,
+      maxPixels: 10,
+      maxFrames: 1,
+      timeoutMs: 250,
+      memoryBytes: 1024 * 1024 * 1024,
+      concurrency: 3,
+      queue: 0,
+    });
     assert.equal(c.http.originals, 'deny');
     assert.equal(c.http.cacheControl, 'public, max-age=60');
     assert.equal(c.server.logLevel, 'silent');
@@ -87,15 +117,44 @@ describe('config', () => {
 
   test('every bad value names its env var and flag', () => {
     const BAD: [string, string][] = [
-      ['KINU_PORT', 'abc'], ['KINU_PORT', '65536'], ['KINU_PORT', '-1'],
-      ['KINU_SOURCE', 's3://Bad_Bucket/prefix'], ['KINU_SOURCE', 'https://u:p@example.com/'], ['KINU_SOURCE', 'https://example.com/?a=1'], ['KINU_SOURCE', 'ftp://example.com/'], ['KINU_SOURCE', 'file://host/x'],
-      ['KINU_TOKEN', 'short'], ['KINU_TOKEN', 'has a space in it, long enough'], ['KINU_SOURCE_TIMEOUT', '0'], ['KINU_SOURCE_RETRIES', '11'], ['KINU_BREAKER_FAILURES', '0'],
-      ['KINU_STALE_IF_ERROR', '-1'], ['KINU_HTTP_ALLOW_NETS', '10.0.0.0/33'], ['KINU_HTTP_ALLOW_NETS', 'localhost'], ['KINU_HTTP_REDIRECTS', 'x'], ['KINU_PURGE_URL', 'varnish:6081'],
-      ['KINU_SECRET', 'short'], ['KINU_SECRET', ','], ['KINU_CONCURRENCY', '0'], ['KINU_CONCURRENCY', '1.5'], ['KINU_QUEUE', 'x'],
-      ['KINU_DIALECTS', 'imagor=/im'], ['KINU_DIALECTS', 'native=img'], ['KINU_DIALECTS', 'native=/_kinu'], ['KINU_DIALECTS', 'native'],
-      ['KINU_ORIGINALS', 'maybe'], ['KINU_MAX_BYTES', '0'], ['KINU_MAX_PIXELS', '1e9'], ['KINU_MAX_FRAMES', '0'],
-      ['KINU_TIMEOUT', '0'], ['KINU_TIMEOUT', '3601'], ['KINU_TIMEOUT', 'ten'], ['KINU_CACHE_CONTROL', 'a\nb'],
-      ['KINU_PRESETS', 'nope'], ['KINU_PRESETS', '[]'], ['KINU_LOG_LEVEL', 'loud'],
+      ['KINU_PORT', 'abc'],
+      ['KINU_PORT', '65536'],
+      ['KINU_PORT', '-1'],
+      ['KINU_SOURCE', 's3://Bad_Bucket/prefix'],
+      ['KINU_SOURCE', 'https://u:p@example.com/'],
+      ['KINU_SOURCE', 'https://example.com/?a=1'],
+      ['KINU_SOURCE', 'ftp://example.com/'],
+      ['KINU_SOURCE', 'file://host/x'],
+      ['KINU_TOKEN', 'short'],
+      ['KINU_TOKEN', 'has a space in it, long enough'],
+      ['KINU_SOURCE_TIMEOUT', '0'],
+      ['KINU_SOURCE_RETRIES', '11'],
+      ['KINU_BREAKER_FAILURES', '0'],
+      ['KINU_STALE_IF_ERROR', '-1'],
+      ['KINU_HTTP_ALLOW_NETS', '10.0.0.0/33'],
+      ['KINU_HTTP_ALLOW_NETS', 'localhost'],
+      ['KINU_HTTP_REDIRECTS', 'x'],
+      ['KINU_PURGE_URL', 'varnish:6081'],
+      ['KINU_SECRET', 'short'],
+      ['KINU_SECRET', ','],
+      ['KINU_CONCURRENCY', '0'],
+      ['KINU_CONCURRENCY', '1.5'],
+      ['KINU_QUEUE', 'x'],
+      ['KINU_DIALECTS', 'imagor=/im'],
+      ['KINU_DIALECTS', 'native=img'],
+      ['KINU_DIALECTS', 'native=/_kinu'],
+      ['KINU_DIALECTS', 'native'],
+      ['KINU_ORIGINALS', 'maybe'],
+      ['KINU_MAX_BYTES', '0'],
+      ['KINU_MAX_PIXELS', '1e9'],
+      ['KINU_MAX_FRAMES', '0'],
+      ['KINU_TIMEOUT', '0'],
+      ['KINU_TIMEOUT', '3601'],
+      ['KINU_TIMEOUT', 'ten'],
+      ['KINU_CACHE_CONTROL', 'a\nb'],
+      ['KINU_PRESETS', 'nope'],
+      ['KINU_PRESETS', '[]'],
+      ['KINU_LOG_LEVEL', 'loud'],
     ];
     const byEnv = new Map(Object.values(SETTINGS).map((s) => [s.env, s.flag]));
     for (const [env, value] of BAD) {
@@ -107,7 +166,10 @@ describe('config', () => {
 
   test('the message says what is expected', () => {
     assert.match(problems({ env: { KINU_PORT: 'abc' } })[0]!, /integer 0–65535.*"abc"/);
-    assert.match(problems({ flags: { port: '99999' } })[0]!, /KINU_PORT \(--port\): expected an integer 0–65535, got "99999"/);
+    assert.match(
+      problems({ flags: { port: '99999' } })[0]!,
+      /KINU_PORT \(--port\): expected an integer 0–65535, got "99999"/,
+    );
   });
 
   test('several errors are reported at once', () => {
@@ -135,7 +197,9 @@ describe('config', () => {
     assert.match(problems({ file: '/no/such/kinu.json' })[0]!, /^--config \/no\/such\/kinu.json/);
     const p2 = problems({ file: configFile({ port: 'x' }) });
     assert.ok(p2[0]!.startsWith('KINU_PORT (--port)'), p2[0]);
-    const c = loadConfig({ file: configFile({ secret: [SECRET, 'another-secret-1234'], presets: { thumb: 'w=10' }, timeout: 2 }) });
+    const c = loadConfig({
+      file: configFile({ secret: [SECRET, 'another-secret-1234'], presets: { thumb: 'w=10' }, timeout: 2 }),
+    });
     assert.deepEqual(c.signing.secrets, [SECRET, 'another-secret-1234']);
     assert.deepEqual(c.presets, { thumb: { w: 10 } });
     assert.equal(c.limits.timeoutMs, 2000);
@@ -172,7 +236,9 @@ describe('config', () => {
     const c = loadConfig({ env: { KINU_PRESETS: '{"t":"w=1&crop=1,2,3,4"}', KINU_SECRET: SECRET } });
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.limits) && Object.isFrozen(c.signing.secrets));
     assert.ok(Object.isFrozen(c.presets.t) && Object.isFrozen(c.presets.t!.crop));
-    assert.throws(() => { (c.limits as { queue: number }).queue = 1; }, TypeError);
+    assert.throws(() => {
+      (c.limits as { queue: number }).queue = 1;
+    }, TypeError);
   });
 
   test('every setting has a KINU_ env name and a kebab-case flag', () => {

@@ -35,7 +35,14 @@ const url = (file: string, query: string) => `/${file.split('/').map(encodeURICo
 const get = (file: string, query: string) => app.inject({ url: url(file, query), headers: { accept: 'image/*' } });
 
 /** What `?w=` without `fmt` must produce, by source format: the source's own where browsers show it. */
-const DEFAULT_OUT: Record<string, string> = { jpeg: 'jpeg', png: 'png', gif: 'gif', webp: 'webp', avif: 'heif', svg: 'png' };
+const DEFAULT_OUT: Record<string, string> = {
+  jpeg: 'jpeg',
+  png: 'png',
+  gif: 'gif',
+  webp: 'webp',
+  avif: 'heif',
+  svg: 'png',
+};
 const defaultOut = (e: Entry) => DEFAULT_OUT[e.format] ?? (e.expect.hasAlpha ? 'png' : 'jpeg');
 const ALPHA_OUT = new Set(['png', 'webp', 'heif', 'gif']);
 
@@ -79,7 +86,9 @@ describe('corpus', { concurrency: 4 }, () => {
       continue;
     }
 
-    test(`${e.file}: 200, ${x.displayWidth}x${x.displayHeight} → ${expectedSize(e, W)} ${defaultOut(e)}`, { timeout: 60_000 }, async () => {
+    test(`${e.file}: 200, ${x.displayWidth}x${x.displayHeight} → ${expectedSize(e, W)} ${defaultOut(e)}`, {
+      timeout: 60_000,
+    }, async () => {
       const res = await get(e.file, `w=${W}`);
       assert.equal(res.statusCode, 200, res.body.slice(0, 300));
       const m = await sharp(res.rawPayload, { animated: true }).metadata();
@@ -135,7 +144,10 @@ describe('corpus', { concurrency: 4 }, () => {
         const good = meanAbsDiff(out.data, converted.data);
         const bad = meanAbsDiff(out.data, naive.data);
         assert.ok(good < 2, `differs from sharp's profile-aware conversion by ${good.toFixed(2)}`);
-        assert.ok(bad > good + 1, `as close to the naive reading (${bad.toFixed(2)}) as to the conversion (${good.toFixed(2)})`);
+        assert.ok(
+          bad > good + 1,
+          `as close to the naive reading (${bad.toFixed(2)}) as to the conversion (${good.toFixed(2)})`,
+        );
       });
     }
   }
@@ -147,7 +159,7 @@ describe('corpus: colours that only a profile-aware conversion gets right', { co
     ['color/rgb-to-gbr-profile.jpg', 'beside RED', [60, 3, 10, 10], 0],
     ['color/rgb-to-gbr-profile.jpg', 'beside BLUE', [85, 85, 10, 10], 2],
     ['color/rgb-to-gbr-profile.jpg', 'beside GREEN', [5, 85, 10, 10], 1],
-    ['avif/icc-colorspin.avif', '12 o\'clock is red', [46, 3, 8, 5], 0],
+    ['avif/icc-colorspin.avif', "12 o'clock is red", [46, 3, 8, 5], 0],
     ['tiff/cmyk-fogra39.tif', 'CMYK 0/100/100/0 is red', [10, 10, 80, 80], 0],
   ];
   for (const [file, name, [left, top, width, height], channel] of rows) {
@@ -157,17 +169,21 @@ describe('corpus: colours that only a profile-aware conversion gets right', { co
       const img = await rgb(sharp(res.rawPayload));
       const mean = [0, 0, 0];
       for (let y = top; y < top + height; y++) {
-        for (let x = left; x < left + width; x++) for (let c = 0; c < 3; c++) mean[c]! += img.data[(y * img.width + x) * 3 + c]!;
+        for (let x = left; x < left + width; x++)
+          for (let c = 0; c < 3; c++) mean[c]! += img.data[(y * img.width + x) * 3 + c]!;
       }
       const m = mean.map((v) => v / (width * height));
       const others = m.filter((_, i) => i !== channel);
-      assert.ok(others.every((v) => m[channel]! > v + 60), `channel ${channel} should dominate: ${m.map(Math.round)}`);
+      assert.ok(
+        others.every((v) => m[channel]! > v + 60),
+        `channel ${channel} should dominate: ${m.map(Math.round)}`,
+      );
     });
   }
 });
 
 describe('corpus: limits', () => {
-  test('bombs/png-16383x16383.png passes sharp\'s own limit but not kinu\'s 100 MP', async () => {
+  test("bombs/png-16383x16383.png passes sharp's own limit but not kinu's 100 MP", async () => {
     const res = await get('bombs/png-16383x16383.png', 'w=200');
     assert.equal(res.statusCode, 422);
     assert.equal(res.json().code, 'too_many_pixels');

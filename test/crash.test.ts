@@ -17,7 +17,13 @@ const BIN = fileURLToPath(new URL('../bin/kinu.js', import.meta.url));
 const BIG = 48 * 1024 * 1024;
 
 type Log = Record<string, unknown>;
-interface Kinu { child: ChildProcess; base: string; logs: Log[]; stderr: () => string; exit: Promise<number | null> }
+interface Kinu {
+  child: ChildProcess;
+  base: string;
+  logs: Log[];
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
 
 async function waitFor(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
@@ -28,11 +34,16 @@ async function waitFor(cond: () => boolean, what: string, ms = 30_000): Promise<
 const sourceDir = (t: { after(fn: () => void): void }) => bigJpegDir(t, 'kinu-crash-', BIG);
 
 function start(args: string[], env: Record<string, string> = {}): Kinu {
-  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--log-level', 'info', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const kinu: Kinu = { child, base: '', logs: [], stderr: () => err, exit };
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   onLines(child.stdout!, (line) => {
     const m = /^kinu listening on (http:\/\/127\.0\.0\.1:\d+) /.exec(line);
     if (m) kinu.base = m[1]!;
@@ -49,20 +60,32 @@ function get(url: string): Promise<{ status: number; body: Buffer } | Error> {
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
       res.on('error', resolve);
-    }).on('error', resolve).end();
+    })
+      .on('error', resolve)
+      .end();
   });
 }
 
 /** A response held in flight: its first bytes came, then the client stopped reading. */
-async function held(port: number, path: string): Promise<{ socket: Socket; received: () => number; closed: Promise<void> }> {
+async function held(
+  port: number,
+  path: string,
+): Promise<{ socket: Socket; received: () => number; closed: Promise<void> }> {
   const socket = connect(port, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
   let received = 0;
-  socket.on('data', (c: Buffer) => { received += c.length; });
+  socket.on('data', (c: Buffer) => {
+    received += c.length;
+  });
   socket.on('error', () => {});
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   let head = '';
-  socket.on('data', (c: Buffer) => { if (head.length < 12) head += c.toString('latin1'); });
+  socket.on('data', (c: Buffer) => {
+    if (head.length < 12) head += c.toString('latin1');
+  });
   socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
   await waitFor(() => received > 0, 'the held response started');
   assert.match(head, /^HTTP\/1\.1 200/, 'a 200 is in flight');
@@ -71,19 +94,36 @@ async function held(port: number, path: string): Promise<{ socket: Socket; recei
 }
 
 const servingPid = (kinu: Kinu, excluding: ReadonlySet<number>): number | undefined =>
-  kinu.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening')).map((l) => l.pid as number).find((p) => !excluding.has(p));
+  kinu.logs
+    .filter((l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening'))
+    .map((l) => l.pid as number)
+    .find((p) => !excluding.has(p));
 /** The supervisor's worker processes (not tsx's esbuild helper). */
 function workerPids(supervisor: number): number[] {
   let children: string;
-  try { children = readFileSync(`/proc/${supervisor}/task/${supervisor}/children`, 'utf8'); } catch { return []; }
-  return children.split(' ').filter(Boolean).map(Number).filter((pid) => {
-    try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kinu.js'); } catch { return false; }
-  });
+  try {
+    children = readFileSync(`/proc/${supervisor}/task/${supervisor}/children`, 'utf8');
+  } catch {
+    return [];
+  }
+  return children
+    .split(' ')
+    .filter(Boolean)
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kinu.js');
+      } catch {
+        return false;
+      }
+    });
 }
 const spares = (kinu: Kinu) => kinu.logs.filter((l) => l.msg === 'spare worker ready').length;
 
 for (const signal of ['SIGABRT', 'SIGKILL'] as const) {
-  test(`a worker killed by ${signal}: only its in-flight request fails, the next is answered within 2 s, the crash is logged`, { timeout: 90_000 }, async (t) => {
+  test(`a worker killed by ${signal}: only its in-flight request fails, the next is answered within 2 s, the crash is logged`, {
+    timeout: 90_000,
+  }, async (t) => {
     const kinu = start(['--port', '0', '--source', sourceDir(t)]);
     t.after(() => kinu.child.kill('SIGKILL'));
     await waitFor(() => kinu.base !== '' && spares(kinu) === 1, 'listening, with a spare ready');
@@ -116,7 +156,11 @@ for (const signal of ['SIGABRT', 'SIGKILL'] as const) {
     assert.equal(crash.role, 'supervisor');
     assert.equal(crash.pid, kinu.child.pid);
     assert.equal(crash.worker, victim);
-    assert.deepEqual([crash.signal, crash.code, crash.restarts, crash.restartInMs], [signal, null, 1, 0], 'the first restart is immediate');
+    assert.deepEqual(
+      [crash.signal, crash.code, crash.restarts, crash.restartInMs],
+      [signal, null, 1, 0],
+      'the first restart is immediate',
+    );
 
     // A second death soon after: the next spare still takes over at once, new processes start with a backoff.
     await waitFor(() => spares(kinu) === 2, 'a new spare ready');
@@ -124,7 +168,10 @@ for (const signal of ['SIGABRT', 'SIGKILL'] as const) {
     process.kill(second, signal);
     const r = await get(`${kinu.base}/small.jpg?w=30`);
     assert.ok(!(r instanceof Error) && r.status === 200, String(r));
-    await waitFor(() => kinu.logs.filter((l) => l.msg === 'worker died: replacing it').length === 2, 'the second crash logged');
+    await waitFor(
+      () => kinu.logs.filter((l) => l.msg === 'worker died: replacing it').length === 2,
+      'the second crash logged',
+    );
     assert.equal(kinu.logs.filter((l) => l.msg === 'worker died: replacing it')[1]!.restartInMs, 500);
     const metrics = await get(`${kinu.base}/_kinu/metrics`);
     assert.ok(!(metrics instanceof Error));
@@ -135,7 +182,9 @@ for (const signal of ['SIGABRT', 'SIGKILL'] as const) {
   });
 }
 
-test('a worker that dies before it could listen stops the supervisor with a non-zero exit, and is not restarted', { timeout: 60_000 }, async () => {
+test('a worker that dies before it could listen stops the supervisor with a non-zero exit, and is not restarted', {
+  timeout: 60_000,
+}, async () => {
   const kinu = start(['--port', '0']);
   // The worker is killed while it starts (it takes over a second): the setup, not a request, killed it.
   let worker: number | undefined;

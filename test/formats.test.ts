@@ -5,8 +5,19 @@ import { describe, test } from 'node:test';
 import type { Metadata } from 'sharp';
 import { KinuError } from '../src/errors.ts';
 import {
-  defaultOutputFormat, fallbackFormat, FORMAT_TABLE, formatNamed, formatOfExtension, formatOfMetadata, FORMATS,
-  MAX_SIDE, NEGOTIATED_FORMATS, originalContentType, OUTPUT_FORMATS, outputNamed, type FormatName,
+  defaultOutputFormat,
+  fallbackFormat,
+  FORMAT_TABLE,
+  formatNamed,
+  formatOfExtension,
+  formatOfMetadata,
+  FORMATS,
+  MAX_SIDE,
+  NEGOTIATED_FORMATS,
+  originalContentType,
+  OUTPUT_FORMATS,
+  outputNamed,
+  type FormatName,
 } from '../src/formats.ts';
 import { EXTENSIONS } from '../src/pipeline/inspect.ts';
 import { acceptClass, acceptClassKey, preferences } from '../src/pipeline/negotiate.ts';
@@ -22,7 +33,11 @@ const ROWS = NAMES.map((n) => [n, FORMAT_TABLE[n]] as const);
 describe('the table', () => {
   test('names and aliases are unique lower-case spellings, each resolving to its row', () => {
     const spellings = ROWS.flatMap(([n, r]) => [n, ...r.aliases]);
-    assert.equal(new Set(spellings).size, spellings.length, `repeated: ${spellings.filter((s, i) => spellings.indexOf(s) !== i)}`);
+    assert.equal(
+      new Set(spellings).size,
+      spellings.length,
+      `repeated: ${spellings.filter((s, i) => spellings.indexOf(s) !== i)}`,
+    );
     for (const [n, r] of ROWS) {
       for (const s of [n, ...r.aliases]) {
         assert.match(s, /^[a-z0-9]+$/);
@@ -32,7 +47,7 @@ describe('the table', () => {
     }
   });
 
-  test('extensions are unique and lower case; each names its row and its original\'s content type', () => {
+  test("extensions are unique and lower case; each names its row and its original's content type", () => {
     const exts = ROWS.flatMap(([, r]) => r.extensions);
     assert.equal(new Set(exts).size, exts.length, `repeated: ${exts.filter((s, i) => exts.indexOf(s) !== i)}`);
     for (const [n, r] of ROWS) {
@@ -47,7 +62,7 @@ describe('the table', () => {
     assert.equal(originalContentType('no-extension'), 'application/octet-stream');
   });
 
-  test('every row has an image mime and a label; sharp\'s (format, compression) names one row at most', () => {
+  test("every row has an image mime and a label; sharp's (format, compression) names one row at most", () => {
     for (const [n, r] of ROWS) {
       assert.match(r.mime, /^image\/[a-z0-9.+-]+$/, n);
       if (r.sequenceMime) assert.match(r.sequenceMime, /^image\/[a-z0-9.+-]+$/, n);
@@ -58,7 +73,11 @@ describe('the table', () => {
   });
 
   test('every output has an encoder, a mime, an extension, sane limits and costs, and is read too', () => {
-    assert.deepEqual([...OUTPUT_FORMATS], NAMES.filter((n) => FORMAT_TABLE[n].write), 'outputs in table order');
+    assert.deepEqual(
+      [...OUTPUT_FORMATS],
+      NAMES.filter((n) => FORMAT_TABLE[n].write),
+      'outputs in table order',
+    );
     for (const f of OUTPUT_FORMATS) {
       const w = FORMATS[f];
       assert.equal(typeof w.encode, 'function', f);
@@ -73,7 +92,8 @@ describe('the table', () => {
   });
 
   test('defaults and fallbacks name output formats that keep what is needed', () => {
-    for (const [n, r] of ROWS) if (r.defaultOutput !== undefined) assert.ok(outputNamed(r.defaultOutput), `${n} → ${r.defaultOutput}`);
+    for (const [n, r] of ROWS)
+      if (r.defaultOutput !== undefined) assert.ok(outputNamed(r.defaultOutput), `${n} → ${r.defaultOutput}`);
     for (const alpha of [false, true]) {
       for (const animated of [false, true]) {
         const f = fallbackFormat({ alpha, animated });
@@ -88,7 +108,7 @@ describe('the table', () => {
 });
 
 describe('lookups built on the table', () => {
-  test('sharp\'s heif is AVIF or HEIC by compression; formats outside the table stay unnamed', () => {
+  test("sharp's heif is AVIF or HEIC by compression; formats outside the table stay unnamed", () => {
     assert.equal(formatOfMetadata({ format: 'heif', compression: 'av1' }), 'avif');
     assert.equal(formatOfMetadata({ format: 'heif', compression: 'hevc' }), 'heic');
     assert.equal(formatOfMetadata({ format: 'jpeg' }), 'jpeg');
@@ -102,7 +122,10 @@ describe('lookups built on the table', () => {
     assert.equal(sourceInfo(meta({ format: 'jp2' as Metadata['format'] })).format, 'jp2');
     assert.equal(sourceInfo(meta({ format: 'webp', pages: 3, pageHeight: 20, height: 60 })).frames, 3);
     assert.equal(sourceInfo(meta({ format: 'tiff', pages: 3 })).frames, 1);
-    assert.throws(() => sourceInfo(meta({ format: 'heif', compression: 'hevc' })), (e: unknown) => e instanceof KinuError && e.code === 'unsupported_format' && /HEIC/.test(e.detail));
+    assert.throws(
+      () => sourceInfo(meta({ format: 'heif', compression: 'hevc' })),
+      (e: unknown) => e instanceof KinuError && e.code === 'unsupported_format' && /HEIC/.test(e.detail),
+    );
   });
 
   test('without fmt, formats browsers cannot show come out as JPEG or PNG; ICO as PNG', () => {
@@ -114,8 +137,12 @@ describe('lookups built on the table', () => {
   });
 
   test('uploads accept exactly the formats the table reads, under its extensions', () => {
-    assert.deepEqual(Object.keys(EXTENSIONS), NAMES.filter((n) => FORMAT_TABLE[n].read));
-    for (const [n, exts] of Object.entries(EXTENSIONS)) assert.deepEqual(exts, FORMAT_TABLE[n as FormatName].extensions);
+    assert.deepEqual(
+      Object.keys(EXTENSIONS),
+      NAMES.filter((n) => FORMAT_TABLE[n].read),
+    );
+    for (const [n, exts] of Object.entries(EXTENSIONS))
+      assert.deepEqual(exts, FORMAT_TABLE[n as FormatName].extensions);
   });
 
   test('Accept names each negotiated format by its mime; the class key lists them in rank order', () => {
@@ -125,16 +152,39 @@ describe('lookups built on the table', () => {
       assert.equal(acceptClassKey(c), f);
       assert.equal(preferences(c, { alpha: false, animated: false })[0], f);
     }
-    assert.equal(acceptClassKey(acceptClass(NEGOTIATED_FORMATS.map((f) => FORMATS[f].mime).join(','))), NEGOTIATED_FORMATS.join('+'));
+    assert.equal(
+      acceptClassKey(acceptClass(NEGOTIATED_FORMATS.map((f) => FORMATS[f].mime).join(','))),
+      NEGOTIATED_FORMATS.join('+'),
+    );
     assert.equal(acceptClassKey(acceptClass('image/*,*/*')), 'other');
   });
 });
 
-describe('every dialect\'s format names resolve through the table', () => {
+describe("every dialect's format names resolve through the table", () => {
   const shapes = [
-    ['native', OUTPUT_FORMATS as readonly string[], (s: string) => parseNative(`/a.jpg?fmt=${s}`, { prefix: '', secrets: [], presets: {} })],
-    ['imgproxy', IMGPROXY_FORMATS, (s: string) => parseImgproxy(`/unsafe/f:${s}/plain/local:///a.jpg`, { prefix: '', keys: [], salts: [], signatureSize: 32, presets: {}, watermark: undefined })],
-    ['thumbor', THUMBOR_FORMATS, (s: string) => parseThumbor(`/unsafe/filters:format(${s})/a.jpg`, { prefix: '', keys: [] })],
+    [
+      'native',
+      OUTPUT_FORMATS as readonly string[],
+      (s: string) => parseNative(`/a.jpg?fmt=${s}`, { prefix: '', secrets: [], presets: {} }),
+    ],
+    [
+      'imgproxy',
+      IMGPROXY_FORMATS,
+      (s: string) =>
+        parseImgproxy(`/unsafe/f:${s}/plain/local:///a.jpg`, {
+          prefix: '',
+          keys: [],
+          salts: [],
+          signatureSize: 32,
+          presets: {},
+          watermark: undefined,
+        }),
+    ],
+    [
+      'thumbor',
+      THUMBOR_FORMATS,
+      (s: string) => parseThumbor(`/unsafe/filters:format(${s})/a.jpg`, { prefix: '', keys: [] }),
+    ],
   ] as const;
   for (const [dialect, names, parse] of shapes) {
     test(`${dialect}: each name is a row; written ones parse to it, the others are refused as unwritable`, () => {
@@ -143,16 +193,26 @@ describe('every dialect\'s format names resolve through the table', () => {
         assert.ok(n, `${dialect}: ${s} is not in the format table`);
         const out = outputNamed(s);
         if (out) assert.equal(parse(s).transform?.format, out, `${dialect}: ${s}`);
-        else assert.throws(() => parse(s), (e: unknown) => e instanceof KinuError && e.code === 'invalid_param' && /cannot write/.test(e.detail), `${dialect}: ${s}`);
+        else
+          assert.throws(
+            () => parse(s),
+            (e: unknown) => e instanceof KinuError && e.code === 'invalid_param' && /cannot write/.test(e.detail),
+            `${dialect}: ${s}`,
+          );
       }
     });
   }
 
-  test('tofu: each extension is a row\'s, and parses to that output format', () => {
+  test("tofu: each extension is a row's, and parses to that output format", () => {
     for (const e of TOFU_EXTENSIONS) {
       const out = outputNamed(formatOfExtension(e) ?? '');
       assert.ok(out, e);
-      const t = parseTofu(`/recipes/1/750/0123456789abcdef0123456789abcdef.${e}`, { prefix: '', secrets: [], original: '{path}.jpg', presets: {} }).transform;
+      const t = parseTofu(`/recipes/1/750/0123456789abcdef0123456789abcdef.${e}`, {
+        prefix: '',
+        secrets: [],
+        original: '{path}.jpg',
+        presets: {},
+      }).transform;
       assert.equal(t?.format, out, e);
     }
   });

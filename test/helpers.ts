@@ -49,7 +49,10 @@ export function bigJpegDir(t: { after(fn: () => void): void }, prefix: string, b
 }
 
 /** A server over `root` (default: the corpus) with env-style settings, for app.inject(). */
-export function testServer(env: Record<string, string> = {}, deps: ServerDeps = {}): { app: KinuServer; config: Config } {
+export function testServer(
+  env: Record<string, string> = {},
+  deps: ServerDeps = {},
+): { app: KinuServer; config: Config } {
   const config = loadConfig({ env: { KINU_SOURCE: CORPUS, ...env } });
   return { app: buildServer(config, { logger: false, ...deps }), config };
 }
@@ -59,7 +62,10 @@ export async function decode(body: Buffer) {
 }
 
 /** Mean RGB of an image region, for colour and geometry checks. */
-export async function meanColour(body: Buffer, region?: { left: number; top: number; width: number; height: number }): Promise<[number, number, number]> {
+export async function meanColour(
+  body: Buffer,
+  region?: { left: number; top: number; width: number; height: number },
+): Promise<[number, number, number]> {
   let img = sharp(body).removeAlpha().toColourspace('srgb');
   if (region) img = img.extract(region);
   const { channels } = await img.stats();
@@ -78,7 +84,12 @@ export function rejectsKinu(fn: () => unknown, code: ErrorCode, part?: string, l
 }
 
 /** A peer-dialect URL and its native twin give the same status, type, ETag and bytes (and the size, if given). */
-export async function assertSameAsNative(app: KinuServer, peer: string, nativeUrl: string, size?: [number, number]): Promise<void> {
+export async function assertSameAsNative(
+  app: KinuServer,
+  peer: string,
+  nativeUrl: string,
+  size?: [number, number],
+): Promise<void> {
   const a = await app.inject({ url: peer });
   const b = await app.inject({ url: nativeUrl });
   assert.equal(a.statusCode, 200, `${peer}: ${a.body}`);

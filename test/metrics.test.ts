@@ -6,7 +6,11 @@ import { test } from 'node:test';
 import { createMetrics } from '../src/metrics.ts';
 import type { SourceHealth } from '../src/source/resilient.ts';
 
-interface Family { name: string; type: string; metrics: { value?: string; labels?: Record<string, string> }[] }
+interface Family {
+  name: string;
+  type: string;
+  metrics: { value?: string; labels?: Record<string, string> }[];
+}
 const parse = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => Family[];
 
 async function families(m: ReturnType<typeof createMetrics>): Promise<Family[]> {
@@ -16,13 +20,20 @@ async function families(m: ReturnType<typeof createMetrics>): Promise<Family[]> 
 }
 
 function value(fs: Family[], name: string, labels: Record<string, string> = {}): number | undefined {
-  const m = fs.find((f) => f.name === name)?.metrics.find((s) => Object.entries(labels).every(([k, v]) => s.labels?.[k] === v));
+  const m = fs
+    .find((f) => f.name === name)
+    ?.metrics.find((s) => Object.entries(labels).every(([k, v]) => s.labels?.[k] === v));
   return m?.value === undefined ? undefined : Number(m.value);
 }
 
 test('limiter and source health are read when scraped', async () => {
   const stats = { active: 2, queued: 7, rejected: 3, reservedBytes: 5000, memoryWaiting: 1, memoryBytes: 1e9 };
-  let health: SourceHealth = { state: 'open', errors: { source_timeout: 4, source_failed: 1 }, retries: 5, bytesRead: 12345 };
+  let health: SourceHealth = {
+    state: 'open',
+    errors: { source_timeout: 4, source_failed: 1 },
+    retries: 5,
+    bytesRead: 12345,
+  };
   const m = createMetrics({ limiter: { stats: () => stats }, sourceHealth: () => health });
   let fs = await families(m);
   assert.equal(value(fs, 'kinu_pipelines_active'), 2);
@@ -47,7 +58,11 @@ test('limiter and source health are read when scraped', async () => {
 });
 
 test('without a source health the source metrics are zero, and the scrape still works', async () => {
-  const m = createMetrics({ limiter: { stats: () => ({ active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity }) } });
+  const m = createMetrics({
+    limiter: {
+      stats: () => ({ active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity }),
+    },
+  });
   const fs = await families(m);
   assert.equal(value(fs, 'kinu_source_breaker_state'), 0);
   assert.equal(value(fs, 'kinu_source_retries_total'), 0);
@@ -55,13 +70,17 @@ test('without a source health the source metrics are zero, and the scrape still 
 });
 
 test('names and types follow Prometheus conventions', async () => {
-  const m = createMetrics({ limiter: { stats: () => ({ active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity }) } });
+  const m = createMetrics({
+    limiter: {
+      stats: () => ({ active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity }),
+    },
+  });
   m.request({ route: 'image', method: 'GET', status: 200, seconds: 0.002, bytes: 100, cache: 'memory' });
   m.request({ route: 'kinu', method: 'GET', status: 200, seconds: 0.001, bytes: 10, cache: undefined });
   m.pipelineRun({ fetch: 1, process: 2, encode: 3 });
   const fs = await families(m);
   const kinu = fs.filter((f) => f.name.startsWith('kinu_'));
-  assert.ok(kinu.length >= 13, kinu.map((f) => f.name).join(" "));
+  assert.ok(kinu.length >= 13, kinu.map((f) => f.name).join(' '));
   for (const f of kinu) {
     if (f.type === 'COUNTER') assert.match(f.name, /_total$/, f.name);
     else assert.doesNotMatch(f.name, /_total$/, f.name);
@@ -73,7 +92,13 @@ test('names and types follow Prometheus conventions', async () => {
   assert.equal(value(fs, 'kinu_pipeline_runs_total'), 1);
   // Process metrics live in the same registry (made once per process, shared by every server's registry).
   assert.ok(fs.some((f) => f.name === 'process_cpu_seconds_total'));
-  const again = await families(createMetrics({ limiter: { stats: () => ({ active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity }) } }));
+  const again = await families(
+    createMetrics({
+      limiter: {
+        stats: () => ({ active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity }),
+      },
+    }),
+  );
   assert.ok(again.some((f) => f.name === 'process_cpu_seconds_total'));
   assert.equal(value(again, 'kinu_pipeline_runs_total'), 0);
 });

@@ -14,14 +14,25 @@ const BIG = 48 * 1024 * 1024;
 
 const sourceDir = (t: { after(fn: () => void): void }) => bigJpegDir(t, 'kinu-shutdown-', BIG);
 
-interface Kinu { child: ChildProcess; port: number; logs: Record<string, unknown>[]; exit: Promise<number | null> }
+interface Kinu {
+  child: ChildProcess;
+  port: number;
+  logs: Record<string, unknown>[];
+  exit: Promise<number | null>;
+}
 
 async function start(args: string[]): Promise<Kinu> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info', ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const logs: Record<string, unknown>[] = [];
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   const port = await new Promise<number>((resolve, reject) => {
     onLines(child.stdout!, (line) => {
       const m = /^kinu listening on http:\/\/127\.0\.0\.1:(\d+) /.exec(line);
@@ -36,7 +47,10 @@ async function start(args: string[]): Promise<Kinu> {
 /** A raw keep-alive connection that records every byte it receives. */
 async function socketTo(port: number): Promise<{ socket: Socket; received: () => Buffer; ended: Promise<void> }> {
   const socket = connect(port, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
   const chunks: Buffer[] = [];
   socket.on('data', (c: Buffer) => chunks.push(c));
   socket.on('error', () => {});
@@ -54,7 +68,9 @@ function responses(buf: Buffer): { status: number; headers: Record<string, strin
     const end = buf.indexOf('\r\n\r\n', at);
     if (end < 0) break;
     const [statusLine, ...lines] = buf.subarray(at, end).toString('latin1').split('\r\n');
-    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    const headers = Object.fromEntries(
+      lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+    );
     const length = Number(headers['content-length']);
     out.push({ status: Number(statusLine!.split(' ')[1]), headers, body: buf.subarray(end + 4, end + 4 + length) });
     at = end + 4 + length;
@@ -65,12 +81,17 @@ function responses(buf: Buffer): { status: number; headers: Record<string, strin
 async function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve(false); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
     s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
   });
 }
 
-test('SIGTERM: in-flight requests finish, ready and new image requests get 503, no new connections, exit 0', { timeout: 60_000 }, async (t) => {
+test('SIGTERM: in-flight requests finish, ready and new image requests get 503, no new connections, exit 0', {
+  timeout: 60_000,
+}, async (t) => {
   const kinu = await start(['--source', sourceDir(t), '--drain-timeout', '30']);
   const a = await socketTo(kinu.port);
   const b = await socketTo(kinu.port);
@@ -110,12 +131,19 @@ test('SIGTERM: in-flight requests finish, ready and new image requests get 503, 
   assert.equal(image!.headers.connection, 'close');
 
   const access = kinu.logs.filter((l) => l.msg === 'request');
-  assert.deepEqual(access.map((l) => [l.reqId, l.status]).sort(), [['held-a', 200], ['held-b', 200], ['late-image', 503], ['late-ready', 503]]);
+  assert.deepEqual(access.map((l) => [l.reqId, l.status]).sort(), [
+    ['held-a', 200],
+    ['held-b', 200],
+    ['late-image', 503],
+    ['late-ready', 503],
+  ]);
   assert.ok(!kinu.logs.some((l) => l.msg === 'drain deadline passed: closing the connections still open'));
   assert.ok(kinu.logs.some((l) => l.msg === 'stopped'));
 });
 
-test('a keep-alive connection left idle after its in-flight response does not hold the exit', { timeout: 60_000 }, async (t) => {
+test('a keep-alive connection left idle after its in-flight response does not hold the exit', {
+  timeout: 60_000,
+}, async (t) => {
   // Below node's 5 s keep-alive timeout: were the idle connection kept until then, the deadline would pass first.
   const kinu = await start(['--source', sourceDir(t), '--drain-timeout', '4']);
   const a = await socketTo(kinu.port);
@@ -132,7 +160,9 @@ test('a keep-alive connection left idle after its in-flight response does not ho
   assert.ok(!kinu.logs.some((l) => l.msg === 'drain deadline passed: closing the connections still open'));
 });
 
-test('SIGINT with a request still in flight at the drain deadline: its connection is closed, exit 0', { timeout: 60_000 }, async (t) => {
+test('SIGINT with a request still in flight at the drain deadline: its connection is closed, exit 0', {
+  timeout: 60_000,
+}, async (t) => {
   const kinu = await start(['--source', sourceDir(t), '--drain-timeout', '0.5']);
   const a = await socketTo(kinu.port);
   a.socket.write(get('/big.jpg', 'stuck'));

@@ -27,8 +27,15 @@ const BASE = 2 * BLOCK;
 export const allocated = (size: number) => Math.ceil(size / BLOCK) * BLOCK + DIRENT;
 
 /** One original's folder <h2>/<h>: a block for itself and its name, while it holds entries. */
-interface Folder { readonly h: string; entries: number }
-interface Rec { readonly folder: Folder; readonly size: number; touched: number }
+interface Folder {
+  readonly h: string;
+  entries: number;
+}
+interface Rec {
+  readonly folder: Folder;
+  readonly size: number;
+  touched: number;
+}
 
 export interface DiskCacheOptions {
   readonly dir: string;
@@ -69,7 +76,10 @@ export async function createDiskCache(config: DiskCacheOptions): Promise<Cache> 
         total -= BLOCK + DIRENT;
         const h2 = rec.folder.h.slice(0, 2);
         const n = shelves.get(h2)! - 1;
-        if (n === 0) { shelves.delete(h2); total -= BLOCK + DIRENT; } else shelves.set(h2, n);
+        if (n === 0) {
+          shelves.delete(h2);
+          total -= BLOCK + DIRENT;
+        } else shelves.set(h2, n);
       }
     }
     return rec;
@@ -100,7 +110,13 @@ export async function createDiskCache(config: DiskCacheOptions): Promise<Cache> 
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') health.failed('delete', err);
     }
     // Each only succeeds once empty: the original has no variant left, the shelf no original.
-    if (await rmdir(dirname(pathOf(h, key))).then(() => true, () => false)) await rmdir(join(dir, h.slice(0, 2))).catch(() => {});
+    if (
+      await rmdir(dirname(pathOf(h, key))).then(
+        () => true,
+        () => false,
+      )
+    )
+      await rmdir(join(dir, h.slice(0, 2))).catch(() => {});
   }
 
   async function evict() {
@@ -142,21 +158,29 @@ export async function createDiskCache(config: DiskCacheOptions): Promise<Cache> 
   await mkdir(tmpDir, { recursive: true });
   const found: { key: string; h: string; size: number; mtime: number }[] = [];
   const list = (p: string) => readdir(p).catch(() => [] as string[]);
-  await Promise.all((await readdir(dir)).filter((d) => /^[0-9a-f]{2}$/.test(d)).map(async (d2) => {
-    await Promise.all((await list(join(dir, d2))).map(async (h) => {
-      if (!HASH_DIR.test(h) || !h.startsWith(d2)) return;
-      const names = await list(join(dir, d2, h));
-      if (names.length === 0) await rmdir(join(dir, d2, h)).catch(() => {});
-      await Promise.all(names.map(async (key) => {
-        const p = pathOf(h, key);
-        const st = await stat(p).catch(() => undefined);
-        if (!st?.isFile()) return;
-        if (KEY.test(key)) found.push({ key, h, size: st.size, mtime: st.mtimeMs });
-        else await unlink(p).catch(() => {});
-      }));
-    }));
-    await rmdir(join(dir, d2)).catch(() => {}); // an empty shelf takes a block it is not charged for
-  }));
+  await Promise.all(
+    (await readdir(dir))
+      .filter((d) => /^[0-9a-f]{2}$/.test(d))
+      .map(async (d2) => {
+        await Promise.all(
+          (await list(join(dir, d2))).map(async (h) => {
+            if (!HASH_DIR.test(h) || !h.startsWith(d2)) return;
+            const names = await list(join(dir, d2, h));
+            if (names.length === 0) await rmdir(join(dir, d2, h)).catch(() => {});
+            await Promise.all(
+              names.map(async (key) => {
+                const p = pathOf(h, key);
+                const st = await stat(p).catch(() => undefined);
+                if (!st?.isFile()) return;
+                if (KEY.test(key)) found.push({ key, h, size: st.size, mtime: st.mtimeMs });
+                else await unlink(p).catch(() => {});
+              }),
+            );
+          }),
+        );
+        await rmdir(join(dir, d2)).catch(() => {}); // an empty shelf takes a block it is not charged for
+      }),
+  );
   found.sort((a, b) => a.mtime - b.mtime);
   for (const f of found) {
     const old = forget(f.key); // the same key under two originals: the newer file wins
@@ -219,7 +243,16 @@ export async function createDiskCache(config: DiskCacheOptions): Promise<Cache> 
         return names.length;
       });
       // Counted here, rethrown: the caller decides what a failed purge means.
-      return purged.then((n) => { health.succeeded('purge'); return n; }, (err: unknown) => { health.failed('purge', err); throw err; });
+      return purged.then(
+        (n) => {
+          health.succeeded('purge');
+          return n;
+        },
+        (err: unknown) => {
+          health.failed('purge', err);
+          throw err;
+        },
+      );
     },
     health: () => health.health(),
     async close() {
@@ -271,6 +304,12 @@ function decode(buf: Buffer, key: string, h: string): CacheEntry | undefined {
   if (typeof m !== 'object' || m === null) return undefined;
   const { sourceKey, contentType, etag, lastModified, varyAccept } = m;
   if (m.key !== key || typeof sourceKey !== 'string' || hashOf(sourceKey) !== h) return undefined;
-  if (typeof contentType !== 'string' || typeof etag !== 'string' || typeof lastModified !== 'number' || typeof varyAccept !== 'boolean') return undefined;
+  if (
+    typeof contentType !== 'string' ||
+    typeof etag !== 'string' ||
+    typeof lastModified !== 'number' ||
+    typeof varyAccept !== 'boolean'
+  )
+    return undefined;
   return { body: buf.subarray(metaEnd), contentType, etag, lastModified, varyAccept, sourceKey };
 }

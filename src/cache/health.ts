@@ -49,7 +49,10 @@ export function tierHealth(tier: CacheTier, opts: TierHealthOptions = {}): TierH
         unlogged++;
         return;
       }
-      opts.log?.warn({ tier, op, err, unlogged }, `${tier} cache tier failing (${lastError}); requests go on without it, failures counted in kinu_cache_errors_total`);
+      opts.log?.warn(
+        { tier, op, err, unlogged },
+        `${tier} cache tier failing (${lastError}); requests go on without it, failures counted in kinu_cache_errors_total`,
+      );
       loggedAt = now();
       unlogged = 0;
       warned = true;

@@ -8,7 +8,13 @@ export function lazyCache(tier: CacheTier, ready: Promise<Cache>): Cache {
   // No log here: whoever builds the tier logs its failed setup, once, with its context.
   const setup = tierHealth(tier);
   let built: Cache | undefined;
-  const cache = ready.then((c) => (built = c), (err: unknown) => { setup.failed('init', err); return undefined; });
+  const cache = ready.then(
+    (c) => (built = c),
+    (err: unknown) => {
+      setup.failed('init', err);
+      return undefined;
+    },
+  );
   return {
     tier,
     get: async (key) => (await cache)?.get(key),

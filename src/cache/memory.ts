@@ -46,4 +46,3 @@ export function createMemoryCache(config: { maxBytes: number }): Cache {
     health: () => ({ tier: 'memory', ok: true, errors: {} }),
   };
 }
-

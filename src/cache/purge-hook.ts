@@ -20,13 +20,18 @@ export function createPurgeHooks(urls: readonly string[], opts: { timeoutMs?: nu
 export function createPurgeHook(url: string, opts: { timeoutMs?: number } = {}): PurgeHook {
   const target = new URL(url);
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-  return (tag) => new Promise((resolve) => {
-    const req = send(target, { method: 'BAN', headers: { 'x-kinu-key': tag }, signal: AbortSignal.timeout(opts.timeoutMs ?? 2000) }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ ok: (res.statusCode ?? 500) < 300, status: res.statusCode }));
-      res.on('error', (err) => resolve({ ok: false, error: err.message }));
+  return (tag) =>
+    new Promise((resolve) => {
+      const req = send(
+        target,
+        { method: 'BAN', headers: { 'x-kinu-key': tag }, signal: AbortSignal.timeout(opts.timeoutMs ?? 2000) },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ ok: (res.statusCode ?? 500) < 300, status: res.statusCode }));
+          res.on('error', (err) => resolve({ ok: false, error: err.message }));
+        },
+      );
+      req.on('error', (err) => resolve({ ok: false, error: err.message }));
+      req.end();
     });
-    req.on('error', (err) => resolve({ ok: false, error: err.message }));
-    req.end();
-  });
 }

@@ -2,11 +2,19 @@
 // see its error if it fails (nothing is remembered once it settles). The run is aborted only when every
 // caller waiting for it has gone, so one impatient client cannot fail the others.
 export interface SingleFlight<T> {
-  run(key: string, produce: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<{ value: T; shared: boolean }>;
+  run(
+    key: string,
+    produce: (signal: AbortSignal) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<{ value: T; shared: boolean }>;
   readonly inFlight: number;
 }
 
-interface Flight<T> { promise: Promise<T>; waiters: number; abort: AbortController }
+interface Flight<T> {
+  promise: Promise<T>;
+  waiters: number;
+  abort: AbortController;
+}
 
 export function createSingleFlight<T>(): SingleFlight<T> {
   const flights = new Map<string, Flight<T>>();
@@ -14,9 +22,11 @@ export function createSingleFlight<T>(): SingleFlight<T> {
   function start(key: string, produce: (signal: AbortSignal) => Promise<T>): Flight<T> {
     const abort = new AbortController();
     const flight: Flight<T> = { promise: undefined as unknown as Promise<T>, waiters: 0, abort };
-    flight.promise = Promise.resolve().then(() => produce(abort.signal)).finally(() => {
-      if (flights.get(key) === flight) flights.delete(key);
-    });
+    flight.promise = Promise.resolve()
+      .then(() => produce(abort.signal))
+      .finally(() => {
+        if (flights.get(key) === flight) flights.delete(key);
+      });
     // Every waiter may have gone before it settles; its rejection is then nobody's to handle.
     flight.promise.catch(() => {});
     flights.set(key, flight);

@@ -38,7 +38,11 @@ export function createResultStore(options: ResultStoreOptions): Cache {
   const timeoutMs = options.timeoutMs ?? 2000;
   const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
   // While open, get and set are skipped (misses, writes not made); after the cool-down one call probes.
-  const breaker = createBreaker({ failures: options.breaker?.failures ?? 3, cooldownMs: options.breaker?.cooldownMs ?? 10_000, now: options.now });
+  const breaker = createBreaker({
+    failures: options.breaker?.failures ?? 3,
+    cooldownMs: options.breaker?.cooldownMs ?? 10_000,
+    now: options.now,
+  });
   const health = tierHealth('store', { log: options.log, breaker, now: options.now });
   const succeeded = (op: string) => {
     breaker.succeeded();
@@ -73,7 +77,14 @@ export function createResultStore(options: ResultStoreOptions): Cache {
       const metadata = encode(entry);
       if (!metadata || !breaker.admit()) return;
       try {
-        await client.put(bucket, `${markerDir(entry.sourceKey)}${key}`, Buffer.alloc(0), 'application/octet-stream', {}, { timeoutMs });
+        await client.put(
+          bucket,
+          `${markerDir(entry.sourceKey)}${key}`,
+          Buffer.alloc(0),
+          'application/octet-stream',
+          {},
+          { timeoutMs },
+        );
         await client.put(bucket, dataKey(key), entry.body, entry.contentType, metadata, { timeoutMs });
         succeeded('set');
       } catch (err) {
@@ -134,8 +145,22 @@ function decode(body: Buffer, m: Record<string, string>): CacheEntry | undefined
   const lastModified = Number(m['kinu-lm']);
   const vary = m['kinu-vary'];
   const src = m['kinu-src'];
-  if (!contentType || !etag || !Number.isSafeInteger(lastModified) || (vary !== '0' && vary !== '1') || src === undefined) return undefined;
-  return { body, contentType, etag, lastModified, varyAccept: vary === '1', sourceKey: Buffer.from(src, 'base64url').toString('utf8') };
+  if (
+    !contentType ||
+    !etag ||
+    !Number.isSafeInteger(lastModified) ||
+    (vary !== '0' && vary !== '1') ||
+    src === undefined
+  )
+    return undefined;
+  return {
+    body,
+    contentType,
+    etag,
+    lastModified,
+    varyAccept: vary === '1',
+    sourceKey: Buffer.from(src, 'base64url').toString('utf8'),
+  };
 }
 
 function sha256hex(s: string): string {

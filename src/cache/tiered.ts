@@ -20,7 +20,9 @@ export interface TieredCache {
 export function createTieredCache(tiers: readonly Cache[]): TieredCache {
   // Real tiers count their own failures; what a tier without health() throws is counted here instead.
   const own = tiers.map((t) => (t.health ? undefined : tierHealth(t.tier)));
-  const swallow = (i: number, op: string) => (err: unknown) => { own[i]?.failed(op, err); };
+  const swallow = (i: number, op: string) => (err: unknown) => {
+    own[i]?.failed(op, err);
+  };
   const pending = new Set<Promise<unknown>>();
   const background = (p: Promise<unknown>) => {
     const q = p.finally(() => pending.delete(q));
@@ -50,7 +52,14 @@ export function createTieredCache(tiers: readonly Cache[]): TieredCache {
     },
     async purge(sourceKey) {
       await this.flush();
-      const counts = await Promise.all(tiers.map((t, i) => t.purge(sourceKey).catch((err: unknown) => { swallow(i, 'purge')(err); return 0; })));
+      const counts = await Promise.all(
+        tiers.map((t, i) =>
+          t.purge(sourceKey).catch((err: unknown) => {
+            swallow(i, 'purge')(err);
+            return 0;
+          }),
+        ),
+      );
       return counts.reduce((a, b) => a + b, 0);
     },
     async flush() {

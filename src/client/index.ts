@@ -41,10 +41,12 @@ export const LIMITS = { width: rangeOf('w'), height: rangeOf('h'), maxSide: MAX_
 // ---- values ----
 
 const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : String(v));
-const describe = (r: Range) => `${r.places === 0 ? 'an integer ' : ''}${r.min}–${r.max}${r.places > 0 ? `, up to ${r.places} decimals` : ''}`;
+const describe = (r: Range) =>
+  `${r.places === 0 ? 'an integer ' : ''}${r.min}–${r.max}${r.places > 0 ? `, up to ${r.places} decimals` : ''}`;
 
 function number(name: string, r: Range, v: unknown): string {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`kinu: ${name}: expected a number, got ${show(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new TypeError(`kinu: ${name}: expected a number, got ${show(v)}`);
   const scale = 10 ** r.places;
   const n = Math.round(v * scale) / scale;
   if (n < r.min || n > r.max) throw new RangeError(`kinu: ${name}: expected ${describe(r)}, got ${v}`);
@@ -52,22 +54,28 @@ function number(name: string, r: Range, v: unknown): string {
 }
 
 function numbers(name: string, items: readonly Range[], counts: readonly number[], v: unknown): string {
-  if (!Array.isArray(v) || !counts.includes(v.length)) throw new TypeError(`kinu: ${name}: expected ${counts.map((c) => (c === 1 ? 'a number' : `${c} numbers`)).join(' or ')}, got ${show(v)}`);
+  if (!Array.isArray(v) || !counts.includes(v.length))
+    throw new TypeError(
+      `kinu: ${name}: expected ${counts.map((c) => (c === 1 ? 'a number' : `${c} numbers`)).join(' or ')}, got ${show(v)}`,
+    );
   return v.map((x: unknown, i) => number(`${name}[${i}]`, items[i]!, x)).join(',');
 }
 
 function value(name: string, spec: ParamSpec, v: unknown): string {
   switch (spec.kind) {
-    case 'number': return number(name, spec.range, v);
+    case 'number':
+      return number(name, spec.range, v);
     case 'enum':
-      if (!spec.values.includes(v as string | number)) throw new RangeError(`kinu: ${name}: expected ${spec.values.join(' · ')}, got ${show(v)}`);
+      if (!spec.values.includes(v as string | number))
+        throw new RangeError(`kinu: ${name}: expected ${spec.values.join(' · ')}, got ${show(v)}`);
       return String(v);
     case 'flag':
       if (typeof v !== 'boolean') throw new TypeError(`kinu: ${name}: expected true or false, got ${show(v)}`);
       return v ? '1' : '0';
     case 'position':
       if (typeof v === 'string') {
-        if (!spec.words.includes(v)) throw new RangeError(`kinu: ${name}: expected ${spec.words.join(' · ')} or [x, y], got ${show(v)}`);
+        if (!spec.words.includes(v))
+          throw new RangeError(`kinu: ${name}: expected ${spec.words.join(' · ')} or [x, y], got ${show(v)}`);
         return v;
       }
       return numbers(name, spec.items, [spec.items.length], v);
@@ -76,13 +84,16 @@ function value(name: string, spec: ParamSpec, v: unknown): string {
       return numbers(name, spec.items, spec.counts, v);
     case 'colour': {
       const s = typeof v === 'string' ? v.replace(/^#/, '').toLowerCase() : v;
-      if (typeof s !== 'string' || !new RegExp(spec.pattern).test(s)) throw new RangeError(`kinu: ${name}: expected a hex colour RRGGBB or RRGGBBAA, got ${show(v)}`);
+      if (typeof s !== 'string' || !new RegExp(spec.pattern).test(s))
+        throw new RangeError(`kinu: ${name}: expected a hex colour RRGGBB or RRGGBBAA, got ${show(v)}`);
       return s;
     }
     case 'string':
-      if (typeof v !== 'string' || !new RegExp(spec.pattern).test(v)) throw new RangeError(`kinu: ${name}: expected ${spec.pattern}, got ${show(v)}`);
+      if (typeof v !== 'string' || !new RegExp(spec.pattern).test(v))
+        throw new RangeError(`kinu: ${name}: expected ${spec.pattern}, got ${show(v)}`);
       return encode(v);
-    case 'key': return encodeKey(name, v);
+    case 'key':
+      return encodeKey(name, v);
   }
 }
 
@@ -97,7 +108,8 @@ function encodeKey(name: string, key: unknown): string {
   const segments = key.replace(/^\//, '').split('/');
   for (const s of segments) {
     // A browser would resolve `.` and `..` away before asking, and the server refuses empty segments.
-    if (s === '' || s === '.' || s === '..') throw new RangeError(`kinu: ${name}: ${show(key)} has an empty, "." or ".." segment`);
+    if (s === '' || s === '.' || s === '..')
+      throw new RangeError(`kinu: ${name}: ${show(key)} has an empty, "." or ".." segment`);
   }
   return segments.map(encode).join('/');
 }
@@ -107,7 +119,8 @@ function encodeKey(name: string, key: unknown): string {
 /** The canonical query for these params (no `?`, no `sig`). Unknown params and bad values throw. */
 export function kinuQuery(params: KinuParams = {}): string {
   for (const name of Object.keys(params)) {
-    if (!Object.hasOwn(PARAM_SPEC, name)) throw new TypeError(`kinu: ${name}: unknown parameter; known: ${NAMES.join(', ')}`);
+    if (!Object.hasOwn(PARAM_SPEC, name))
+      throw new TypeError(`kinu: ${name}: unknown parameter; known: ${NAMES.join(', ')}`);
   }
   const parts: string[] = [];
   for (const name of NAMES) {
@@ -117,7 +130,11 @@ export function kinuQuery(params: KinuParams = {}): string {
   return parts.join('&');
 }
 
-interface Built { origin: string; path: string; query: string }
+interface Built {
+  origin: string;
+  path: string;
+  query: string;
+}
 
 const BASE = /^((?:[a-z][a-z0-9+.-]*:)?\/\/[^/?#]*)?([^?#]*)$/i;
 
@@ -125,9 +142,15 @@ function build(base: string, key: string, params: KinuParams | undefined): Built
   const m = BASE.exec(base);
   const basePath = m?.[2] ?? '';
   if (!m || (basePath !== '' && !basePath.startsWith('/'))) {
-    throw new TypeError(`kinu: base: expected "https://host[/prefix]", "//host" or "/prefix" without query, got ${show(base)}`);
+    throw new TypeError(
+      `kinu: base: expected "https://host[/prefix]", "//host" or "/prefix" without query, got ${show(base)}`,
+    );
   }
-  return { origin: m[1] ?? '', path: `${basePath.replace(/\/+$/, '')}/${encodeKey('key', key)}`, query: kinuQuery(params) };
+  return {
+    origin: m[1] ?? '',
+    path: `${basePath.replace(/\/+$/, '')}/${encodeKey('key', key)}`,
+    query: kinuQuery(params),
+  };
 }
 
 const message = (b: Built) => (b.query ? `${b.path}?${b.query}` : b.path);
@@ -138,8 +161,12 @@ const joined = (b: Built, sig?: string) => {
 
 /** The secret `kinu sign` would use: the first of a comma-separated list, trimmed; 16+ characters. */
 function firstSecret(secret: string): string {
-  const s = String(secret).split(',').map((x) => x.trim()).find(Boolean);
-  if (s === undefined || s.length < 16) throw new RangeError('kinu: secret: expected 16 or more characters (the server refuses shorter secrets)');
+  const s = String(secret)
+    .split(',')
+    .map((x) => x.trim())
+    .find(Boolean);
+  if (s === undefined || s.length < 16)
+    throw new RangeError('kinu: secret: expected 16 or more characters (the server refuses shorter secrets)');
   return s;
 }
 
@@ -154,7 +181,12 @@ export function kinuUrl(base: string, key: string, params?: KinuParams, options:
 }
 
 /** `kinuUrl`, signed with Web Crypto: browsers (but keep secrets out of them), Deno, Bun, workers, Node. */
-export async function kinuUrlAsync(base: string, key: string, params?: KinuParams, options: SignOptions = {}): Promise<string> {
+export async function kinuUrlAsync(
+  base: string,
+  key: string,
+  params?: KinuParams,
+  options: SignOptions = {},
+): Promise<string> {
   const b = build(base, key, params);
   return options.secret === undefined ? joined(b) : joined(b, await hmacAsync(firstSecret(options.secret), message(b)));
 }
@@ -166,7 +198,8 @@ export async function kinuUrlAsync(base: string, key: string, params?: KinuParam
  * with `ratio`, so that the height fits too), then sorted and made unique.
  */
 export function srcsetWidths(widths: readonly number[], ratio?: number): number[] {
-  if (ratio !== undefined && !(Number.isFinite(ratio) && ratio > 0)) throw new RangeError(`kinu: ratio: expected a positive number, got ${show(ratio)}`);
+  if (ratio !== undefined && !(Number.isFinite(ratio) && ratio > 0))
+    throw new RangeError(`kinu: ratio: expected a positive number, got ${show(ratio)}`);
   let lo = LIMITS.width.min;
   let hi = Math.min(LIMITS.width.max, LIMITS.maxSide);
   if (ratio !== undefined) {
@@ -177,28 +210,57 @@ export function srcsetWidths(widths: readonly number[], ratio?: number): number[
   }
   const out = new Set<number>();
   for (const w of widths) {
-    if (typeof w !== 'number' || !Number.isFinite(w)) throw new TypeError(`kinu: widths: expected numbers, got ${show(w)}`);
+    if (typeof w !== 'number' || !Number.isFinite(w))
+      throw new TypeError(`kinu: widths: expected numbers, got ${show(w)}`);
     out.add(Math.min(hi, Math.max(lo, Math.round(w))));
   }
   if (out.size === 0) throw new RangeError('kinu: widths: give at least one width');
   return [...out].sort((a, b) => a - b);
 }
 
-function candidates(widths: readonly number[], params: SrcsetParams, ratio: number | undefined): { w: number; params: KinuParams }[] {
+function candidates(
+  widths: readonly number[],
+  params: SrcsetParams,
+  ratio: number | undefined,
+): { w: number; params: KinuParams }[] {
   for (const name of ['w', 'h', 'dpr']) {
-    if (Object.hasOwn(params, name)) throw new TypeError(`kinu: srcset: ${name} comes from the widths${name === 'h' ? ' (and ratio)' : ''}, not from params`);
+    if (Object.hasOwn(params, name))
+      throw new TypeError(
+        `kinu: srcset: ${name} comes from the widths${name === 'h' ? ' (and ratio)' : ''}, not from params`,
+      );
   }
-  return srcsetWidths(widths, ratio).map((w) => ({ w, params: { ...params, w, h: ratio === undefined ? undefined : Math.round(w / ratio) } }));
+  return srcsetWidths(widths, ratio).map((w) => ({
+    w,
+    params: { ...params, w, h: ratio === undefined ? undefined : Math.round(w / ratio) },
+  }));
 }
 
 /** A `srcset` with one `<url> <w>w` candidate per width; pair it with `sizes`. */
-export function srcset(base: string, key: string, widths: readonly number[], params: SrcsetParams = {}, options: SrcsetOptions = {}): string {
-  return candidates(widths, params, options.ratio).map((c) => `${kinuUrl(base, key, c.params, options)} ${c.w}w`).join(', ');
+export function srcset(
+  base: string,
+  key: string,
+  widths: readonly number[],
+  params: SrcsetParams = {},
+  options: SrcsetOptions = {},
+): string {
+  return candidates(widths, params, options.ratio)
+    .map((c) => `${kinuUrl(base, key, c.params, options)} ${c.w}w`)
+    .join(', ');
 }
 
 /** `srcset`, signed with Web Crypto. */
-export async function srcsetAsync(base: string, key: string, widths: readonly number[], params: SrcsetParams = {}, options: SrcsetOptions = {}): Promise<string> {
-  const urls = await Promise.all(candidates(widths, params, options.ratio).map(async (c) => `${await kinuUrlAsync(base, key, c.params, options)} ${c.w}w`));
+export async function srcsetAsync(
+  base: string,
+  key: string,
+  widths: readonly number[],
+  params: SrcsetParams = {},
+  options: SrcsetOptions = {},
+): Promise<string> {
+  const urls = await Promise.all(
+    candidates(widths, params, options.ratio).map(
+      async (c) => `${await kinuUrlAsync(base, key, c.params, options)} ${c.w}w`,
+    ),
+  );
   return urls.join(', ');
 }
 
@@ -206,17 +268,28 @@ export async function srcsetAsync(base: string, key: string, widths: readonly nu
  * A `sizes` attribute: `{ '(min-width: 1024px)': '33vw', '(min-width: 640px)': 480 }` and a fallback
  * (default `100vw`); numbers are CSS pixels. The first matching media condition wins, as in HTML.
  */
-export function sizes(rules: Readonly<Record<string, string | number>> = {}, fallback: string | number = '100vw'): string {
+export function sizes(
+  rules: Readonly<Record<string, string | number>> = {},
+  fallback: string | number = '100vw',
+): string {
   const size = (s: string | number) => (typeof s === 'number' ? `${s}px` : s);
   return [...Object.entries(rules).map(([media, s]) => `${media} ${size(s)}`), size(fallback)].join(', ');
 }
 
 // ---- signing ----
 
-interface NodeCrypto { createHmac(algorithm: 'sha256', key: string): { update(data: string): { digest(encoding: 'base64url'): string } } }
+interface NodeCrypto {
+  createHmac(algorithm: 'sha256', key: string): { update(data: string): { digest(encoding: 'base64url'): string } };
+}
 
 interface Subtle {
-  importKey(format: 'raw', key: Uint8Array, algorithm: { name: 'HMAC'; hash: 'SHA-256' }, extractable: false, usages: ['sign']): Promise<unknown>;
+  importKey(
+    format: 'raw',
+    key: Uint8Array,
+    algorithm: { name: 'HMAC'; hash: 'SHA-256' },
+    extractable: false,
+    usages: ['sign'],
+  ): Promise<unknown>;
   sign(algorithm: 'HMAC', key: unknown, data: Uint8Array): Promise<ArrayBuffer>;
 }
 
@@ -231,7 +304,10 @@ const globals = globalThis as unknown as Globals;
 /** Node's crypto without importing it, so this module still loads in a browser (Node 20.16+, 22.3+, Bun). */
 function hmacSync(secret: string, data: string): string {
   const crypto = globals.process?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined;
-  if (!crypto) throw new Error('kinu: signing with kinuUrl needs node:crypto (Node 20.16 or later, Bun); elsewhere use kinuUrlAsync, which signs with Web Crypto');
+  if (!crypto)
+    throw new Error(
+      'kinu: signing with kinuUrl needs node:crypto (Node 20.16 or later, Bun); elsewhere use kinuUrlAsync, which signs with Web Crypto',
+    );
   return crypto.createHmac('sha256', secret).update(data).digest('base64url');
 }
 
@@ -239,10 +315,17 @@ const keys = new Map<string, Promise<unknown>>();
 
 async function hmacAsync(secret: string, data: string): Promise<string> {
   const subtle = globals.crypto?.subtle;
-  if (!subtle) throw new Error('kinu: kinuUrlAsync needs Web Crypto (crypto.subtle), which browsers only give secure (https) pages');
+  if (!subtle)
+    throw new Error(
+      'kinu: kinuUrlAsync needs Web Crypto (crypto.subtle), which browsers only give secure (https) pages',
+    );
   const utf8 = new globals.TextEncoder();
   let key = keys.get(secret);
-  if (!key) keys.set(secret, (key = subtle.importKey('raw', utf8.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])));
+  if (!key)
+    keys.set(
+      secret,
+      (key = subtle.importKey('raw', utf8.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])),
+    );
   return base64url(new Uint8Array(await subtle.sign('HMAC', await key, utf8.encode(data))));
 }
 

@@ -25,15 +25,26 @@ export interface ImageLoaderProps {
  */
 export function kinuLoader(options: KinuLoaderOptions): (props: ImageLoaderProps) => string {
   const { base, ratio, secret, ...defaults } = options;
-  if (secret !== undefined) throw new TypeError('kinu/next: a loader runs in the browser and must not hold a secret; sign on the server with kinu/client');
+  if (secret !== undefined)
+    throw new TypeError(
+      'kinu/next: a loader runs in the browser and must not hold a secret; sign on the server with kinu/client',
+    );
   const prefix = base.replace(/\/+$/, '');
   return ({ src, width, quality }) => {
     let key = src;
     if (/^([a-z][a-z0-9+.-]*:)?\/\//i.test(src)) {
-      if (!src.startsWith(`${prefix}/`)) throw new TypeError(`kinu/next: src ${JSON.stringify(src)} is not under ${JSON.stringify(base)}; give the image's key, e.g. "/photos/a.jpg"`);
+      if (!src.startsWith(`${prefix}/`))
+        throw new TypeError(
+          `kinu/next: src ${JSON.stringify(src)} is not under ${JSON.stringify(base)}; give the image's key, e.g. "/photos/a.jpg"`,
+        );
       key = src.slice(prefix.length);
     }
     const w = srcsetWidths([width], ratio)[0]!;
-    return kinuUrl(base, key, { ...defaults, w, h: ratio === undefined ? undefined : Math.round(w / ratio), q: quality ?? defaults.q });
+    return kinuUrl(base, key, {
+      ...defaults,
+      w,
+      h: ratio === undefined ? undefined : Math.round(w / ratio),
+      q: quality ?? defaults.q,
+    });
   };
 }

@@ -45,22 +45,37 @@ type PinoInternals = Record<symbol, unknown> & { [S.streamSym]?: { write(s: stri
  * Only for a plain pino logger (no mixin, log formatter, hooks or custom message key, as server.ts makes it);
  * anything else gets log.info. A test checks the two lines agree.
  */
-function lineWriter(log: Logger): ((l: AccessLine, method: string | undefined, url: string | undefined, ms: number) => void) | undefined {
+function lineWriter(
+  log: Logger,
+): ((l: AccessLine, method: string | undefined, url: string | undefined, ms: number) => void) | undefined {
   const p = log as unknown as PinoInternals;
   const stream = p[S.streamSym];
   const formatters = p[S.formattersSym] as { log?: unknown } | undefined;
   const hooks = p[S.hooksSym] as { streamWrite?: unknown } | undefined;
   const levels = p[S.lsCacheSym] as Record<number, string> | undefined;
   const info = (log as unknown as { levels?: { values?: Record<string, number> } }).levels?.values?.info;
-  if (!stream || stream[S.needsMetadataGsym] || p[S.mixinSym] || formatters?.log || hooks?.streamWrite || p[S.messageKeySym] !== 'msg'
-    || typeof p[S.timeSym] !== 'function' || typeof p[S.chindingsSym] !== 'string' || info === undefined || levels?.[info] === undefined) return undefined;
+  if (
+    !stream ||
+    stream[S.needsMetadataGsym] ||
+    p[S.mixinSym] ||
+    formatters?.log ||
+    hooks?.streamWrite ||
+    p[S.messageKeySym] !== 'msg' ||
+    typeof p[S.timeSym] !== 'function' ||
+    typeof p[S.chindingsSym] !== 'string' ||
+    info === undefined ||
+    levels?.[info] === undefined
+  )
+    return undefined;
   const head = levels[info]!;
   const time = p[S.timeSym] as () => string;
   const end = p[S.endSym] as string;
   return (l, method, url, ms) => {
-    stream.write(`${head}${time()}${p[S.chindingsSym] as string},"reqId":${JSON.stringify(l.reqId)}${method === undefined ? '' : `,"method":${JSON.stringify(method)}`}`
-      + `${url === undefined ? '' : `,"url":${JSON.stringify(url)}`},"status":${l.status},"bytes":${l.bytes}${l.cache === undefined ? '' : `,"cache":${JSON.stringify(l.cache)}`}`
-      + `,"ms":${ms}${l.aborted ? ',"aborted":true' : ''},"msg":"request"${end}`);
+    stream.write(
+      `${head}${time()}${p[S.chindingsSym] as string},"reqId":${JSON.stringify(l.reqId)}${method === undefined ? '' : `,"method":${JSON.stringify(method)}`}` +
+        `${url === undefined ? '' : `,"url":${JSON.stringify(url)}`},"status":${l.status},"bytes":${l.bytes}${l.cache === undefined ? '' : `,"cache":${JSON.stringify(l.cache)}`}` +
+        `,"ms":${ms}${l.aborted ? ',"aborted":true' : ''},"msg":"request"${end}`,
+    );
   };
 }
 
@@ -82,14 +97,30 @@ export function createAccess(opts: { readonly log: Logger; readonly metrics: Met
   let open = 0;
   const done = (req: IncomingMessage, line: AccessLine, route: RouteLabel): void => {
     const ms = performance.now() - line.started;
-    metrics.request({ route, method: req.method ?? 'GET', status: line.status, seconds: ms / 1000, bytes: line.bytes, cache: line.cache });
+    metrics.request({
+      route,
+      method: req.method ?? 'GET',
+      status: line.status,
+      seconds: ms / 1000,
+      bytes: line.bytes,
+      cache: line.cache,
+    });
     if (QUIET.has(log.level)) return;
     const rounded = Math.round(ms * 10) / 10;
     if (write) return write(line, req.method, req.url, rounded);
-    log.info({
-      reqId: line.reqId, method: req.method, url: req.url, status: line.status, bytes: line.bytes, cache: line.cache,
-      ms: rounded, ...(line.aborted ? { aborted: true } : {}),
-    }, 'request');
+    log.info(
+      {
+        reqId: line.reqId,
+        method: req.method,
+        url: req.url,
+        status: line.status,
+        bytes: line.bytes,
+        cache: line.cache,
+        ms: rounded,
+        ...(line.aborted ? { aborted: true } : {}),
+      },
+      'request',
+    );
   };
   return {
     done: (req, line) => done(req, line, 'image'),
@@ -105,15 +136,29 @@ export function createAccess(opts: { readonly log: Logger; readonly metrics: Met
         const length = Number(res.getHeader('content-length') ?? 0);
         // A client may close as soon as it has every byte, a tick before a streamed body's end() is called:
         // what reached the socket says whether it got the whole answer.
-        const finished = res.writableFinished || (res.headersSent && Number.isFinite(length) && socket.bytesWritten - written >= length);
+        const finished =
+          res.writableFinished ||
+          (res.headersSent && Number.isFinite(length) && socket.bytesWritten - written >= length);
         const bodyless = req.method === 'HEAD' || res.statusCode === 304 || res.statusCode === 204;
         const cache = res.getHeader('x-kinu-cache');
-        const route: RouteLabel = req.url?.startsWith('/_kinu/') ? 'kinu' : (res as { [ORIGINAL]?: true })[ORIGINAL] ? 'original' : 'image';
-        done(req, {
-          // 499 (nginx's "client closed request") when the client left before any response was sent.
-          reqId, status: res.headersSent ? res.statusCode : 499, bytes: finished && !bodyless && Number.isFinite(length) ? length : 0,
-          cache: typeof cache === 'string' ? cache : undefined, started, aborted: !finished,
-        }, route);
+        const route: RouteLabel = req.url?.startsWith('/_kinu/')
+          ? 'kinu'
+          : (res as { [ORIGINAL]?: true })[ORIGINAL]
+            ? 'original'
+            : 'image';
+        done(
+          req,
+          {
+            // 499 (nginx's "client closed request") when the client left before any response was sent.
+            reqId,
+            status: res.headersSent ? res.statusCode : 499,
+            bytes: finished && !bodyless && Number.isFinite(length) ? length : 0,
+            cache: typeof cache === 'string' ? cache : undefined,
+            started,
+            aborted: !finished,
+          },
+          route,
+        );
       });
     },
     inFlight: () => open,

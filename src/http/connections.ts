@@ -10,8 +10,12 @@ export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** The bounds, in milliseconds (KINU_*_TIMEOUT) and connections (KINU_MAX_CONNECTIONS). */
 export interface ConnectionLimits {
-  readonly headersTimeoutMs: number; readonly requestTimeoutMs: number; readonly uploadTimeoutMs: number;
-  readonly idleTimeoutMs: number; readonly writeTimeoutMs: number; readonly maxConnections: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly uploadTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly writeTimeoutMs: number;
+  readonly maxConnections: number;
 }
 
 export interface HttpServerOptions {
@@ -25,24 +29,30 @@ export interface HttpServerOptions {
 export function createHttpServer(opts: HttpServerOptions, handler: Handler): Server {
   const { limits } = opts;
   const ms = (x: number) => Math.ceil(x); // Node takes integer milliseconds
-  const longestBodyMs = opts.uploads ? Math.max(limits.requestTimeoutMs, limits.uploadTimeoutMs) : limits.requestTimeoutMs;
-  const bodyMs = (req: IncomingMessage) => (opts.uploads && isUpload(req) ? limits.uploadTimeoutMs : limits.requestTimeoutMs);
+  const longestBodyMs = opts.uploads
+    ? Math.max(limits.requestTimeoutMs, limits.uploadTimeoutMs)
+    : limits.requestTimeoutMs;
+  const bodyMs = (req: IncomingMessage) =>
+    opts.uploads && isUpload(req) ? limits.uploadTimeoutMs : limits.requestTimeoutMs;
   const timed = writeTimed(ms(limits.writeTimeoutMs));
-  const server = createServer({
-    headersTimeout: ms(limits.headersTimeoutMs),
-    // Node's bound is for the whole request and server-wide: the longest body allowed; shorter ones are timed below.
-    requestTimeout: ms(limits.headersTimeoutMs + longestBodyMs),
-    keepAliveTimeout: ms(limits.idleTimeoutMs),
-    // How often Node looks for requests over those bounds (its default, 30 s, would add up to 30 s to each).
-    connectionsCheckingInterval: ms(Math.min(1000, Math.max(50, limits.headersTimeoutMs / 4))),
-  }, (req, res) => {
-    if (hasBody(req)) {
-      const bound = bodyMs(req);
-      if (bound < longestBodyMs) timeBody(req, res, bound);
-    }
-    handler(req, res);
-    timed(res);
-  });
+  const server = createServer(
+    {
+      headersTimeout: ms(limits.headersTimeoutMs),
+      // Node's bound is for the whole request and server-wide: the longest body allowed; shorter ones are timed below.
+      requestTimeout: ms(limits.headersTimeoutMs + longestBodyMs),
+      keepAliveTimeout: ms(limits.idleTimeoutMs),
+      // How often Node looks for requests over those bounds (its default, 30 s, would add up to 30 s to each).
+      connectionsCheckingInterval: ms(Math.min(1000, Math.max(50, limits.headersTimeoutMs / 4))),
+    },
+    (req, res) => {
+      if (hasBody(req)) {
+        const bound = bodyMs(req);
+        if (bound < longestBodyMs) timeBody(req, res, bound);
+      }
+      handler(req, res);
+      timed(res);
+    },
+  );
   // Beyond it Node closes new sockets at once, unanswered: cheaper than any answer while flooded.
   server.maxConnections = limits.maxConnections;
   let dropped = 0;
@@ -65,8 +75,10 @@ export function answerClientError(err: NodeJS.ErrnoException & { reason?: string
 }
 
 function clientProblem(err: NodeJS.ErrnoException & { reason?: string }): KinuError {
-  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return new KinuError('request_timeout', 'the request did not arrive in time; send it faster');
-  if (err.code === 'HPE_HEADER_OVERFLOW') return new KinuError('headers_too_large', `the request's headers are over ${maxHeaderSize} bytes`);
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+    return new KinuError('request_timeout', 'the request did not arrive in time; send it faster');
+  if (err.code === 'HPE_HEADER_OVERFLOW')
+    return new KinuError('headers_too_large', `the request's headers are over ${maxHeaderSize} bytes`);
   return new KinuError('bad_request', `the HTTP request is malformed: ${err.reason ?? err.code ?? 'unreadable'}`);
 }
 
@@ -85,7 +97,11 @@ function timeBody(req: IncomingMessage, res: ServerResponse, bound: number): voi
   const timer = setTimeout(() => {
     if (req.complete) return;
     if (res.headersSent) req.socket.destroy();
-    else sendSocketProblem(req.socket, new KinuError('request_timeout', `the request's body did not arrive within ${bound / 1000} s`));
+    else
+      sendSocketProblem(
+        req.socket,
+        new KinuError('request_timeout', `the request's body did not arrive within ${bound / 1000} s`),
+      );
   }, bound);
   const clear = () => clearTimeout(timer);
   req.once('end', clear);

@@ -18,24 +18,31 @@ export interface FastHitOptions {
 }
 
 /** `reqId` is echoed as X-Request-Id; `started` is performance.now() when the request arrived. */
-export function createFastHit(opts: FastHitOptions): (req: IncomingMessage, res: ServerResponse, reqId: string, started: number) => boolean {
+export function createFastHit(
+  opts: FastHitOptions,
+): (req: IncomingMessage, res: ServerResponse, reqId: string, started: number) => boolean {
   const headers = createHeaderBlocks(opts.cacheControl);
   const mounts = opts.mounts.map((m) => ({ under: `${m.prefix}/`, parse: m.parse }));
   return (req, res, reqId, started) => {
     const url = req.url;
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || !url || url.startsWith('/_kinu/') || opts.draining()) return false;
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !url || url.startsWith('/_kinu/') || opts.draining())
+      return false;
     const mount = mounts.find((m) => url.startsWith(m.under));
     if (!mount) return false;
     let d;
     try {
       const { key, transform } = mount.parse(url);
       d = opts.deliver.peek({
-        key, transform, accept: req.headers.accept, ifNoneMatch: req.headers['if-none-match'], ifModifiedSince: req.headers['if-modified-since'],
+        key,
+        transform,
+        accept: req.headers.accept,
+        ifNoneMatch: req.headers['if-none-match'],
+        ifModifiedSince: req.headers['if-modified-since'],
       });
     } catch {
       return false; // errors are Fastify's to render
     }
-    if (!d || d.kind !== 'variant') return false;
+    if (d?.kind !== 'variant') return false;
     res.writeHead(d.status, headers(d, reqId));
     const body = d.status === 200 && req.method === 'GET' ? d.body : undefined;
     res.end(body);

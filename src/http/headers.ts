@@ -28,7 +28,8 @@ export function deliveryHeaders(d: Delivery, cacheControl: string): Record<strin
   h['x-content-type-options'] = 'nosniff';
   if (d.kind === 'original') {
     // An SVG original may carry scripts: opened directly, the browser must not run them.
-    if (d.contentType === FORMAT_TABLE.svg.mime) h['content-security-policy'] = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
+    if (d.contentType === FORMAT_TABLE.svg.mime)
+      h['content-security-policy'] = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
     if (d.size >= 0) h['content-length'] = d.size; // else chunked: the origin did not say
     if (d.contentEncoding) h['content-encoding'] = d.contentEncoding;
   } else if (d.body) {
@@ -49,19 +50,38 @@ function serverTiming(t: Delivery['timings']): string {
  * Server-Timing and X-Request-Id (the last pair), sparing the Date formatting and object building (~1.5 µs).
  * The list is shared: pass it straight to res.writeHead, which copies it into the response at once.
  */
-export function createHeaderBlocks(cacheControl: string, max = 4096): (d: Delivery & { kind: 'variant' }, reqId: string) => string[] {
+export function createHeaderBlocks(
+  cacheControl: string,
+  max = 4096,
+): (d: Delivery & { kind: 'variant' }, reqId: string) => string[] {
   const byStatus = { 200: new LRUCache<string, Block>({ max }), 304: new LRUCache<string, Block>({ max }) };
   return (d, reqId) => {
     const blocks = byStatus[d.status];
     const timing = serverTiming(d.timings);
     let b = blocks.get(d.etag);
-    if (!b || b.lastModified !== d.lastModified.getTime() || b.length !== d.body?.length || b.contentType !== d.contentType
-      || b.sourceKey !== d.sourceKey || b.cache !== d.cache || b.varyAccept !== d.varyAccept || b.stale !== d.stale || (b.timingAt < 0) !== !timing) {
+    if (
+      !b ||
+      b.lastModified !== d.lastModified.getTime() ||
+      b.length !== d.body?.length ||
+      b.contentType !== d.contentType ||
+      b.sourceKey !== d.sourceKey ||
+      b.cache !== d.cache ||
+      b.varyAccept !== d.varyAccept ||
+      b.stale !== d.stale ||
+      b.timingAt < 0 !== !timing
+    ) {
       const list = Object.entries(deliveryHeaders(d, cacheControl)).flatMap(([k, v]) => [k, String(v)]);
       list.push('x-request-id', reqId);
       b = {
-        list, timingAt: list.indexOf('server-timing') + 1 || -1, lastModified: d.lastModified.getTime(), length: d.body?.length,
-        contentType: d.contentType, sourceKey: d.sourceKey, cache: d.cache, varyAccept: d.varyAccept, stale: d.stale,
+        list,
+        timingAt: list.indexOf('server-timing') + 1 || -1,
+        lastModified: d.lastModified.getTime(),
+        length: d.body?.length,
+        contentType: d.contentType,
+        sourceKey: d.sourceKey,
+        cache: d.cache,
+        varyAccept: d.varyAccept,
+        stale: d.stale,
       };
       blocks.set(d.etag, b);
     }
@@ -75,8 +95,13 @@ interface Block {
   readonly list: string[];
   /** Index of Server-Timing's value in `list`, -1 when it has none. */
   readonly timingAt: number;
-  readonly lastModified: number; readonly length: number | undefined; readonly contentType: string; readonly sourceKey: string;
-  readonly cache: string; readonly varyAccept: boolean; readonly stale: string | undefined;
+  readonly lastModified: number;
+  readonly length: number | undefined;
+  readonly contentType: string;
+  readonly sourceKey: string;
+  readonly cache: string;
+  readonly varyAccept: boolean;
+  readonly stale: string | undefined;
 }
 
 export function setDeliveryHeaders(reply: FastifyReply, d: Delivery, cacheControl: string): void {

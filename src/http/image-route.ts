@@ -42,7 +42,10 @@ export function registerImageRoute(app: FastifyInstance, opts: ImageRouteOptions
             abort = controller;
             // A client that goes away frees its queue place and stops the pipeline at the next step.
             if (raw.destroyed) controller.abort(new Error('client closed the connection'));
-            else raw.once('close', () => { if (!raw.writableFinished) controller.abort(new Error('client closed the connection')); });
+            else
+              raw.once('close', () => {
+                if (!raw.writableFinished) controller.abort(new Error('client closed the connection'));
+              });
           }
           return abort.signal;
         },
@@ -62,7 +65,9 @@ export function registerImageRoute(app: FastifyInstance, opts: ImageRouteOptions
     url: `${opts.prefix}/*`,
     // Refused in onRequest, before Fastify would parse (and reject) a body with some other status.
     onRequest: async () => {
-      throw new KinuError('method_not_allowed', 'image URLs answer GET and HEAD only', { headers: { allow: 'GET, HEAD' } });
+      throw new KinuError('method_not_allowed', 'image URLs answer GET and HEAD only', {
+        headers: { allow: 'GET, HEAD' },
+      });
     },
     handler: async () => undefined,
   });

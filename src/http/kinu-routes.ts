@@ -22,12 +22,15 @@ export interface KinuRoutesOptions {
 }
 
 export async function kinuRoutes(app: FastifyInstance, opts: KinuRoutesOptions): Promise<void> {
-  app.addHook('onSend', async (_req, reply) => { reply.header('cache-control', 'no-store'); });
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('cache-control', 'no-store');
+  });
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/ready', async () => {
     if (opts.draining()) throw new KinuError('not_ready', 'the server is shutting down');
     const source = opts.source();
-    if (!(await opts.ready())) throw new KinuError('not_ready', `the ${source.name} source is not reachable (breaker ${opts.source().state})`);
+    if (!(await opts.ready()))
+      throw new KinuError('not_ready', `the ${source.name} source is not reachable (breaker ${opts.source().state})`);
     const caches = opts.caches?.() ?? [];
     return { status: 'ready', source: opts.source(), caches, degraded: caches.filter((c) => !c.ok).map((c) => c.tier) };
   });

@@ -22,18 +22,28 @@ export async function objectsRoutes(app: FastifyInstance, opts: ObjectsRoutesOpt
   const expected = opts.token === undefined ? undefined : digest(opts.token);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('cache-control', 'no-store');
-    if (!expected) throw new KinuError('route_not_found', 'the management API is off on this server (no token is configured)');
+    if (!expected)
+      throw new KinuError('route_not_found', 'the management API is off on this server (no token is configured)');
     const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
     // A refused client's body is not read (for up to KINU_UPLOAD_TIMEOUT): its connection closes after the answer.
-    if (!m) throw new KinuError('unauthorized', 'send Authorization: Bearer <token>', { headers: { 'www-authenticate': 'Bearer realm="kinu"', connection: 'close' } });
+    if (!m)
+      throw new KinuError('unauthorized', 'send Authorization: Bearer <token>', {
+        headers: { 'www-authenticate': 'Bearer realm="kinu"', connection: 'close' },
+      });
     // Digests of equal length, so the comparison takes the same time whatever the token's length.
-    if (!timingSafeEqual(digest(m[1]!), expected)) throw new KinuError('bad_token', 'the bearer token is not valid', { headers: { 'www-authenticate': 'Bearer realm="kinu", error="invalid_token"', connection: 'close' } });
+    if (!timingSafeEqual(digest(m[1]!), expected))
+      throw new KinuError('bad_token', 'the bearer token is not valid', {
+        headers: { 'www-authenticate': 'Bearer realm="kinu", error="invalid_token"', connection: 'close' },
+      });
   });
 
   // Bodies are read by the handlers, as streams, so the byte limit holds while bytes arrive.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
-  await app.register(multipart, { limits: { fileSize: opts.maxBytes, files: 2, fields: 1, parts: 3 }, throwFileSizeLimit: true });
+  await app.register(multipart, {
+    limits: { fileSize: opts.maxBytes, files: 2, fields: 1, parts: 3 },
+    throwFileSizeLimit: true,
+  });
 
   const keyOf = (request: FastifyRequest, route: string) => {
     const path = (request.raw.url ?? '').split('?')[0]!;
@@ -53,7 +63,9 @@ export async function objectsRoutes(app: FastifyInstance, opts: ObjectsRoutesOpt
 
   app.post('/objects', async (request, reply) => {
     const prefix = new URLSearchParams((request.raw.url ?? '').split('?')[1] ?? '').get('prefix') ?? undefined;
-    const body = request.isMultipart() ? await readMultipart(request, opts.maxBytes) : await readBody(request, opts.maxBytes);
+    const body = request.isMultipart()
+      ? await readMultipart(request, opts.maxBytes)
+      : await readBody(request, opts.maxBytes);
     const stored = await opts.objects.upload(body, { prefix, signal: signalOf(reply) });
     return reply.code(stored.created ? 201 : 200).send(answer(stored));
   });
@@ -74,7 +86,11 @@ export async function objectsRoutes(app: FastifyInstance, opts: ObjectsRoutesOpt
     app.route({
       method: app.supportedMethods.filter((m) => !allowed.includes(m)),
       url,
-      handler: async () => { throw new KinuError('method_not_allowed', `${url.replace('/*', '/<key>')} answers ${allowed.join(', ')}`, { headers: { allow: allowed.join(', ') } }); },
+      handler: async () => {
+        throw new KinuError('method_not_allowed', `${url.replace('/*', '/<key>')} answers ${allowed.join(', ')}`, {
+          headers: { allow: allowed.join(', ') },
+        });
+      },
     });
   }
 }
@@ -87,7 +103,9 @@ function digest(s: string): Buffer {
 function signalOf(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   const res = reply.raw;
-  res.once('close', () => { if (!res.writableFinished) controller.abort(new Error('client closed the connection')); });
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
+  });
   return controller.signal;
 }
 
@@ -97,7 +115,9 @@ async function readBody(request: FastifyRequest, maxBytes: number): Promise<Buff
   const declared = Number(request.headers['content-length'] ?? NaN);
   if (declared > maxBytes) {
     stream?.resume();
-    throw new KinuError('upload_too_large', `the upload is ${declared} bytes; the limit is ${maxBytes}`, { headers: { connection: 'close' } });
+    throw new KinuError('upload_too_large', `the upload is ${declared} bytes; the limit is ${maxBytes}`, {
+      headers: { connection: 'close' },
+    });
   }
   if (!stream || declared === 0) throw new KinuError('invalid_upload', 'the body is empty; send the image bytes');
   const chunks: Buffer[] = [];
@@ -106,7 +126,9 @@ async function readBody(request: FastifyRequest, maxBytes: number): Promise<Buff
     for await (const chunk of stream) {
       total += (chunk as Buffer).length;
       if (total > maxBytes) {
-        throw new KinuError('upload_too_large', `the upload is over ${maxBytes} bytes, the limit`, { headers: { connection: 'close' } });
+        throw new KinuError('upload_too_large', `the upload is over ${maxBytes} bytes, the limit`, {
+          headers: { connection: 'close' },
+        });
       }
       chunks.push(chunk as Buffer);
     }
@@ -114,7 +136,8 @@ async function readBody(request: FastifyRequest, maxBytes: number): Promise<Buff
     if (isKinuError(err)) throw err;
     throw new KinuError('invalid_upload', 'the upload was interrupted before its end', { cause: err });
   }
-  if (request.raw.complete === false || (Number.isFinite(declared) && total !== declared)) throw new KinuError('invalid_upload', 'the upload was interrupted before its end');
+  if (request.raw.complete === false || (Number.isFinite(declared) && total !== declared))
+    throw new KinuError('invalid_upload', 'the upload was interrupted before its end');
   if (total === 0) throw new KinuError('invalid_upload', 'the body is empty; send the image bytes');
   return Buffer.concat(chunks, total);
 }
@@ -124,20 +147,32 @@ async function readMultipart(request: FastifyRequest, maxBytes: number): Promise
   // The form's boundaries and headers cost a little more than the file; far more means a file over the limit.
   const declared = Number(request.headers['content-length'] ?? NaN);
   if (declared > maxBytes + 64 * 1024) {
-    throw new KinuError('upload_too_large', `the form is ${declared} bytes; the limit for its file is ${maxBytes}`, { headers: { connection: 'close' } });
+    throw new KinuError('upload_too_large', `the form is ${declared} bytes; the limit for its file is ${maxBytes}`, {
+      headers: { connection: 'close' },
+    });
   }
   let body: Buffer | undefined;
   try {
     for await (const part of request.parts()) {
-      if (part.type !== 'file') throw new KinuError('invalid_upload', `the form may hold one file and nothing else; got field "${part.fieldname}"`);
-      if (body !== undefined) throw new KinuError('invalid_upload', 'the form holds more than one file; upload one at a time');
+      if (part.type !== 'file')
+        throw new KinuError(
+          'invalid_upload',
+          `the form may hold one file and nothing else; got field "${part.fieldname}"`,
+        );
+      if (body !== undefined)
+        throw new KinuError('invalid_upload', 'the form holds more than one file; upload one at a time');
       body = await part.toBuffer();
     }
   } catch (err) {
     if (isKinuError(err)) throw err;
     const code = (err as { code?: string }).code;
-    if (code === 'FST_REQ_FILE_TOO_LARGE') throw new KinuError('upload_too_large', `the file is over ${maxBytes} bytes, the limit`, { cause: err, headers: { connection: 'close' } });
-    if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') throw new KinuError('invalid_upload', 'the form may hold one file and nothing else', { cause: err });
+    if (code === 'FST_REQ_FILE_TOO_LARGE')
+      throw new KinuError('upload_too_large', `the file is over ${maxBytes} bytes, the limit`, {
+        cause: err,
+        headers: { connection: 'close' },
+      });
+    if (code === 'FST_FILES_LIMIT' || code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT')
+      throw new KinuError('invalid_upload', 'the form may hold one file and nothing else', { cause: err });
     throw new KinuError('invalid_upload', `the form could not be read: ${(err as Error).message}`, { cause: err });
   }
   if (body === undefined) throw new KinuError('invalid_upload', 'the form holds no file');

@@ -31,8 +31,9 @@ export function playgroundEnabled(o: Pick<PlaygroundOptions, 'mode' | 'native' |
 
 // Nothing inline and nothing from elsewhere: the page's own script and styles, fetches and images from this
 // origin, and blob: for the result, which the script fetches itself to read its headers.
-export const PLAYGROUND_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; "
-  + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+export const PLAYGROUND_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; " +
+  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const asset = (name: string) => readFileSync(new URL(`./playground/${name}`, import.meta.url));
 const FILES = {
@@ -52,7 +53,11 @@ const FILES = {
  */
 function clientModules(): Map<string, Buffer> {
   const dir = dirname(createRequire(import.meta.url).resolve('kinu/client'));
-  return new Map(readdirSync(dir).filter((f) => f.endsWith('.js')).map((f) => [f, readFileSync(join(dir, f))]));
+  return new Map(
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => [f, readFileSync(join(dir, f))]),
+  );
 }
 
 export async function playgroundRoutes(app: FastifyInstance, opts: PlaygroundOptions): Promise<void> {
@@ -62,7 +67,7 @@ export async function playgroundRoutes(app: FastifyInstance, opts: PlaygroundOpt
   try {
     client = clientModules();
   } catch (err) {
-    app.log.error({ err }, 'playground: off, kinu/client\'s files (client/*.js, beside dist/) are missing');
+    app.log.error({ err }, "playground: off, kinu/client's files (client/*.js, beside dist/) are missing");
     return;
   }
   app.addHook('onSend', async (_req, reply) => {
@@ -71,7 +76,8 @@ export async function playgroundRoutes(app: FastifyInstance, opts: PlaygroundOpt
     reply.header('referrer-policy', 'no-referrer');
     reply.header('cache-control', 'no-store');
   });
-  const file = (body: Buffer, type: string) => async (_req: unknown, reply: FastifyReply) => reply.type(type).send(body);
+  const file = (body: Buffer, type: string) => async (_req: unknown, reply: FastifyReply) =>
+    reply.type(type).send(body);
   app.get('/', file(FILES.html, 'text/html; charset=utf-8')); // with and without the trailing slash
   app.get('/playground.css', file(FILES.css, 'text/css; charset=utf-8'));
   app.get('/playground.js', file(FILES.js, 'text/javascript; charset=utf-8'));
@@ -83,11 +89,19 @@ export async function playgroundRoutes(app: FastifyInstance, opts: PlaygroundOpt
   app.get('/config.json', async () => {
     let keys: string[] | null = null;
     try {
-      keys = opts.source.list ? (await opts.source.list({ limit: 200 })).filter((k) => originalContentType(k).startsWith('image/')) : null;
+      keys = opts.source.list
+        ? (await opts.source.list({ limit: 200 })).filter((k) => originalContentType(k).startsWith('image/'))
+        : null;
     } catch (err) {
       app.log.warn({ err }, 'playground: listing the source failed; keys must be typed');
     }
-    return { prefix, signed: opts.secrets.length > 0, originals: opts.originals, keys, presets: Object.keys(opts.presets) };
+    return {
+      prefix,
+      signed: opts.secrets.length > 0,
+      originals: opts.originals,
+      keys,
+      presets: Object.keys(opts.presets),
+    };
   });
 
   // Signs a native URL the page built, after checking it as the image route will (a bad param is the same 400).

@@ -25,15 +25,28 @@ export function sendSocketProblem(socket: Socket, err: KinuError): void {
   const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
   if (socket.writable && !inFlight?.headersSent) {
     const body = JSON.stringify(err.toProblem());
-    const head = Object.entries({ ...PROBLEM_HEADERS, ...err.headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close' })
-      .map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    const head = Object.entries({
+      ...PROBLEM_HEADERS,
+      ...err.headers,
+      'content-length': String(Buffer.byteLength(body)),
+      connection: 'close',
+    })
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
     socket.write(`HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ''}\r\n${head}\r\n${body}`);
   }
   // At once, as Node does: a small answer is already in the kernel's buffer, and a client that reads nothing holds nothing.
   socket.destroy();
 }
 
-const BY_STATUS: Record<number, ErrorCode> = { 400: 'invalid_param', 404: 'route_not_found', 405: 'method_not_allowed', 413: 'source_too_large', 415: 'unsupported_format', 503: 'overloaded' };
+const BY_STATUS: Record<number, ErrorCode> = {
+  400: 'invalid_param',
+  404: 'route_not_found',
+  405: 'method_not_allowed',
+  413: 'source_too_large',
+  415: 'unsupported_format',
+  503: 'overloaded',
+};
 
 export function errorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (reply.raw.destroyed || reply.raw.headersSent) return reply;
@@ -43,7 +56,10 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
   }
   const status = (error as FastifyError).statusCode;
   if (status !== undefined && status >= 400 && status < 500) {
-    const code: ErrorCode = status === 400 && (error as FastifyError).code === 'FST_ERR_BAD_URL' ? 'invalid_key' : BY_STATUS[status] ?? 'invalid_param';
+    const code: ErrorCode =
+      status === 400 && (error as FastifyError).code === 'FST_ERR_BAD_URL'
+        ? 'invalid_key'
+        : (BY_STATUS[status] ?? 'invalid_param');
     return sendProblem(reply, new KinuError(code, error.message || ERRORS[code].title));
   }
   request.log.error({ err: error }, 'unexpected error');

@@ -43,7 +43,11 @@ function wholeDecodeBytesPerPixel(format: string, l: SourceLayout | undefined): 
   if (!l?.progressive) return 0;
   if (format === 'png') return l.channels * l.sampleBytes;
   if (format !== 'jpeg') return 0;
-  const share = l.chroma?.startsWith('4:2:0') ? 0.25 : l.chroma?.startsWith('4:2:2') || l.chroma?.startsWith('4:4:0') ? 0.5 : 1;
+  const share = l.chroma?.startsWith('4:2:0')
+    ? 0.25
+    : l.chroma?.startsWith('4:2:2') || l.chroma?.startsWith('4:4:0')
+      ? 0.5
+      : 1;
   const components = l.channels >= 3 ? 1 + 2 * share + (l.channels - 3) : l.channels;
   return 2 * components;
 }
@@ -69,11 +73,19 @@ export function estimateCost(c: CostInput): Cost {
   const outPixels = c.width * c.height * c.frames;
   const decode = decodeOf(c.sourceFormat);
   // libwebp and libjpeg decode at a reduced scale when the output is much smaller; libheif never does.
-  const shrink = decode.shrinks ? Math.max(1, Math.floor(Math.min(c.sourceWidth / c.width, c.sourceHeight / c.height))) : 1;
+  const shrink = decode.shrinks
+    ? Math.max(1, Math.floor(Math.min(c.sourceWidth / c.width, c.sourceHeight / c.height)))
+    : 1;
   const decoded = (c.sourceWidth * c.sourceHeight) / (shrink * shrink);
   const { bytesPerPixel, nsPerPixel } = FORMATS[c.format].cost;
   const whole = c.sourceWidth * c.sourceHeight * wholeDecodeBytesPerPixel(c.sourceFormat, c.sourceLayout);
-  const bytes = FIXED_BYTES + c.inputBytes + decoded * decode.bytesPerPixel + whole + outPixels * bytesPerPixel + (c.wholeImage ? outPixels * WHOLE_IMAGE_BYTES_PER_PIXEL : 0);
+  const bytes =
+    FIXED_BYTES +
+    c.inputBytes +
+    decoded * decode.bytesPerPixel +
+    whole +
+    outPixels * bytesPerPixel +
+    (c.wholeImage ? outPixels * WHOLE_IMAGE_BYTES_PER_PIXEL : 0);
   return { bytes: Math.ceil(bytes), ms: (outPixels * nsPerPixel) / 1e6 };
 }
 

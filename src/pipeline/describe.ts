@@ -19,7 +19,13 @@ export async function describeOutput(out: PipelineResult): Promise<OutputDescrip
   // The output is kinu's own, already within the pixel limit (and up to 16384² which sharp's default refuses).
   const { thumbhash, dominant } = await placeholder(out.data, { maxPixels: false });
   return {
-    width: out.width, height: out.height, format: out.format, mime: FORMATS[out.format].mime, bytes: out.data.length, frames: out.frames,
-    thumbhash, dominant,
+    width: out.width,
+    height: out.height,
+    format: out.format,
+    mime: FORMATS[out.format].mime,
+    bytes: out.data.length,
+    frames: out.frames,
+    thumbhash,
+    dominant,
   };
 }

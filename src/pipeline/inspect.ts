@@ -32,9 +32,15 @@ export interface ImageInfo {
 const ACCEPTED = (Object.keys(FORMAT_TABLE) as FormatName[]).filter((n) => FORMAT_TABLE[n].read);
 
 /** File extensions each accepted format may be stored under (the format table's). */
-export const EXTENSIONS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(ACCEPTED.map((n) => [n, FORMAT_TABLE[n].extensions]));
+export const EXTENSIONS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  ACCEPTED.map((n) => [n, FORMAT_TABLE[n].extensions]),
+);
 
-export async function inspectImage(input: Buffer, limits: Limits, opts: { timeoutSeconds?: number; reserve?: (bytes: number) => Promise<void> } = {}): Promise<ImageInfo> {
+export async function inspectImage(
+  input: Buffer,
+  limits: Limits,
+  opts: { timeoutSeconds?: number; reserve?: (bytes: number) => Promise<void> } = {},
+): Promise<ImageInfo> {
   if (input.length === 0) throw new KinuError('unsupported_format', 'the body is empty');
   let meta: sharp.Metadata;
   try {
@@ -47,20 +53,38 @@ export async function inspectImage(input: Buffer, limits: Limits, opts: { timeou
   const name = sourceFormat(format);
   if (name === undefined || !FORMAT_TABLE[name].read) {
     const labels = ACCEPTED.map((n) => FORMAT_TABLE[n].label);
-    throw new KinuError('unsupported_format', `${format} originals are not accepted; send ${labels.slice(0, -1).join(', ')} or ${labels.at(-1)}`);
+    throw new KinuError(
+      'unsupported_format',
+      `${format} originals are not accepted; send ${labels.slice(0, -1).join(', ')} or ${labels.at(-1)}`,
+    );
   }
   const kind = FORMAT_TABLE[name];
   checkLimits(src, limits);
   // The proof decode holds what the source's decoder holds: uploads take their share of the memory budget too.
-  await opts.reserve?.(estimateCost({
-    sourceFormat: src.format, sourceWidth: src.width, sourceHeight: src.height, sourceLayout: src.layout, inputBytes: input.length,
-    format: 'png', width: 64, height: 64, frames: src.frames, wholeImage: false,
-  }).bytes);
+  await opts.reserve?.(
+    estimateCost({
+      sourceFormat: src.format,
+      sourceWidth: src.width,
+      sourceHeight: src.height,
+      sourceLayout: src.layout,
+      inputBytes: input.length,
+      format: 'png',
+      width: 64,
+      height: 64,
+      frames: src.frames,
+      wholeImage: false,
+    }).bytes,
+  );
   if (format === 'png') checkPngCrc(input);
   try {
     // Every row of every frame is decoded, as delivery would, so a truncated body fails here and not later;
     // shrunk as it streams, so memory stays small however large the original.
-    await sharp(input, { animated: src.frames > 1, failOn: 'warning', limitInputPixels: limits.maxPixels, sequentialRead: true })
+    await sharp(input, {
+      animated: src.frames > 1,
+      failOn: 'warning',
+      limitInputPixels: limits.maxPixels,
+      sequentialRead: true,
+    })
       .timeout({ seconds: opts.timeoutSeconds ?? 30 })
       .resize({ width: 64, height: 64, fit: 'inside', withoutEnlargement: true })
       .raw()

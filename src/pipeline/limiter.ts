@@ -25,9 +25,17 @@ export interface Limiter {
   readonly memoryBytes: number;
 }
 
-interface MemoryWaiter { bytes: number; grant: () => void }
+interface MemoryWaiter {
+  bytes: number;
+  grant: () => void;
+}
 
-export function createLimiter(opts: { concurrency: number; queue: number; retryAfterSeconds?: number; memoryBytes?: number }): Limiter {
+export function createLimiter(opts: {
+  concurrency: number;
+  queue: number;
+  retryAfterSeconds?: number;
+  memoryBytes?: number;
+}): Limiter {
   let active = 0;
   let rejected = 0;
   let reserved = 0;
@@ -53,14 +61,25 @@ export function createLimiter(opts: { concurrency: number; queue: number; retryA
 
   async function acquire(signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
-    if (active < opts.concurrency) { active++; return; }
+    if (active < opts.concurrency) {
+      active++;
+      return;
+    }
     if (waiting.length >= opts.queue) {
       rejected++;
-      throw new KinuError('overloaded', `all ${opts.concurrency} pipeline slots are busy and ${opts.queue} requests are waiting; retry shortly`, { headers: { 'retry-after': retryAfter } });
+      throw new KinuError(
+        'overloaded',
+        `all ${opts.concurrency} pipeline slots are busy and ${opts.queue} requests are waiting; retry shortly`,
+        { headers: { 'retry-after': retryAfter } },
+      );
     }
     await new Promise<void>((resolve, reject) => {
       const entry = {
-        start: () => { signal?.removeEventListener('abort', onAbort); active++; resolve(); },
+        start: () => {
+          signal?.removeEventListener('abort', onAbort);
+          active++;
+          resolve();
+        },
         fail: reject,
       };
       const onAbort = () => {
@@ -79,12 +98,26 @@ export function createLimiter(opts: { concurrency: number; queue: number; retryA
         signal?.throwIfAborted();
         // A single reservation larger than the whole budget would wait forever: it is taken alone.
         const want = Math.min(Math.max(0, bytes), budget);
-        if (memoryQueue.length === 0 && reserved + want <= budget) { reserved += want; held.bytes += want; return; }
+        if (memoryQueue.length === 0 && reserved + want <= budget) {
+          reserved += want;
+          held.bytes += want;
+          return;
+        }
         await new Promise<void>((resolve, reject) => {
-          const w: MemoryWaiter = { bytes: want, grant: () => { signal?.removeEventListener('abort', onAbort); held.bytes += want; resolve(); } };
+          const w: MemoryWaiter = {
+            bytes: want,
+            grant: () => {
+              signal?.removeEventListener('abort', onAbort);
+              held.bytes += want;
+              resolve();
+            },
+          };
           const onAbort = () => {
             const i = memoryQueue.indexOf(w);
-            if (i >= 0) { memoryQueue.splice(i, 1); grantMemory(); }
+            if (i >= 0) {
+              memoryQueue.splice(i, 1);
+              grantMemory();
+            }
             reject(signal!.reason);
           };
           signal?.addEventListener('abort', onAbort, { once: true });
@@ -107,6 +140,13 @@ export function createLimiter(opts: { concurrency: number; queue: number; retryA
         release();
       }
     },
-    stats: () => ({ active, queued: waiting.length, rejected, reservedBytes: reserved, memoryWaiting: memoryQueue.length, memoryBytes: budget }),
+    stats: () => ({
+      active,
+      queued: waiting.length,
+      rejected,
+      reservedBytes: reserved,
+      memoryWaiting: memoryQueue.length,
+      memoryBytes: budget,
+    }),
   };
 }

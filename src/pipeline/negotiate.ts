@@ -13,7 +13,10 @@ export function acceptClass(accept: string | undefined): AcceptClass {
     if (q !== undefined && !(Number(q.slice(2)) > 0)) continue;
     named.add(type?.trim() ?? '');
   }
-  return Object.fromEntries(NEGOTIATED_FORMATS.map((f) => [f, named.has(FORMATS[f].mime)])) as Record<NegotiatedFormat, boolean>;
+  return Object.fromEntries(NEGOTIATED_FORMATS.map((f) => [f, named.has(FORMATS[f].mime)])) as Record<
+    NegotiatedFormat,
+    boolean
+  >;
 }
 
 /** A short stable name for the class, part of the cache key and ETag of negotiated responses: `avif+webp`, `other`. */
@@ -32,6 +35,7 @@ export function negotiate(c: AcceptClass, need: { alpha: boolean; animated: bool
  */
 export function preferences(c: AcceptClass, need: { alpha: boolean; animated: boolean }): OutputFormat[] {
   // An animation goes only to formats that can write one (libvips cannot write animated AVIF): WebP, then GIF.
-  const fits = (f: NegotiatedFormat) => c[f] && (!need.alpha || FORMATS[f].alpha) && (!need.animated || FORMATS[f].animation);
+  const fits = (f: NegotiatedFormat) =>
+    c[f] && (!need.alpha || FORMATS[f].alpha) && (!need.animated || FORMATS[f].animation);
   return [...NEGOTIATED_FORMATS.filter(fits), fallbackFormat(need)];
 }

@@ -45,15 +45,23 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
   const seconds = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
   const check = () => {
     opts.signal?.throwIfAborted();
-    if (Date.now() > deadline) throw new KinuError('processing_timeout', `processing took longer than ${opts.timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new KinuError('processing_timeout', `processing took longer than ${opts.timeoutMs} ms`);
   };
   // Whether every frame of the source was read: a failure is then judged against all of them (classify).
   let readFrames = false;
   const load = (data: Buffer, animated: boolean, raw?: RawShape): Sharp => {
     if (!raw && animated) readFrames = true;
-    return (raw
-      ? sharp(data, { raw, limitInputPixels: opts.limits.maxPixels })
-      : sharp(data, { autoOrient: true, animated, failOn: 'warning', limitInputPixels: opts.limits.maxPixels, sequentialRead: true })
+    return (
+      raw
+        ? sharp(data, { raw, limitInputPixels: opts.limits.maxPixels })
+        : sharp(data, {
+            autoOrient: true,
+            animated,
+            failOn: 'warning',
+            limitInputPixels: opts.limits.maxPixels,
+            sequentialRead: true,
+          })
     ).timeout({ seconds });
   };
 
@@ -69,18 +77,42 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
     if (t.trim !== undefined && src.width >= 3 && src.height >= 3) {
       // Trim changes the size the geometry depends on, so it runs first and the plan sees its result; it holds
       // the whole decoded image (4 bytes a pixel, and as much again while it is found) beside what the decoder holds.
-      const trimBytes = estimateCost({
-        sourceFormat: src.format, sourceWidth: src.width, sourceHeight: src.height, sourceLayout: src.layout, inputBytes: input.length,
-        format: 'png', width: 1, height: 1, frames: 1, wholeImage: false,
-      }).bytes + src.width * src.height * 8;
+      const trimBytes =
+        estimateCost({
+          sourceFormat: src.format,
+          sourceWidth: src.width,
+          sourceHeight: src.height,
+          sourceLayout: src.layout,
+          inputBytes: input.length,
+          format: 'png',
+          width: 1,
+          height: 1,
+          frames: 1,
+          wholeImage: false,
+        }).bytes +
+        src.width * src.height * 8;
       if (trimBytes > (opts.limits.memoryBytes ?? Infinity)) {
-        throw new KinuError('too_many_pixels', `trimming this ${src.width}×${src.height} original needs about ${formatBytes(trimBytes)}; the memory budget (KINU_MEMORY_BUDGET) is ${formatBytes(opts.limits.memoryBytes!)}`);
+        throw new KinuError(
+          'too_many_pixels',
+          `trimming this ${src.width}×${src.height} original needs about ${formatBytes(trimBytes)}; the memory budget (KINU_MEMORY_BUDGET) is ${formatBytes(opts.limits.memoryBytes!)}`,
+        );
       }
       await opts.reserve?.(trimBytes, opts.signal);
-      const { data, info } = await load(input, false).trim({ threshold: t.trim }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+      const { data, info } = await load(input, false)
+        .trim({ threshold: t.trim })
+        .toColourspace('srgb')
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       base = data;
       baseRaw = { width: info.width, height: info.height, channels: info.channels };
-      src = { ...src, width: info.width, height: info.height, frames: 1, hasAlpha: info.channels === 4 || info.channels === 2, layout: undefined };
+      src = {
+        ...src,
+        width: info.width,
+        height: info.height,
+        frames: 1,
+        hasAlpha: info.channels === 4 || info.channels === 2,
+        layout: undefined,
+      };
       check();
     }
 
@@ -98,12 +130,18 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
     const { data, info } = await img.toBuffer({ resolveWithObject: true });
     check();
     return {
-      data, format: plan.format, width: info.width, height: info.pageHeight ?? info.height, frames: plan.animated ? info.pages ?? src.frames : 1,
+      data,
+      format: plan.format,
+      width: info.width,
+      height: info.pageHeight ?? info.height,
+      frames: plan.animated ? (info.pages ?? src.frames) : 1,
       timings: { process: t1 - t0, encode: performance.now() - t1 },
     };
   } catch (err) {
     if (opts.signal?.aborted && err === opts.signal.reason) throw err;
-    throw await classify(err, () => decodeSource(input, { animated: readFrames, maxPixels: opts.limits.maxPixels, seconds }));
+    throw await classify(err, () =>
+      decodeSource(input, { animated: readFrames, maxPixels: opts.limits.maxPixels, seconds }),
+    );
   }
 }
 
@@ -128,7 +166,10 @@ export async function classify(err: unknown, decode: () => Promise<unknown>): Pr
  * Decodes every row of the source (of every frame when `animated`) with the pipeline's load options, keeping
  * none of it: shrunk as it streams, with shrink-on-load off so the decoder reads what a full-size request would.
  */
-export async function decodeSource(input: Buffer, o: { animated: boolean; maxPixels: number; seconds: number }): Promise<void> {
+export async function decodeSource(
+  input: Buffer,
+  o: { animated: boolean; maxPixels: number; seconds: number },
+): Promise<void> {
   await sharp(input, { animated: o.animated, failOn: 'warning', limitInputPixels: o.maxPixels, sequentialRead: true })
     .timeout({ seconds: o.seconds })
     .resize({ width: 16, height: 16, fit: 'inside', withoutEnlargement: true, fastShrinkOnLoad: false })
@@ -149,13 +190,18 @@ export function sourceInfo(meta: Metadata): SourceInfo {
   const name = formatOfMetadata(meta);
   const row = name === undefined ? undefined : FORMAT_TABLE[name];
   if (row && !row.read) {
-    throw new KinuError('unsupported_format', `${row.label} originals cannot be decoded by this build; convert them to JPEG or AVIF`);
+    throw new KinuError(
+      'unsupported_format',
+      `${row.label} originals cannot be decoded by this build; convert them to JPEG or AVIF`,
+    );
   }
-  if (!meta.format || !positive(meta.width) || !positive(meta.height)) throw new KinuError('unsupported_format', 'the original is not an image kinu can read');
+  if (!meta.format || !positive(meta.width) || !positive(meta.height))
+    throw new KinuError('unsupported_format', 'the original is not an image kinu can read');
   // Only GIF and WebP pages are frames of an animation; other pages (TIFF, HEIF items) are separate
   // pictures, of which the first alone is read.
   const frames = row?.frames === true && positive(meta.pages) ? meta.pages : 1;
-  const height = frames > 1 && positive(meta.pageHeight) && meta.pageHeight <= meta.height ? meta.pageHeight : meta.height;
+  const height =
+    frames > 1 && positive(meta.pageHeight) && meta.pageHeight <= meta.height ? meta.pageHeight : meta.height;
   const orientation = meta.orientation ?? 1;
   const swap = orientation >= 5 && orientation <= 8;
   return {
@@ -167,10 +213,13 @@ export function sourceInfo(meta: Metadata): SourceInfo {
     delay: frames > 1 ? frameDelays(meta.delay, frames) : undefined,
     // Beyond 65535 (a GIF's 65535 repeats read as 65536 plays) the option is dropped: libvips then writes the
     // decoder's own count as each format can, exactly for GIF and as "forever" for WebP.
-    loop: frames > 1 && Number.isInteger(meta.loop) && meta.loop! >= 0 && meta.loop! <= MAX_LOOP ? meta.loop : undefined,
+    loop:
+      frames > 1 && Number.isInteger(meta.loop) && meta.loop! >= 0 && meta.loop! <= MAX_LOOP ? meta.loop : undefined,
     layout: {
-      progressive: meta.isProgressive === true, channels: positive(meta.channels) ? meta.channels : 4,
-      sampleBytes: meta.depth === 'ushort' || meta.depth === 'short' ? 2 : 1, chroma: meta.chromaSubsampling,
+      progressive: meta.isProgressive === true,
+      channels: positive(meta.channels) ? meta.channels : 4,
+      sampleBytes: meta.depth === 'ushort' || meta.depth === 'short' ? 2 : 1,
+      chroma: meta.chromaSubsampling,
     },
   };
 }

@@ -45,7 +45,9 @@ export function dominantColour(rgba: Uint8Array): string {
     // A fully transparent image still has colours: then every pixel counts the same.
     const w = total > 0 ? rgba[i + 3]! : 1;
     if (w === 0) continue;
-    const r = rgba[i]!, g = rgba[i + 1]!, b = rgba[i + 2]!;
+    const r = rgba[i]!,
+      g = rgba[i + 1]!,
+      b = rgba[i + 2]!;
     const bin = ((r >> 4) << 8) | ((g >> 4) << 4) | (b >> 4);
     weight[bin]! += w;
     sums[bin * 3]! += r * w;
@@ -56,6 +58,9 @@ export function dominantColour(rgba: Uint8Array): string {
   for (let bin = 1; bin < 4096; bin++) if (weight[bin]! > weight[best]!) best = bin;
   const w = weight[best]!;
   if (w === 0) return '#000000';
-  const hex = (v: number) => Math.round(v / w).toString(16).padStart(2, '0');
+  const hex = (v: number) =>
+    Math.round(v / w)
+      .toString(16)
+      .padStart(2, '0');
   return `#${hex(sums[best * 3]!)}${hex(sums[best * 3 + 1]!)}${hex(sums[best * 3 + 2]!)}`;
 }

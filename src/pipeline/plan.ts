@@ -42,7 +42,9 @@ export interface Plan {
   readonly animated: boolean;
   readonly crop: { left: number; top: number; width: number; height: number } | undefined;
   /** Resize to exactly width×height; `fit` is how sharp gets there (cover crops by `position`, contain pads). */
-  readonly resize: { width: number; height: number; fit: 'fill' | 'cover' | 'contain'; position: SharpPosition } | undefined;
+  readonly resize:
+    | { width: number; height: number; fit: 'fill' | 'cover' | 'contain'; position: SharpPosition }
+    | undefined;
   /** For focal points: after a `fill` resize to the cover size, cut this window. */
   readonly focalWindow: { left: number; top: number; width: number; height: number } | undefined;
   readonly width: number;
@@ -61,7 +63,10 @@ export function checkLimits(info: { width: number; height: number; frames: numbe
   }
   const pixels = info.width * info.height * info.frames;
   if (pixels > limits.maxPixels) {
-    throw new KinuError('too_many_pixels', `the original has ${info.width}×${info.height}${info.frames > 1 ? `×${info.frames} frames` : ''} = ${pixels} pixels; the limit is ${limits.maxPixels}`);
+    throw new KinuError(
+      'too_many_pixels',
+      `the original has ${info.width}×${info.height}${info.frames > 1 ? `×${info.frames} frames` : ''} = ${pixels} pixels; the limit is ${limits.maxPixels}`,
+    );
   }
 }
 
@@ -110,24 +115,61 @@ export function makePlan(src: SourceInfo, t: Transform, accept: AcceptClass, lim
   const smart = geo.resize && (geo.resize.position === 'attention' || geo.resize.position === 'entropy');
   const resize = animated && smart ? { ...geo.resize!, position: 'center' as const } : geo.resize;
   return {
-    source: src, transform: t, format, quality: t.quality ?? info.quality, animated, crop,
-    resize, focalWindow: geo.focalWindow, width, height, background, flatten, cost,
+    source: src,
+    transform: t,
+    format,
+    quality: t.quality ?? info.quality,
+    animated,
+    crop,
+    resize,
+    focalWindow: geo.focalWindow,
+    width,
+    height,
+    background,
+    flatten,
+    cost,
   };
 }
 
 /** The first choice whose side limit, memory estimate and encode time fit; else why the last one does not. */
-function chooseFormat(choices: readonly OutputFormat[], src: SourceInfo, t: Transform, width: number, height: number, limits: Limits, accept: AcceptClass): { format: OutputFormat; animated: boolean; cost: Cost } {
+function chooseFormat(
+  choices: readonly OutputFormat[],
+  src: SourceInfo,
+  t: Transform,
+  width: number,
+  height: number,
+  limits: Limits,
+  accept: AcceptClass,
+): { format: OutputFormat; animated: boolean; cost: Cost } {
   const budget = limits.memoryBytes ?? Infinity;
   const timeoutMs = limits.timeoutMs ?? Infinity;
-  const whole = t.rotate !== 0 || t.flipH || t.flipV || t.trim !== undefined || t.watermark !== undefined || t.pixelate !== undefined;
-  const costOf = (format: OutputFormat, frames: number, w: number, h: number) => estimateCost({
-    sourceFormat: src.format, sourceWidth: src.width, sourceHeight: src.height, sourceLayout: src.layout, inputBytes: src.bytes ?? 0,
-    format, width: w, height: h, frames, wholeImage: whole || (frames > 1 && (t.blur !== undefined || t.sharpen !== undefined)),
-  });
+  const whole =
+    t.rotate !== 0 ||
+    t.flipH ||
+    t.flipV ||
+    t.trim !== undefined ||
+    t.watermark !== undefined ||
+    t.pixelate !== undefined;
+  const costOf = (format: OutputFormat, frames: number, w: number, h: number) =>
+    estimateCost({
+      sourceFormat: src.format,
+      sourceWidth: src.width,
+      sourceHeight: src.height,
+      sourceLayout: src.layout,
+      inputBytes: src.bytes ?? 0,
+      format,
+      width: w,
+      height: h,
+      frames,
+      wholeImage: whole || (frames > 1 && (t.blur !== undefined || t.sharpen !== undefined)),
+    });
   // Decoding alone may not fit (a huge AVIF original): no output format helps, the original is too large.
   const decodeOnly = costOf('jpeg', 1, 1, 1);
   if (decodeOnly.bytes > budget) {
-    throw new KinuError('too_many_pixels', `decoding this ${src.width}×${src.height} ${src.format} original needs about ${formatBytes(decodeOnly.bytes)}; the memory budget (KINU_MEMORY_BUDGET) is ${formatBytes(budget)}`);
+    throw new KinuError(
+      'too_many_pixels',
+      `decoding this ${src.width}×${src.height} ${src.format} original needs about ${formatBytes(decodeOnly.bytes)}; the memory budget (KINU_MEMORY_BUDGET) is ${formatBytes(budget)}`,
+    );
   }
   let refusal: KinuError | undefined;
   for (const format of choices) {
@@ -137,18 +179,27 @@ function chooseFormat(choices: readonly OutputFormat[], src: SourceInfo, t: Tran
     const side = Math.min(MAX_SIDE, info.maxSide);
     const name = FORMAT_TABLE[format].label.toUpperCase();
     if (width > side || height > side || width * height > limits.maxPixels) {
-      refusal = new KinuError('output_too_large', `the output would be ${width}×${height} pixels; the limits are ${side} per side${side < MAX_SIDE ? ` for ${format}` : ''} and ${limits.maxPixels} in all`);
+      refusal = new KinuError(
+        'output_too_large',
+        `the output would be ${width}×${height} pixels; the limits are ${side} per side${side < MAX_SIDE ? ` for ${format}` : ''} and ${limits.maxPixels} in all`,
+      );
       continue;
     }
     const cost = costOf(format, frames, width, height);
     if (cost.bytes > budget) {
-      refusal = new KinuError('output_too_large', `a ${width}×${height}${frames > 1 ? `×${frames}` : ''} ${name} needs about ${formatBytes(cost.bytes)} of memory to encode; the memory budget (KINU_MEMORY_BUDGET) is ${formatBytes(budget)}: ask for a smaller size or another format`);
+      refusal = new KinuError(
+        'output_too_large',
+        `a ${width}×${height}${frames > 1 ? `×${frames}` : ''} ${name} needs about ${formatBytes(cost.bytes)} of memory to encode; the memory budget (KINU_MEMORY_BUDGET) is ${formatBytes(budget)}: ask for a smaller size or another format`,
+      );
       continue;
     }
     // An encoder nothing can stop must fit in half the time limit: the estimate is one idle core's, and a
     // late one would go on spending a core (and its memory) after its request was answered 504.
     if (!info.cost.stoppable && cost.ms > timeoutMs / 2) {
-      refusal = new KinuError('output_too_large', `a ${width}×${height}${frames > 1 ? `×${frames}` : ''} ${name} takes about ${Math.max(1, Math.round(cost.ms / 1000))} s to encode, too long for the time limit (KINU_TIMEOUT) of ${timeoutMs / 1000} s: ask for a smaller size or another format`);
+      refusal = new KinuError(
+        'output_too_large',
+        `a ${width}×${height}${frames > 1 ? `×${frames}` : ''} ${name} takes about ${Math.max(1, Math.round(cost.ms / 1000))} s to encode, too long for the time limit (KINU_TIMEOUT) of ${timeoutMs / 1000} s: ask for a smaller size or another format`,
+      );
       continue;
     }
     return { format, animated, cost };
@@ -164,14 +215,27 @@ function chooseFormat(choices: readonly OutputFormat[], src: SourceInfo, t: Tran
 
 /** libvips cannot rotate, mirror, trim, pixelate or watermark a multi-page image: those keep the first frame. */
 function keepsFrames(t: Transform): boolean {
-  return t.animated && t.rotate === 0 && !t.flipH && !t.flipV && t.trim === undefined && t.pixelate === undefined && t.watermark === undefined;
+  return (
+    t.animated &&
+    t.rotate === 0 &&
+    !t.flipH &&
+    !t.flipV &&
+    t.trim === undefined &&
+    t.pixelate === undefined &&
+    t.watermark === undefined
+  );
 }
 
 function clampCrop(c: NonNullable<Transform['crop']>, src: SourceInfo) {
   if (c.x >= src.width || c.y >= src.height) {
     throw new KinuError('invalid_param', `crop: region starts outside the ${src.width}×${src.height} image`);
   }
-  return { left: c.x, top: c.y, width: Math.min(c.width, src.width - c.x), height: Math.min(c.height, src.height - c.y) };
+  return {
+    left: c.x,
+    top: c.y,
+    width: Math.min(c.width, src.width - c.x),
+    height: Math.min(c.height, src.height - c.y),
+  };
 }
 
 interface Geometry {
@@ -184,24 +248,42 @@ interface Geometry {
 const px = (v: number) => Math.max(1, Math.round(v));
 
 /** Where the image of sw×sh ends up for a box bw×bh (either may be absent). Never enlarges unless asked. */
-export function resizeGeometry(sw: number, sh: number, bw: number | undefined, bh: number | undefined, t: Pick<Transform, 'fit' | 'position' | 'enlarge'>): Geometry {
+export function resizeGeometry(
+  sw: number,
+  sh: number,
+  bw: number | undefined,
+  bh: number | undefined,
+  t: Pick<Transform, 'fit' | 'position' | 'enlarge'>,
+): Geometry {
   const cap = (s: number) => (t.enlarge ? s : Math.min(s, 1));
   const scaled = (s: number): Geometry => {
     const width = px(sw * s);
     const height = px(sh * s);
-    return { width, height, resize: width === sw && height === sh ? undefined : { width, height, fit: 'fill', position: 'center' }, focalWindow: undefined };
+    return {
+      width,
+      height,
+      resize: width === sw && height === sh ? undefined : { width, height, fit: 'fill', position: 'center' },
+      focalWindow: undefined,
+    };
   };
   if (bw === undefined && bh === undefined) return scaled(1);
   if (bw === undefined) return scaled(cap(bh! / sh));
   if (bh === undefined) return scaled(cap(bw / sw));
 
   switch (t.fit) {
-    case 'inside': return scaled(cap(Math.min(bw / sw, bh / sh)));
-    case 'outside': return scaled(cap(Math.max(bw / sw, bh / sh)));
+    case 'inside':
+      return scaled(cap(Math.min(bw / sw, bh / sh)));
+    case 'outside':
+      return scaled(cap(Math.max(bw / sw, bh / sh)));
     case 'fill': {
       const width = t.enlarge ? bw : Math.min(bw, sw);
       const height = t.enlarge ? bh : Math.min(bh, sh);
-      return { width, height, resize: width === sw && height === sh ? undefined : { width, height, fit: 'fill', position: 'center' }, focalWindow: undefined };
+      return {
+        width,
+        height,
+        resize: width === sw && height === sh ? undefined : { width, height, fit: 'fill', position: 'center' },
+        focalWindow: undefined,
+      };
     }
     case 'cover':
     case 'contain': {
@@ -218,10 +300,16 @@ export function resizeGeometry(sw: number, sh: number, bw: number | undefined, b
         const fh = px(sh * k);
         const left = clamp(Math.round(pos.x * fw - width / 2), 0, fw - width);
         const top = clamp(Math.round(pos.y * fh - height / 2), 0, fh - height);
-        return { width, height, resize: { width: fw, height: fh, fit: 'fill', position: 'center' }, focalWindow: { left, top, width, height } };
+        return {
+          width,
+          height,
+          resize: { width: fw, height: fh, fit: 'fill', position: 'center' },
+          focalWindow: { left, top, width, height },
+        };
       }
       // attention and entropy choose what to cut away, so they only mean something for cover.
-      const position: SharpPosition = pos.kind === 'gravity' ? pos.gravity : cover && pos.kind !== 'focal' ? pos.kind : 'center';
+      const position: SharpPosition =
+        pos.kind === 'gravity' ? pos.gravity : cover && pos.kind !== 'focal' ? pos.kind : 'center';
       return { width, height, resize: { width, height, fit: t.fit, position }, focalWindow: undefined };
     }
   }

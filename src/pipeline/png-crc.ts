@@ -23,8 +23,15 @@ export function crc32(b: Uint8Array, start = 0, end = b.length): number {
   let i = start;
   for (const stop = end - ((end - start) % 8); i < stop; i += 8) {
     const a = (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) ^ c;
-    c = t[1792 + (a & 0xff)]! ^ t[1536 + ((a >>> 8) & 0xff)]! ^ t[1280 + ((a >>> 16) & 0xff)]! ^ t[1024 + (a >>> 24)]!
-      ^ t[768 + b[i + 4]!]! ^ t[512 + b[i + 5]!]! ^ t[256 + b[i + 6]!]! ^ t[b[i + 7]!]!;
+    c =
+      t[1792 + (a & 0xff)]! ^
+      t[1536 + ((a >>> 8) & 0xff)]! ^
+      t[1280 + ((a >>> 16) & 0xff)]! ^
+      t[1024 + (a >>> 24)]! ^
+      t[768 + b[i + 4]!]! ^
+      t[512 + b[i + 5]!]! ^
+      t[256 + b[i + 6]!]! ^
+      t[b[i + 7]!]!;
   }
   for (; i < end; i++) c = t[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ -1) >>> 0;
@@ -43,7 +50,10 @@ export function checkPngCrc(png: Buffer): void {
     const critical = (png[at + 4]! & 0x20) === 0;
     if (critical && crc32(png, at + 4, end) !== png.readUInt32BE(end)) {
       const type = png.toString('latin1', at + 4, at + 8);
-      throw new KinuError('corrupt_image', `the original PNG is damaged: the ${JSON.stringify(type)} chunk at byte ${at} fails its CRC check`);
+      throw new KinuError(
+        'corrupt_image',
+        `the original PNG is damaged: the ${JSON.stringify(type)} chunk at byte ${at} fails its CRC check`,
+      );
     }
     if (png.toString('latin1', at + 4, at + 8) === 'IEND') return;
     at = end + 4;

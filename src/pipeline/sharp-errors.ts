@@ -4,13 +4,24 @@ import { KinuError, isKinuError } from '../errors.ts';
 const corrupt = () => new KinuError('corrupt_image', 'the original is damaged or truncated and cannot be decoded');
 
 const RULES: readonly [RegExp, (m: string) => KinuError][] = [
-  [/exceeds pixel limit/i, () => new KinuError('too_many_pixels', 'the original has more pixels than the configured limit')],
-  [/timeout: \d+% complete/i, () => new KinuError('processing_timeout', 'processing took longer than the configured time limit')],
-  [/unsupported image format|not built in|not supported by this decoder|compression support is not configured|unsupported (image )?(type|compression)/i,
-    () => new KinuError('unsupported_format', 'the original is not in a format kinu can decode')],
+  [
+    /exceeds pixel limit/i,
+    () => new KinuError('too_many_pixels', 'the original has more pixels than the configured limit'),
+  ],
+  [
+    /timeout: \d+% complete/i,
+    () => new KinuError('processing_timeout', 'processing took longer than the configured time limit'),
+  ],
+  [
+    /unsupported image format|not built in|not supported by this decoder|compression support is not configured|unsupported (image )?(type|compression)/i,
+    () => new KinuError('unsupported_format', 'the original is not in a format kinu can decode'),
+  ],
   // Messages that name a decoder: the source's bytes are at fault. With failOn, sharp reports a decoder's
   // warning as this fixed text (the warning itself may be missing: libvips keeps one queue for all threads).
-  [/Warning treated as error due to failOn|corrupt header|premature end|VipsJpeg|jpegload|pngload|libspng|gifload|webp2vips|webpload|heifload|tiff2vips|svgload|rsvg/i, corrupt],
+  [
+    /Warning treated as error due to failOn|corrupt header|premature end|VipsJpeg|jpegload|pngload|libspng|gifload|webp2vips|webpload|heifload|tiff2vips|svgload|rsvg/i,
+    corrupt,
+  ],
 ];
 
 /** The typed error for a libvips message that names its cause, or undefined. */

@@ -24,7 +24,9 @@ export function isTimeout(err: unknown): boolean {
 /** Any failure of an adapter call as a KinuError: timeouts are 504, the rest 502; the caller's own abort passes through. */
 export function sourceFailure(err: unknown, what: string, signal?: AbortSignal): unknown {
   if (isKinuError(err)) return err;
-  if (signal?.aborted && (err === signal.reason || (err as { name?: string })?.name === 'AbortError')) return signal.reason ?? err;
-  if (isTimeout(err)) return new KinuError('source_timeout', `${what}: the source did not answer in time`, { cause: err });
+  if (signal?.aborted && (err === signal.reason || (err as { name?: string })?.name === 'AbortError'))
+    return signal.reason ?? err;
+  if (isTimeout(err))
+    return new KinuError('source_timeout', `${what}: the source did not answer in time`, { cause: err });
   return new KinuError('source_failed', `${what}: the source failed`, { cause: err });
 }

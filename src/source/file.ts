@@ -38,7 +38,9 @@ export interface SweepReport {
   readonly complete: boolean;
 }
 
-export function createFileSource(config: FileSourceConfig): Source & { readonly swept: Promise<SweepReport | undefined> } {
+export function createFileSource(
+  config: FileSourceConfig,
+): Source & { readonly swept: Promise<SweepReport | undefined> } {
   let rootReal: Promise<string> | undefined;
   const root = () => (rootReal ??= realpath(config.root));
   const swept = config.sweepUploads === false ? Promise.resolve(undefined) : sweepInBackground(config);
@@ -56,14 +58,17 @@ export function createFileSource(config: FileSourceConfig): Source & { readonly 
     }
     if (!real.startsWith(base.endsWith(sep) ? base : base + sep)) throw notFound(key);
     // Half-written uploads (or one a crash left) are no originals, by their name or a link's target.
-    if (basename(real).startsWith(UPLOAD_TEMP_PREFIX) || basename(key).startsWith(UPLOAD_TEMP_PREFIX)) throw notFound(key);
+    if (basename(real).startsWith(UPLOAD_TEMP_PREFIX) || basename(key).startsWith(UPLOAD_TEMP_PREFIX))
+      throw notFound(key);
     return real;
   }
 
   // Open once and stat the descriptor, so size and version describe exactly the bytes read.
   // O_NONBLOCK: opening a FIFO must not hang; it is then refused as not a file.
   async function openFile(key: string) {
-    const fh = await open(await resolve(key), constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)).catch((err) => { throw fsError(err, key); });
+    const fh = await open(await resolve(key), constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)).catch((err) => {
+      throw fsError(err, key);
+    });
     try {
       const st = await fh.stat();
       if (!st.isFile()) throw notFound(key);
@@ -75,7 +80,11 @@ export function createFileSource(config: FileSourceConfig): Source & { readonly 
   }
 
   function toStat(st: Stats): SourceStat {
-    return { version: `${Math.trunc(st.mtimeMs).toString(36)}-${st.size.toString(36)}`, size: st.size, lastModified: st.mtime };
+    return {
+      version: `${Math.trunc(st.mtimeMs).toString(36)}-${st.size.toString(36)}`,
+      size: st.size,
+      lastModified: st.mtime,
+    };
   }
 
   return {
@@ -83,7 +92,9 @@ export function createFileSource(config: FileSourceConfig): Source & { readonly 
     swept,
     async stat(key) {
       const path = await resolve(key);
-      const st = await stat(path).catch((err) => { throw fsError(err, key); });
+      const st = await stat(path).catch((err) => {
+        throw fsError(err, key);
+      });
       if (!st.isFile()) throw notFound(key);
       return toStat(st);
     },
@@ -132,16 +143,25 @@ export function createFileSource(config: FileSourceConfig): Source & { readonly 
       return keys.sort();
     },
     async put(key, body) {
-      if (basename(key).startsWith(UPLOAD_TEMP_PREFIX)) throw new KinuError('invalid_key', `key ${quoted(key, 128)}: names starting ${UPLOAD_TEMP_PREFIX} are kinu's temporary files`);
+      if (basename(key).startsWith(UPLOAD_TEMP_PREFIX))
+        throw new KinuError(
+          'invalid_key',
+          `key ${quoted(key, 128)}: names starting ${UPLOAD_TEMP_PREFIX} are kinu's temporary files`,
+        );
       const base = await root();
       const dir = dirname(join(base, key));
       await mkdir(dir, { recursive: true }).catch((err) => {
         const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EEXIST' || code === 'ENOTDIR') throw new KinuError('invalid_key', `key ${JSON.stringify(key)}: a part of its path is an original, not a folder`);
+        if (code === 'EEXIST' || code === 'ENOTDIR')
+          throw new KinuError(
+            'invalid_key',
+            `key ${JSON.stringify(key)}: a part of its path is an original, not a folder`,
+          );
         throw fsError(err, key);
       });
       const realDir = await realpath(dir);
-      if (realDir !== base && !realDir.startsWith(base + sep)) throw new KinuError('invalid_key', `key ${JSON.stringify(key)} leads out of the source folder`);
+      if (realDir !== base && !realDir.startsWith(base + sep))
+        throw new KinuError('invalid_key', `key ${JSON.stringify(key)} leads out of the source folder`);
       // Written under a hidden temporary name, flushed, then renamed: readers see the old file or the whole new one.
       const tmp = join(realDir, `${UPLOAD_TEMP_PREFIX}${randomUUID()}`);
       const target = join(realDir, basename(key));
@@ -157,7 +177,8 @@ export function createFileSource(config: FileSourceConfig): Source & { readonly 
       } catch (err) {
         await rm(tmp, { force: true });
         const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') throw new KinuError('invalid_key', `key ${JSON.stringify(key)} names a folder`);
+        if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST')
+          throw new KinuError('invalid_key', `key ${JSON.stringify(key)} names a folder`);
         throw fsError(err, key);
       }
       return toStat(await stat(target));
@@ -193,15 +214,34 @@ export function createFileSource(config: FileSourceConfig): Source & { readonly 
 
 /** Sweeps at start, then once more when uploads in flight at start are surely over; logs, never throws. */
 function sweepInBackground(config: FileSourceConfig): Promise<SweepReport | undefined> {
-  const once = () => sweepUploads(config.root).then((report) => {
-    if (report.removed.length > 0) config.log?.info({ root: config.root, removed: report.removed.slice(0, 100), files: report.removed.length, bytes: report.bytes }, 'removed upload temp files left by a crash');
-    if (!report.complete) config.log?.warn({ root: config.root, entries: report.entries }, 'upload temp sweep stopped at its bound; deeper folders were not looked at');
-    return report;
-  }, (err: unknown) => {
-    config.log?.warn({ err, root: config.root }, 'upload temp sweep failed');
-    return undefined;
-  });
-  setTimeout(() => { void once(); }, STALE_UPLOAD_MS + 1000).unref();
+  const once = () =>
+    sweepUploads(config.root).then(
+      (report) => {
+        if (report.removed.length > 0)
+          config.log?.info(
+            {
+              root: config.root,
+              removed: report.removed.slice(0, 100),
+              files: report.removed.length,
+              bytes: report.bytes,
+            },
+            'removed upload temp files left by a crash',
+          );
+        if (!report.complete)
+          config.log?.warn(
+            { root: config.root, entries: report.entries },
+            'upload temp sweep stopped at its bound; deeper folders were not looked at',
+          );
+        return report;
+      },
+      (err: unknown) => {
+        config.log?.warn({ err, root: config.root }, 'upload temp sweep failed');
+        return undefined;
+      },
+    );
+  setTimeout(() => {
+    void once();
+  }, STALE_UPLOAD_MS + 1000).unref();
   return once();
 }
 
@@ -209,7 +249,10 @@ function sweepInBackground(config: FileSourceConfig): Promise<SweepReport | unde
  * Removes `.kinu-upload-*` files older than `olderThanMs` from every folder under `root`, breadth-first, without
  * following links or entering dot-folders (keys cannot reach those), and stops after `maxEntries` entries.
  */
-export async function sweepUploads(root: string, opts: { olderThanMs?: number; maxEntries?: number } = {}): Promise<SweepReport> {
+export async function sweepUploads(
+  root: string,
+  opts: { olderThanMs?: number; maxEntries?: number } = {},
+): Promise<SweepReport> {
   const olderThan = Date.now() - (opts.olderThanMs ?? STALE_UPLOAD_MS);
   const max = opts.maxEntries ?? SWEEP_MAX_ENTRIES;
   const removed: string[] = [];
@@ -226,7 +269,13 @@ export async function sweepUploads(root: string, opts: { olderThanMs?: number; m
       else if (e.isFile() && e.name.startsWith(UPLOAD_TEMP_PREFIX)) {
         const st = await lstat(join(root, rel)).catch(() => undefined);
         if (!st || st.mtimeMs > olderThan) continue;
-        await unlink(join(root, rel)).then(() => { removed.push(rel); bytes += st.size; }, () => {});
+        await unlink(join(root, rel)).then(
+          () => {
+            removed.push(rel);
+            bytes += st.size;
+          },
+          () => {},
+        );
       }
     }
   }
@@ -239,7 +288,8 @@ function notFound(key: string): KinuError {
 
 function fsError(err: unknown, key: string): KinuError {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ELOOP' || code === 'ENAMETOOLONG') return notFound(key);
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ELOOP' || code === 'ENAMETOOLONG')
+    return notFound(key);
   const failed = new KinuError('source_failed', `reading ${JSON.stringify(key)} failed`, { cause: err });
   // One unreadable file is not a failing disk: it must not open the breaker for every other key.
   return code === 'EACCES' || code === 'EPERM' ? permanent(failed) : failed;

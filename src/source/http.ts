@@ -35,8 +35,10 @@ const HEADERS = { 'user-agent': 'kinu', accept: 'image/*,*/*;q=0.8', 'accept-enc
 
 export function createHttpSource(opts: HttpSourceOptions): Source {
   const base = new URL(opts.base);
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error(`the HTTP source needs an http(s) URL, not ${base.protocol}`);
-  if (base.search || base.hash || base.username || base.password) throw new Error('the HTTP source is a base URL: no query, fragment or credentials');
+  if (base.protocol !== 'http:' && base.protocol !== 'https:')
+    throw new Error(`the HTTP source needs an http(s) URL, not ${base.protocol}`);
+  if (base.search || base.hash || base.username || base.password)
+    throw new Error('the HTTP source is a base URL: no query, fragment or credentials');
   if (!base.pathname.endsWith('/')) base.pathname += '/';
   const connectMs = opts.connectTimeoutMs ?? 3000;
   const idleMs = opts.idleTimeoutMs ?? 5000;
@@ -49,13 +51,20 @@ export function createHttpSource(opts: HttpSourceOptions): Source {
   let headRefused = false;
 
   const refused = (host: string, why: string, address: string, resolved: boolean) =>
-    permanent(new KinuError('source_failed', `the HTTP source refuses ${host}: it ${resolved ? 'resolves to' : 'is'} a ${why} address (allow it, or this port of it, in KINU_HTTP_ALLOW_NETS if intended)`, {
-      cause: new Error(`refused address ${address} (${why}) for ${host}`),
-    }));
+    permanent(
+      new KinuError(
+        'source_failed',
+        `the HTTP source refuses ${host}: it ${resolved ? 'resolves to' : 'is'} a ${why} address (allow it, or this port of it, in KINU_HTTP_ALLOW_NETS if intended)`,
+        {
+          cause: new Error(`refused address ${address} (${why}) for ${host}`),
+        },
+      ),
+    );
 
   function urlFor(key: string): URL {
     const segments = key.split('/');
-    if (segments.some((s) => s === '.' || s === '..') || key === '') throw new KinuError('invalid_key', `${JSON.stringify(key)} is not a key the HTTP source can map to a URL`);
+    if (segments.some((s) => s === '.' || s === '..') || key === '')
+      throw new KinuError('invalid_key', `${JSON.stringify(key)} is not a key the HTTP source can map to a URL`);
     let path: string;
     try {
       path = segments.map(encodeURIComponent).join('/');
@@ -63,7 +72,8 @@ export function createHttpSource(opts: HttpSourceOptions): Source {
       throw new KinuError('invalid_key', `${JSON.stringify(key)} is not valid Unicode`);
     }
     const url = new URL(base.href + path);
-    if (!url.href.startsWith(base.href) || url.search || url.hash) throw new KinuError('invalid_key', `${JSON.stringify(key)} escapes the HTTP source's base URL`);
+    if (!url.href.startsWith(base.href) || url.search || url.hash)
+      throw new KinuError('invalid_key', `${JSON.stringify(key)} escapes the HTTP source's base URL`);
     return url;
   }
 
@@ -87,7 +97,12 @@ export function createHttpSource(opts: HttpSourceOptions): Source {
         path: url.pathname + url.search,
         agent: agents[protocol],
         headers: HEADERS,
-        lookup: guardedLookup(guard, opts.lookup ?? dnsLookup, (address, why) => refused(url.host, why, address, true), port),
+        lookup: guardedLookup(
+          guard,
+          opts.lookup ?? dnsLookup,
+          (address, why) => refused(url.host, why, address, true),
+          port,
+        ),
       });
       let res: IncomingMessage | undefined;
       let socket: Socket | undefined;
@@ -97,10 +112,16 @@ export function createHttpSource(opts: HttpSourceOptions): Source {
       const onAbort = () => abort(signal!.reason as Error);
       const onIdle = () => {
         // Bytes waiting for a slow consumer pause the socket: that silence is not the origin's.
-        if (res && socket?.isPaused() && !res.destroyed) { socket.setTimeout(idleMs); return; }
+        if (res && socket?.isPaused() && !res.destroyed) {
+          socket.setTimeout(idleMs);
+          return;
+        }
         abort(new KinuError('source_timeout', `${what}: ${url.host} sent nothing for ${idleMs} ms`));
       };
-      const connectTimer = setTimeout(() => abort(new KinuError('source_timeout', `${what}: no connection to ${url.host} within ${connectMs} ms`)), connectMs);
+      const connectTimer = setTimeout(
+        () => abort(new KinuError('source_timeout', `${what}: no connection to ${url.host} within ${connectMs} ms`)),
+        connectMs,
+      );
       const connected = () => {
         clearTimeout(connectTimer);
         if (!socket || socket.destroyed || done) return;
@@ -138,7 +159,13 @@ export function createHttpSource(opts: HttpSourceOptions): Source {
   }
 
   /** A request following redirects (or not, for `ready`), each hop re-checked by the guard. */
-  async function open(method: 'GET' | 'HEAD', url: URL, what: string, signal?: AbortSignal, follow = true): Promise<IncomingMessage> {
+  async function open(
+    method: 'GET' | 'HEAD',
+    url: URL,
+    what: string,
+    signal?: AbortSignal,
+    follow = true,
+  ): Promise<IncomingMessage> {
     let current = url;
     for (let hop = 0; ; hop++) {
       const res = await send(method, current, what, signal);
@@ -146,10 +173,27 @@ export function createHttpSource(opts: HttpSourceOptions): Source {
       const location = res.headers.location;
       await discard(res, method);
       let next: URL | undefined;
-      try { next = location ? new URL(location, current) : undefined; } catch { next = undefined; }
-      if (!next) throw permanent(new KinuError('source_failed', `${what}: ${current.host} answered ${res.statusCode} without a usable Location`));
-      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw permanent(new KinuError('source_failed', `${what}: ${current.host} redirected to a ${next.protocol} URL; only http and https are followed`));
-      if (hop >= opts.redirects) throw permanent(new KinuError('source_failed', `${what}: more than ${opts.redirects} redirects`));
+      try {
+        next = location ? new URL(location, current) : undefined;
+      } catch {
+        next = undefined;
+      }
+      if (!next)
+        throw permanent(
+          new KinuError(
+            'source_failed',
+            `${what}: ${current.host} answered ${res.statusCode} without a usable Location`,
+          ),
+        );
+      if (next.protocol !== 'http:' && next.protocol !== 'https:')
+        throw permanent(
+          new KinuError(
+            'source_failed',
+            `${what}: ${current.host} redirected to a ${next.protocol} URL; only http and https are followed`,
+          ),
+        );
+      if (hop >= opts.redirects)
+        throw permanent(new KinuError('source_failed', `${what}: more than ${opts.redirects} redirects`));
       next.hash = '';
       next.username = '';
       next.password = '';
@@ -166,7 +210,12 @@ export function createHttpSource(opts: HttpSourceOptions): Source {
       const encoding = res.headers['content-encoding'];
       if (encoding && encoding.toLowerCase() !== 'identity') {
         await discard(res, method);
-        throw permanent(new KinuError('source_failed', `${what}: the origin sent Content-Encoding ${encoding}, which kinu does not decode`));
+        throw permanent(
+          new KinuError(
+            'source_failed',
+            `${what}: the origin sent Content-Encoding ${encoding}, which kinu does not decode`,
+          ),
+        );
       }
       return res;
     }
@@ -206,7 +255,10 @@ export function createHttpSource(opts: HttpSourceOptions): Source {
     async ready() {
       try {
         // Any HTTP answer, even a 404 or a redirect, means the origin is reachable.
-        await discard(await open('HEAD', base, 'checking the origin', AbortSignal.timeout(READY_TIMEOUT_MS), false), 'HEAD');
+        await discard(
+          await open('HEAD', base, 'checking the origin', AbortSignal.timeout(READY_TIMEOUT_MS), false),
+          'HEAD',
+        );
         return true;
       } catch {
         return false;
@@ -229,7 +281,10 @@ function discard(res: IncomingMessage, method: 'GET' | 'HEAD'): Promise<void> {
   const len = contentLength(res);
   // An unread response holds its socket even when complete: it must be read to its end (or cut) to free it.
   if (res.complete || method === 'HEAD' || (len !== undefined && len <= DRAIN_LIMIT)) {
-    const released = new Promise<void>((resolve) => { res.once('end', resolve); res.once('close', resolve); });
+    const released = new Promise<void>((resolve) => {
+      res.once('end', resolve);
+      res.once('close', resolve);
+    });
     res.resume();
     return released;
   }
@@ -245,7 +300,8 @@ function toStat(res: IncomingMessage): SourceStat {
   const sz = (size ?? 0).toString(36);
   let version: string;
   if (etag && /^(W\/)?"[^"]*"$/.test(etag) && etag !== '""' && etag !== 'W/""') version = etag.replace(/"/g, '');
-  else if (etag && !etag.includes('"')) version = etag; // unquoted, against the spec but common
+  else if (etag && !etag.includes('"'))
+    version = etag; // unquoted, against the spec but common
   else if (Number.isFinite(modified)) version = `lm-${modified.toString(36)}-${sz}`;
   else version = `size-${sz}`;
   // Unknown is -1, not 0: a 0 would be sent as the original's Content-Length, ahead of the whole body.

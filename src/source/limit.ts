@@ -3,7 +3,12 @@
 import type { Readable } from 'node:stream';
 import { KinuError, isKinuError } from '../errors.ts';
 
-export async function readLimited(body: Readable, declaredSize: number, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+export async function readLimited(
+  body: Readable,
+  declaredSize: number,
+  maxBytes: number,
+  signal?: AbortSignal,
+): Promise<Buffer> {
   if (declaredSize > maxBytes) body.destroy();
   checkSize(declaredSize, maxBytes);
   const chunks: Buffer[] = [];
@@ -34,5 +39,8 @@ export function checkSize(size: number, maxBytes: number): void {
 }
 
 function tooLarge(size: number, max: number): KinuError {
-  return new KinuError('source_too_large', `the original is ${size > max ? `over ${max}` : size} bytes; the limit is ${max} bytes`);
+  return new KinuError(
+    'source_too_large',
+    `the original is ${size > max ? `over ${max}` : size} bytes; the limit is ${max} bytes`,
+  );
 }

@@ -46,12 +46,21 @@ export function withResilience(source: Source, opts: ResilienceOptions): Resilie
   function admit(what: string): void {
     if (breaker.admit()) return;
     const wait = Math.max(1, Math.ceil(breaker.retryInMs() / 1000));
-    throw new KinuError('source_failed', `${what}: the source is failing (circuit open after ${breaker.failuresInARow()} failures in a row); not tried`, {
-      headers: { 'retry-after': String(wait) },
-    });
+    throw new KinuError(
+      'source_failed',
+      `${what}: the source is failing (circuit open after ${breaker.failuresInARow()} failures in a row); not tried`,
+      {
+        headers: { 'retry-after': String(wait) },
+      },
+    );
   }
 
-  async function run<T>(what: string, caller: AbortSignal | undefined, idempotent: boolean, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async function run<T>(
+    what: string,
+    caller: AbortSignal | undefined,
+    idempotent: boolean,
+    fn: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const budget = AbortSignal.timeout(opts.timeoutMs);
     const signal = caller ? AbortSignal.any([caller, budget]) : budget;
     for (let attempt = 0; ; attempt++) {
@@ -68,7 +77,11 @@ export function withResilience(source: Source, opts: ResilienceOptions): Resilie
           breaker.neutral();
           throw raw;
         }
-        const err = budget.aborted ? new KinuError('source_timeout', `${what}: the source did not answer within ${opts.timeoutMs} ms`, { cause: raw }) : raw;
+        const err = budget.aborted
+          ? new KinuError('source_timeout', `${what}: the source did not answer within ${opts.timeoutMs} ms`, {
+              cause: raw,
+            })
+          : raw;
         if (isKinuError(err) && (err.code === 'not_found' || err.code === 'source_too_large')) {
           // An answer: the store itself is working.
           breaker.succeeded();
@@ -95,7 +108,11 @@ export function withResilience(source: Source, opts: ResilienceOptions): Resilie
           await sleep(delay, signal);
         } catch {
           if (caller?.aborted) throw caller.reason;
-          const timeout = new KinuError('source_timeout', `${what}: the source did not answer within ${opts.timeoutMs} ms`, { cause: err });
+          const timeout = new KinuError(
+            'source_timeout',
+            `${what}: the source did not answer within ${opts.timeoutMs} ms`,
+            { cause: err },
+          );
           breaker.failed();
           throw timeout;
         }
@@ -107,31 +124,55 @@ export function withResilience(source: Source, opts: ResilienceOptions): Resilie
     name: source.name,
     health: () => ({ state: breaker.state(), errors: { ...errors }, retries, bytesRead }),
     stat: (key, o) => run(`stat ${JSON.stringify(key)}`, o.signal, true, (signal) => source.stat(key, { signal })),
-    read: (key, o) => run(`read ${JSON.stringify(key)}`, o.signal, true, async (signal) => {
-      const buf = await source.read(key, { signal, maxBytes: o.maxBytes });
-      bytesRead += buf.length;
-      return buf;
-    }),
+    read: (key, o) =>
+      run(`read ${JSON.stringify(key)}`, o.signal, true, async (signal) => {
+        const buf = await source.read(key, { signal, maxBytes: o.maxBytes });
+        bytesRead += buf.length;
+        return buf;
+      }),
     // Retried only until the stream starts; its bytes then flow at the client's pace, outside the budget.
-    get: (key, o) => run(`get ${JSON.stringify(key)}`, o.signal, true, async (signal): Promise<SourceObject> => {
-      const attempt = new AbortController();
-      const onAbort = () => attempt.abort(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      try {
-        const obj = await source.get(key, { signal: attempt.signal });
-        // Counted as it passes, without putting the stream into flowing mode before its reader is attached.
-        const counter = new Transform({ transform(chunk: Buffer, _enc, done) { bytesRead += chunk.length; done(null, chunk); } });
-        pipeline(obj.body, counter, () => {});
-        return { ...obj, body: counter };
-      } finally {
-        signal.removeEventListener('abort', onAbort);
-        o.signal?.addEventListener('abort', () => attempt.abort(o.signal!.reason), { once: true });
-      }
-    }),
-    ...(source.list ? { list: (o: { limit: number; signal?: AbortSignal }) => run('list', o.signal, true, (signal) => source.list!({ limit: o.limit, signal })) } : {}),
+    get: (key, o) =>
+      run(`get ${JSON.stringify(key)}`, o.signal, true, async (signal): Promise<SourceObject> => {
+        const attempt = new AbortController();
+        const onAbort = () => attempt.abort(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        try {
+          const obj = await source.get(key, { signal: attempt.signal });
+          // Counted as it passes, without putting the stream into flowing mode before its reader is attached.
+          const counter = new Transform({
+            transform(chunk: Buffer, _enc, done) {
+              bytesRead += chunk.length;
+              done(null, chunk);
+            },
+          });
+          pipeline(obj.body, counter, () => {});
+          return { ...obj, body: counter };
+        } finally {
+          signal.removeEventListener('abort', onAbort);
+          o.signal?.addEventListener('abort', () => attempt.abort(o.signal!.reason), { once: true });
+        }
+      }),
+    ...(source.list
+      ? {
+          list: (o: { limit: number; signal?: AbortSignal }) =>
+            run('list', o.signal, true, (signal) => source.list!({ limit: o.limit, signal })),
+        }
+      : {}),
     // Writes are not retried: a timed-out PUT may have landed, and the caller must see that it failed.
-    ...(source.put ? { put: (key: string, body: Buffer, o: { contentType: string; signal?: AbortSignal }) => run(`put ${JSON.stringify(key)}`, o.signal, false, (signal) => source.put!(key, body, { contentType: o.contentType, signal })) } : {}),
-    ...(source.delete ? { delete: (key: string, o: { signal?: AbortSignal }) => run(`delete ${JSON.stringify(key)}`, o.signal, true, (signal) => source.delete!(key, { signal })) } : {}),
+    ...(source.put
+      ? {
+          put: (key: string, body: Buffer, o: { contentType: string; signal?: AbortSignal }) =>
+            run(`put ${JSON.stringify(key)}`, o.signal, false, (signal) =>
+              source.put!(key, body, { contentType: o.contentType, signal }),
+            ),
+        }
+      : {}),
+    ...(source.delete
+      ? {
+          delete: (key: string, o: { signal?: AbortSignal }) =>
+            run(`delete ${JSON.stringify(key)}`, o.signal, true, (signal) => source.delete!(key, { signal })),
+        }
+      : {}),
     async ready() {
       return breaker.state() !== 'open' && source.ready();
     },
@@ -146,8 +187,14 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(
-      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
-      (e) => { signal.removeEventListener('abort', onAbort); reject(e); },
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
     );
   });
 }
@@ -155,8 +202,14 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     signal.throwIfAborted();
-    const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(); }, ms);
-    const onAbort = () => { clearTimeout(timer); reject(signal.reason); };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -20,7 +20,11 @@ export interface S3ClientOptions {
   /** Default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1. */
   readonly region?: string;
   /** Static credentials (tests); default: the standard AWS credential chain. */
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  readonly credentials?: {
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken?: string;
+  };
   /** Deadline of each call, ms, retries included. Default 5000. */
   readonly timeoutMs?: number;
   /** Attempts per call, first included. Default 3 (the SDK's). */
@@ -73,7 +77,14 @@ export interface S3Client {
   /** The whole object, or undefined when there is none (404). Throws on any other failure, and past maxBytes. */
   get(bucket: string, key: string, opts?: CallOptions & { maxBytes?: number }): Promise<S3Object | undefined>;
   /** Stores a buffer (known length) with its content type and ASCII user metadata. */
-  put(bucket: string, key: string, body: Buffer, contentType: string, metadata: Record<string, string>, opts?: CallOptions): Promise<void>;
+  put(
+    bucket: string,
+    key: string,
+    body: Buffer,
+    contentType: string,
+    metadata: Record<string, string>,
+    opts?: CallOptions,
+  ): Promise<void>;
   /** Keys under the prefix (all pages, or the first `limit`). */
   list(bucket: string, prefix: string, opts?: CallOptions & { limit?: number }): Promise<string[]>;
   /** Deletes the keys (1000 per request); returns how many the store reported as gone. */
@@ -116,7 +127,12 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
       call(opts, async (signal) => {
         try {
           const out = await aws.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
-          return { size: out.ContentLength ?? 0, etag: out.ETag, lastModified: out.LastModified, contentType: out.ContentType };
+          return {
+            size: out.ContentLength ?? 0,
+            etag: out.ETag,
+            lastModified: out.LastModified,
+            contentType: out.ContentType,
+          };
         } catch (err) {
           if (isNotFound(err)) return undefined;
           throw err;
@@ -131,16 +147,30 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
       opts?.signal?.throwIfAborted();
       opts?.signal?.addEventListener('abort', onAbort, { once: true });
       const ms = opts?.timeoutMs ?? defaultTimeout;
-      const timer = setTimeout(() => controller.abort(new DOMException(`no answer from S3 within ${ms} ms`, 'TimeoutError')), ms);
+      const timer = setTimeout(
+        () => controller.abort(new DOMException(`no answer from S3 within ${ms} ms`, 'TimeoutError')),
+        ms,
+      );
       let aborted: ((e: unknown) => void) | undefined;
-      const gaveUp = new Promise<never>((_, reject) => { aborted = reject; });
+      const gaveUp = new Promise<never>((_, reject) => {
+        aborted = reject;
+      });
       controller.signal.addEventListener('abort', () => aborted!(controller.signal.reason), { once: true });
       try {
-        const out = await Promise.race([aws.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: controller.signal }), gaveUp]);
+        const out = await Promise.race([
+          aws.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: controller.signal }),
+          gaveUp,
+        ]);
         const body = out.Body as Readable | undefined;
         if (!body) throw new Error(`s3://${bucket}/${key}: no body`);
         body.once('close', () => opts?.signal?.removeEventListener('abort', onAbort));
-        return { body: addAbortSignal(controller.signal, body), size: out.ContentLength ?? 0, etag: out.ETag, lastModified: out.LastModified, contentType: out.ContentType };
+        return {
+          body: addAbortSignal(controller.signal, body),
+          size: out.ContentLength ?? 0,
+          etag: out.ETag,
+          lastModified: out.LastModified,
+          contentType: out.ContentType,
+        };
       } catch (err) {
         opts?.signal?.removeEventListener('abort', onAbort);
         if (isNotFound(err)) return undefined;
@@ -177,13 +207,26 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
           throw new RangeError(`s3://${bucket}/${key} is ${out.ContentLength} bytes, more than ${maxBytes}`);
         }
         const body = stream ? await readAll(addAbortSignal(signal, stream), maxBytes) : Buffer.alloc(0);
-        return { body, contentType: out.ContentType, metadata: out.Metadata ?? {}, etag: out.ETag, lastModified: out.LastModified };
+        return {
+          body,
+          contentType: out.ContentType,
+          metadata: out.Metadata ?? {},
+          etag: out.ETag,
+          lastModified: out.LastModified,
+        };
       }),
 
     put: (bucket, key, body, contentType, metadata, opts) =>
       call(opts, async (signal) => {
         await aws.send(
-          new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length, ContentType: contentType, Metadata: metadata }),
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: body,
+            ContentLength: body.length,
+            ContentType: contentType,
+            Metadata: metadata,
+          }),
           { abortSignal: signal },
         );
       }),
@@ -194,7 +237,10 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
         let token: string | undefined;
         do {
           // Whole pages (1000 keys), cut below: s3rver fails on a MaxKeys that truncates the listing.
-          const page = await aws.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal: signal });
+          const page = await aws.send(
+            new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+            { abortSignal: signal },
+          );
           for (const o of page.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key);
           token = page.IsTruncated && keys.length < (opts?.limit ?? Infinity) ? page.NextContinuationToken : undefined;
         } while (token);
@@ -207,7 +253,10 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
         for (let i = 0; i < keys.length; i += 1000) {
           const batch = keys.slice(i, i + 1000);
           const out = await aws.send(
-            new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+            new DeleteObjectsCommand({
+              Bucket: bucket,
+              Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+            }),
             { abortSignal: signal },
           );
           gone += batch.length - (out.Errors?.length ?? 0);

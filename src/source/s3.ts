@@ -27,7 +27,15 @@ export function createS3Source(options: S3SourceOptions): Source {
     const e = sourceFailure(err, `reading ${JSON.stringify(key)}`, signal);
     // 4xx other than timeouts and throttling: credentials, policy or a missing bucket — another try won't help.
     const status = s3Status(err);
-    if (e instanceof KinuError && status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) return permanent(e);
+    if (
+      e instanceof KinuError &&
+      status !== undefined &&
+      status >= 400 &&
+      status < 500 &&
+      status !== 408 &&
+      status !== 429
+    )
+      return permanent(e);
     return e;
   };
   const notFound = (key: string) => new KinuError('not_found', `no object with key ${quoted(key, 128)}`);
@@ -55,35 +63,53 @@ export function createS3Source(options: S3SourceOptions): Source {
   return {
     name: 's3',
     async stat(key, { signal }) {
-      const st = await head(key, signal).catch((err) => { throw fail(err, key, signal); });
+      const st = await head(key, signal).catch((err) => {
+        throw fail(err, key, signal);
+      });
       if (!st) throw notFound(key);
       return st;
     },
     async get(key, { signal }) {
       if (tooLong(key)) throw notFound(key);
-      const o = await client.open(bucket, path(key), { signal }).catch((err) => { throw fail(err, key, signal); });
+      const o = await client.open(bucket, path(key), { signal }).catch((err) => {
+        throw fail(err, key, signal);
+      });
       if (!o) throw notFound(key);
       return { ...toStat(o), body: o.body };
     },
     async read(key, { signal, maxBytes }) {
       if (tooLong(key)) throw notFound(key);
-      const o = await client.open(bucket, path(key), { signal }).catch((err) => { throw fail(err, key, signal); });
+      const o = await client.open(bucket, path(key), { signal }).catch((err) => {
+        throw fail(err, key, signal);
+      });
       if (!o) throw notFound(key);
       return readLimited(o.body, o.size, maxBytes, signal);
     },
     async list({ limit, signal }) {
-      const keys = await client.list(bucket, prefix, { signal, limit }).catch((err) => { throw fail(err, prefix, signal); });
-      return keys.map((k) => k.slice(prefix.length)).filter((k) => k && !k.endsWith('/')).sort();
+      const keys = await client.list(bucket, prefix, { signal, limit }).catch((err) => {
+        throw fail(err, prefix, signal);
+      });
+      return keys
+        .map((k) => k.slice(prefix.length))
+        .filter((k) => k && !k.endsWith('/'))
+        .sort();
     },
     async put(key, body, { contentType, signal }) {
-      if (tooLong(key)) throw new KinuError('invalid_key', `key ${quoted(key)}: S3 keys are at most ${MAX_KEY_BYTES} bytes, prefix included`);
+      if (tooLong(key))
+        throw new KinuError(
+          'invalid_key',
+          `key ${quoted(key)}: S3 keys are at most ${MAX_KEY_BYTES} bytes, prefix included`,
+        );
       try {
         // A known length, and a check of what landed: s3-compatible stores have stored short bodies before.
         await client.put(bucket, path(key), body, contentType, {}, { signal });
         const h = await client.head(bucket, path(key), { signal });
         if (!h || h.size !== body.length) {
           await client.delete(bucket, path(key)).catch(() => {});
-          throw new KinuError('source_failed', `${where(key)}: stored ${h?.size ?? 0} bytes of ${body.length}; removed`);
+          throw new KinuError(
+            'source_failed',
+            `${where(key)}: stored ${h?.size ?? 0} bytes of ${body.length}; removed`,
+          );
         }
         return toStat(h);
       } catch (err) {

@@ -22,14 +22,27 @@ function is(format: FormatName, sequence = false): { format: string; mime: strin
   return { format, mime: (sequence ? row.sequenceMime : undefined) ?? row.mime };
 }
 
-const ascii = (b: Buffer, at: number, s: string) => b.length >= at + s.length && b.toString('latin1', at, at + s.length) === s;
-const bytes = (b: Buffer, at: number, ...v: number[]) => b.length >= at + v.length && v.every((x, i) => b[at + i] === x);
+const ascii = (b: Buffer, at: number, s: string) =>
+  b.length >= at + s.length && b.toString('latin1', at, at + s.length) === s;
+const bytes = (b: Buffer, at: number, ...v: number[]) =>
+  b.length >= at + v.length && v.every((x, i) => b[at + i] === x);
 
 // ISOBMFF (HEIF family) brands that name a still image or image sequence; video brands (isom, mp42, …) do not.
-const BRANDS: Readonly<Record<string, { format: string; mime: string }>> = Object.assign(Object.create(null) as object, {
-  avif: is('avif'), avis: is('avif', true), heic: is('heic'), heix: is('heic'), heim: is('heic'), heis: is('heic'),
-  hevc: is('heic', true), hevx: is('heic', true), mif1: is('heif'), msf1: is('heif', true),
-});
+const BRANDS: Readonly<Record<string, { format: string; mime: string }>> = Object.assign(
+  Object.create(null) as object,
+  {
+    avif: is('avif'),
+    avis: is('avif', true),
+    heic: is('heic'),
+    heix: is('heic'),
+    heim: is('heic'),
+    heis: is('heic'),
+    hevc: is('heic', true),
+    hevx: is('heic', true),
+    mif1: is('heif'),
+    msf1: is('heif', true),
+  },
+);
 
 /** The ftyp box's major and compatible brands: AVIF if any says so, else HEIC, else generic HEIF; none: not an image. */
 function isobmff(b: Buffer): { format: string; mime: string } | undefined {
@@ -43,10 +56,15 @@ function isobmff(b: Buffer): { format: string; mime: string } | undefined {
 }
 
 /** BMP: `BM`, the file size, reserved zeros, then a known DIB header size, so a text starting with BM is not one. */
-const bmp = (b: Buffer) => ascii(b, 0, 'BM') && b.length >= 18 && b.readUInt32LE(6) === 0 && [12, 40, 52, 56, 64, 108, 124].includes(b.readUInt32LE(14));
+const bmp = (b: Buffer) =>
+  ascii(b, 0, 'BM') &&
+  b.length >= 18 &&
+  b.readUInt32LE(6) === 0 &&
+  [12, 40, 52, 56, 64, 108, 124].includes(b.readUInt32LE(14));
 
 /** ICO: reserved 0, type 1, at least one image, whose first directory entry has a zero reserved byte and 0–1 planes. */
-const ico = (b: Buffer) => bytes(b, 0, 0, 0, 1, 0) && b.length >= 22 && b.readUInt16LE(4) > 0 && b[9] === 0 && b.readUInt16LE(10) <= 1;
+const ico = (b: Buffer) =>
+  bytes(b, 0, 0, 0, 1, 0) && b.length >= 22 && b.readUInt16LE(4) > 0 && b[9] === 0 && b.readUInt16LE(10) <= 1;
 
 /**
  * An SVG document: optional BOM and whitespace, then any XML declaration, comments, processing instructions
@@ -101,7 +119,10 @@ const RULES: readonly Rule[] = [
   [(b) => ascii(b, 0, 'RIFF') && ascii(b, 8, 'WEBP'), is('webp')],
   [(b) => ascii(b, 4, 'ftyp'), isobmff],
   [(b) => ascii(b, 0, 'II*\0') || ascii(b, 0, 'MM\0*') || ascii(b, 0, 'II+\0') || ascii(b, 0, 'MM\0+'), is('tiff')],
-  [(b) => bytes(b, 0, 0xff, 0x0a) || bytes(b, 0, 0, 0, 0, 0x0c, 0x4a, 0x58, 0x4c, 0x20, 0x0d, 0x0a, 0x87, 0x0a), is('jxl')],
+  [
+    (b) => bytes(b, 0, 0xff, 0x0a) || bytes(b, 0, 0, 0, 0, 0x0c, 0x4a, 0x58, 0x4c, 0x20, 0x0d, 0x0a, 0x87, 0x0a),
+    is('jxl'),
+  ],
   [bmp, is('bmp')],
   [ico, is('ico')],
   [svgz, { ...is('svg'), encoding: 'gzip' }],
@@ -128,7 +149,10 @@ export async function sniffStream(body: Readable): Promise<{ sniffed: Sniffed | 
   try {
     while (length < SNIFF_BYTES) {
       const r = await it.next();
-      if (r.done) { ended = true; break; }
+      if (r.done) {
+        ended = true;
+        break;
+      }
       chunks.push(r.value);
       length += r.value.length;
     }

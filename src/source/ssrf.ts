@@ -9,28 +9,65 @@ type Family = 'ipv4' | 'ipv6';
 
 /** Refused ranges by class, checked in order (the first match names the class). */
 const CLASSES: readonly { name: string; nets: readonly [string, number, Family][] }[] = [
-  { name: 'unspecified', nets: [['0.0.0.0', 8, 'ipv4'], ['::', 128, 'ipv6']] },
-  { name: 'loopback', nets: [['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']] },
-  { name: 'cloud metadata', nets: [['169.254.169.254', 32, 'ipv4'], ['fd00:ec2::254', 128, 'ipv6']] },
-  { name: 'link-local', nets: [['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']] },
+  {
+    name: 'unspecified',
+    nets: [
+      ['0.0.0.0', 8, 'ipv4'],
+      ['::', 128, 'ipv6'],
+    ],
+  },
+  {
+    name: 'loopback',
+    nets: [
+      ['127.0.0.0', 8, 'ipv4'],
+      ['::1', 128, 'ipv6'],
+    ],
+  },
+  {
+    name: 'cloud metadata',
+    nets: [
+      ['169.254.169.254', 32, 'ipv4'],
+      ['fd00:ec2::254', 128, 'ipv6'],
+    ],
+  },
+  {
+    name: 'link-local',
+    nets: [
+      ['169.254.0.0', 16, 'ipv4'],
+      ['fe80::', 10, 'ipv6'],
+    ],
+  },
   {
     name: 'private',
     nets: [
-      ['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4'],
+      ['10.0.0.0', 8, 'ipv4'],
+      ['172.16.0.0', 12, 'ipv4'],
+      ['192.168.0.0', 16, 'ipv4'],
       ['fc00::', 7, 'ipv6'], // unique local
       ['fec0::', 10, 'ipv6'], // deprecated site-local
       ['64:ff9b:1::', 48, 'ipv6'], // local-use NAT64: what it reaches is site-defined
     ],
   },
   { name: 'shared (CGNAT)', nets: [['100.64.0.0', 10, 'ipv4']] },
-  { name: 'multicast', nets: [['224.0.0.0', 4, 'ipv4'], ['ff00::', 8, 'ipv6']] },
+  {
+    name: 'multicast',
+    nets: [
+      ['224.0.0.0', 4, 'ipv4'],
+      ['ff00::', 8, 'ipv6'],
+    ],
+  },
   {
     name: 'reserved',
     nets: [
       ['240.0.0.0', 4, 'ipv4'], // incl. 255.255.255.255
-      ['192.0.0.0', 24, 'ipv4'], ['192.0.2.0', 24, 'ipv4'], ['198.18.0.0', 15, 'ipv4'], ['198.51.100.0', 24, 'ipv4'], ['203.0.113.0', 24, 'ipv4'],
+      ['192.0.0.0', 24, 'ipv4'],
+      ['192.0.2.0', 24, 'ipv4'],
+      ['198.18.0.0', 15, 'ipv4'],
+      ['198.51.100.0', 24, 'ipv4'],
+      ['203.0.113.0', 24, 'ipv4'],
       ['::', 96, 'ipv6'], // deprecated IPv4-compatible
-      ['100::', 64, 'ipv6'], ['2001:db8::', 32, 'ipv6'],
+      ['100::', 64, 'ipv6'],
+      ['2001:db8::', 32, 'ipv6'],
     ],
   },
 ];
@@ -61,8 +98,15 @@ export function createAddressGuard(allowNets: readonly string[]): AddressGuard {
     const [ip = '', bits, extra] = net.split('/');
     const v = isIP(ip);
     const max = v === 6 ? 128 : 32;
-    if (v === 0 || extra !== undefined || (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= max)) || port === null) {
-      throw new Error(`"${n}" is not an address or CIDR block, with or without a port (e.g. 10.0.0.0/8, ::1/128, 10.0.0.5:8080, [::1]:9000)`);
+    if (
+      v === 0 ||
+      extra !== undefined ||
+      (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= max)) ||
+      port === null
+    ) {
+      throw new Error(
+        `"${n}" is not an address or CIDR block, with or without a port (e.g. 10.0.0.0/8, ::1/128, 10.0.0.5:8080, [::1]:9000)`,
+      );
     }
     let list = anyPort;
     if (port !== undefined) {
@@ -100,7 +144,11 @@ export function createAddressGuard(allowNets: readonly string[]): AddressGuard {
 /** `[v6]:port`, `v4:port` (CIDR blocks too) or a plain entry; port null when one is given but is not 1–65535. */
 function splitPort(entry: string): { net: string; port?: number | null } {
   const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(entry);
-  const [net, port] = bracketed ? [bracketed[1]!, bracketed[2]] : entry.split(':').length === 2 ? entry.split(':') as [string, string] : [entry, undefined];
+  const [net, port] = bracketed
+    ? [bracketed[1]!, bracketed[2]]
+    : entry.split(':').length === 2
+      ? (entry.split(':') as [string, string])
+      : [entry, undefined];
   if (port === undefined) return { net };
   return { net, port: /^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535 ? Number(port) : null };
 }
@@ -131,7 +179,8 @@ function ipv6Groups(address: string): number[] | undefined {
   const part = (p: string | undefined) => (p ? p.split(':') : []);
   const head = part(halves[0]);
   const tail = part(halves[1]);
-  const groups = halves.length === 2 ? [...head, ...Array<string>(8 - head.length - tail.length).fill('0'), ...tail] : head;
+  const groups =
+    halves.length === 2 ? [...head, ...Array<string>(8 - head.length - tail.length).fill('0'), ...tail] : head;
   return groups.length === 8 ? groups.map((x) => parseInt(x, 16)) : undefined;
 }
 
@@ -144,14 +193,24 @@ type Callback = (err: NodeJS.ErrnoException | null, address: string | LookupAddr
  * `port`: the port the socket will connect to (a lookup is not told). Answers in both shapes net asks for: one address, or all of them (`{ all: true }`, as Node 20's
  * autoSelectFamily does). A mixed answer (one public, one private address) is refused as a whole.
  */
-export function guardedLookup(guard: AddressGuard, resolve: LookupFn, refuse: (address: string, why: string) => Error, port?: number): LookupFn {
+export function guardedLookup(
+  guard: AddressGuard,
+  resolve: LookupFn,
+  refuse: (address: string, why: string) => Error,
+  port?: number,
+): LookupFn {
   const fn = (hostname: string, options: unknown, callback?: unknown) => {
     const cb = (typeof options === 'function' ? options : callback) as Callback;
-    const opts: { all?: boolean } = typeof options === 'number' ? { family: options } : typeof options === 'object' && options ? options : {};
+    const opts: { all?: boolean } =
+      typeof options === 'number' ? { family: options } : typeof options === 'object' && options ? options : {};
     const wantsAll = opts.all === true;
     resolve(hostname, { ...opts, all: true } as LookupAllOptions, (err, addresses) => {
       if (err) return cb(err, wantsAll ? [] : '');
-      if (addresses.length === 0) return cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname }), wantsAll ? [] : '');
+      if (addresses.length === 0)
+        return cb(
+          Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname }),
+          wantsAll ? [] : '',
+        );
       for (const a of addresses) {
         const why = guard.refusal(a.address, port);
         if (why) return cb(refuse(a.address, why), wantsAll ? [] : '');

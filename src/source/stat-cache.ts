@@ -26,7 +26,10 @@ export interface StatCacheOptions {
   readonly maxMissingBytes?: number;
 }
 
-interface Known { at: number; stat: SourceStat }
+interface Known {
+  at: number;
+  stat: SourceStat;
+}
 
 /** What a remembered key costs: its characters (two bytes each, as V8 may store them) and the entry around it. */
 function keyBytes(key: string): number {
@@ -39,7 +42,10 @@ export function withStatCache(source: Source & { health?(): SourceHealth }, opts
     sizeCalculation: (k, key) => keyBytes(key) + 2 * k.stat.version.length + 160,
   });
   // The time each 404 was seen, nothing more.
-  const missing = new LRUCache<string, number>({ maxSize: opts.maxMissingBytes ?? 4 * 1024 * 1024, sizeCalculation: (_at, key) => keyBytes(key) });
+  const missing = new LRUCache<string, number>({
+    maxSize: opts.maxMissingBytes ?? 4 * 1024 * 1024,
+    sizeCalculation: (_at, key) => keyBytes(key),
+  });
   const staleMs = opts.staleMs ?? 0;
   return {
     ...source,
@@ -47,7 +53,8 @@ export function withStatCache(source: Source & { health?(): SourceHealth }, opts
     async stat(key, o) {
       const now = Date.now();
       const lost = missing.get(key);
-      if (lost !== undefined && now - lost < opts.ttlMs) throw new KinuError('not_found', `no object with key ${quoted(key, 128)}`);
+      if (lost !== undefined && now - lost < opts.ttlMs)
+        throw new KinuError('not_found', `no object with key ${quoted(key, 128)}`);
       const hit = known.get(key);
       if (hit && now - hit.at < opts.ttlMs) return hit.stat;
       try {
@@ -81,6 +88,9 @@ export function withStatCache(source: Source & { health?(): SourceHealth }, opts
       known.delete(key);
       missing.delete(key);
     },
-    memory: () => ({ found: { bytes: known.calculatedSize, keys: known.size }, missing: { bytes: missing.calculatedSize, keys: missing.size } }),
+    memory: () => ({
+      found: { bytes: known.calculatedSize, keys: known.size },
+      missing: { bytes: missing.calculatedSize, keys: missing.size },
+    }),
   };
 }

@@ -14,7 +14,11 @@ export interface ImgproxyKeys {
 
 function digest(keyHex: string, saltHex: string, path: string, size: number): Buffer {
   const message = path.startsWith('/') ? path : `/${path}`;
-  return createHmac('sha256', Buffer.from(keyHex, 'hex')).update(Buffer.from(saltHex, 'hex')).update(message).digest().subarray(0, size);
+  return createHmac('sha256', Buffer.from(keyHex, 'hex'))
+    .update(Buffer.from(saltHex, 'hex'))
+    .update(message)
+    .digest()
+    .subarray(0, size);
 }
 
 /** The signature of `path` (`/<options>/<source>`) for one key/salt pair. */
@@ -33,5 +37,8 @@ export function signImgproxyPath(k: ImgproxyKeys, path: string): string {
 export function verifyImgproxySignature(k: ImgproxyKeys, path: string, signature: string): boolean {
   if (!/^[A-Za-z0-9_-]+={0,2}$/.test(signature)) return false;
   const given = Buffer.from(signature.replace(/=+$/, ''), 'base64url');
-  return matchesAny(given, k.keys.map((key, i) => () => digest(key, k.salts[i] ?? '', path, k.signatureSize)));
+  return matchesAny(
+    given,
+    k.keys.map((key, i) => () => digest(key, k.salts[i] ?? '', path, k.signatureSize)),
+  );
 }

@@ -26,10 +26,12 @@ export function validateKey(key: string): string {
   if (key.length > MAX_KEY_LENGTH) throw new KinuError('invalid_key', `key: longer than ${MAX_KEY_LENGTH} characters`);
   if (key.includes('\0')) throw new KinuError('invalid_key', 'key: contains NUL');
   if (key.includes('\\')) throw new KinuError('invalid_key', 'key: contains a backslash');
-  if (key.startsWith('/') || /^[a-zA-Z]:/.test(key)) throw new KinuError('invalid_key', 'key: must be relative, not absolute');
+  if (key.startsWith('/') || /^[a-zA-Z]:/.test(key))
+    throw new KinuError('invalid_key', 'key: must be relative, not absolute');
   for (const segment of key.split('/')) {
     if (segment === '') throw new KinuError('invalid_key', 'key: empty path segment');
-    if (segment.startsWith('.')) throw new KinuError('invalid_key', `key: segments starting with a dot are not allowed, got ${quoted(segment)}`);
+    if (segment.startsWith('.'))
+      throw new KinuError('invalid_key', `key: segments starting with a dot are not allowed, got ${quoted(segment)}`);
   }
   return key;
 }

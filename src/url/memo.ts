@@ -23,13 +23,19 @@ function parseBytes(rawUrl: string, p: ParsedRequest): number {
 }
 
 export function memoParse(parse: DialectParser, opts: ParseMemoOptions): MemoParser {
-  const seen = new LRUCache<string, ParsedRequest>({ maxSize: opts.maxBytes ?? 8 * 1024 * 1024, sizeCalculation: (p, url) => parseBytes(url, p) });
-  return Object.assign((rawUrl: string) => {
-    let parsed = seen.get(rawUrl);
-    if (parsed === undefined) {
-      parsed = parse(rawUrl);
-      if (opts.exists(parsed.key)) seen.set(rawUrl, parsed);
-    }
-    return parsed;
-  }, { memory: () => ({ bytes: seen.calculatedSize, urls: seen.size }) });
+  const seen = new LRUCache<string, ParsedRequest>({
+    maxSize: opts.maxBytes ?? 8 * 1024 * 1024,
+    sizeCalculation: (p, url) => parseBytes(url, p),
+  });
+  return Object.assign(
+    (rawUrl: string) => {
+      let parsed = seen.get(rawUrl);
+      if (parsed === undefined) {
+        parsed = parse(rawUrl);
+        if (opts.exists(parsed.key)) seen.set(rawUrl, parsed);
+      }
+      return parsed;
+    },
+    { memory: () => ({ bytes: seen.calculatedSize, urls: seen.size }) },
+  );
 }

@@ -31,10 +31,12 @@ export function parseNative(rawUrl: string, opts: NativeOptions): ParsedRequest 
   if (opts.secrets.length > 0 && (rest.length > 0 || sigs.length > 0 || opts.signOriginals)) {
     if (sigs.length === 0) throw new KinuError('bad_signature', 'sig: missing; this server only answers signed URLs');
     if (sigs.length > 1) throw new KinuError('bad_signature', 'sig: given more than once');
-    if (!verify(opts.secrets, signedMessage(rawPath, rest), sigs[0]!)) throw new KinuError('bad_signature', 'sig: does not match this URL');
+    if (!verify(opts.secrets, signedMessage(rawPath, rest), sigs[0]!))
+      throw new KinuError('bad_signature', 'sig: does not match this URL');
   }
 
-  if (!rawPath.startsWith(`${opts.prefix}/`)) throw new KinuError('invalid_key', `key: path must start with ${opts.prefix}/`);
+  if (!rawPath.startsWith(`${opts.prefix}/`))
+    throw new KinuError('invalid_key', `key: path must start with ${opts.prefix}/`);
   const key = decodeKey(rawPath.slice(opts.prefix.length + 1));
   if (rest.length === 0) return { key, transform: null };
 
@@ -43,7 +45,12 @@ export function parseNative(rawUrl: string, opts: NativeOptions): ParsedRequest 
   if (given.preset !== undefined) {
     // Own properties only: `constructor` or `__proto__` must not find Object.prototype's.
     const preset = Object.hasOwn(opts.presets, given.preset) ? opts.presets[given.preset] : undefined;
-    if (!preset) throw invalid('preset', given.preset, `one of: ${Object.keys(opts.presets).join(', ') || '(no presets configured)'}`);
+    if (!preset)
+      throw invalid(
+        'preset',
+        given.preset,
+        `one of: ${Object.keys(opts.presets).join(', ') || '(no presets configured)'}`,
+      );
     values = { ...preset, ...given };
   }
   return { key, transform: toTransform(values) };
@@ -62,7 +69,8 @@ export function parseParams(segments: readonly string[]): ParamValues {
       throw new KinuError('invalid_param', `${clip(name, 32)}: malformed percent-encoding`);
     }
     if (name === '') throw new KinuError('invalid_param', 'empty parameter name in query');
-    if (!isParamName(name)) throw new KinuError('invalid_param', `${clip(name, 32)}: unknown parameter; known: ${PARAM_NAMES.join(', ')}`);
+    if (!isParamName(name))
+      throw new KinuError('invalid_param', `${clip(name, 32)}: unknown parameter; known: ${PARAM_NAMES.join(', ')}`);
     if (out.has(name)) throw new KinuError('invalid_param', `${name}: given more than once`);
     if (raw === '') throw invalid(name, raw, PARAMS[name].values);
     const r = PARAMS[name].schema.safeParse(raw);
@@ -88,9 +96,10 @@ export function toTransform(p: ParamValues): Transform {
   // Settings that cannot change the result are dropped, so equal outputs share one cache key: fit needs both
   // sides of the box; pos needs cover, or contain with a gravity (contain centres focal/attention/entropy).
   const boxed = width !== undefined && height !== undefined;
-  const fit = boxed ? p.fit ?? IDENTITY.fit : IDENTITY.fit;
+  const fit = boxed ? (p.fit ?? IDENTITY.fit) : IDENTITY.fit;
   const pos = p.pos ?? IDENTITY.position;
-  const position = boxed && (fit === 'cover' || (fit === 'contain' && pos.kind === 'gravity')) ? pos : IDENTITY.position;
+  const position =
+    boxed && (fit === 'cover' || (fit === 'contain' && pos.kind === 'gravity')) ? pos : IDENTITY.position;
   const crop = p.crop ? { x: p.crop[0]!, y: p.crop[1]!, width: p.crop[2]!, height: p.crop[3]! } : undefined;
   return {
     ...IDENTITY,
@@ -98,7 +107,7 @@ export function toTransform(p: ParamValues): Transform {
     height,
     fit,
     position,
-    enlarge: width !== undefined || height !== undefined ? p.enlarge ?? false : false,
+    enlarge: width !== undefined || height !== undefined ? (p.enlarge ?? false) : false,
     crop,
     format: p.fmt,
     quality: p.q,
@@ -111,8 +120,10 @@ export function toTransform(p: ParamValues): Transform {
     flipV: p.flip === 'v' || p.flip === 'hv',
     animated: p.anim ?? true,
     trim: p.trim,
-    pad: p.pad && p.pad.some((v) => v > 0) ? p.pad : undefined,
-    watermark: p.wm ? { key: p.wm, gravity: p.wm_pos ?? 'bottom-right', opacity: p.wm_opacity ?? 1, scale: p.wm_scale } : undefined,
+    pad: p.pad?.some((v) => v > 0) ? p.pad : undefined,
+    watermark: p.wm
+      ? { key: p.wm, gravity: p.wm_pos ?? 'bottom-right', opacity: p.wm_opacity ?? 1, scale: p.wm_scale }
+      : undefined,
     gray: p.gray ?? false,
     pixelate: p.pixelate,
   };

@@ -8,7 +8,10 @@ export function sign(secret: string, pathAndQuery: string): string {
 
 /** True when `sig` matches any of the secrets (rotation). Each comparison is constant-time. */
 export function verify(secrets: readonly string[], pathAndQuery: string, sig: string): boolean {
-  return matchesAny(Buffer.from(sig, 'utf8'), secrets.map((secret) => () => Buffer.from(sign(secret, pathAndQuery), 'utf8')));
+  return matchesAny(
+    Buffer.from(sig, 'utf8'),
+    secrets.map((secret) => () => Buffer.from(sign(secret, pathAndQuery), 'utf8')),
+  );
 }
 
 /**

@@ -42,7 +42,11 @@ export function signTofu(secret: string, path: string): string {
 export function checkOriginalTemplate(template: string): string | undefined {
   if (template.split('{path}').length !== 2) return 'expected {path} exactly once, e.g. {path}.jpg';
   if (/[{}]/.test(template.replace('{path}', ''))) return 'the only placeholder is {path}';
-  try { validateKey(template.replace('{path}', 'x')); } catch (e) { return (e as KinuError).detail; }
+  try {
+    validateKey(template.replace('{path}', 'x'));
+  } catch (e) {
+    return (e as KinuError).detail;
+  }
   return undefined;
 }
 
@@ -50,7 +54,8 @@ export function parseTofu(rawUrl: string, opts: TofuOptions): ParsedRequest {
   // The 2011 URLs carried tracking and cache-busting queries; they are ignored, as they were then.
   const q = rawUrl.indexOf('?');
   const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
-  if (!rawPath.startsWith(`${opts.prefix}/`)) throw new KinuError('invalid_key', `path: tofu URLs start with ${opts.prefix}/`);
+  if (!rawPath.startsWith(`${opts.prefix}/`))
+    throw new KinuError('invalid_key', `path: tofu URLs start with ${opts.prefix}/`);
   const below = rawPath.slice(opts.prefix.length);
   const cut = below.lastIndexOf('/');
   const last = below.slice(cut + 1);
@@ -67,17 +72,27 @@ export function parseTofu(rawUrl: string, opts: TofuOptions): ParsedRequest {
     throw new KinuError('bad_signature', 'signature: does not match this URL');
   }
   const fmt = TOFU_EXTENSIONS.includes(ext) ? outputNamed(formatOfExtension(ext) ?? '') : undefined;
-  if (!fmt) throw bad('extension', `expected ${TOFU_EXTENSIONS.slice(0, -1).map((e) => `.${e}`).join(', ')} or .${TOFU_EXTENSIONS.at(-1)}, got ${show(ext === '' ? '(none)' : `.${ext}`)}`);
+  if (!fmt)
+    throw bad(
+      'extension',
+      `expected ${TOFU_EXTENSIONS.slice(0, -1)
+        .map((e) => `.${e}`)
+        .join(', ')} or .${TOFU_EXTENSIONS.at(-1)}, got ${show(ext === '' ? '(none)' : `.${ext}`)}`,
+    );
 
   const dirs = below.slice(1, Math.max(1, cut)).split('/');
-  if (dirs.length < 2 || dirs[0] === '') throw bad('path', 'expected /<key path…>/<size>/<signature>.<ext>, with at least one key segment');
+  if (dirs.length < 2 || dirs[0] === '')
+    throw bad('path', 'expected /<key path…>/<size>/<signature>.<ext>, with at least one key segment');
   const size = dirs.pop()!;
   const path = decodeKey(dirs.join('/'));
   let key: string;
   try {
     key = validateKey(opts.original.replace('{path}', path));
   } catch (e) {
-    throw new KinuError('invalid_key', `key: ${path} makes ${show(opts.original.replace('{path}', path))}: ${(e as KinuError).detail}`);
+    throw new KinuError(
+      'invalid_key',
+      `key: ${path} makes ${show(opts.original.replace('{path}', path))}: ${(e as KinuError).detail}`,
+    );
   }
   return { key, transform: toTransform({ ...sizeParams(size, opts.presets), fmt }) };
 }
@@ -87,7 +102,8 @@ function sizeParams(size: string, presets: TofuOptions['presets']): ParamValues 
   if (m) {
     const w = Number(m.w);
     const h = m.h === undefined ? undefined : Number(m.h);
-    if (w < 1 || w > MAX_SIDE || (h !== undefined && (h < 1 || h > MAX_SIDE))) throw bad('size', `sides must be 1–${MAX_SIDE}, got ${show(size)}`);
+    if (w < 1 || w > MAX_SIDE || (h !== undefined && (h < 1 || h > MAX_SIDE)))
+      throw bad('size', `sides must be 1–${MAX_SIDE}, got ${show(size)}`);
     const v: ParamValues = { w };
     if (h !== undefined) Object.assign(v, { h, fit: m.mode === 'c' ? 'cover' : 'inside' });
     if (m.q !== undefined) {
@@ -97,14 +113,21 @@ function sizeParams(size: string, presets: TofuOptions['presets']): ParamValues 
     }
     return v;
   }
-  if (/^\d+x\d+(q\d+)?$/.test(size)) throw bad('size', `${show(size)} needs c (crop to fill) or s (scale to fit) after WxH, e.g. 750x500c`);
+  if (/^\d+x\d+(q\d+)?$/.test(size))
+    throw bad('size', `${show(size)} needs c (crop to fill) or s (scale to fit) after WxH, e.g. 750x500c`);
   if (/^[A-Za-z0-9_-]{1,64}$/.test(size) && Object.hasOwn(presets, size)) return { ...presets[size] };
   const known = Object.keys(presets);
-  throw bad('size', `expected W, WxHc or WxHs with an optional qNN (e.g. 750x500cq60), or a preset name (${known.length ? known.join(', ') : 'none configured'}); got ${show(size)}`);
+  throw bad(
+    'size',
+    `expected W, WxHc or WxHs with an optional qNN (e.g. 750x500cq60), or a preset name (${known.length ? known.join(', ') : 'none configured'}); got ${show(size)}`,
+  );
 }
 
 function verify(secrets: readonly string[], message: string, sig: string): boolean {
-  return matchesAny(Buffer.from(sig, 'utf8'), secrets.map((secret) => () => Buffer.from(tofuSignature(secret, message), 'utf8')));
+  return matchesAny(
+    Buffer.from(sig, 'utf8'),
+    secrets.map((secret) => () => Buffer.from(tofuSignature(secret, message), 'utf8')),
+  );
 }
 
 const show = (s: string) => quoted(s);

@@ -22,21 +22,40 @@ async function serve(t: TestContext, env: Record<string, string> = {}): Promise<
 }
 
 /** Opens the playground (at `hash`, the state the page keeps in its address) and collects console errors, page errors and CSP violations. */
-async function open(browser: Browser, base: string, viewport: { width: number; height: number }, mobile = false, hash = '') {
-  const context = await browser.newContext({ viewport, isMobile: mobile, hasTouch: mobile, deviceScaleFactor: mobile ? 2 : 1 });
+async function open(
+  browser: Browser,
+  base: string,
+  viewport: { width: number; height: number },
+  mobile = false,
+  hash = '',
+) {
+  const context = await browser.newContext({
+    viewport,
+    isMobile: mobile,
+    hasTouch: mobile,
+    deviceScaleFactor: mobile ? 2 : 1,
+  });
   const page = await context.newPage();
   const problems: string[] = [];
   // The bytes behind each blob: URL the page shows, as the browser loaded them into the <img>: the page's CSP
   // keeps even the test's own script from fetching a blob: URL.
   const bodies = new Map<string, Promise<Buffer | undefined>>();
   page.on('response', (r) => {
-    if (r.url().startsWith('blob:')) bodies.set(r.url(), r.body().catch(() => undefined));
+    if (r.url().startsWith('blob:'))
+      bodies.set(
+        r.url(),
+        r.body().catch(() => undefined),
+      );
   });
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
+  });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   // Runs through the DevTools protocol, so the page's CSP does not apply to it.
   await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
+    document.addEventListener('securitypolicyviolation', (e) =>
+      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`),
+    );
   });
   const res = await page.goto(`${base}/_kinu/playground${hash}`);
   assert.ok(res, 'no response for the playground');
@@ -44,15 +63,26 @@ async function open(browser: Browser, base: string, viewport: { width: number; h
   return { page, res, problems, bodies, close: () => context.close() };
 }
 
-const ready = (page: Page) => page.waitForFunction(() => document.querySelector<HTMLElement>('.view')?.dataset.state === 'ready');
+const ready = (page: Page) =>
+  page.waitForFunction(() => document.querySelector<HTMLElement>('.view')?.dataset.state === 'ready');
 
 /** The shown result: natural size, the facts the page displays, its URL and the bytes the page fetched from it. */
 async function shown(page: Page, bodies: Map<string, Promise<Buffer | undefined>>) {
   // No named helpers inside: tsx would wrap them in a __name() the page does not have.
   const s = await page.evaluate(() => {
     const img = document.getElementById('result') as HTMLImageElement;
-    const [format, bytes, cache, timing, url] = ['f-format', 'f-bytes', 'f-cache', 'f-timing', 'url'].map((id) => document.getElementById(id)!.textContent!);
-    return { width: img.naturalWidth, src: img.src, format: format!, bytes: bytes!, cache: cache!, timing: timing!, url: url! };
+    const [format, bytes, cache, timing, url] = ['f-format', 'f-bytes', 'f-cache', 'f-timing', 'url'].map(
+      (id) => document.getElementById(id)!.textContent!,
+    );
+    return {
+      width: img.naturalWidth,
+      src: img.src,
+      format: format!,
+      bytes: bytes!,
+      cache: cache!,
+      timing: timing!,
+      url: url!,
+    };
   });
   const body = await bodies.get(s.src);
   assert.ok(body, `the bytes of ${s.src} (${s.url})`);
@@ -76,12 +106,20 @@ test('the playground: width and format reload the image; the shown URL gives the
   assert.equal(res.headers()['x-content-type-options'], 'nosniff');
 
   // Every param of kinu/client's spec has a labelled control, in the spec's order.
-  const labelled = await page.$$eval('#params .param', (rows) => rows.map((r) => {
-    const label = r.querySelector('label')!;
-    return { name: label.querySelector('code')!.textContent, target: !!document.getElementById(label.htmlFor) };
-  }));
-  assert.deepEqual(labelled.map((l) => l.name), Object.keys(PARAM_SPEC));
-  assert.ok(labelled.every((l) => l.target), 'every label points at its control');
+  const labelled = await page.$$eval('#params .param', (rows) =>
+    rows.map((r) => {
+      const label = r.querySelector('label')!;
+      return { name: label.querySelector('code')!.textContent, target: !!document.getElementById(label.htmlFor) };
+    }),
+  );
+  assert.deepEqual(
+    labelled.map((l) => l.name),
+    Object.keys(PARAM_SPEC),
+  );
+  assert.ok(
+    labelled.every((l) => l.target),
+    'every label points at its control',
+  );
 
   const before = await shown(page, bodies);
   assert.equal(before.width, 400);
@@ -92,8 +130,11 @@ test('the playground: width and format reload the image; the shown URL gives the
   await page.selectOption('#p-fmt', 'webp');
   await page.waitForFunction(() => {
     const img = document.getElementById('result') as HTMLImageElement;
-    return document.querySelector<HTMLElement>('.view')!.dataset.state === 'ready' && img.naturalWidth === 240
-      && document.getElementById('f-format')!.textContent === 'image/webp';
+    return (
+      document.querySelector<HTMLElement>('.view')!.dataset.state === 'ready' &&
+      img.naturalWidth === 240 &&
+      document.getElementById('f-format')!.textContent === 'image/webp'
+    );
   });
   const after = await shown(page, bodies);
   assert.notEqual(after.src, before.src, 'a new image was loaded');
@@ -128,13 +169,23 @@ test('the playground: width and format reload the image; the shown URL gives the
   await page.fill('#p-preset', 'nope');
   await page.waitForFunction(() => document.querySelector<HTMLElement>('.view')!.dataset.state === 'error');
   assert.match((await page.textContent('#problem'))!, /^400 invalid_param: preset: /);
-  assert.deepEqual(problems.splice(0), ['console.error: Failed to load resource: the server responded with a status of 400 (Bad Request)']);
+  assert.deepEqual(problems.splice(0), [
+    'console.error: Failed to load resource: the server responded with a status of 400 (Bad Request)',
+  ]);
   await page.fill('#p-preset', '');
 
   // fmt=json shows the description and draws its ThumbHash.
   await page.selectOption('#p-fmt', 'json');
-  await page.waitForFunction(() => !document.getElementById('json')!.hidden && document.querySelector<HTMLElement>('.view')!.dataset.state === 'ready');
-  const json = JSON.parse((await page.textContent('#json-text'))!) as { width: number; format: string; dominant: string };
+  await page.waitForFunction(
+    () =>
+      !document.getElementById('json')!.hidden &&
+      document.querySelector<HTMLElement>('.view')!.dataset.state === 'ready',
+  );
+  const json = JSON.parse((await page.textContent('#json-text'))!) as {
+    width: number;
+    format: string;
+    dominant: string;
+  };
   assert.deepEqual([json.width, json.format], [240, 'jpeg']);
   assert.equal(await page.$eval('#thumbhash', (c) => (c as HTMLCanvasElement).width > 1), true);
   await page.screenshot({ path: join(dir, 'desktop-json.png'), fullPage: true });
@@ -145,8 +196,14 @@ test('the playground: width and format reload the image; the shown URL gives the
   const phone = await open(browser, base, { width: 390, height: 844 }, true);
   t.after(phone.close);
   await phone.page.selectOption('#sample', 'blackbug.png');
-  await phone.page.waitForFunction(() => /blackbug/.test(document.getElementById('url')!.textContent!) && document.querySelector<HTMLElement>('.view')!.dataset.state === 'ready');
-  const overflow = await phone.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  await phone.page.waitForFunction(
+    () =>
+      /blackbug/.test(document.getElementById('url')!.textContent!) &&
+      document.querySelector<HTMLElement>('.view')!.dataset.state === 'ready',
+  );
+  const overflow = await phone.page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  );
   assert.equal(overflow, 0, 'no sideways scrolling on a phone');
   await phone.page.screenshot({ path: join(dir, 'phone.png') });
   // The result stays on screen while the controls scroll, and a focused control is not hidden under it.
@@ -154,7 +211,11 @@ test('the playground: width and format reload the image; the shown URL gives the
   const seen = await phone.page.evaluate(() => {
     const r = document.getElementById('p-blur')!.getBoundingClientRect();
     const v = document.querySelector('.view')!.getBoundingClientRect();
-    return { hit: document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)?.id, viewTop: v.top, scrolled: scrollY };
+    return {
+      hit: document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)?.id,
+      viewTop: v.top,
+      scrolled: scrollY,
+    };
   });
   assert.deepEqual([seen.hit, seen.viewTop], ['p-blur', 0]);
   assert.ok(seen.scrolled > 500, `scrolled ${seen.scrolled}`);
@@ -171,8 +232,11 @@ test('the playground of a signing server (KINU_PLAYGROUND=on) shows signed URLs 
   const { page, problems, bodies, close } = await open(browser, base, { width: 1024, height: 768 });
   t.after(close);
   await page.fill('#p-w', '120');
-  await page.waitForFunction(() => (document.getElementById('result') as HTMLImageElement).naturalWidth === 120
-    && document.querySelector<HTMLElement>('.view')!.dataset.state === 'ready');
+  await page.waitForFunction(
+    () =>
+      (document.getElementById('result') as HTMLImageElement).naturalWidth === 120 &&
+      document.querySelector<HTMLElement>('.view')!.dataset.state === 'ready',
+  );
   const s = await shown(page, bodies);
   assert.match(s.url, /^\/kimono\.jpg\?w=120&sig=[A-Za-z0-9_-]{43}$/);
   const direct = await fetch(`${base}${s.url}`);
@@ -187,8 +251,40 @@ test('the playground of a signing server (KINU_PLAYGROUND=on) shows signed URLs 
 // options, byte for byte (signed with the server's secret when it signs), and the server serves it.
 const ODD_KEY = 'odd dir/ä b (1)!*.jpg';
 const ODD: { strings: Record<string, string>; params: KinuParams } = {
-  strings: { w: '300', dpr: '1.234', pos: '0.3,0.6', fmt: 'webp', q: '70', bg: '#FF8800', rot: '90', flip: 'hv', pad: '10', wm: 'logos/a.png', wm_pos: 'top-left', wm_opacity: '0.5', wm_scale: '0.25', gray: '1', preset: 'thumb' },
-  params: { w: 300, dpr: 1.234, pos: [0.3, 0.6], fmt: 'webp', q: 70, bg: '#FF8800', rot: 90, flip: 'hv', pad: 10, wm: 'logos/a.png', wm_pos: 'top-left', wm_opacity: 0.5, wm_scale: 0.25, gray: true, preset: 'thumb' },
+  strings: {
+    w: '300',
+    dpr: '1.234',
+    pos: '0.3,0.6',
+    fmt: 'webp',
+    q: '70',
+    bg: '#FF8800',
+    rot: '90',
+    flip: 'hv',
+    pad: '10',
+    wm: 'logos/a.png',
+    wm_pos: 'top-left',
+    wm_opacity: '0.5',
+    wm_scale: '0.25',
+    gray: '1',
+    preset: 'thumb',
+  },
+  params: {
+    w: 300,
+    dpr: 1.234,
+    pos: [0.3, 0.6],
+    fmt: 'webp',
+    q: 70,
+    bg: '#FF8800',
+    rot: 90,
+    flip: 'hv',
+    pad: 10,
+    wm: 'logos/a.png',
+    wm_pos: 'top-left',
+    wm_opacity: 0.5,
+    wm_scale: 0.25,
+    gray: true,
+    preset: 'thumb',
+  },
 };
 
 for (const signed of [false, true]) {
@@ -202,14 +298,21 @@ for (const signed of [false, true]) {
     copyFileSync(join(EXAMPLES, 'kimono.jpg'), join(dir, ODD_KEY));
     copyFileSync(join(EXAMPLES, 'blackbug.png'), join(dir, 'logos/a.png'));
     const secret = 'playground-secret-0123456789';
-    const env = { KINU_SOURCE: dir, KINU_PRESETS: '{"thumb":"sharpen=1"}', ...(signed ? { KINU_SECRET: secret, KINU_PLAYGROUND: 'on' } : {}) };
+    const env = {
+      KINU_SOURCE: dir,
+      KINU_PRESETS: '{"thumb":"sharpen=1"}',
+      ...(signed ? { KINU_SECRET: secret, KINU_PLAYGROUND: 'on' } : {}),
+    };
     const base = await serve(t, env);
     const hash = `#${new URLSearchParams({ key: ODD_KEY, ...ODD.strings })}`;
     const { page, problems, bodies, close } = await open(browser, base, { width: 1024, height: 768 }, false, hash);
     t.after(close);
 
     const expected = kinuUrl('', ODD_KEY, ODD.params, signed ? { secret } : {});
-    assert.match(expected, /^\/odd%20dir\/%C3%A4%20b%20%281%29%21%2A\.jpg\?w=300&dpr=1\.23&.*&bg=ff8800&.*&wm=logos\/a\.png&/);
+    assert.match(
+      expected,
+      /^\/odd%20dir\/%C3%A4%20b%20%281%29%21%2A\.jpg\?w=300&dpr=1\.23&.*&bg=ff8800&.*&wm=logos\/a\.png&/,
+    );
     const s = await shown(page, bodies);
     assert.equal(s.url, expected);
     assert.equal(await page.getAttribute('#url', 'href'), expected);

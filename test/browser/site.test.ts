@@ -19,7 +19,9 @@ const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.j
 async function kinu(t: TestContext): Promise<{ base: string; seen: string[] }> {
   const { app } = testServer({ KINU_SOURCE: EXAMPLES });
   const seen: string[] = [];
-  app.server.prependListener('request', (req) => { seen.push(req.url ?? ''); });
+  app.server.prependListener('request', (req) => {
+    seen.push(req.url ?? '');
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.after(() => app.close());
   return { base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, seen };
@@ -28,8 +30,14 @@ async function kinu(t: TestContext): Promise<{ base: string; seen: string[] }> {
 /** The repository's examples/site/ and client/ as static files, nothing else. */
 async function site(t: TestContext): Promise<string> {
   const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/\/$/, '/index.html');
-    if (!/^\/(examples\/site|client)\/[\w.-]+$/.test(path)) { res.writeHead(404).end(); return; }
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(
+      /\/$/,
+      '/index.html',
+    );
+    if (!/^\/(examples\/site|client)\/[\w.-]+$/.test(path)) {
+      res.writeHead(404).end();
+      return;
+    }
     readFile(join(ROOT, path)).then(
       (body) => res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(body),
       () => res.writeHead(404).end(),
@@ -48,27 +56,41 @@ test('examples/site: a srcset built by kinu/client makes the browser fetch w=400
   const dir = tempDir('kinu-site-');
   t.diagnostic(`screenshots in ${dir}`);
 
-  for (const [dpr, expected] of [[1, 400], [2, 800]] as const) {
+  for (const [dpr, expected] of [
+    [1, 400],
+    [2, 800],
+  ] as const) {
     const context = await browser.newContext({ viewport: { width: 400, height: 700 }, deviceScaleFactor: dpr });
     t.after(() => context.close());
     const page = await context.newPage();
     const problems: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
+    });
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
     const images: { url: string; type: string | undefined; body: Promise<Buffer> }[] = [];
     page.on('response', (r) => {
-      if (r.url().startsWith(`${base}/`)) images.push({ url: r.url(), type: r.headers()['content-type'], body: r.body() });
+      if (r.url().startsWith(`${base}/`))
+        images.push({ url: r.url(), type: r.headers()['content-type'], body: r.body() });
     });
     const before = seen.length;
 
     await page.goto(`${page0}/examples/site/?kinu=${encodeURIComponent(base)}&key=pigeons.jpg`);
-    await page.waitForFunction(() => document.body.dataset.state === 'loaded' || document.body.dataset.state === 'error');
+    await page.waitForFunction(
+      () => document.body.dataset.state === 'loaded' || document.body.dataset.state === 'error',
+    );
     const shown = await page.evaluate(() => {
       const img = document.querySelector<HTMLImageElement>('#hero img')!;
       return {
-        state: document.body.dataset.state, currentSrc: img.currentSrc, srcset: img.getAttribute('srcset'), sizes: img.getAttribute('sizes'),
-        naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight, cssWidth: img.getBoundingClientRect().width,
-        dpr: devicePixelRatio, text: document.getElementById('chosen')!.textContent,
+        state: document.body.dataset.state,
+        currentSrc: img.currentSrc,
+        srcset: img.getAttribute('srcset'),
+        sizes: img.getAttribute('sizes'),
+        naturalWidth: img.naturalWidth,
+        naturalHeight: img.naturalHeight,
+        cssWidth: img.getBoundingClientRect().width,
+        dpr: devicePixelRatio,
+        text: document.getElementById('chosen')!.textContent,
       };
     });
     await page.screenshot({ path: join(dir, `site-400px-dpr${dpr}.png`), fullPage: true });
@@ -85,7 +107,11 @@ test('examples/site: a srcset built by kinu/client makes the browser fetch w=400
     const chosen = new URL(shown.currentSrc);
     assert.equal(chosen.searchParams.get('w'), String(expected), `${label}: chose ${shown.currentSrc}`);
     assert.deepEqual(seen.slice(before), [`${chosen.pathname}${chosen.search}`], `${label}: kinu received`);
-    assert.deepEqual(images.map((i) => i.url), [shown.currentSrc], `${label}: the page loaded`);
+    assert.deepEqual(
+      images.map((i) => i.url),
+      [shown.currentSrc],
+      `${label}: the page loaded`,
+    );
 
     // The bytes the browser got are an image that wide; the page shows it at 400 CSS px (density-corrected).
     const image = images[0]!;

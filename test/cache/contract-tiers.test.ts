@@ -39,22 +39,43 @@ function asCache(t: TieredCache): Cache {
   return {
     tier: 'memory',
     get: async (key) => (await t.get(key))?.entry,
-    set: async (key, entry) => { t.set(key, entry); await t.flush(); },
+    set: async (key, entry) => {
+      t.set(key, entry);
+      await t.flush();
+    },
     purge: (sourceKey) => t.purge(sourceKey),
     close: () => t.close(),
     health: () => {
       const all = t.health!();
-      return { tier: 'memory', ok: all.every((h) => h.ok), errors: Object.assign({}, ...all.map((h) => h.errors)) as Record<string, number> };
+      return {
+        tier: 'memory',
+        ok: all.every((h) => h.ok),
+        errors: Object.assign({}, ...all.map((h) => h.errors)) as Record<string, number>,
+      };
     },
   };
 }
 
-runCacheContract('tiered (memory → disk)', async () => asCache(createTieredCache([
-  createMemoryCache({ maxBytes: 1 << 20 }),
-  await createDiskCache({ dir: tempDir(), maxBytes: 1 << 20 }),
-])), { copiesPerVariant: 2 });
-runCacheContract('tiered (memory → disk → result store)', async () => asCache(createTieredCache([
-  createMemoryCache({ maxBytes: 1 << 20 }),
-  await createDiskCache({ dir: tempDir(), maxBytes: 1 << 20 }),
-  store(),
-])), { copiesPerVariant: 3, skip: why });
+runCacheContract(
+  'tiered (memory → disk)',
+  async () =>
+    asCache(
+      createTieredCache([
+        createMemoryCache({ maxBytes: 1 << 20 }),
+        await createDiskCache({ dir: tempDir(), maxBytes: 1 << 20 }),
+      ]),
+    ),
+  { copiesPerVariant: 2 },
+);
+runCacheContract(
+  'tiered (memory → disk → result store)',
+  async () =>
+    asCache(
+      createTieredCache([
+        createMemoryCache({ maxBytes: 1 << 20 }),
+        await createDiskCache({ dir: tempDir(), maxBytes: 1 << 20 }),
+        store(),
+      ]),
+    ),
+  { copiesPerVariant: 3, skip: why },
+);

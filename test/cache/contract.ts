@@ -43,68 +43,83 @@ export function runCacheContract(name: string, make: () => Promise<Cache>, opts:
       }
     }
 
-    test('a miss is undefined', () => withCache(async (c) => {
-      assert.equal(await c.get(variantKey('none')), undefined);
-    }));
+    test('a miss is undefined', () =>
+      withCache(async (c) => {
+        assert.equal(await c.get(variantKey('none')), undefined);
+      }));
 
-    test('set then get returns an equal entry, every field and every byte', () => withCache(async (c) => {
-      const body = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 31) % 256));
-      const e = entry('photos/ünï cödé/a b.jpg', body, { contentType: 'image/avif', etag: '"x-1"', lastModified: 1_234_567_890_000 });
-      await c.set(variantKey(1), e);
-      const got = await c.get(variantKey(1));
-      assert.ok(got);
-      assert.ok(got.body.equals(body));
-      assert.deepEqual({ ...got, body: undefined }, { ...e, body: undefined });
-      const plain = entry('b.png', 'x', { varyAccept: false, contentType: 'image/png' });
-      await c.set(variantKey(2), plain);
-      assert.equal((await c.get(variantKey(2)))?.varyAccept, false);
-    }));
+    test('set then get returns an equal entry, every field and every byte', () =>
+      withCache(async (c) => {
+        const body = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 31) % 256));
+        const e = entry('photos/ünï cödé/a b.jpg', body, {
+          contentType: 'image/avif',
+          etag: '"x-1"',
+          lastModified: 1_234_567_890_000,
+        });
+        await c.set(variantKey(1), e);
+        const got = await c.get(variantKey(1));
+        assert.ok(got);
+        assert.ok(got.body.equals(body));
+        assert.deepEqual({ ...got, body: undefined }, { ...e, body: undefined });
+        const plain = entry('b.png', 'x', { varyAccept: false, contentType: 'image/png' });
+        await c.set(variantKey(2), plain);
+        assert.equal((await c.get(variantKey(2)))?.varyAccept, false);
+      }));
 
-    test('an empty body round-trips', () => withCache(async (c) => {
-      await c.set(variantKey('empty'), entry('e.jpg', Buffer.alloc(0)));
-      assert.equal((await c.get(variantKey('empty')))?.body.length, 0);
-    }));
+    test('an empty body round-trips', () =>
+      withCache(async (c) => {
+        await c.set(variantKey('empty'), entry('e.jpg', Buffer.alloc(0)));
+        assert.equal((await c.get(variantKey('empty')))?.body.length, 0);
+      }));
 
-    test('set overwrites', () => withCache(async (c) => {
-      await c.set(variantKey(1), entry('a.jpg', 'first', { etag: '"1"' }));
-      await c.set(variantKey(1), entry('a.jpg', 'second', { etag: '"2"' }));
-      const got = await c.get(variantKey(1));
-      assert.equal(got?.body.toString(), 'second');
-      assert.equal(got?.etag, '"2"');
-    }));
+    test('set overwrites', () =>
+      withCache(async (c) => {
+        await c.set(variantKey(1), entry('a.jpg', 'first', { etag: '"1"' }));
+        await c.set(variantKey(1), entry('a.jpg', 'second', { etag: '"2"' }));
+        const got = await c.get(variantKey(1));
+        assert.equal(got?.body.toString(), 'second');
+        assert.equal(got?.etag, '"2"');
+      }));
 
-    test('keys are independent', () => withCache(async (c) => {
-      for (let i = 0; i < 20; i++) await c.set(variantKey(i), entry(`s${i % 3}.jpg`, `body ${i}`));
-      for (let i = 0; i < 20; i++) assert.equal((await c.get(variantKey(i)))?.body.toString(), `body ${i}`);
-    }));
+    test('keys are independent', () =>
+      withCache(async (c) => {
+        for (let i = 0; i < 20; i++) await c.set(variantKey(i), entry(`s${i % 3}.jpg`, `body ${i}`));
+        for (let i = 0; i < 20; i++) assert.equal((await c.get(variantKey(i)))?.body.toString(), `body ${i}`);
+      }));
 
-    test('purge removes every variant of one original, only those, and counts them', () => withCache(async (c) => {
-      await c.set(variantKey('a1'), entry('dir/a.jpg', 'a1'));
-      await c.set(variantKey('a2'), entry('dir/a.jpg', 'a2'));
-      await c.set(variantKey('b1'), entry('dir/b.jpg', 'b1'));
-      await c.set(variantKey('c1'), entry('dir/a.jpg.bak', 'c1'));
-      assert.equal(await c.purge('dir/a.jpg'), 2 * copies);
-      assert.equal(await c.get(variantKey('a1')), undefined);
-      assert.equal(await c.get(variantKey('a2')), undefined);
-      assert.equal((await c.get(variantKey('b1')))?.body.toString(), 'b1');
-      assert.equal((await c.get(variantKey('c1')))?.body.toString(), 'c1');
-      assert.equal(await c.purge('dir/a.jpg'), 0);
-      assert.equal(await c.purge('never-seen.jpg'), 0);
-      await c.set(variantKey('a1'), entry('dir/a.jpg', 'again'));
-      assert.equal((await c.get(variantKey('a1')))?.body.toString(), 'again');
-    }));
+    test('purge removes every variant of one original, only those, and counts them', () =>
+      withCache(async (c) => {
+        await c.set(variantKey('a1'), entry('dir/a.jpg', 'a1'));
+        await c.set(variantKey('a2'), entry('dir/a.jpg', 'a2'));
+        await c.set(variantKey('b1'), entry('dir/b.jpg', 'b1'));
+        await c.set(variantKey('c1'), entry('dir/a.jpg.bak', 'c1'));
+        assert.equal(await c.purge('dir/a.jpg'), 2 * copies);
+        assert.equal(await c.get(variantKey('a1')), undefined);
+        assert.equal(await c.get(variantKey('a2')), undefined);
+        assert.equal((await c.get(variantKey('b1')))?.body.toString(), 'b1');
+        assert.equal((await c.get(variantKey('c1')))?.body.toString(), 'c1');
+        assert.equal(await c.purge('dir/a.jpg'), 0);
+        assert.equal(await c.purge('never-seen.jpg'), 0);
+        await c.set(variantKey('a1'), entry('dir/a.jpg', 'again'));
+        assert.equal((await c.get(variantKey('a1')))?.body.toString(), 'again');
+      }));
 
-    test('a tier that worked reports itself ok, with no failures counted', () => withCache(async (c) => {
-      await c.set(variantKey('h'), entry('h.jpg', 'h'));
-      assert.equal((await c.get(variantKey('h')))?.body.toString(), 'h');
-      assert.equal(await c.get(variantKey('none')), undefined, 'a miss is no failure');
-      await c.purge('h.jpg');
-      const h = c.health?.();
-      if (!h) return; // optional: a tier without one counts as ok (cache.ts)
-      assert.equal(h.tier, c.tier);
-      assert.equal(h.ok, true, JSON.stringify(h));
-      assert.deepEqual(Object.values(h.errors).filter((n) => n > 0), [], JSON.stringify(h.errors));
-    }));
+    test('a tier that worked reports itself ok, with no failures counted', () =>
+      withCache(async (c) => {
+        await c.set(variantKey('h'), entry('h.jpg', 'h'));
+        assert.equal((await c.get(variantKey('h')))?.body.toString(), 'h');
+        assert.equal(await c.get(variantKey('none')), undefined, 'a miss is no failure');
+        await c.purge('h.jpg');
+        const h = c.health?.();
+        if (!h) return; // optional: a tier without one counts as ok (cache.ts)
+        assert.equal(h.tier, c.tier);
+        assert.equal(h.ok, true, JSON.stringify(h));
+        assert.deepEqual(
+          Object.values(h.errors).filter((n) => n > 0),
+          [],
+          JSON.stringify(h.errors),
+        );
+      }));
 
     test('close resolves and can follow pending writes', async () => {
       const c = await make();

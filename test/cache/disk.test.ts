@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Cache } from '../../src/cache/cache.ts';
@@ -48,7 +58,10 @@ describe('disk cache', () => {
     const dir = tempDir();
     await withCache(dir, 1 << 20, async (c) => {
       await c.set(variantKey(1), entry('photos/a.jpg', 'body'));
-      assert.deepEqual(files(dir).map((f) => f.path), [fileOf(dir, 'photos/a.jpg', variantKey(1))]);
+      assert.deepEqual(
+        files(dir).map((f) => f.path),
+        [fileOf(dir, 'photos/a.jpg', variantKey(1))],
+      );
       assert.deepEqual(readdirSync(join(dir, 'tmp')), []);
     });
   });
@@ -108,7 +121,13 @@ describe('disk cache', () => {
       for (const k of ['a', 'b', 'c', 'd']) await c.set(variantKey(k), entry('s.jpg', Buffer.alloc(2000)));
     });
     const t = Date.now() / 1000;
-    for (const [k, age] of [['a', 10], ['b', 40], ['c', 30], ['d', 20]] as const) utimesSync(fileOf(dir, 's.jpg', variantKey(k)), t - age, t - age);
+    for (const [k, age] of [
+      ['a', 10],
+      ['b', 40],
+      ['c', 30],
+      ['d', 20],
+    ] as const)
+      utimesSync(fileOf(dir, 's.jpg', variantKey(k)), t - age, t - age);
     await withCache(dir, FOLDERS + size * 2 + size / 2, async (c) => {
       assert.equal(files(dir).length, 2);
       assert.equal(await c.get(variantKey('b')), undefined);
@@ -146,9 +165,11 @@ describe('disk cache', () => {
     test('a flipped byte in the header', () => damaged(flip(() => 1)));
     test('a truncated file', () => damaged((p) => truncateSync(p, statSync(p).size - 1)));
     test('an empty file', () => damaged((p) => truncateSync(p, 0)));
-    test('extra bytes at the end', () => damaged((p) => writeFileSync(p, Buffer.concat([readFileSync(p), Buffer.from('x')]))));
+    test('extra bytes at the end', () =>
+      damaged((p) => writeFileSync(p, Buffer.concat([readFileSync(p), Buffer.from('x')]))));
     test('garbage', () => damaged((p) => writeFileSync(p, 'not a cache entry at all, just some text')));
-    test('a valid entry filed under another key', () => damaged((p) => writeFileSync(p, readFileSync(fileOf(join(p, '../../..'), 'a.jpg', variantKey(2))))));
+    test('a valid entry filed under another key', () =>
+      damaged((p) => writeFileSync(p, readFileSync(fileOf(join(p, '../../..'), 'a.jpg', variantKey(2))))));
 
     test('damage while running, after the index was built', async () => {
       const dir = tempDir();

@@ -4,7 +4,12 @@ import type { CacheEntry } from '../../src/cache/cache.ts';
 import { createMemoryCache } from '../../src/cache/memory.ts';
 
 const entry = (sourceKey: string, bytes: number, fill = 1): CacheEntry => ({
-  body: Buffer.alloc(bytes, fill), contentType: 'image/jpeg', etag: '"e"', lastModified: 1_700_000_000_000, varyAccept: false, sourceKey,
+  body: Buffer.alloc(bytes, fill),
+  contentType: 'image/jpeg',
+  etag: '"e"',
+  lastModified: 1_700_000_000_000,
+  varyAccept: false,
+  sourceKey,
 });
 
 test('memory: set/get round trip, miss is undefined', async () => {

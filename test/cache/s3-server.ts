@@ -27,7 +27,13 @@ export interface S3TestServer {
 
 export async function startS3(bucket = 'kinu-test'): Promise<S3TestServer> {
   const directory = mkdtempSync(join(tmpdir(), 'kinu-s3rver-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket }] });
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: [{ name: bucket }],
+  });
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
   const clients: S3Client[] = [];
@@ -51,7 +57,11 @@ export async function startS3(bucket = 'kinu-test'): Promise<S3TestServer> {
 }
 
 /** A TCP server on 127.0.0.1 that accepts connections and never answers: what deadlines and breakers are for. */
-export async function startSilentServer(): Promise<{ endpoint: string; connections: () => number; stop: () => Promise<void> }> {
+export async function startSilentServer(): Promise<{
+  endpoint: string;
+  connections: () => number;
+  stop: () => Promise<void>;
+}> {
   const sockets = new Set<Socket>();
   let count = 0;
   const server: Server = createServer((s) => {

@@ -6,13 +6,22 @@ test('concurrent callers of one key share one run', async () => {
   const sf = createSingleFlight<number>();
   let runs = 0;
   let release!: () => void;
-  const gate = new Promise<void>((r) => { release = r; });
-  const produce = async () => { runs++; await gate; return 42; };
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const produce = async () => {
+    runs++;
+    await gate;
+    return 42;
+  };
   const all = Array.from({ length: 10 }, () => sf.run('k', produce));
   release();
   const results = await Promise.all(all);
   assert.equal(runs, 1);
-  assert.deepEqual(results.map((r) => r.value), Array(10).fill(42));
+  assert.deepEqual(
+    results.map((r) => r.value),
+    Array(10).fill(42),
+  );
   assert.equal(results.filter((r) => !r.shared).length, 1);
   assert.equal(sf.inFlight, 0);
 });
@@ -20,7 +29,11 @@ test('concurrent callers of one key share one run', async () => {
 test('a failure reaches every waiter and is not remembered', async () => {
   const sf = createSingleFlight<number>();
   let runs = 0;
-  const fail = async () => { runs++; await new Promise((r) => setTimeout(r, 5)); throw new Error('boom'); };
+  const fail = async () => {
+    runs++;
+    await new Promise((r) => setTimeout(r, 5));
+    throw new Error('boom');
+  };
   const results = await Promise.allSettled([sf.run('k', fail), sf.run('k', fail), sf.run('k', fail)]);
   assert.equal(runs, 1);
   assert.ok(results.every((r) => r.status === 'rejected' && (r.reason as Error).message === 'boom'));
@@ -31,8 +44,15 @@ test('one waiter leaving does not abort the run; the last one leaving does', asy
   const sf = createSingleFlight<string>();
   let seen: AbortSignal | undefined;
   let release!: () => void;
-  const gate = new Promise<void>((r) => { release = r; });
-  const produce = async (signal: AbortSignal) => { seen = signal; await gate; signal.throwIfAborted(); return 'done'; };
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const produce = async (signal: AbortSignal) => {
+    seen = signal;
+    await gate;
+    signal.throwIfAborted();
+    return 'done';
+  };
   const a = new AbortController();
   const b = new AbortController();
   const pa = sf.run('k', produce, a.signal);
@@ -44,9 +64,19 @@ test('one waiter leaving does not abort the run; the last one leaving does', asy
   assert.equal((await pb).value, 'done');
 
   let release2!: () => void;
-  const gate2 = new Promise<void>((r) => { release2 = r; });
+  const gate2 = new Promise<void>((r) => {
+    release2 = r;
+  });
   const c = new AbortController();
-  const pc = sf.run('k2', async (signal) => { seen = signal; await gate2; return 'x'; }, c.signal);
+  const pc = sf.run(
+    'k2',
+    async (signal) => {
+      seen = signal;
+      await gate2;
+      return 'x';
+    },
+    c.signal,
+  );
   c.abort(new Error('c left'));
   await assert.rejects(pc, /c left/);
   assert.equal(seen!.aborted, true);

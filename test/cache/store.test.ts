@@ -9,7 +9,13 @@ import { createS3Client } from '../../src/source/s3-client.ts';
 import { closedPort, S3RVER_CREDENTIALS, startS3, startSilentServer, type S3TestServer } from './s3-server.ts';
 
 const entry = (sourceKey: string, bytes: number, fill = 1, over: Partial<CacheEntry> = {}): CacheEntry => ({
-  body: Buffer.alloc(bytes, fill), contentType: 'image/webp', etag: '"v1-abc"', lastModified: 1_700_000_000_000, varyAccept: false, sourceKey, ...over,
+  body: Buffer.alloc(bytes, fill),
+  contentType: 'image/webp',
+  etag: '"v1-abc"',
+  lastModified: 1_700_000_000_000,
+  varyAccept: false,
+  sourceKey,
+  ...over,
 });
 // Variant keys are base64url, 27 characters.
 const vkey = (s: string) => createHash('sha256').update(s).digest('base64url').slice(0, 27);
@@ -124,7 +130,11 @@ test('store: entries above maxBytes are not stored', async () => {
 
 test('store: a store that refuses connections is a quick miss and set does not throw', async () => {
   const endpoint = await closedPort();
-  const cache = createResultStore({ url: 's3://b/p', client: createS3Client({ endpoint, credentials: S3RVER_CREDENTIALS, region: 'us-east-1' }), timeoutMs: 2000 });
+  const cache = createResultStore({
+    url: 's3://b/p',
+    client: createS3Client({ endpoint, credentials: S3RVER_CREDENTIALS, region: 'us-east-1' }),
+    timeoutMs: 2000,
+  });
   const t0 = performance.now();
   assert.equal(await cache.get(vkey('a')), undefined);
   await cache.set(vkey('a'), entry('a.jpg', 10));
@@ -148,7 +158,12 @@ test('store: s3rver stopped mid-life: get is a miss, set does not throw', async 
 test('store: a store that never answers costs one deadline, then the breaker skips it', async () => {
   const silent = await startSilentServer();
   const client = createS3Client({ endpoint: silent.endpoint, credentials: S3RVER_CREDENTIALS, region: 'us-east-1' });
-  const cache = createResultStore({ url: 's3://b/p', client, timeoutMs: 200, breaker: { failures: 2, cooldownMs: 60_000 } });
+  const cache = createResultStore({
+    url: 's3://b/p',
+    client,
+    timeoutMs: 200,
+    breaker: { failures: 2, cooldownMs: 60_000 },
+  });
   try {
     let t0 = performance.now();
     assert.equal(await cache.get(vkey('a')), undefined);
@@ -190,7 +205,10 @@ test('s3 client: 404 is undefined, deleteMany counts, every call has a deadline 
     assert.ok(performance.now() - t0 < 1000);
     const ac = new AbortController();
     setTimeout(() => ac.abort(new Error('caller gave up')), 50);
-    await assert.rejects(slow.put('b', 'k', Buffer.from('x'), 'text/plain', {}, { signal: ac.signal, timeoutMs: 10_000 }), /caller gave up/);
+    await assert.rejects(
+      slow.put('b', 'k', Buffer.from('x'), 'text/plain', {}, { signal: ac.signal, timeoutMs: 10_000 }),
+      /caller gave up/,
+    );
   } finally {
     slow.destroy();
     await silent.stop();

@@ -17,7 +17,12 @@ import { tempDir } from '../helpers.ts';
 import { closedPort, S3RVER_CREDENTIALS, startSilentServer } from './s3-server.ts';
 
 const entry = (sourceKey = 's.jpg', bytes = 100): CacheEntry => ({
-  body: Buffer.alloc(bytes, 7), contentType: 'image/webp', etag: '"e"', lastModified: 0, varyAccept: false, sourceKey,
+  body: Buffer.alloc(bytes, 7),
+  contentType: 'image/webp',
+  etag: '"e"',
+  lastModified: 0,
+  varyAccept: false,
+  sourceKey,
 });
 const vkey = (s: string) => createHash('sha256').update(s).digest('base64url').slice(0, 27);
 
@@ -26,8 +31,12 @@ function recordingLog() {
   return {
     lines,
     log: {
-      warn: (obj: object, msg: string) => { lines.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }); },
-      info: (obj: object, msg: string) => { lines.push({ level: 'info', obj: obj as Record<string, unknown>, msg }); },
+      warn: (obj: object, msg: string) => {
+        lines.push({ level: 'warn', obj: obj as Record<string, unknown>, msg });
+      },
+      info: (obj: object, msg: string) => {
+        lines.push({ level: 'info', obj: obj as Record<string, unknown>, msg });
+      },
     },
   };
 }
@@ -52,15 +61,24 @@ test('tier health: one warn per burst and per minute however many requests fail;
   let t = 0;
   const { lines, log } = recordingLog();
   const h = tierHealth('store', { log, now: () => t });
-  for (let i = 0; i < 100; i++) { h.failed('set', new Error('down')); t += 100; } // 10 s of failures
-  assert.deepEqual(lines.map((l) => l.level), ['warn']);
+  for (let i = 0; i < 100; i++) {
+    h.failed('set', new Error('down'));
+    t += 100;
+  } // 10 s of failures
+  assert.deepEqual(
+    lines.map((l) => l.level),
+    ['warn'],
+  );
   assert.equal(lines[0]!.obj.op, 'set');
   t += 60_000;
   h.failed('set', new Error('down'));
   assert.equal(lines.length, 2);
   assert.equal(lines[1]!.obj.unlogged, 99, 'the second line says how many went unlogged');
   h.succeeded('set');
-  assert.deepEqual(lines.map((l) => l.level), ['warn', 'warn', 'info']);
+  assert.deepEqual(
+    lines.map((l) => l.level),
+    ['warn', 'warn', 'info'],
+  );
   // Flapping right after does not log again within the minute.
   h.failed('set', new Error('down'));
   h.succeeded('set');
@@ -120,15 +138,32 @@ test('lazy tier: a setup that failed is an init error and a tier not ok; a pendi
   assert.equal(h.ok, false);
   assert.deepEqual(h.errors, { init: 1 });
   let resolve!: (c: Cache) => void;
-  const pending = lazyCache('disk', new Promise<Cache>((r) => { resolve = r; }));
+  const pending = lazyCache(
+    'disk',
+    new Promise<Cache>((r) => {
+      resolve = r;
+    }),
+  );
   assert.equal(pending.health!().ok, true);
   resolve(createMemoryCache({ maxBytes: 1000 }));
   await pending.get('k');
-  assert.equal(pending.health!().tier, 'memory', 'once built, the health is the built tier\'s own');
+  assert.equal(pending.health!().tier, 'memory', "once built, the health is the built tier's own");
 });
 
 test('tiered: health lists every tier in order; what a tier without health() throws is counted for it', async () => {
-  const broken: Cache = { tier: 'disk', get: async () => { throw new Error('EIO'); }, set: async () => { throw new Error('ENOSPC'); }, purge: async () => { throw new Error('EIO'); }, close: async () => {} };
+  const broken: Cache = {
+    tier: 'disk',
+    get: async () => {
+      throw new Error('EIO');
+    },
+    set: async () => {
+      throw new Error('ENOSPC');
+    },
+    purge: async () => {
+      throw new Error('EIO');
+    },
+    close: async () => {},
+  };
   const cache = createTieredCache([createMemoryCache({ maxBytes: 1 << 20 }), broken]);
   assert.equal(await cache.get('k'), undefined);
   cache.set('k', entry());
@@ -136,7 +171,10 @@ test('tiered: health lists every tier in order; what a tier without health() thr
   await cache.purge('s.jpg');
   const [memory, disk] = cache.health!();
   assert.equal(memory!.ok, true);
-  assert.deepEqual({ ...disk, lastError: undefined }, { tier: 'disk', ok: false, lastError: undefined, errors: { get: 1, set: 1, purge: 1 } });
+  assert.deepEqual(
+    { ...disk, lastError: undefined },
+    { tier: 'disk', ok: false, lastError: undefined, errors: { get: 1, set: 1, purge: 1 } },
+  );
 });
 
 test('store tier: down is counted by op and opens the breaker; health shows it', async () => {
@@ -159,7 +197,13 @@ test('store tier: after the cool-down one probe goes to a store that never answe
   const silent = await startSilentServer();
   const client = createS3Client({ endpoint: silent.endpoint, credentials: S3RVER_CREDENTIALS, region: 'us-east-1' });
   let t = 0;
-  const cache = createResultStore({ url: 's3://b/p', client, timeoutMs: 200, breaker: { failures: 1, cooldownMs: 10_000 }, now: () => t });
+  const cache = createResultStore({
+    url: 's3://b/p',
+    client,
+    timeoutMs: 200,
+    breaker: { failures: 1, cooldownMs: 10_000 },
+    now: () => t,
+  });
   try {
     assert.equal(await cache.get(vkey('a')), undefined); // one deadline, opens the breaker
     assert.equal(cache.health!().breaker, 'open');

@@ -5,14 +5,30 @@ import { createMemoryCache } from '../../src/cache/memory.ts';
 import { createTieredCache } from '../../src/cache/tiered.ts';
 
 const entry = (sourceKey = 's.jpg'): CacheEntry => ({
-  body: Buffer.from('pixels'), contentType: 'image/webp', etag: '"e"', lastModified: 0, varyAccept: true, sourceKey,
+  body: Buffer.from('pixels'),
+  contentType: 'image/webp',
+  etag: '"e"',
+  lastModified: 0,
+  varyAccept: true,
+  sourceKey,
 });
 
 /** A memory tier renamed, to stand for a lower tier, counting its calls. */
 function tier(name: 'disk' | 'store') {
   const inner = createMemoryCache({ maxBytes: 1 << 20 });
   const calls = { get: 0, set: 0 };
-  const c: Cache = { ...inner, tier: name, get: (k) => { calls.get++; return inner.get(k); }, set: (k, e) => { calls.set++; return inner.set(k, e); } };
+  const c: Cache = {
+    ...inner,
+    tier: name,
+    get: (k) => {
+      calls.get++;
+      return inner.get(k);
+    },
+    set: (k, e) => {
+      calls.set++;
+      return inner.set(k, e);
+    },
+  };
   return { c, calls };
 }
 
@@ -45,7 +61,19 @@ test('set writes every tier; purge reaches every tier', async () => {
 });
 
 test('a failing tier is a miss, never an error', async () => {
-  const broken: Cache = { tier: 'disk', get: async () => { throw new Error('EIO'); }, set: async () => { throw new Error('ENOSPC'); }, purge: async () => { throw new Error('EIO'); }, close: async () => {} };
+  const broken: Cache = {
+    tier: 'disk',
+    get: async () => {
+      throw new Error('EIO');
+    },
+    set: async () => {
+      throw new Error('ENOSPC');
+    },
+    purge: async () => {
+      throw new Error('EIO');
+    },
+    close: async () => {},
+  };
   const cache = createTieredCache([broken]);
   assert.equal(await cache.get('k'), undefined);
   cache.set('k', entry());

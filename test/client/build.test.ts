@@ -11,25 +11,33 @@ import { compileClient, generateParams, GENERATED, OUT_DIR } from '../../scripts
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const STALE = 'stale: run `npm run build:client` and commit src/client/params.generated.ts and client/';
 
-test('src/client/params.generated.ts is generated from the server\'s PARAMS as they are now', () => {
+test("src/client/params.generated.ts is generated from the server's PARAMS as they are now", () => {
   assert.equal(readFileSync(GENERATED, 'utf8'), generateParams(), STALE);
 });
 
 test('client/ holds exactly what tsc makes of src/client/', () => {
   const built = compileClient();
   assert.deepEqual(readdirSync(OUT_DIR).sort(), [...built.keys()].sort(), STALE);
-  for (const [file, text] of built) assert.equal(readFileSync(join(OUT_DIR, file), 'utf8'), text, `client/${file} is ${STALE}`);
+  for (const [file, text] of built)
+    assert.equal(readFileSync(join(OUT_DIR, file), 'utf8'), text, `client/${file} is ${STALE}`);
 });
 
 test('every generated file says so on its first line, and how to regenerate it', () => {
   const files = [GENERATED, ...readdirSync(OUT_DIR).map((f) => join(OUT_DIR, f))];
-  for (const f of files) assert.match(readFileSync(f, 'utf8').split('\n', 1)[0]!, /^\/\/ (Generated|Compiled) .*`npm run build:client`.*do not edit/, f);
+  for (const f of files)
+    assert.match(
+      readFileSync(f, 'utf8').split('\n', 1)[0]!,
+      /^\/\/ (Generated|Compiled) .*`npm run build:client`.*do not edit/,
+      f,
+    );
 });
 
 test('client/*.js import only each other: no dependencies, no Node built-ins, so a browser loads them as they are', () => {
   for (const file of readdirSync(OUT_DIR).filter((f) => f.endsWith('.js'))) {
     const js = readFileSync(join(OUT_DIR, file), 'utf8');
-    const specs = [...js.matchAll(/\b(?:import|export)\b[^'";]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]/g)].map((m) => m[1] ?? m[2]!);
+    const specs = [
+      ...js.matchAll(/\b(?:import|export)\b[^'";]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]/g),
+    ].map((m) => m[1] ?? m[2]!);
     for (const spec of specs) assert.match(spec, /^\.\/[\w.-]+\.js$/, `client/${file} imports ${spec}`);
     for (const spec of specs) assert.ok(existsSync(join(OUT_DIR, spec)), `client/${file} imports missing ${spec}`);
     assert.doesNotMatch(js, /\brequire\s*\(/, `client/${file} uses require`);
@@ -37,10 +45,14 @@ test('client/*.js import only each other: no dependencies, no Node built-ins, so
 });
 
 test('package.json exports kinu/client and kinu/next with their types, and plain Node imports them by name', () => {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; exports: Record<string, { types: string; default: string }> };
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    name: string;
+    exports: Record<string, { types: string; default: string }>;
+  };
   assert.equal(pkg.name, 'kinu');
   for (const sub of ['./client', './next']) {
-    for (const f of [pkg.exports[sub]!.types, pkg.exports[sub]!.default]) assert.ok(existsSync(join(ROOT, f)), `${sub} → ${f}`);
+    for (const f of [pkg.exports[sub]!.types, pkg.exports[sub]!.default])
+      assert.ok(existsSync(join(ROOT, f)), `${sub} → ${f}`);
   }
   const script = `
     import { kinuUrl, srcset } from 'kinu/client';

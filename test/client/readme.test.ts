@@ -24,7 +24,9 @@ console.log(kinuUrl(base, 'recipes/curry.jpg', { w: 400, fmt: 'auto' }));
 console.log(html);
 console.log(picture);`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-    cwd: ROOT, encoding: 'utf8', env: { ...process.env, KINU_SECRET: 'a-secret-of-at-least-16-characters' },
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, KINU_SECRET: 'a-secret-of-at-least-16-characters' },
   });
   assert.equal(r.status, 0, r.stderr);
   const shown = [

@@ -30,8 +30,12 @@ export function typos(): unknown[] {
 }
 
 const CASES: { code: string; error?: RegExp }[] = [
-  { code: `kinuUrl('', 'a.jpg', { w: 400, h: 300, dpr: 2, fit: 'contain', pos: [0.5, 0.25], enlarge: true, crop: [0, 0, 10, 10], fmt: 'auto', q: 80, bg: 'fff', rot: 90, flip: 'hv', anim: false, trim: 1, pad: [1, 2, 3, 4], wm: 'l.png', wm_pos: 'top', wm_opacity: 1, wm_scale: 0.5, gray: true, pixelate: 2, preset: 'p' }, { secret: 's' });` },
-  { code: `kinuUrl('', 'a.jpg', { pos: 'attention', pad: 4 }); srcset('', 'a.jpg', [1], { fmt: 'webp' }, { ratio: 2 }); kinuLoader({ base: '', fmt: 'auto', ratio: 1 })({ src: '/a', width: 1 });` },
+  {
+    code: `kinuUrl('', 'a.jpg', { w: 400, h: 300, dpr: 2, fit: 'contain', pos: [0.5, 0.25], enlarge: true, crop: [0, 0, 10, 10], fmt: 'auto', q: 80, bg: 'fff', rot: 90, flip: 'hv', anim: false, trim: 1, pad: [1, 2, 3, 4], wm: 'l.png', wm_pos: 'top', wm_opacity: 1, wm_scale: 0.5, gray: true, pixelate: 2, preset: 'p' }, { secret: 's' });`,
+  },
+  {
+    code: `kinuUrl('', 'a.jpg', { pos: 'attention', pad: 4 }); srcset('', 'a.jpg', [1], { fmt: 'webp' }, { ratio: 2 }); kinuLoader({ base: '', fmt: 'auto', ratio: 1 })({ src: '/a', width: 1 });`,
+  },
   { code: `kinuUrl('', 'a.jpg', { wdth: 400 });`, error: /'wdth'/ },
   { code: `kinuUrl('', 'a.jpg', { fit: 'stretch' });`, error: /"stretch"/ },
   { code: `kinuUrl('', 'a.jpg', { fmt: 'jpg' });`, error: /"jpg"/ },
@@ -49,19 +53,27 @@ const CASES: { code: string; error?: RegExp }[] = [
 test('the .d.ts makes typos and wrong values compile errors, and takes every real param', () => {
   const config = ts.readConfigFile(join(ROOT, 'tsconfig.json'), ts.sys.readFile);
   const { options } = ts.parseJsonConfigFileContent(config.config, ts.sys, ROOT);
-  const files = new Map(CASES.map((c, i) => [join(ROOT, 'test/client', `__snippet${i}.ts`), `import { kinuUrl, srcset } from 'kinu/client';\nimport { kinuLoader } from 'kinu/next';\n${c.code}\n`]));
+  const files = new Map(
+    CASES.map((c, i) => [
+      join(ROOT, 'test/client', `__snippet${i}.ts`),
+      `import { kinuUrl, srcset } from 'kinu/client';\nimport { kinuLoader } from 'kinu/next';\n${c.code}\n`,
+    ]),
+  );
   const host = ts.createCompilerHost(options);
   const { fileExists, readFile, getSourceFile } = host;
   host.fileExists = (f) => files.has(f) || fileExists.call(host, f);
   host.readFile = (f) => files.get(f) ?? readFile.call(host, f);
-  host.getSourceFile = (f, lang, ...rest) => (files.has(f) ? ts.createSourceFile(f, files.get(f)!, lang) : getSourceFile.call(host, f, lang, ...rest));
+  host.getSourceFile = (f, lang, ...rest) =>
+    files.has(f) ? ts.createSourceFile(f, files.get(f)!, lang) : getSourceFile.call(host, f, lang, ...rest);
   const program = ts.createProgram([...files.keys()], { ...options, noEmit: true }, host);
   // The snippets must see the shipped declarations, not the sources.
   const resolved = program.getSourceFiles().map((s) => s.fileName);
   assert.ok(resolved.includes(join(ROOT, 'client/index.d.ts')), 'kinu/client resolves to client/index.d.ts');
   [...files.keys()].forEach((file, i) => {
     const c = CASES[i]!;
-    const messages = ts.getPreEmitDiagnostics(program, program.getSourceFile(file)).map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' '));
+    const messages = ts
+      .getPreEmitDiagnostics(program, program.getSourceFile(file))
+      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' '));
     if (!c.error) assert.deepEqual(messages, [], c.code);
     else {
       assert.equal(messages.length, 1, `${c.code}: ${messages.join(' | ')}`);

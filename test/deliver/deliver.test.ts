@@ -18,14 +18,18 @@ import { IDENTITY, type Transform } from '../../src/transform.ts';
 import { CORPUS, decode } from '../helpers.ts';
 import { until } from '../http/fakes.ts';
 
-const IMAGE = await sharp({ create: { width: 16, height: 12, channels: 3, background: '#c04020' } }).png().toBuffer();
+const IMAGE = await sharp({ create: { width: 16, height: 12, channels: 3, background: '#c04020' } })
+  .png()
+  .toBuffer();
 const LIMITS = loadConfig({ env: { KINU_SOURCE: CORPUS } }).limits;
 const CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
 const resize = (width: number, format: Transform['format'] = 'png'): Transform => ({ ...IDENTITY, width, format });
 
 /** Originals in a map; counts each call; `fail` makes every call throw it; `hold` keeps read() waiting until released. */
-function fakeSource(objects: Record<string, { bytes: Buffer; version: string }> = { 'a.png': { bytes: IMAGE, version: 'v1' } }) {
+function fakeSource(
+  objects: Record<string, { bytes: Buffer; version: string }> = { 'a.png': { bytes: IMAGE, version: 'v1' } },
+) {
   const calls = { stat: 0, read: 0, get: 0 };
   const state: { fail?: unknown; hold?: Promise<void> } = {};
   const lookup = (key: string) => {
@@ -34,17 +38,29 @@ function fakeSource(objects: Record<string, { bytes: Buffer; version: string }> 
     if (!o) throw new KinuError('not_found', `no object with key ${key}`);
     return o;
   };
-  const stat = (o: { bytes: Buffer; version: string }) => ({ version: o.version, size: o.bytes.length, lastModified: new Date(1_700_000_000_000) });
+  const stat = (o: { bytes: Buffer; version: string }) => ({
+    version: o.version,
+    size: o.bytes.length,
+    lastModified: new Date(1_700_000_000_000),
+  });
   const source: Source = {
     name: 'fake',
-    async stat(key) { calls.stat++; return stat(lookup(key)); },
+    async stat(key) {
+      calls.stat++;
+      return stat(lookup(key));
+    },
     async read(key) {
       calls.read++;
       await state.hold;
       return lookup(key).bytes;
     },
-    async get() { calls.get++; throw new Error('not used: these tests ask for variants'); },
-    async ready() { return true; },
+    async get() {
+      calls.get++;
+      throw new Error('not used: these tests ask for variants');
+    },
+    async ready() {
+      return true;
+    },
   };
   return { source, calls, state, objects };
 }
@@ -55,10 +71,19 @@ function fakeCache() {
   const calls = { get: 0, set: 0 };
   const cache: TieredCache = {
     tiers: ['disk'],
-    async get(key) { calls.get++; const entry = map.get(key); return entry && { entry, tier: 'disk' }; },
+    async get(key) {
+      calls.get++;
+      const entry = map.get(key);
+      return entry && { entry, tier: 'disk' };
+    },
     peek: () => undefined,
-    set(key, entry) { calls.set++; map.set(key, entry); },
-    async purge() { return 0; },
+    set(key, entry) {
+      calls.set++;
+      map.set(key, entry);
+    },
+    async purge() {
+      return 0;
+    },
     async flush() {},
     async close() {},
   };
@@ -72,14 +97,24 @@ function setup(opts: { source?: ReturnType<typeof fakeSource>; staleMs?: number 
   // ttl 0: every request asks the source for the stat again (the stat cache has "expired" at once).
   const source = withStatCache(src.source, { ttlMs: 0, staleMs: opts.staleMs ?? 0 });
   const deliver = createDeliver({
-    source, cache: c.cache, limits: LIMITS, timeoutMs: 10_000,
+    source,
+    cache: c.cache,
+    limits: LIMITS,
+    timeoutMs: 10_000,
     limiter: createLimiter({ concurrency: 4, queue: 100 }),
-    onPipelineRun: (t) => { if (t) runs.ok++; else runs.failed++; },
+    onPipelineRun: (t) => {
+      if (t) runs.ok++;
+      else runs.failed++;
+    },
   });
   return { deliver, src, c, runs };
 }
 
-const req = (transform: Transform | null, more: Partial<DeliverRequest> = {}): DeliverRequest => ({ key: 'a.png', transform, ...more });
+const req = (transform: Transform | null, more: Partial<DeliverRequest> = {}): DeliverRequest => ({
+  key: 'a.png',
+  transform,
+  ...more,
+});
 
 function variant(d: Delivery): Buffer {
   assert.equal(d.kind, 'variant');
@@ -103,7 +138,10 @@ describe('deliver: conditional requests', () => {
       assert.equal(nm.body, undefined);
       assert.equal(nm.etag, d.etag);
     }
-    assert.deepEqual({ read: src.calls.read, cacheGets: c.calls.get, runs: runs.ok + runs.failed }, { read: 0, cacheGets: 0, runs: 0 });
+    assert.deepEqual(
+      { read: src.calls.read, cacheGets: c.calls.get, runs: runs.ok + runs.failed },
+      { read: 0, cacheGets: 0, runs: 0 },
+    );
     assert.equal(src.calls.stat, 4, 'the stat is what the ETag is made from');
 
     // Not a match: another variant, or the same one after the original changed.
@@ -119,7 +157,11 @@ describe('deliver: conditional requests', () => {
     const { deliver, src } = setup();
     const later = new Date(1_800_000_000_000).toUTCString();
     assert.equal((await deliver(req(resize(8), { ifModifiedSince: later }))).status, 304);
-    assert.equal((await deliver(req(resize(8), { ifModifiedSince: later, ifNoneMatch: '"nope"' }))).status, 200, 'If-None-Match wins (RFC 9110 §13.2.2)');
+    assert.equal(
+      (await deliver(req(resize(8), { ifModifiedSince: later, ifNoneMatch: '"nope"' }))).status,
+      200,
+      'If-None-Match wins (RFC 9110 §13.2.2)',
+    );
     assert.equal(src.calls.read, 1);
   });
 });
@@ -175,13 +217,18 @@ describe('deliver: single-flight', () => {
   test('N concurrent identical requests fetch the original and run the pipeline once, and all get its bytes', async () => {
     const src = fakeSource();
     let release!: () => void;
-    src.state.hold = new Promise<void>((r) => { release = r; });
+    src.state.hold = new Promise<void>((r) => {
+      release = r;
+    });
     const { deliver, c, runs } = setup({ source: src });
     const N = 8;
     const all = Array.from({ length: N }, () => deliver(req(resize(8))));
     // A different variant of the same original is its own flight.
     const other = deliver(req(resize(5)));
-    await until(() => src.calls.read === 2 && src.calls.stat === N + 1, 'every request asked for its stat and the two flights started');
+    await until(
+      () => src.calls.read === 2 && src.calls.stat === N + 1,
+      'every request asked for its stat and the two flights started',
+    );
     release();
     const [done, five] = await Promise.all([Promise.all(all), other]);
     assert.equal(src.calls.read, 2, 'one fetch per variant');
@@ -203,7 +250,9 @@ describe('deliver: single-flight', () => {
   test('one caller going away does not fail the others sharing its flight', async () => {
     const src = fakeSource();
     let release!: () => void;
-    src.state.hold = new Promise<void>((r) => { release = r; });
+    src.state.hold = new Promise<void>((r) => {
+      release = r;
+    });
     const { deliver, runs } = setup({ source: src });
     const impatient = new AbortController();
     const gone = deliver(req(resize(8), { signal: impatient.signal }));
@@ -242,7 +291,9 @@ describe('deliver: failures leave nothing behind', () => {
     const src = fakeSource();
     const { deliver, c } = setup({ source: src });
     const read = src.source.read;
-    src.source.read = async () => { throw new KinuError('source_timeout', 'the store did not answer in time'); };
+    src.source.read = async () => {
+      throw new KinuError('source_timeout', 'the store did not answer in time');
+    };
     await assert.rejects(deliver(req(resize(8))), (e: KinuError) => e.code === 'source_timeout' && e.status === 504);
     assert.equal(c.map.size, 0);
     src.source.read = read;

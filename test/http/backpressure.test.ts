@@ -39,7 +39,14 @@ describe('backpressure', () => {
     held.release();
     assert.equal((await first).statusCode, 200);
     assert.equal((await second).statusCode, 200);
-    assert.deepEqual(app.kinu.limiter.stats(), { active: 0, queued: 0, rejected: 1, reservedBytes: 0, memoryWaiting: 0, memoryBytes: 1024 ** 3 });
+    assert.deepEqual(app.kinu.limiter.stats(), {
+      active: 0,
+      queued: 0,
+      rejected: 1,
+      reservedBytes: 0,
+      memoryWaiting: 0,
+      memoryBytes: 1024 ** 3,
+    });
     await app.close();
   });
 
@@ -62,7 +69,14 @@ describe('backpressure', () => {
     held.release();
     assert.equal((await first).status, 200);
     assert.equal((await third).status, 200);
-    assert.deepEqual(app.kinu.limiter.stats(), { active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity });
+    assert.deepEqual(app.kinu.limiter.stats(), {
+      active: 0,
+      queued: 0,
+      rejected: 0,
+      reservedBytes: 0,
+      memoryWaiting: 0,
+      memoryBytes: Infinity,
+    });
     assert.equal((await raw(port, '/_kinu/health')).status, 200);
     await app.close();
   });

@@ -15,7 +15,11 @@ async function cacheErrors(app: KinuServer, tier: string, op: string): Promise<n
   return m ? Number(m[1]) : 0;
 }
 
-interface Ready { status: string; degraded: string[]; caches: { tier: string; ok: boolean; breaker?: string; lastError?: string; errors: Record<string, number> }[] }
+interface Ready {
+  status: string;
+  degraded: string[];
+  caches: { tier: string; ok: boolean; breaker?: string; lastError?: string; errors: Record<string, number> }[];
+}
 async function ready(app: KinuServer): Promise<Ready> {
   const res = await app.inject({ url: '/_kinu/ready' });
   assert.equal(res.statusCode, 200, 'a failing cache tier never makes kinu not ready');
@@ -37,7 +41,13 @@ test('a disk tier that can no longer write: requests 200, disk/set errors counte
   const { app } = testServer({ KINU_CACHE_DIR: dir });
   await serveNew(app, [20]); // the disk tier is set up and writes
   let r = await ready(app);
-  assert.deepEqual(r.caches.map((c) => [c.tier, c.ok]), [['memory', true], ['disk', true]]);
+  assert.deepEqual(
+    r.caches.map((c) => [c.tier, c.ok]),
+    [
+      ['memory', true],
+      ['disk', true],
+    ],
+  );
   assert.deepEqual(r.degraded, []);
   assert.equal(await cacheErrors(app, 'disk', 'set'), 0);
 
@@ -60,11 +70,18 @@ test('a disk tier that can no longer write: requests 200, disk/set errors counte
 test('a result store that goes down: requests 200, store errors counted, breaker open, ready shows the store not ok', async () => {
   const s3 = await startS3('kinu-down');
   useS3rverCredentials();
-  const { app } = testServer({ KINU_RESULT_STORE: 's3://kinu-down/v', KINU_S3_ENDPOINT: s3.endpoint, KINU_MEMORY_CACHE_MB: '0' });
+  const { app } = testServer({
+    KINU_RESULT_STORE: 's3://kinu-down/v',
+    KINU_S3_ENDPOINT: s3.endpoint,
+    KINU_MEMORY_CACHE_MB: '0',
+  });
   try {
     await serveNew(app, [30]);
     let r = await ready(app);
-    assert.deepEqual(r.caches.map((c) => [c.tier, c.ok, c.breaker]), [['store', true, 'closed']]);
+    assert.deepEqual(
+      r.caches.map((c) => [c.tier, c.ok, c.breaker]),
+      [['store', true, 'closed']],
+    );
     await s3.stop();
     await serveNew(app, [31, 32, 33, 34]);
     // Each miss looks up then writes; three failures in a row open the breaker and the rest are skipped.

@@ -10,7 +10,17 @@ const URL_ = '/photos/hato-pigeons.jpg?w=64&fmt=webp';
 
 function counting(inner: Source) {
   const n = { stat: 0, read: 0 };
-  const source: Source = { ...inner, stat: (k, o) => { n.stat++; return inner.stat(k, o); }, read: (k, o) => { n.read++; return inner.read(k, o); } };
+  const source: Source = {
+    ...inner,
+    stat: (k, o) => {
+      n.stat++;
+      return inner.stat(k, o);
+    },
+    read: (k, o) => {
+      n.read++;
+      return inner.read(k, o);
+    },
+  };
   return { source, n };
 }
 
@@ -31,7 +41,9 @@ test('a repeat is a memory hit: same bytes and ETag, X-Kinu-Cache and Server-Tim
 test('N concurrent requests for one new variant run the pipeline once', async () => {
   const { source, n } = counting(createFileSource({ root: corpus('') }));
   const { app } = testServer({}, { source });
-  const results = await Promise.all(Array.from({ length: 12 }, () => app.inject({ url: '/photos/lunch-food.jpg?w=80' })));
+  const results = await Promise.all(
+    Array.from({ length: 12 }, () => app.inject({ url: '/photos/lunch-food.jpg?w=80' })),
+  );
   assert.equal(n.read, 1);
   assert.ok(results.every((r) => r.statusCode === 200 && r.rawPayload.equals(results[0]!.rawPayload)));
   assert.equal((await decode(results[0]!.rawPayload)).width, 80);
@@ -41,7 +53,9 @@ test('N concurrent requests for one new variant run the pipeline once', async ()
 test('an error reaches every waiter and is not cached', async () => {
   const { source, n } = counting(createFileSource({ root: corpus('') }));
   const { app } = testServer({}, { source });
-  const results = await Promise.all(Array.from({ length: 4 }, () => app.inject({ url: '/corrupt/truncated.png?w=10' })));
+  const results = await Promise.all(
+    Array.from({ length: 4 }, () => app.inject({ url: '/corrupt/truncated.png?w=10' })),
+  );
   assert.ok(results.every((r) => r.statusCode === 422));
   assert.equal(n.read, 1);
   assert.equal((await app.inject({ url: '/corrupt/truncated.png?w=10' })).statusCode, 422);
@@ -127,7 +141,14 @@ test('over a real socket, memory hits and 304s take the fast path with the same 
   assert.equal(hit.headers.get('x-kinu-cache'), 'memory');
   assert.match(hit.headers.get('server-timing') ?? '', /^cache;dur=[\d.]+$/);
   assert.ok(Buffer.from(await hit.arrayBuffer()).equals(missBody));
-  for (const h of ['etag', 'last-modified', 'cache-control', 'content-type', 'content-length', 'x-content-type-options']) {
+  for (const h of [
+    'etag',
+    'last-modified',
+    'cache-control',
+    'content-type',
+    'content-length',
+    'x-content-type-options',
+  ]) {
     assert.equal(hit.headers.get(h), miss.headers.get(h), h);
   }
   const head = await fetch(`${base}${URL_}`, { method: 'HEAD' });

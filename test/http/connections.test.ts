@@ -16,11 +16,18 @@ import { heldSource, listen } from './fakes.ts';
 const TOKEN = 'connections-test-token-0123';
 const JPEG = readFileSync(corpus('metadata/gps-nikon.jpg')); // 640×480, 158 KiB
 
-interface Client { socket: Socket; data(): Buffer; closed: Promise<void>; isClosed(): boolean }
+interface Client {
+  socket: Socket;
+  data(): Buffer;
+  closed: Promise<void>;
+  isClosed(): boolean;
+}
 
 const clients: Socket[] = [];
 /** Ends every client a test left open, so a server that never cuts one can still close. */
-const hangUp = () => { for (const s of clients.splice(0)) s.destroy(); };
+const hangUp = () => {
+  for (const s of clients.splice(0)) s.destroy();
+};
 
 function open(port: number): Promise<Client> {
   return new Promise((resolve, reject) => {
@@ -30,8 +37,15 @@ function open(port: number): Promise<Client> {
     let closed = false;
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('error', () => {}); // a reset is one way of being closed
-    const done = new Promise<void>((r) => socket.once('close', () => { closed = true; r(); }));
-    socket.once('connect', () => resolve({ socket, data: () => Buffer.concat(chunks), closed: done, isClosed: () => closed }));
+    const done = new Promise<void>((r) =>
+      socket.once('close', () => {
+        closed = true;
+        r();
+      }),
+    );
+    socket.once('connect', () =>
+      resolve({ socket, data: () => Buffer.concat(chunks), closed: done, isClosed: () => closed }),
+    );
     socket.once('error', reject);
   });
 }
@@ -41,8 +55,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Resolves when `p` does, or fails after `ms` (a generous bound: what it guards is "never", not "how fast"). */
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_r, reject) => { timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms: ${what}`)), ms); });
-  try { return await Promise.race([p, limit]); } finally { clearTimeout(timer); }
+  const limit = new Promise<never>((_r, reject) => {
+    timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([p, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Writes `parts` one after another with `gapMs` between them, until the socket closes. */
@@ -59,7 +79,10 @@ function parse(raw: Buffer): { status: number; headers: Record<string, string>; 
   assert.ok(end > 0, `no complete HTTP answer in ${JSON.stringify(raw.subarray(0, 200).toString())}`);
   const [line, ...rest] = raw.subarray(0, end).toString('latin1').split('\r\n');
   const headers: Record<string, string> = {};
-  for (const h of rest) { const i = h.indexOf(':'); headers[h.slice(0, i).toLowerCase()] = h.slice(i + 1).trim(); }
+  for (const h of rest) {
+    const i = h.indexOf(':');
+    headers[h.slice(0, i).toLowerCase()] = h.slice(i + 1).trim();
+  }
   return { status: Number(line!.split(' ')[1]), headers, body: raw.subarray(end + 4) };
 }
 
@@ -83,20 +106,44 @@ describe('slow and silent clients', () => {
   const held = heldSource(createFileSource({ root: dir }));
   before(async () => {
     // Noise does not compress: a PNG of ~27 MB, far more than the socket buffers of both ends hold.
-    const noise = await sharp({ create: { width: 3000, height: 3000, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
-      .png({ compressionLevel: 0 }).toBuffer();
+    const noise = await sharp({
+      create: {
+        width: 3000,
+        height: 3000,
+        channels: 3,
+        background: '#808080',
+        noise: { type: 'gaussian', mean: 128, sigma: 60 },
+      },
+    })
+      .png({ compressionLevel: 0 })
+      .toBuffer();
     writeFileSync(join(dir, 'noise.png'), noise);
-    ({ app } = testServer({
-      KINU_SOURCE: dir, KINU_TOKEN: TOKEN,
-      KINU_HEADERS_TIMEOUT: '0.5', KINU_REQUEST_TIMEOUT: '0.5', KINU_UPLOAD_TIMEOUT: '20', KINU_WRITE_TIMEOUT: '0.5',
-    }, { source: held.source }));
+    ({ app } = testServer(
+      {
+        KINU_SOURCE: dir,
+        KINU_TOKEN: TOKEN,
+        KINU_HEADERS_TIMEOUT: '0.5',
+        KINU_REQUEST_TIMEOUT: '0.5',
+        KINU_UPLOAD_TIMEOUT: '20',
+        KINU_WRITE_TIMEOUT: '0.5',
+      },
+      { source: held.source },
+    ));
     port = await listen(app);
   });
-  after(async () => { held.release(); hangUp(); await app.close(); });
+  after(async () => {
+    held.release();
+    hangUp();
+    await app.close();
+  });
 
   test('a client dripping its headers is answered 408 problem+json and cut', async () => {
     const c = await open(port);
-    const headers = ['GET /noise.png?w=10 HTTP/1.1\r\n', 'Host: kinu\r\n', ...Array.from({ length: 200 }, (_, i) => `X-Drip-${i}: ${i}\r\n`)];
+    const headers = [
+      'GET /noise.png?w=10 HTTP/1.1\r\n',
+      'Host: kinu\r\n',
+      ...Array.from({ length: 200 }, (_, i) => `X-Drip-${i}: ${i}\r\n`),
+    ];
     void drip(c.socket, headers, 100);
     await within(c.closed, 10_000, 'the server to close a connection whose headers never end');
     assertProblem(c.data(), 408, 'request_timeout');
@@ -107,7 +154,12 @@ describe('slow and silent clients', () => {
     const c = await open(port);
     const server = await serverSide;
     let serverClosed = false;
-    const closing = new Promise<void>((r) => server.once('close', () => { serverClosed = true; r(); }));
+    const closing = new Promise<void>((r) =>
+      server.once('close', () => {
+        serverClosed = true;
+        r();
+      }),
+    );
     c.socket.pause(); // reads nothing: the server's writes stall once both sockets' buffers are full
     c.socket.write('GET /noise.png HTTP/1.1\r\nHost: kinu\r\n\r\n');
     await sleep(1500); // three write timeouts while the source holds the original: nothing to write yet
@@ -119,19 +171,33 @@ describe('slow and silent clients', () => {
     await within(c.closed, 10_000, 'the client to see the end');
     const res = parse(c.data());
     assert.equal(res.status, 200);
-    assert.ok(res.body.length < Number(res.headers['content-length']), `got ${res.body.length} of ${res.headers['content-length']} bytes`);
+    assert.ok(
+      res.body.length < Number(res.headers['content-length']),
+      `got ${res.body.length} of ${res.headers['content-length']} bytes`,
+    );
   });
 
   test('an honest slow upload within KINU_UPLOAD_TIMEOUT succeeds; a body dripped as slowly to another route is cut', async () => {
     const parts = 15; // over ~1.5 s: three times KINU_REQUEST_TIMEOUT
     const size = Math.ceil(JPEG.length / parts);
-    const slowly = (socket: Socket) => drip(socket, Array.from({ length: parts }, (_, i) => JPEG.subarray(i * size, (i + 1) * size)), 100);
+    const slowly = (socket: Socket) =>
+      drip(
+        socket,
+        Array.from({ length: parts }, (_, i) => JPEG.subarray(i * size, (i + 1) * size)),
+        100,
+      );
     const upload = await open(port);
-    upload.socket.write(`PUT /_kinu/objects/slow/upload.jpg HTTP/1.1\r\nHost: kinu\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: ${JPEG.length}\r\nConnection: close\r\n\r\n`);
+    upload.socket.write(
+      `PUT /_kinu/objects/slow/upload.jpg HTTP/1.1\r\nHost: kinu\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: ${JPEG.length}\r\nConnection: close\r\n\r\n`,
+    );
     const other = await open(port);
     // Announces more than it sends, and keeps sending (activity Node's idle timers would count): a body that never ends.
     other.socket.write(`POST /noise.png HTTP/1.1\r\nHost: kinu\r\nContent-Length: ${JPEG.length * 10}\r\n\r\n`);
-    void drip(other.socket, Array.from({ length: 300 }, (_, i) => JPEG.subarray(i * 100, i * 100 + 100)), 100);
+    void drip(
+      other.socket,
+      Array.from({ length: 300 }, (_, i) => JPEG.subarray(i * 100, i * 100 + 100)),
+      100,
+    );
     await slowly(upload.socket);
 
     await within(upload.closed, 15_000, 'the upload answer');
@@ -146,7 +212,11 @@ describe('slow and silent clients', () => {
   test('an upload refused for its token is answered at once and its body not read', async () => {
     const c = await open(port);
     c.socket.write(`PUT /_kinu/objects/x.jpg HTTP/1.1\r\nHost: kinu\r\nContent-Length: ${JPEG.length * 10}\r\n\r\n`);
-    void drip(c.socket, Array.from({ length: 300 }, (_, i) => JPEG.subarray(i * 100, i * 100 + 100)), 100);
+    void drip(
+      c.socket,
+      Array.from({ length: 300 }, (_, i) => JPEG.subarray(i * 100, i * 100 + 100)),
+      100,
+    );
     // Otherwise the connection would stay for KINU_UPLOAD_TIMEOUT (20 s here) while the stranger drips.
     await within(c.closed, 10_000, 'the server to close a refused upload');
     const res = parse(c.data());
@@ -169,12 +239,24 @@ describe('slow and silent clients', () => {
 
 describe('an upload dripped past KINU_UPLOAD_TIMEOUT', () => {
   test('is answered 408 problem+json and cut', async () => {
-    const { app } = testServer({ KINU_SOURCE: tempDir(), KINU_TOKEN: TOKEN, KINU_HEADERS_TIMEOUT: '0.5', KINU_REQUEST_TIMEOUT: '0.5', KINU_UPLOAD_TIMEOUT: '1' });
+    const { app } = testServer({
+      KINU_SOURCE: tempDir(),
+      KINU_TOKEN: TOKEN,
+      KINU_HEADERS_TIMEOUT: '0.5',
+      KINU_REQUEST_TIMEOUT: '0.5',
+      KINU_UPLOAD_TIMEOUT: '1',
+    });
     try {
       const port = await listen(app);
       const c = await open(port);
-      c.socket.write(`PUT /_kinu/objects/never.jpg HTTP/1.1\r\nHost: kinu\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: ${JPEG.length}\r\n\r\n`);
-      void drip(c.socket, Array.from({ length: 200 }, (_, i) => JPEG.subarray(i * 100, i * 100 + 100)), 100);
+      c.socket.write(
+        `PUT /_kinu/objects/never.jpg HTTP/1.1\r\nHost: kinu\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: ${JPEG.length}\r\n\r\n`,
+      );
+      void drip(
+        c.socket,
+        Array.from({ length: 200 }, (_, i) => JPEG.subarray(i * 100, i * 100 + 100)),
+        100,
+      );
       await within(c.closed, 15_000, 'the server to close an upload that never ends');
       assertProblem(c.data(), 408, 'request_timeout');
     } finally {
@@ -191,7 +273,13 @@ describe('KINU_MAX_CONNECTIONS', () => {
       const port = await listen(app);
       const a = await open(port);
       const b = await open(port);
-      await within((async () => { while (await count(app) < 2) await sleep(10); })(), 10_000, 'two connections');
+      await within(
+        (async () => {
+          while ((await count(app)) < 2) await sleep(10);
+        })(),
+        10_000,
+        'two connections',
+      );
       const c = await open(port); // the kernel completes the handshake; Node closes it at once
       c.socket.write('GET /_kinu/health HTTP/1.1\r\nHost: kinu\r\n\r\n');
       await within(c.closed, 10_000, 'the connection over the cap to be closed');

@@ -6,12 +6,19 @@ import { createLimiter } from '../../src/pipeline/limiter.ts';
 import { testServer } from '../helpers.ts';
 import { heldSource, problem, until } from './fakes.ts';
 
-const timed = async <T>(p: Promise<T>) => { const t0 = Date.now(); const v = await p; return { v, ms: Date.now() - t0 }; };
+const timed = async <T>(p: Promise<T>) => {
+  const t0 = Date.now();
+  const v = await p;
+  return { v, ms: Date.now() - t0 };
+};
 
 describe('deadline', () => {
   test('a request waiting for a slot held by stuck work gets its 504 by KINU_TIMEOUT + 1 s', async () => {
     const held = heldSource();
-    const { app } = testServer({ KINU_TIMEOUT: '1', KINU_SOURCE_TIMEOUT: '60' }, { source: held.source, limiter: createLimiter({ concurrency: 1, queue: 5 }) });
+    const { app } = testServer(
+      { KINU_TIMEOUT: '1', KINU_SOURCE_TIMEOUT: '60' },
+      { source: held.source, limiter: createLimiter({ concurrency: 1, queue: 5 }) },
+    );
     const first = timed(app.inject({ url: '/photos/hato-pigeons.jpg?w=16' }));
     await until(() => held.state.entered === 1, 'first request holds the slot');
     const second = timed(app.inject({ url: '/photos/hato-pigeons.jpg?w=17' }));
@@ -32,7 +39,9 @@ describe('deadline', () => {
   test('libvips busy far beyond the deadline: 504 by KINU_TIMEOUT + 1 s, and the server serves afterwards', async () => {
     const { app } = testServer({ KINU_TIMEOUT: '1' });
     // A sigma-100 blur of a 16 MP upscale takes many seconds on any machine.
-    const r = await timed(app.inject({ url: '/photos/hato-pigeons.jpg?w=4000&h=4000&fit=cover&enlarge=1&blur=100&fmt=png' }));
+    const r = await timed(
+      app.inject({ url: '/photos/hato-pigeons.jpg?w=4000&h=4000&fit=cover&enlarge=1&blur=100&fmt=png' }),
+    );
     problem(r.v, 504, 'processing_timeout');
     assert.ok(r.ms < 2000, `answered after ${r.ms} ms`);
     await until(() => app.kinu.limiter.stats().active === 0, 'abandoned pipeline stopped');

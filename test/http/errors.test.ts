@@ -54,7 +54,12 @@ describe('error responses', () => {
   for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const) {
     test(`${method} on an image URL → 405 with Allow`, async () => {
       for (const headers of [{}, { 'content-type': 'application/x-unknown' }, { 'content-type': 'application/json' }]) {
-        const res = await app.inject({ method, url: '/photos/hato-pigeons.jpg?w=10', headers, payload: method === 'OPTIONS' ? undefined : '{"a":' });
+        const res = await app.inject({
+          method,
+          url: '/photos/hato-pigeons.jpg?w=10',
+          headers,
+          payload: method === 'OPTIONS' ? undefined : '{"a":',
+        });
         problem(res, 405, 'method_not_allowed');
         assert.equal(res.headers.allow, 'GET, HEAD');
       }
@@ -62,7 +67,16 @@ describe('error responses', () => {
   }
 
   test('POST under /_kinu/ with a body → 404 route_not_found, not a body error', async () => {
-    problem(await app.inject({ method: 'POST', url: '/_kinu/nope', headers: { 'content-type': 'application/x-unknown' }, payload: 'x' }), 404, 'route_not_found');
+    problem(
+      await app.inject({
+        method: 'POST',
+        url: '/_kinu/nope',
+        headers: { 'content-type': 'application/x-unknown' },
+        payload: 'x',
+      }),
+      404,
+      'route_not_found',
+    );
   });
 });
 
@@ -77,7 +91,13 @@ describe('limits and failures', () => {
 
   test('413 when the size is unknown up front and the bytes run over', async () => {
     const inner = createFileSource({ root: CORPUS });
-    const source: Source = { ...inner, async get(key, opts) { const o = await inner.get(key, opts); return { ...o, size: 0 }; } };
+    const source: Source = {
+      ...inner,
+      async get(key, opts) {
+        const o = await inner.get(key, opts);
+        return { ...o, size: 0 };
+      },
+    };
     const { app } = testServer({ KINU_MAX_BYTES: '1000' }, { source });
     problem(await app.inject({ url: '/photos/hato-pigeons.jpg?w=10' }), 413, 'source_too_large');
     await app.close();
@@ -99,7 +119,13 @@ describe('limits and failures', () => {
 
   test('a source that throws a plain error → 500 internal, and the server keeps serving', async () => {
     const inner = createFileSource({ root: CORPUS });
-    const source: Source = streamRead({ ...inner, async get(key, opts) { if (key.startsWith('photos/')) throw new TypeError('boom'); return inner.get(key, opts); } });
+    const source: Source = streamRead({
+      ...inner,
+      async get(key, opts) {
+        if (key.startsWith('photos/')) throw new TypeError('boom');
+        return inner.get(key, opts);
+      },
+    });
     const { app } = testServer({}, { source });
     const p = problem(await app.inject({ url: '/photos/hato-pigeons.jpg?w=10' }), 500, 'internal');
     assert.ok(!p.detail.includes('boom'), 'the cause is never sent');
@@ -118,7 +144,12 @@ describe('limits and failures', () => {
         const o = await inner.get(key, opts);
         if (key !== 'png/interlaced-rgba.png') return o;
         o.body.destroy();
-        const body = new Readable({ read() { this.push(Buffer.alloc(10)); this.destroy(new Error('connection reset')); } });
+        const body = new Readable({
+          read() {
+            this.push(Buffer.alloc(10));
+            this.destroy(new Error('connection reset'));
+          },
+        });
         return { ...o, body };
       },
     });
@@ -134,5 +165,11 @@ describe('limits and failures', () => {
 
 /** A source whose read() goes through its get() stream, as stream-based adapters (S3, HTTP) read. */
 function streamRead(source: Source): Source {
-  return { ...source, async read(key, opts) { const o = await source.get(key, opts); return readLimited(o.body, o.size, opts.maxBytes, opts.signal); } };
+  return {
+    ...source,
+    async read(key, opts) {
+      const o = await source.get(key, opts);
+      return readLimited(o.body, o.size, opts.maxBytes, opts.signal);
+    },
+  };
 }

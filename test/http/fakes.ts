@@ -10,7 +10,9 @@ import { CORPUS } from '../helpers.ts';
 /** The corpus, but every get()/read() waits until release(); `entered` counts the calls that reached them. */
 export function heldSource(inner: Source = createFileSource({ root: CORPUS })) {
   let release!: () => void;
-  const gate = new Promise<void>((r) => { release = r; });
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
   const state = { entered: 0 };
   const source: Source = {
     ...inner,
@@ -39,24 +41,42 @@ export async function listen(app: KinuServer): Promise<number> {
   return (app.server.address() as AddressInfo).port;
 }
 
-export interface RawResponse { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
 
 /** A request with the path sent byte for byte (fetch() would resolve ../ and %2e%2e first). */
-export function raw(port: number, path: string, method = 'GET', headers: Record<string, string> = {}): Promise<RawResponse> {
+export function raw(
+  port: number,
+  path: string,
+  method = 'GET',
+  headers: Record<string, string> = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, headers: { connection: 'close', ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path, method, headers: { connection: 'close', ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
 }
 
 /** Checks an RFC 9457 body and returns it. */
-export function problem(res: { statusCode: number; headers: Record<string, unknown>; body: string }, status: number, code: string) {
+export function problem(
+  res: { statusCode: number; headers: Record<string, unknown>; body: string },
+  status: number,
+  code: string,
+) {
   assert.equal(res.statusCode, status, res.body);
   assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
   const p = JSON.parse(res.body) as Record<string, unknown>;

@@ -19,11 +19,23 @@ import { listen, raw } from './fakes.ts';
 const CC = 'public, max-age=31536000, immutable';
 type Variant = Delivery & { kind: 'variant' };
 const variant = (over: Partial<Variant> = {}): Variant => ({
-  kind: 'variant', status: 200, etag: '"abc"', lastModified: new Date('2026-01-02T03:04:05Z'), contentType: 'image/jpeg', varyAccept: false,
-  sourceKey: 'a b/c.jpg', cache: 'memory', timings: { cache: 0.04 }, body: Buffer.alloc(10), ...over,
+  kind: 'variant',
+  status: 200,
+  etag: '"abc"',
+  lastModified: new Date('2026-01-02T03:04:05Z'),
+  contentType: 'image/jpeg',
+  varyAccept: false,
+  sourceKey: 'a b/c.jpg',
+  cache: 'memory',
+  timings: { cache: 0.04 },
+  body: Buffer.alloc(10),
+  ...over,
 });
-const asObject = (list: string[]) => Object.fromEntries(list.reduce<[string, string][]>((a, v, i) => (i % 2 ? a : [...a, [v, list[i + 1]!]]), []));
-const expected = (d: Variant, reqId: string) => ({ ...Object.fromEntries(Object.entries(deliveryHeaders(d, CC)).map(([k, v]) => [k, String(v)])), 'x-request-id': reqId });
+const asObject = (list: string[]) => Object.fromEntries(list.flatMap((v, i) => (i % 2 ? [] : [[v, list[i + 1]!]])));
+const expected = (d: Variant, reqId: string) => ({
+  ...Object.fromEntries(Object.entries(deliveryHeaders(d, CC)).map(([k, v]) => [k, String(v)])),
+  'x-request-id': reqId,
+});
 
 test('a reused header block says what deliveryHeaders says, for every request and every change under one ETag', () => {
   const blocks = createHeaderBlocks(CC);
@@ -44,15 +56,31 @@ test('a reused header block says what deliveryHeaders says, for every request an
     const list = blocks(d, `id-${i}`);
     assert.equal(list.length % 2, 0);
     assert.deepEqual(asObject(list), expected(d, `id-${i}`), `case ${i}`);
-    assert.deepEqual(list.filter((_, j) => j % 2 === 0), [...Object.keys(deliveryHeaders(d, CC)), 'x-request-id'], `order, case ${i}`);
+    assert.deepEqual(
+      list.filter((_, j) => j % 2 === 0),
+      [...Object.keys(deliveryHeaders(d, CC)), 'x-request-id'],
+      `order, case ${i}`,
+    );
   });
 });
 
 test('the access line written directly is the line pino writes for the same fields', () => {
   const lines: string[] = [];
-  const stream = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
   const log = pino({ level: 'info' }, stream);
-  const access = createAccess({ log, metrics: createMetrics({ limiter: { stats: () => ({ active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: 0 }) } }) });
+  const access = createAccess({
+    log,
+    metrics: createMetrics({
+      limiter: {
+        stats: () => ({ active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: 0 }),
+      },
+    }),
+  });
   const urls = ['/a.jpg?w=1', '/"quoted"\\/ü%20\u0001.jpg?x=<y>', undefined];
   for (const [i, url] of urls.entries()) {
     for (const cache of ['memory', undefined]) {
@@ -82,13 +110,24 @@ test('a memory hit and a 304 from the fast path; after a new version of the orig
   const hit = await raw(port, url, 'GET', { 'x-request-id': 'hit-1' });
   assert.equal(hit.headers['x-kinu-cache'], 'memory');
   assert.deepEqual(hit.body, miss.body);
-  for (const h of ['etag', 'last-modified', 'cache-control', 'x-kinu-key', 'content-type', 'x-content-type-options', 'content-length']) {
+  for (const h of [
+    'etag',
+    'last-modified',
+    'cache-control',
+    'x-kinu-key',
+    'content-type',
+    'x-content-type-options',
+    'content-length',
+  ]) {
     assert.equal(hit.headers[h], miss.headers[h], h);
   }
   assert.equal(hit.headers['x-request-id'], 'hit-1');
   assert.match(String(hit.headers['server-timing']), /^cache;dur=\d+\.\d$/);
 
-  const notModified = await raw(port, url, 'GET', { 'if-none-match': String(hit.headers.etag), 'x-request-id': 'nm-1' });
+  const notModified = await raw(port, url, 'GET', {
+    'if-none-match': String(hit.headers.etag),
+    'x-request-id': 'nm-1',
+  });
   assert.equal(notModified.status, 304);
   assert.equal(notModified.body.length, 0);
   assert.equal(notModified.headers.etag, hit.headers.etag);
@@ -100,8 +139,14 @@ test('a memory hit and a 304 from the fast path; after a new version of the orig
   assert.equal(notModified.headers['content-length'], undefined);
 
   // A new, different original under the same key: the variant, its tag and its headers change.
-  const other = await sharp({ create: { width: 90, height: 30, channels: 3, background: '#0000ff' } }).jpeg().toBuffer();
-  const put = await fetch(`http://127.0.0.1:${port}/_kinu/objects/p.jpg`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'image/jpeg' }, body: new Uint8Array(other) });
+  const other = await sharp({ create: { width: 90, height: 30, channels: 3, background: '#0000ff' } })
+    .jpeg()
+    .toBuffer();
+  const put = await fetch(`http://127.0.0.1:${port}/_kinu/objects/p.jpg`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'image/jpeg' },
+    body: new Uint8Array(other),
+  });
   assert.ok(put.ok, String(put.status));
   await raw(port, url); // made again
   const newHit = await raw(port, url);
@@ -118,8 +163,17 @@ test('a memory hit and a 304 from the fast path; after a new version of the orig
 test('a memory hit the client never reads is cut after the write timeout', async (t) => {
   const dir = tempDir();
   // Noise does not compress: a JPEG of many MB, more than the socket buffers of both ends hold.
-  const noise = await sharp({ create: { width: 2500, height: 2500, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
-    .png({ compressionLevel: 0 }).toBuffer();
+  const noise = await sharp({
+    create: {
+      width: 2500,
+      height: 2500,
+      channels: 3,
+      background: '#808080',
+      noise: { type: 'gaussian', mean: 128, sigma: 60 },
+    },
+  })
+    .png({ compressionLevel: 0 })
+    .toBuffer();
   writeFileSync(join(dir, 'noise.png'), noise);
   const { app } = testServer({ KINU_SOURCE: dir, KINU_WRITE_TIMEOUT: '0.5', KINU_MEMORY_CACHE_MB: '256' });
   t.after(() => app.close());
@@ -137,8 +191,12 @@ test('a memory hit the client never reads is cut after the write timeout', async
   client.pause();
   client.write(`GET ${url} HTTP/1.1\r\nHost: kinu\r\n\r\n`);
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([closed, new Promise((_r, reject) => { timer = setTimeout(() => reject(new Error('the server never cut a hit nobody reads')), 15_000); })]);
+  await Promise.race([
+    closed,
+    new Promise((_r, reject) => {
+      timer = setTimeout(() => reject(new Error('the server never cut a hit nobody reads')), 15_000);
+    }),
+  ]);
   clearTimeout(timer);
   client.destroy();
 });
-

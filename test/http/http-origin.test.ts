@@ -11,9 +11,17 @@ let origin: string;
 let requests: string[] = [];
 const server = createServer((req, res) => {
   requests.push(`${req.method} ${req.url}`);
-  if (req.url !== `/media/${FILE}`) { res.writeHead(404).end(); return; }
+  if (req.url !== `/media/${FILE}`) {
+    res.writeHead(404).end();
+    return;
+  }
   const body = readFileSync(corpus(FILE));
-  res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length, etag: '"v1"', 'last-modified': new Date(0).toUTCString() });
+  res.writeHead(200, {
+    'content-type': 'image/jpeg',
+    'content-length': body.length,
+    etag: '"v1"',
+    'last-modified': new Date(0).toUTCString(),
+  });
   res.end(req.method === 'HEAD' ? undefined : body);
 });
 before(async () => {
@@ -50,8 +58,16 @@ test('an origin on a loopback address is refused (SSRF guard) unless allowed', a
 });
 
 test('the management API answers 405 on a read-only HTTP source', async () => {
-  const { app } = testServer({ KINU_SOURCE: origin, KINU_HTTP_ALLOW_NETS: '127.0.0.1', KINU_TOKEN: 'token-token-token-1' });
-  const res = await app.inject({ method: 'DELETE', url: `/_kinu/objects/${FILE}`, headers: { authorization: 'Bearer token-token-token-1' } });
+  const { app } = testServer({
+    KINU_SOURCE: origin,
+    KINU_HTTP_ALLOW_NETS: '127.0.0.1',
+    KINU_TOKEN: 'token-token-token-1',
+  });
+  const res = await app.inject({
+    method: 'DELETE',
+    url: `/_kinu/objects/${FILE}`,
+    headers: { authorization: 'Bearer token-token-token-1' },
+  });
   problem(res, 405, 'method_not_allowed');
   await app.close();
 });

@@ -13,8 +13,11 @@ describe('images over HTTP', () => {
   after(() => app.close());
 
   const ORIGINALS: [string, string][] = [
-    [PHOTO, 'image/jpeg'], [ALPHA, 'image/png'], ['/webp/lossy-alpha.webp', 'image/webp'],
-    ['/gif/animated-loop-3.gif', 'image/gif'], ['/avif/fox-8bit-420.avif', 'image/avif'],
+    [PHOTO, 'image/jpeg'],
+    [ALPHA, 'image/png'],
+    ['/webp/lossy-alpha.webp', 'image/webp'],
+    ['/gif/animated-loop-3.gif', 'image/gif'],
+    ['/avif/fox-8bit-420.avif', 'image/avif'],
   ];
   for (const [url, type] of ORIGINALS) {
     test(`original ${url} is byte-identical, as ${type}`, async () => {
@@ -115,7 +118,13 @@ describe('images over HTTP', () => {
     assert.equal(body.frames, 1);
   });
 
-  for (const url of [PHOTO, `${PHOTO}?w=120&fmt=webp`, `${ALPHA}?w=20&fmt=json`, '/svg/xss-script.svg', `${PHOTO}?w=40&fmt=auto`]) {
+  for (const url of [
+    PHOTO,
+    `${PHOTO}?w=120&fmt=webp`,
+    `${ALPHA}?w=20&fmt=json`,
+    '/svg/xss-script.svg',
+    `${PHOTO}?w=40&fmt=auto`,
+  ]) {
     test(`HEAD ${url} answers as GET without a body`, async () => {
       const get = await app.inject({ url, headers: { accept: 'image/webp' } });
       const head = await app.inject({ method: 'HEAD', url, headers: { accept: 'image/webp' } });

@@ -23,12 +23,24 @@ describe('imgproxy URL ≡ native URL: same bytes, ETag and cache entry', () => 
   after(() => app.close());
 
   const SAME: [string, string][] = [
-    [`/ip/insecure/rs:fill:300:200/g:sm/plain/local:///${PHOTO}@webp`, `/${PHOTO}?w=300&h=200&fit=cover&pos=attention&fmt=webp`],
+    [
+      `/ip/insecure/rs:fill:300:200/g:sm/plain/local:///${PHOTO}@webp`,
+      `/${PHOTO}?w=300&h=200&fit=cover&pos=attention&fmt=webp`,
+    ],
     [`/ip/_/rs:fit:320:320/q:60/${b64(`local:///${PHOTO}`)}.jpg`, `/${PHOTO}?w=320&h=320&fit=inside&q=60&fmt=jpeg`],
-    [`/ip/_/rs:fill:200:120/rot:90/fl:1/g:no/plain/local:///${PHOTO}`, `/${PHOTO}?w=200&h=120&fit=cover&rot=90&flip=h&pos=left`],
+    [
+      `/ip/_/rs:fill:200:120/rot:90/fl:1/g:no/plain/local:///${PHOTO}`,
+      `/${PHOTO}?w=200&h=120&fit=cover&rot=90&flip=h&pos=left`,
+    ],
     [`/ip/_/pr:thumb/plain/local:///${PHOTO}`, `/${PHOTO}?w=120&h=120&fit=cover&q=70`],
-    [`/ip/_/rs:fit:160:160/ex:1:so/bg:336699/pd:4/plain/local:///${PHOTO}@png`, `/${PHOTO}?w=160&h=160&fit=contain&pos=bottom&bg=336699&pad=4&fmt=png`],
-    [`/ip/_/w:240/wm:0.5:soea:0:0:0.3/plain/local:///${PHOTO}`, `/${PHOTO}?w=240&wm=png/image-in-alpha.png&wm_pos=bottom-right&wm_opacity=0.5&wm_scale=0.3`],
+    [
+      `/ip/_/rs:fit:160:160/ex:1:so/bg:336699/pd:4/plain/local:///${PHOTO}@png`,
+      `/${PHOTO}?w=160&h=160&fit=contain&pos=bottom&bg=336699&pad=4&fmt=png`,
+    ],
+    [
+      `/ip/_/w:240/wm:0.5:soea:0:0:0.3/plain/local:///${PHOTO}`,
+      `/${PHOTO}?w=240&wm=png/image-in-alpha.png&wm_pos=bottom-right&wm_opacity=0.5&wm_scale=0.3`,
+    ],
   ];
 
   for (const [ip, native] of SAME) {
@@ -37,7 +49,11 @@ describe('imgproxy URL ≡ native URL: same bytes, ETag and cache entry', () => 
       const i = await app.inject({ url: ip });
       assert.equal(n.statusCode, 200, n.body);
       assert.equal(i.statusCode, 200, i.body);
-      assert.equal(i.headers['x-kinu-cache'], 'memory', 'the imgproxy URL is answered from the entry the native URL made');
+      assert.equal(
+        i.headers['x-kinu-cache'],
+        'memory',
+        'the imgproxy URL is answered from the entry the native URL made',
+      );
       assert.equal(i.headers.etag, n.headers.etag);
       assert.equal(i.headers['content-type'], n.headers['content-type']);
       assert.ok(i.rawPayload.equals(n.rawPayload), 'identical bytes');
@@ -60,11 +76,26 @@ describe('imgproxy URL ≡ native URL: same bytes, ETag and cache entry', () => 
   });
 
   test('malformed URLs are 400 problem+json naming the option; expired is 404; unknown keys are 404', async () => {
-    assert.match(problem(await app.inject({ url: `/ip/_/foo:1/plain/local:///${PHOTO}` }), 400, 'invalid_param').detail, /^foo: unknown imgproxy option/);
-    assert.match(problem(await app.inject({ url: `/ip/_/rs:fill:300:abc/plain/local:///${PHOTO}` }), 400, 'invalid_param').detail, /^rs: height:/);
-    assert.match(problem(await app.inject({ url: `/ip/_/exp:1609448400/plain/local:///${PHOTO}` }), 404, 'not_found').detail, /^exp: this URL expired/);
-    assert.match(problem(await app.inject({ url: '/ip/_/plain/http://example.com/a.jpg' }), 400, 'invalid_key').detail, /^source: http\(s\)/);
-    assert.match(problem(await app.inject({ url: '/ip/_/plain/s3://bucket/a.jpg' }), 404, 'not_found').detail, /^source:/);
+    assert.match(
+      problem(await app.inject({ url: `/ip/_/foo:1/plain/local:///${PHOTO}` }), 400, 'invalid_param').detail,
+      /^foo: unknown imgproxy option/,
+    );
+    assert.match(
+      problem(await app.inject({ url: `/ip/_/rs:fill:300:abc/plain/local:///${PHOTO}` }), 400, 'invalid_param').detail,
+      /^rs: height:/,
+    );
+    assert.match(
+      problem(await app.inject({ url: `/ip/_/exp:1609448400/plain/local:///${PHOTO}` }), 404, 'not_found').detail,
+      /^exp: this URL expired/,
+    );
+    assert.match(
+      problem(await app.inject({ url: '/ip/_/plain/http://example.com/a.jpg' }), 400, 'invalid_key').detail,
+      /^source: http\(s\)/,
+    );
+    assert.match(
+      problem(await app.inject({ url: '/ip/_/plain/s3://bucket/a.jpg' }), 404, 'not_found').detail,
+      /^source:/,
+    );
     problem(await app.inject({ url: '/ip/_/w:100/plain/local:///no/such.jpg' }), 404, 'not_found');
     problem(await app.inject({ url: '/ip/_/w:100/plain/local:///../secret.jpg' }), 400, 'invalid_key');
     problem(await app.inject({ url: '/ip/_' }), 400, 'invalid_param');
@@ -86,8 +117,13 @@ describe('imgproxy signing over HTTP', () => {
 
   test('insecure, _, tampered or foreign signatures → 403 bad_signature', async () => {
     const signed = signImgproxyPath(keys, path);
-    for (const url of [`/insecure${path}`, `/_${path}`, signed.replace('100:100', '100:101'), signImgproxyPath({ ...keys, salts: ['00'] }, path),
-      signImgproxyPath({ ...keys, signatureSize: 8 }, path)]) {
+    for (const url of [
+      `/insecure${path}`,
+      `/_${path}`,
+      signed.replace('100:100', '100:101'),
+      signImgproxyPath({ ...keys, salts: ['00'] }, path),
+      signImgproxyPath({ ...keys, signatureSize: 8 }, path),
+    ]) {
       assert.match(problem(await app.inject({ url }), 403, 'bad_signature').detail, /^signature:/);
     }
   });
@@ -97,14 +133,21 @@ describe('imgproxy signing over HTTP', () => {
   });
 });
 
-describe('gravity is placed in the output\'s orientation, as imgproxy does', () => {
+describe("gravity is placed in the output's orientation, as imgproxy does", () => {
   // 400×200: red left half, blue right half.
   const dir = tempDir();
   before(async () => {
-    const half = (r: number, b: number) => sharp({ create: { width: 200, height: 200, channels: 3, background: { r, g: 0, b } } }).png().toBuffer();
+    const half = (r: number, b: number) =>
+      sharp({ create: { width: 200, height: 200, channels: 3, background: { r, g: 0, b } } })
+        .png()
+        .toBuffer();
     await sharp({ create: { width: 400, height: 200, channels: 3, background: { r: 0, g: 0, b: 0 } } })
-      .composite([{ input: await half(255, 0), left: 0, top: 0 }, { input: await half(0, 255), left: 200, top: 0 }])
-      .png().toFile(join(dir, 'halves.png'));
+      .composite([
+        { input: await half(255, 0), left: 0, top: 0 },
+        { input: await half(0, 255), left: 200, top: 0 },
+      ])
+      .png()
+      .toFile(join(dir, 'halves.png'));
   });
   const { app } = testServer({ KINU_SOURCE: dir, KINU_DIALECTS: 'imgproxy=/' });
   after(() => app.close());
@@ -116,13 +159,13 @@ describe('gravity is placed in the output\'s orientation, as imgproxy does', () 
     return r > 200 && b < 50 ? 'red' : b > 200 && r < 50 ? 'blue' : `mixed ${r},${b}`;
   };
 
-  test('rotated a quarter turn, the source\'s left is the output\'s top', async () => {
+  test("rotated a quarter turn, the source's left is the output's top", async () => {
     assert.equal(await colour('rs:fill:100:100/rot:90/g:no'), 'red');
     assert.equal(await colour('rs:fill:100:100/rot:90/g:so'), 'blue');
     assert.equal(await colour('rs:fill:100:100/rot:270/g:no'), 'blue');
   });
 
-  test('mirrored, the source\'s right is the output\'s left', async () => {
+  test("mirrored, the source's right is the output's left", async () => {
     assert.equal(await colour('rs:fill:100:100/fl:1/g:we'), 'blue');
     assert.equal(await colour('rs:fill:100:100/g:we'), 'red');
     assert.equal(await colour('rs:fill:100:100/fl:1/g:fp:0.1:0.5'), 'blue');

@@ -10,11 +10,23 @@ import { signUrl } from '../../src/url/sign.ts';
 import { decode, meanColour, tempDir, testServer } from '../helpers.ts';
 import { problem } from './fakes.ts';
 
-interface Description { width: number; height: number; format: string; mime: string; bytes: number; frames: number; thumbhash: string; dominant: string }
+interface Description {
+  width: number;
+  height: number;
+  format: string;
+  mime: string;
+  bytes: number;
+  frames: number;
+  thumbhash: string;
+  dominant: string;
+}
 
 const hex = (s: string) => [1, 3, 5].map((i) => parseInt(s.slice(i, i + 2), 16));
 const near = (a: readonly number[], b: readonly number[], tol: number, label: string) =>
-  assert.ok(a.every((v, i) => Math.abs(v - b[i]!) <= tol), `${label}: ${a.map((v) => v.toFixed(1))} vs ${b.map((v) => v.toFixed(1))} (±${tol})`);
+  assert.ok(
+    a.every((v, i) => Math.abs(v - b[i]!) <= tol),
+    `${label}: ${a.map((v) => v.toFixed(1))} vs ${b.map((v) => v.toFixed(1))} (±${tol})`,
+  );
 
 function decodedMean(hash: string): number[] {
   const { rgba } = thumbHashToRGBA(Buffer.from(hash, 'base64'));
@@ -53,7 +65,16 @@ describe('fmt=json over the corpus', () => {
       assert.equal(res.statusCode, 200, res.body);
       assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
       const d = res.json() as Description;
-      assert.deepEqual(Object.keys(d).sort(), ['bytes', 'dominant', 'format', 'frames', 'height', 'mime', 'thumbhash', 'width']);
+      assert.deepEqual(Object.keys(d).sort(), [
+        'bytes',
+        'dominant',
+        'format',
+        'frames',
+        'height',
+        'mime',
+        'thumbhash',
+        'width',
+      ]);
       const meta = await decode(img.rawPayload);
       assert.equal(d.mime, img.headers['content-type']);
       assert.equal(d.format, meta.format === 'heif' ? 'avif' : meta.format);
@@ -88,7 +109,8 @@ describe('fmt=json placeholders of flat colours', () => {
   const dir = tempDir();
   let app: ReturnType<typeof testServer>['app'];
   before(async () => {
-    const flat = (w: number, h: number) => sharp({ create: { width: w, height: h, channels: 3, background: { r: 30, g: 90, b: 200 } } });
+    const flat = (w: number, h: number) =>
+      sharp({ create: { width: w, height: h, channels: 3, background: { r: 30, g: 90, b: 200 } } });
     writeFileSync(join(dir, 'blue.png'), await flat(120, 80).png().toBuffer());
     writeFileSync(join(dir, 'blue.jpg'), await flat(120, 80).jpeg({ quality: 90 }).toBuffer());
     writeFileSync(join(dir, 'small.png'), await flat(10, 10).png().toBuffer());
@@ -97,7 +119,10 @@ describe('fmt=json placeholders of flat colours', () => {
   after(() => app.close());
 
   test('dominant is the flat colour (exact in PNG, within JPEG error in JPEG)', async () => {
-    for (const [url, tol] of [['/blue.png?w=60&fmt=json', 0], ['/blue.jpg?w=60&fmt=json', 3]] as const) {
+    for (const [url, tol] of [
+      ['/blue.png?w=60&fmt=json', 0],
+      ['/blue.jpg?w=60&fmt=json', 3],
+    ] as const) {
       const d = (await app.inject({ url })).json() as Description;
       near(hex(d.dominant), [30, 90, 200], tol, url);
       near(decodedMean(d.thumbhash), [30, 90, 200], 4, `${url} thumbhash`);

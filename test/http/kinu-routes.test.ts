@@ -8,7 +8,18 @@ import { problem } from './fakes.ts';
 describe('/_kinu routes', () => {
   test('health and ready answer 200, never cached; HEAD too', async () => {
     const { app } = testServer();
-    for (const [url, body] of [['/_kinu/health', { status: 'ok' }], ['/_kinu/ready', { status: 'ready', source: { name: 'file', state: 'closed' }, caches: [{ tier: 'memory', ok: true, errors: {} }], degraded: [] }]] as const) {
+    for (const [url, body] of [
+      ['/_kinu/health', { status: 'ok' }],
+      [
+        '/_kinu/ready',
+        {
+          status: 'ready',
+          source: { name: 'file', state: 'closed' },
+          caches: [{ tier: 'memory', ok: true, errors: {} }],
+          degraded: [],
+        },
+      ],
+    ] as const) {
       const res = await app.inject({ url });
       assert.equal(res.statusCode, 200);
       assert.deepEqual(res.json(), body);

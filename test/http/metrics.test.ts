@@ -9,7 +9,17 @@ import type { Source } from '../../src/source/source.ts';
 import { CORPUS, testServer } from '../helpers.ts';
 import { listen, raw, until, type RawResponse } from './fakes.ts';
 
-interface Family { name: string; type: string; metrics: { value?: string; labels?: Record<string, string>; buckets?: Record<string, string>; count?: string; sum?: string }[] }
+interface Family {
+  name: string;
+  type: string;
+  metrics: {
+    value?: string;
+    labels?: Record<string, string>;
+    buckets?: Record<string, string>;
+    count?: string;
+    sum?: string;
+  }[];
+}
 const parse = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => Family[];
 
 /** A metric's value for the series whose labels include `labels` (0 when absent), from parsed families. */
@@ -19,7 +29,9 @@ function value(families: Family[], name: string, labels: Record<string, string> 
   return m?.value === undefined ? 0 : Number(m.value);
 }
 
-interface Scrape extends Array<Family> { text: string }
+interface Scrape extends Array<Family> {
+  text: string;
+}
 
 async function scrape(port: number): Promise<Scrape> {
   const res = await raw(port, '/_kinu/metrics');
@@ -37,8 +49,15 @@ async function scrape(port: number): Promise<Scrape> {
  */
 function histogramSeries(s: Scrape, name: string, labels: Record<string, string>) {
   const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  const lines = s.text.split('\n').filter((l) => l.startsWith(`${name}_`) && want.every((w) => l.includes(w)))
-    .map((l) => l.replace(/\{[^}]*\}/, (set) => { const le = /le="[^"]*"/.exec(set); return le ? `{${le[0]}}` : ''; }));
+  const lines = s.text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}_`) && want.every((w) => l.includes(w)))
+    .map((l) =>
+      l.replace(/\{[^}]*\}/, (set) => {
+        const le = /le="[^"]*"/.exec(set);
+        return le ? `{${le[0]}}` : '';
+      }),
+    );
   const [family] = parse(`# TYPE ${name} histogram\n${lines.join('\n')}\n`);
   assert.equal(family?.type, 'HISTOGRAM');
   const m = family.metrics[0]!;
@@ -50,15 +69,22 @@ function gatedSource() {
   const inner = createFileSource({ root: CORPUS });
   let openStat!: () => void;
   let openRead!: () => void;
-  const statGate = new Promise<void>((r) => { openStat = r; });
-  const readGate = new Promise<void>((r) => { openRead = r; });
+  const statGate = new Promise<void>((r) => {
+    openStat = r;
+  });
+  const readGate = new Promise<void>((r) => {
+    openRead = r;
+  });
   const calls = { stat: 0, read: 0 };
   const source: Source = {
     ...inner,
     async stat(key, opts) {
       const st = await inner.stat(key, opts);
       // Counted once the file system has answered: after the gate, nothing but promise callbacks remain.
-      if (key === 'photos/hato-pigeons.jpg') { calls.stat++; await statGate; }
+      if (key === 'photos/hato-pigeons.jpg') {
+        calls.stat++;
+        await statGate;
+      }
       return st;
     },
     async read(key, opts) {
@@ -95,7 +121,10 @@ test('metrics: requests, cache tiers, pipeline runs (single-flight followers not
   gated.openRead();
   const misses = await Promise.all(burst);
   for (const r of misses) assert.equal(r.status, 200);
-  assert.deepEqual(misses.map((r) => r.headers['x-kinu-cache']), ['miss', 'miss', 'miss', 'miss', 'miss']);
+  assert.deepEqual(
+    misses.map((r) => r.headers['x-kinu-cache']),
+    ['miss', 'miss', 'miss', 'miss', 'miss'],
+  );
   assert.equal(gated.calls.read, 1, 'one read for five requests');
 
   const hit = await raw(port, A);
@@ -108,7 +137,8 @@ test('metrics: requests, cache tiers, pipeline runs (single-flight followers not
   assert.equal(original.status, 200);
 
   const after = await scrape(port);
-  const delta = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels);
+  const delta = (name: string, labels: Record<string, string> = {}) =>
+    value(after, name, labels) - value(before, name, labels);
   const image = (method: string, status: number) => ({ route: 'image', method, status: String(status) });
 
   assert.equal(delta('kinu_pipeline_runs_total'), 1);
@@ -117,7 +147,11 @@ test('metrics: requests, cache tiers, pipeline runs (single-flight followers not
   assert.equal(delta('kinu_http_requests_total', image('GET', 503)), 1);
   assert.equal(delta('kinu_http_requests_total', image('GET', 404)), 1);
   assert.equal(delta('kinu_http_requests_total', { route: 'original', method: 'GET', status: '200' }), 1);
-  assert.equal(delta('kinu_http_requests_total', { route: 'kinu', method: 'GET', status: '200' }), 2, 'the two scrapes before this one');
+  assert.equal(
+    delta('kinu_http_requests_total', { route: 'kinu', method: 'GET', status: '200' }),
+    2,
+    'the two scrapes before this one',
+  );
   assert.equal(delta('kinu_cache_lookups_total', { result: 'miss' }), 5);
   assert.equal(delta('kinu_cache_lookups_total', { result: 'memory' }), 2, 'the GET and the HEAD hit');
   assert.equal(delta('kinu_cache_lookups_total', { result: 'disk' }), 0);
@@ -125,16 +159,25 @@ test('metrics: requests, cache tiers, pipeline runs (single-flight followers not
   assert.equal(value(after, 'kinu_pipelines_active'), 0);
 
   const bodies = (rs: RawResponse[]) => rs.reduce((n, r) => n + r.body.length, 0);
-  assert.equal(delta('kinu_http_response_bytes_total', { route: 'image' }), bodies([...misses, hit, overloaded, notFound]));
+  assert.equal(
+    delta('kinu_http_response_bytes_total', { route: 'image' }),
+    bodies([...misses, hit, overloaded, notFound]),
+  );
   assert.equal(delta('kinu_http_response_bytes_total', { route: 'original' }), original.body.length);
 
   // The histogram: one series per route/method/status, cumulative buckets ending at +Inf = count.
   assert.equal(after.find((f) => f.name === 'kinu_http_request_duration_seconds')?.type, 'HISTOGRAM');
   const ok = histogramSeries(after, 'kinu_http_request_duration_seconds', image('GET', 200));
   assert.equal(ok.count, 6);
-  const counts = Object.entries(ok.buckets).sort(([a], [b]) => Number(a.replace('+Inf', 'Infinity')) - Number(b.replace('+Inf', 'Infinity'))).map(([, n]) => Number(n));
+  const counts = Object.entries(ok.buckets)
+    .sort(([a], [b]) => Number(a.replace('+Inf', 'Infinity')) - Number(b.replace('+Inf', 'Infinity')))
+    .map(([, n]) => Number(n));
   assert.ok(counts.length > 5);
-  assert.deepEqual(counts, [...counts].sort((a, b) => a - b), 'buckets are cumulative');
+  assert.deepEqual(
+    counts,
+    [...counts].sort((a, b) => a - b),
+    'buckets are cumulative',
+  );
   assert.equal(Number(ok.buckets['+Inf']), 6);
   assert.ok(ok.sum > 0);
 
@@ -148,8 +191,16 @@ test('metrics: requests, cache tiers, pipeline runs (single-flight followers not
   // The source, through the resilient wrapper's health, and the process metrics.
   assert.equal(value(after, 'kinu_source_breaker_state'), 0);
   assert.ok(delta('kinu_source_bytes_read_total') >= misses[0]!.body.length, 'the original was read');
-  for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
-    assert.ok(after.some((f) => f.name === name), name);
+  for (const name of [
+    'process_cpu_user_seconds_total',
+    'process_resident_memory_bytes',
+    'nodejs_eventloop_lag_seconds',
+    'nodejs_heap_size_used_bytes',
+  ]) {
+    assert.ok(
+      after.some((f) => f.name === name),
+      name,
+    );
   }
 });
 

@@ -57,7 +57,9 @@ before(async () => {
   s3 = await startS3('kinu-objects');
   useS3rverCredentials();
 });
-after(async () => { await s3?.stop(); });
+after(async () => {
+  await s3?.stop();
+});
 
 async function walk(root: string): Promise<string[]> {
   const out: string[] = [];
@@ -81,7 +83,9 @@ function fileBackend(): Backend {
     },
     stored: () => walk(dir),
     read: (key) => readFile(join(dir, key)).catch(() => undefined),
-    seed: async (key, body) => { await writeFile(join(dir, key), body); },
+    seed: async (key, body) => {
+      await writeFile(join(dir, key), body);
+    },
     adapter: () => createFileSource({ root: dir }),
   };
 }
@@ -108,8 +112,17 @@ function s3Backend(): Backend {
 }
 
 /** A raw HTTP/1.1 exchange over one socket, so a body can be cut short or sent in chunks by hand. */
-interface RawAnswer { status: number; head: string; headers: Record<string, string>; body: string }
-function exchange(port: number, data: Buffer[], opts: { after?: 'wait' | 'destroy' | 'end' } = {}): Promise<RawAnswer | undefined> {
+interface RawAnswer {
+  status: number;
+  head: string;
+  headers: Record<string, string>;
+  body: string;
+}
+function exchange(
+  port: number,
+  data: Buffer[],
+  opts: { after?: 'wait' | 'destroy' | 'end' } = {},
+): Promise<RawAnswer | undefined> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     let received = Buffer.alloc(0);
@@ -124,7 +137,12 @@ function exchange(port: number, data: Buffer[], opts: { after?: 'wait' | 'destro
       received = Buffer.concat([received, chunk]);
       const a = parseAnswer(received);
       // A whole answer is in: no need to wait for the server to close (it may wait for the body we hold back).
-      if (a && a.headers['content-length'] !== undefined && Buffer.byteLength(a.body) >= Number(a.headers['content-length'])) finish();
+      if (
+        a &&
+        a.headers['content-length'] !== undefined &&
+        Buffer.byteLength(a.body) >= Number(a.headers['content-length'])
+      )
+        finish();
     });
     socket.on('error', () => finish());
     socket.on('close', () => finish());
@@ -147,11 +165,21 @@ function parseAnswer(buf: Buffer): RawAnswer | undefined {
     const i = l.indexOf(':');
     headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
   }
-  return { status: Number(statusLine!.split(' ')[1]), head, headers, body: buf.subarray(Buffer.byteLength(text.slice(0, end + 4), 'latin1')).toString() };
+  return {
+    status: Number(statusLine!.split(' ')[1]),
+    head,
+    headers,
+    body: buf.subarray(Buffer.byteLength(text.slice(0, end + 4), 'latin1')).toString(),
+  };
 }
 
 function requestHead(method: string, path: string, headers: Record<string, string | number>): Buffer {
-  const lines = [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1', `Authorization: Bearer ${TOKEN}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+  const lines = [
+    `${method} ${path} HTTP/1.1`,
+    'Host: 127.0.0.1',
+    `Authorization: Bearer ${TOKEN}`,
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
   return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
 }
 
@@ -184,7 +212,8 @@ async function startPurgeServer() {
       const [line, ...lines] = buf.slice(0, end).split('\r\n');
       const [method, url] = line!.split(' ');
       const headers: Record<string, string> = {};
-      for (const l of lines) headers[l.slice(0, l.indexOf(':')).trim().toLowerCase()] = l.slice(l.indexOf(':') + 1).trim();
+      for (const l of lines)
+        headers[l.slice(0, l.indexOf(':')).trim().toLowerCase()] = l.slice(l.indexOf(':') + 1).trim();
       seen.push({ method: method!, url: url!, headers });
       buf = buf.slice(end + 4);
       socket.end('HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nbanned');
@@ -194,7 +223,11 @@ async function startPurgeServer() {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/ban`,
     seen,
-    stop: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
+    stop: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -210,7 +243,10 @@ async function solid(width: number, height: number, hex: string, format: 'png' |
   return format === 'png' ? img.png().toBuffer() : img.jpeg({ quality: 95 }).toBuffer();
 }
 
-for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as const) {
+for (const [name, makeBackend] of [
+  ['file', fileBackend],
+  ['s3', s3Backend],
+] as const) {
   describe(`management API over the ${name} source`, () => {
     const backend = makeBackend();
     const apps: KinuServer[] = [];
@@ -222,10 +258,20 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
       apps.push(app);
       return app;
     };
-    const put = (app: KinuServer, key: string, body: Buffer | string, contentType = 'application/octet-stream', path = `/_kinu/objects/${key}`) =>
-      app.inject({ method: 'PUT', url: path, payload: body, headers: { ...AUTH, 'content-type': contentType } });
+    const put = (
+      app: KinuServer,
+      key: string,
+      body: Buffer | string,
+      contentType = 'application/octet-stream',
+      path = `/_kinu/objects/${key}`,
+    ) => app.inject({ method: 'PUT', url: path, payload: body, headers: { ...AUTH, 'content-type': contentType } });
     const post = (app: KinuServer, body: Buffer | string, query = '', contentType = 'application/octet-stream') =>
-      app.inject({ method: 'POST', url: `/_kinu/objects${query}`, payload: body, headers: { ...AUTH, 'content-type': contentType } });
+      app.inject({
+        method: 'POST',
+        url: `/_kinu/objects${query}`,
+        payload: body,
+        headers: { ...AUTH, 'content-type': contentType },
+      });
     const nothingStored = async (what: string) => {
       assert.deepEqual(await backend.stored(), [], `${what}: nothing may be stored`);
     };
@@ -237,7 +283,8 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
       assert.match(String(res.headers['content-type']), /^application\/json/);
       assert.equal(res.headers['cache-control'], 'no-store');
       const j = res.json();
-      for (const field of ['key', 'url', 'width', 'height', 'format', 'bytes', 'etag', 'created']) assert.ok(field in j, `answer lacks ${field}`);
+      for (const field of ['key', 'url', 'width', 'height', 'format', 'bytes', 'etag', 'created'])
+        assert.ok(field in j, `answer lacks ${field}`);
       assert.equal(j.key, 'dishes/curry.jpg');
       assert.deepEqual([j.width, j.height, j.format, j.bytes, j.created], [640, 480, 'jpeg', JPEG.length, true]);
       assert.equal(pathOf(j.url), '/dishes/curry.jpg');
@@ -260,7 +307,14 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
       assert.equal(res.statusCode, 201, res.body);
       assert.ok((await backend.read('big.jpg'))!.equals(BIG_JPEG));
       const port = await listen(app);
-      const a = await exchange(port, [requestHead('PUT', '/_kinu/objects/chunked.png', { 'content-type': 'image/png', 'transfer-encoding': 'chunked', connection: 'close' }), ...chunked(PNG_ALPHA, 4096)]);
+      const a = await exchange(port, [
+        requestHead('PUT', '/_kinu/objects/chunked.png', {
+          'content-type': 'image/png',
+          'transfer-encoding': 'chunked',
+          connection: 'close',
+        }),
+        ...chunked(PNG_ALPHA, 4096),
+      ]);
       assert.equal(a?.status, 201, a?.body);
       assert.equal(JSON.parse(a!.body).bytes, PNG_ALPHA.length);
       assert.ok((await backend.read('chunked.png'))!.equals(PNG_ALPHA));
@@ -315,8 +369,11 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
     test('POST derives the key from the SHA-256 and the detected format, whatever the Content-Type says', async () => {
       const app = server();
       const cases: [Buffer, string, string][] = [
-        [JPEG, 'image/png', 'jpg'], [PNG_ALPHA, 'image/jpeg', 'png'], [WEBP, 'application/octet-stream', 'webp'],
-        [GIF, 'image/gif', 'gif'], [AVIF, 'image/avif', 'avif'],
+        [JPEG, 'image/png', 'jpg'],
+        [PNG_ALPHA, 'image/jpeg', 'png'],
+        [WEBP, 'application/octet-stream', 'webp'],
+        [GIF, 'image/gif', 'gif'],
+        [AVIF, 'image/avif', 'avif'],
       ];
       for (const [body, type, ext] of cases) {
         const res = await post(app, body, '', type);
@@ -331,7 +388,10 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
       }
       const again = await post(app, AVIF, '', 'image/avif');
       assert.equal(again.statusCode, 200, again.body);
-      assert.deepEqual([again.json().created, again.json().format, again.json().key], [false, 'avif', `${sha256(AVIF)}.avif`]);
+      assert.deepEqual(
+        [again.json().created, again.json().format, again.json().key],
+        [false, 'avif', `${sha256(AVIF)}.avif`],
+      );
       assert.equal((await backend.stored()).length, cases.length);
     });
 
@@ -365,8 +425,12 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
       const port = await listen(app);
       const form = new FormData();
       form.append('image', new Blob([PNG_ALPHA], { type: 'image/jpeg' }), 'photo.jpg');
-      const res = await fetch(`http://127.0.0.1:${port}/_kinu/objects?prefix=forms`, { method: 'POST', body: form, headers: AUTH });
-      const j = await res.json() as Record<string, unknown>;
+      const res = await fetch(`http://127.0.0.1:${port}/_kinu/objects?prefix=forms`, {
+        method: 'POST',
+        body: form,
+        headers: AUTH,
+      });
+      const j = (await res.json()) as Record<string, unknown>;
       assert.equal(res.status, 201, JSON.stringify(j));
       assert.equal(j.key, `forms/${sha256(PNG_ALPHA)}.png`);
       assert.ok((await backend.read(String(j.key)))!.equals(PNG_ALPHA));
@@ -376,11 +440,18 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
 
       const boundary = '----kinu-test-boundary';
       const body = Buffer.concat([
-        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+        ),
         GIF,
         Buffer.from(`\r\n--${boundary}--\r\n`),
       ]);
-      const hand = await app.inject({ method: 'POST', url: '/_kinu/objects', payload: body, headers: { ...AUTH, 'content-type': `multipart/form-data; boundary=${boundary}` } });
+      const hand = await app.inject({
+        method: 'POST',
+        url: '/_kinu/objects',
+        payload: body,
+        headers: { ...AUTH, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      });
       assert.equal(hand.statusCode, 201, hand.body);
       assert.equal(hand.json().key, `${sha256(GIF)}.gif`);
       assert.equal(hand.json().bytes, GIF.length);
@@ -391,8 +462,13 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
       const app = server();
       const flat = await solid(64, 48, '#3366cc');
       const uploads: [string, Buffer][] = [
-        ['o6.jpg', ORIENTED_6], ['alpha.png', PNG_ALPHA], ['anim.gif', GIF], ['anim.webp', ANIMATED_WEBP],
-        ['cmyk.jpg', CMYK], ['cmyk-icc.jpg', CMYK_ICC], ['flat.png', flat],
+        ['o6.jpg', ORIENTED_6],
+        ['alpha.png', PNG_ALPHA],
+        ['anim.gif', GIF],
+        ['anim.webp', ANIMATED_WEBP],
+        ['cmyk.jpg', CMYK],
+        ['cmyk-icc.jpg', CMYK_ICC],
+        ['flat.png', flat],
       ];
       for (const [key, body] of uploads) assert.equal((await put(app, key, body)).statusCode, 201, key);
       const info = async (key: string) => {
@@ -403,7 +479,10 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
       };
 
       const o6 = await info('o6.jpg');
-      assert.deepEqual([o6.width, o6.height, o6.orientation, o6.format, o6.bytes], [1800, 1200, 6, 'jpeg', ORIENTED_6.length]);
+      assert.deepEqual(
+        [o6.width, o6.height, o6.orientation, o6.format, o6.bytes],
+        [1800, 1200, 6, 'jpeg', ORIENTED_6.length],
+      );
       assert.equal(o6.key, 'o6.jpg');
       assert.equal(o6.hasAlpha, false);
       assert.equal(o6.frames, 1);
@@ -414,10 +493,16 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
       assert.match(o6.dominant, /^#[0-9a-f]{6}$/);
       // The thumbhash is of the upright image: ThumbHash stores the aspect ratio (landscape here).
       const { thumbHashToApproximateAspectRatio } = await import('thumbhash');
-      assert.ok(thumbHashToApproximateAspectRatio(Buffer.from(o6.thumbhash, 'base64')) > 1, 'placeholder is landscape, as shown');
+      assert.ok(
+        thumbHashToApproximateAspectRatio(Buffer.from(o6.thumbhash, 'base64')) > 1,
+        'placeholder is landscape, as shown',
+      );
 
       const alpha = await info('alpha.png');
-      assert.deepEqual([alpha.width, alpha.height, alpha.format, alpha.hasAlpha, alpha.orientation, alpha.frames], [128, 128, 'png', true, 1, 1]);
+      assert.deepEqual(
+        [alpha.width, alpha.height, alpha.format, alpha.hasAlpha, alpha.orientation, alpha.frames],
+        [128, 128, 'png', true, 1, 1],
+      );
 
       const gif = await info('anim.gif');
       assert.deepEqual([gif.format, gif.frames, gif.width, gif.height], ['gif', 10, 370, 285]);
@@ -450,13 +535,24 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
       assert.equal(j.key, 'gone/soon.jpg');
       assert.ok(j.variants >= 1, `variants: ${j.variants}`);
       assert.equal(j.hook, undefined, 'no hook configured, no hook reported');
-      assert.deepEqual((await backend.stored()).filter((k) => k.endsWith('.jpg')), []);
+      assert.deepEqual(
+        (await backend.stored()).filter((k) => k.endsWith('.jpg')),
+        [],
+      );
 
       problem(await app.inject({ url: '/gone/soon.jpg' }), 404, 'not_found');
       problem(await app.inject({ url: '/gone/soon.jpg?w=40' }), 404, 'not_found');
       problem(await app.inject({ url: '/_kinu/info/gone/soon.jpg', headers: AUTH }), 404, 'not_found');
-      problem(await app.inject({ method: 'DELETE', url: '/_kinu/objects/gone/soon.jpg', headers: AUTH }), 404, 'not_found');
-      problem(await app.inject({ method: 'DELETE', url: '/_kinu/objects/never-was.jpg', headers: AUTH }), 404, 'not_found');
+      problem(
+        await app.inject({ method: 'DELETE', url: '/_kinu/objects/gone/soon.jpg', headers: AUTH }),
+        404,
+        'not_found',
+      );
+      problem(
+        await app.inject({ method: 'DELETE', url: '/_kinu/objects/never-was.jpg', headers: AUTH }),
+        404,
+        'not_found',
+      );
 
       // Uploaded again right after (the 404 above is remembered): served again at once.
       assert.equal((await put(app, 'gone/soon.jpg', JPEG2)).statusCode, 201);
@@ -473,7 +569,10 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
       apps.push(a, b);
       assert.equal((await put(a, 'shared.jpg', JPEG)).statusCode, 201);
       assert.equal((await b.inject({ url: '/shared.jpg' })).statusCode, 200);
-      assert.equal((await a.inject({ method: 'DELETE', url: '/_kinu/objects/shared.jpg', headers: AUTH })).statusCode, 200);
+      assert.equal(
+        (await a.inject({ method: 'DELETE', url: '/_kinu/objects/shared.jpg', headers: AUTH })).statusCode,
+        200,
+      );
       problem(await b.inject({ url: '/shared.jpg' }), 404, 'not_found');
     });
 
@@ -506,7 +605,7 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
         assert.equal(created.json().key, key);
         assert.equal(purge.seen.length, 0, 'a new key has nothing to purge');
         // The image answers carry the same tag the BAN will name.
-        const img = await app.inject({ url: pathOf(created.json().url) + '?w=30' });
+        const img = await app.inject({ url: `${pathOf(created.json().url)}?w=30` });
         assert.equal(img.statusCode, 200, img.body);
         assert.equal(img.headers['x-kinu-key'], encodeURIComponent(key));
 
@@ -539,7 +638,8 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
         assert.equal(del.json().hook.ok, true);
         assert.deepEqual([a.seen.length, b.seen.length], [1, 1], 'one BAN each at once');
         const deadline = Date.now() + 5000;
-        while ((a.seen.length < 2 || b.seen.length < 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        while ((a.seen.length < 2 || b.seen.length < 2) && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 50));
         assert.deepEqual([a.seen.length, b.seen.length], [2, 2], 'and one more each after the stat TTL');
         for (const s of [...a.seen, ...b.seen]) assert.equal(s.headers['x-kinu-key'], 'twice.jpg');
       } finally {
@@ -572,15 +672,28 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
         const none = await app.inject({ ...r, headers: { 'content-type': 'image/jpeg' } });
         problem(none, 401, 'unauthorized');
         assert.match(String(none.headers['www-authenticate']), /^Bearer\b/);
-        const basic = await app.inject({ ...r, headers: { 'content-type': 'image/jpeg', authorization: `Basic ${Buffer.from(`u:${TOKEN}`).toString('base64')}` } });
+        const basic = await app.inject({
+          ...r,
+          headers: {
+            'content-type': 'image/jpeg',
+            authorization: `Basic ${Buffer.from(`u:${TOKEN}`).toString('base64')}`,
+          },
+        });
         problem(basic, 401, 'unauthorized');
-        const wrong = await app.inject({ ...r, headers: { 'content-type': 'image/jpeg', authorization: `Bearer ${TOKEN}x` } });
+        const wrong = await app.inject({
+          ...r,
+          headers: { 'content-type': 'image/jpeg', authorization: `Bearer ${TOKEN}x` },
+        });
         problem(wrong, 403, 'bad_token');
         const short = await app.inject({ ...r, headers: { 'content-type': 'image/jpeg', authorization: 'Bearer x' } });
         problem(short, 403, 'bad_token');
       }
       assert.deepEqual(await backend.stored(), ['seeded.jpg']);
-      assert.equal((await app.inject({ url: '/_kinu/info/seeded.jpg', headers: { authorization: `bearer ${TOKEN}` } })).statusCode, 200, 'the scheme is case-insensitive');
+      assert.equal(
+        (await app.inject({ url: '/_kinu/info/seeded.jpg', headers: { authorization: `bearer ${TOKEN}` } })).statusCode,
+        200,
+        'the scheme is case-insensitive',
+      );
     });
 
     test('no KINU_TOKEN: every management route is 404 route_not_found; images still work', async () => {
@@ -608,7 +721,12 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
       const app = server({ KINU_MAX_BYTES: String(200_000) });
       const half = JPEG.subarray(0, Math.floor(JPEG.length / 2));
       const checks: [string, () => Promise<Awaited<ReturnType<typeof put>>>, number, string][] = [
-        ['not an image', () => put(app, 'text.jpg', 'hello, I am not a picture at all', 'text/plain'), 415, 'unsupported_format'],
+        [
+          'not an image',
+          () => put(app, 'text.jpg', 'hello, I am not a picture at all', 'text/plain'),
+          415,
+          'unsupported_format',
+        ],
         ['not an image (POST)', () => post(app, Buffer.from('GIF89a but no more')), 422, 'corrupt_image'],
         ['a BMP', () => post(app, bytesOf('corrupt/bmp-invalid-bpp.bmp')), 415, 'unsupported_format'],
         ['empty PUT', () => put(app, 'empty.jpg', Buffer.alloc(0), 'image/jpeg'), 400, 'invalid_upload'],
@@ -641,12 +759,35 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
       const app = server();
       const port = await listen(app);
       await backend.seed('b.jpg', JPEG);
-      const bad = ['a/%2e%2e/b.jpg', 'a/../b.jpg', '%2e%2e', '..', '..%2Fb.jpg', '%2E%2E/x/b.jpg', 'a//b.jpg', 'a%5Cb.jpg', '%00.jpg', 'a/./b.jpg', '%zz.jpg', ''];
+      const bad = [
+        'a/%2e%2e/b.jpg',
+        'a/../b.jpg',
+        '%2e%2e',
+        '..',
+        '..%2Fb.jpg',
+        '%2E%2E/x/b.jpg',
+        'a//b.jpg',
+        'a%5Cb.jpg',
+        '%00.jpg',
+        'a/./b.jpg',
+        '%zz.jpg',
+        '',
+      ];
       for (const key of bad) {
-        const up = await exchange(port, [requestHead('PUT', `/_kinu/objects/${key}`, { 'content-type': 'image/jpeg', 'content-length': JPEG.length, connection: 'close' }), JPEG]);
+        const up = await exchange(port, [
+          requestHead('PUT', `/_kinu/objects/${key}`, {
+            'content-type': 'image/jpeg',
+            'content-length': JPEG.length,
+            connection: 'close',
+          }),
+          JPEG,
+        ]);
         assert.equal(up?.status, 400, `PUT ${key}: ${up?.head}`);
         assert.equal(JSON.parse(up!.body).code, 'invalid_key', `PUT ${key}`);
-        for (const [method, path] of [['DELETE', `/_kinu/objects/${key}`], ['GET', `/_kinu/info/${key}`]]) {
+        for (const [method, path] of [
+          ['DELETE', `/_kinu/objects/${key}`],
+          ['GET', `/_kinu/info/${key}`],
+        ]) {
           const r = await raw(port, path!, method, AUTH);
           assert.equal(r.status, 400, `${method} ${key}: ${r.body.toString()}`);
           assert.equal(JSON.parse(r.body.toString()).code, 'invalid_key', `${method} ${key}`);
@@ -666,7 +807,10 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
     test('a PUT with a body but no Content-Type is taken as raw bytes', async () => {
       const app = server();
       const port = await listen(app);
-      const a = await exchange(port, [requestHead('PUT', '/_kinu/objects/untyped.jpg', { 'content-length': JPEG.length, connection: 'close' }), JPEG]);
+      const a = await exchange(port, [
+        requestHead('PUT', '/_kinu/objects/untyped.jpg', { 'content-length': JPEG.length, connection: 'close' }),
+        JPEG,
+      ]);
       assert.equal(a?.status, 201, a?.body);
       assert.ok((await backend.read('untyped.jpg'))!.equals(JPEG));
     });
@@ -675,12 +819,26 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
       const app = server({ KINU_MAX_BYTES: String(200_000) });
       const port = await listen(app);
       // 5 MB declared, 1 kB sent, and the socket kept open: the answer must come without the rest.
-      const a = await exchange(port, [requestHead('PUT', '/_kinu/objects/huge.jpg', { 'content-type': 'image/jpeg', 'content-length': 5_000_000 }), BIG_JPEG.subarray(0, 1024)], { after: 'wait' });
+      const a = await exchange(
+        port,
+        [
+          requestHead('PUT', '/_kinu/objects/huge.jpg', { 'content-type': 'image/jpeg', 'content-length': 5_000_000 }),
+          BIG_JPEG.subarray(0, 1024),
+        ],
+        { after: 'wait' },
+      );
       assert.ok(a, 'an answer');
       assert.equal(a.status, 413, a.head);
       assert.equal(JSON.parse(a.body).code, 'upload_too_large');
       assert.match(a.headers['content-type'] ?? '', /^application\/problem\+json/);
-      const b = await exchange(port, [requestHead('POST', '/_kinu/objects', { 'content-type': 'image/jpeg', 'content-length': 5_000_000 }), BIG_JPEG.subarray(0, 1024)], { after: 'wait' });
+      const b = await exchange(
+        port,
+        [
+          requestHead('POST', '/_kinu/objects', { 'content-type': 'image/jpeg', 'content-length': 5_000_000 }),
+          BIG_JPEG.subarray(0, 1024),
+        ],
+        { after: 'wait' },
+      );
       assert.equal(b?.status, 413, b?.head);
       await nothingStored('declared too large');
       assert.equal((await fetch(`http://127.0.0.1:${port}/_kinu/health`)).status, 200, 'still serving');
@@ -689,8 +847,14 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
     test('over KINU_MAX_BYTES while chunked: 413, nothing stored', async () => {
       const app = server({ KINU_MAX_BYTES: String(200_000) });
       const port = await listen(app);
-      for (const [method, path] of [['PUT', '/_kinu/objects/huge.jpg'], ['POST', '/_kinu/objects']] as const) {
-        const a = await exchange(port, [requestHead(method, path, { 'content-type': 'image/jpeg', 'transfer-encoding': 'chunked' }), ...chunked(BIG_JPEG.subarray(0, 400_000))]);
+      for (const [method, path] of [
+        ['PUT', '/_kinu/objects/huge.jpg'],
+        ['POST', '/_kinu/objects'],
+      ] as const) {
+        const a = await exchange(port, [
+          requestHead(method, path, { 'content-type': 'image/jpeg', 'transfer-encoding': 'chunked' }),
+          ...chunked(BIG_JPEG.subarray(0, 400_000)),
+        ]);
         assert.equal(a?.status, 413, a?.head);
         assert.equal(JSON.parse(a!.body).code, 'upload_too_large');
       }
@@ -709,8 +873,18 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
       const app = server();
       const port = await listen(app);
       for (const after of ['destroy', 'end'] as const) {
-        for (const [method, path] of [['PUT', '/_kinu/objects/cut.jpg'], ['POST', '/_kinu/objects']] as const) {
-          const a = await exchange(port, [requestHead(method, path, { 'content-type': 'image/jpeg', 'content-length': BIG_JPEG.length }), BIG_JPEG.subarray(0, BIG_JPEG.length >> 1)], { after });
+        for (const [method, path] of [
+          ['PUT', '/_kinu/objects/cut.jpg'],
+          ['POST', '/_kinu/objects'],
+        ] as const) {
+          const a = await exchange(
+            port,
+            [
+              requestHead(method, path, { 'content-type': 'image/jpeg', 'content-length': BIG_JPEG.length }),
+              BIG_JPEG.subarray(0, BIG_JPEG.length >> 1),
+            ],
+            { after },
+          );
           // Nobody to answer to when the socket is gone; a half-closed one may get a 400.
           if (a) assert.equal(a.status, 400, a.head);
         }
@@ -720,14 +894,30 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
       // A multipart body cut short as well.
       const boundary = 'kinu-cut';
       const partial = Buffer.concat([
-        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+        ),
         BIG_JPEG.subarray(0, 500_000),
       ]);
-      await exchange(port, [requestHead('POST', '/_kinu/objects', { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': partial.length + 1_000_000 }), partial], { after: 'destroy' });
+      await exchange(
+        port,
+        [
+          requestHead('POST', '/_kinu/objects', {
+            'content-type': `multipart/form-data; boundary=${boundary}`,
+            'content-length': partial.length + 1_000_000,
+          }),
+          partial,
+        ],
+        { after: 'destroy' },
+      );
       await allClosed(app);
       await nothingStored('interrupted multipart upload');
 
-      const ok = await fetch(`http://127.0.0.1:${port}/_kinu/objects/after.jpg`, { method: 'PUT', body: JPEG, headers: AUTH });
+      const ok = await fetch(`http://127.0.0.1:${port}/_kinu/objects/after.jpg`, {
+        method: 'PUT',
+        body: JPEG,
+        headers: AUTH,
+      });
       assert.equal(ok.status, 201);
       const img = await fetch(`http://127.0.0.1:${port}/after.jpg?w=20`);
       assert.equal(img.status, 200);
@@ -738,10 +928,23 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
     test('multipart forms that hold no usable file are 400', async () => {
       const app = server();
       const boundary = 'kinu-b';
-      const form = (parts: string[]) => Buffer.from(`${parts.map((p) => `--${boundary}\r\n${p}\r\n`).join('')}--${boundary}--\r\n`);
-      const send = (payload: Buffer) => app.inject({ method: 'POST', url: '/_kinu/objects', payload, headers: { ...AUTH, 'content-type': `multipart/form-data; boundary=${boundary}` } });
+      const form = (parts: string[]) =>
+        Buffer.from(`${parts.map((p) => `--${boundary}\r\n${p}\r\n`).join('')}--${boundary}--\r\n`);
+      const send = (payload: Buffer) =>
+        app.inject({
+          method: 'POST',
+          url: '/_kinu/objects',
+          payload,
+          headers: { ...AUTH, 'content-type': `multipart/form-data; boundary=${boundary}` },
+        });
       problem(await send(form(['Content-Disposition: form-data; name="title"\r\n\r\nhello'])), 400, 'invalid_upload');
-      problem(await send(form(['Content-Disposition: form-data; name="file"; filename="e.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'])), 400, 'invalid_upload');
+      problem(
+        await send(
+          form(['Content-Disposition: form-data; name="file"; filename="e.jpg"\r\nContent-Type: image/jpeg\r\n\r\n']),
+        ),
+        400,
+        'invalid_upload',
+      );
       problem(await send(Buffer.from('this is not a form')), 400, 'invalid_upload');
       await nothingStored('bad forms');
     });
@@ -749,9 +952,22 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
     test('a form with two files is refused, not half taken', async () => {
       const app = server();
       const boundary = 'kinu-two';
-      const file = (name: string, body: Buffer) => [Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.bin"\r\n\r\n`), body, Buffer.from('\r\n')];
+      const file = (name: string, body: Buffer) => [
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${name}.bin"\r\n\r\n`),
+        body,
+        Buffer.from('\r\n'),
+      ];
       const payload = Buffer.concat([...file('a', JPEG), ...file('b', PNG_ALPHA), Buffer.from(`--${boundary}--\r\n`)]);
-      problem(await app.inject({ method: 'POST', url: '/_kinu/objects', payload, headers: { ...AUTH, 'content-type': `multipart/form-data; boundary=${boundary}` } }), 400, 'invalid_upload');
+      problem(
+        await app.inject({
+          method: 'POST',
+          url: '/_kinu/objects',
+          payload,
+          headers: { ...AUTH, 'content-type': `multipart/form-data; boundary=${boundary}` },
+        }),
+        400,
+        'invalid_upload',
+      );
       await nothingStored('two files');
     });
 
@@ -767,12 +983,23 @@ for (const [name, makeBackend] of [['file', fileBackend], ['s3', s3Backend]] as 
     test('wrong methods are 405 with Allow', async () => {
       const app = server();
       const cases: [string, string, string][] = [
-        ['GET', '/_kinu/objects', 'POST'], ['PUT', '/_kinu/objects', 'POST'], ['DELETE', '/_kinu/objects', 'POST'],
-        ['GET', '/_kinu/objects/a.jpg', 'PUT, DELETE'], ['POST', '/_kinu/objects/a.jpg', 'PUT, DELETE'], ['PATCH', '/_kinu/objects/a.jpg', 'PUT, DELETE'],
-        ['PUT', '/_kinu/info/a.jpg', 'GET, HEAD'], ['DELETE', '/_kinu/info/a.jpg', 'GET, HEAD'], ['POST', '/_kinu/info/a.jpg', 'GET, HEAD'],
+        ['GET', '/_kinu/objects', 'POST'],
+        ['PUT', '/_kinu/objects', 'POST'],
+        ['DELETE', '/_kinu/objects', 'POST'],
+        ['GET', '/_kinu/objects/a.jpg', 'PUT, DELETE'],
+        ['POST', '/_kinu/objects/a.jpg', 'PUT, DELETE'],
+        ['PATCH', '/_kinu/objects/a.jpg', 'PUT, DELETE'],
+        ['PUT', '/_kinu/info/a.jpg', 'GET, HEAD'],
+        ['DELETE', '/_kinu/info/a.jpg', 'GET, HEAD'],
+        ['POST', '/_kinu/info/a.jpg', 'GET, HEAD'],
       ];
       for (const [method, url, allow] of cases) {
-        const res = await app.inject({ method: method as 'GET', url, headers: AUTH, ...(method === 'GET' || method === 'DELETE' ? {} : { payload: JPEG }) });
+        const res = await app.inject({
+          method: method as 'GET',
+          url,
+          headers: AUTH,
+          ...(method === 'GET' || method === 'DELETE' ? {} : { payload: JPEG }),
+        });
         problem(res, 405, 'method_not_allowed');
         assert.equal(res.headers.allow, allow, `${method} ${url}`);
       }

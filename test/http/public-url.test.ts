@@ -13,14 +13,22 @@ const SECRET = 'a-kinu-secret-of-32-characters!!';
 const PNG = readFileSync(corpus('png/rgba.png'));
 const upload = (env: Record<string, string>) => {
   const { app } = testServer({ KINU_SOURCE: tempDir(), KINU_TOKEN: TOKEN, ...env });
-  const put = () => app.inject({
-    method: 'PUT', url: '/_kinu/objects/a/b.png', payload: PNG,
-    headers: { authorization: `Bearer ${TOKEN}`, host: 'evil.example', 'x-forwarded-host': 'evil.example', 'content-type': 'image/png' },
-  });
+  const put = () =>
+    app.inject({
+      method: 'PUT',
+      url: '/_kinu/objects/a/b.png',
+      payload: PNG,
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        host: 'evil.example',
+        'x-forwarded-host': 'evil.example',
+        'content-type': 'image/png',
+      },
+    });
   return { app, put };
 };
 
-describe('the upload answer\'s url', () => {
+describe("the upload answer's url", () => {
   test('without KINU_PUBLIC_URL: a path, whatever Host the request names', async () => {
     const { app, put } = upload({});
     try {
@@ -46,8 +54,18 @@ describe('the upload answer\'s url', () => {
   });
 
   test('KINU_PUBLIC_URL must be an http(s) base URL', () => {
-    for (const bad of ['img.example.com', 'ftp://img.example.com', 'https://img.example.com/?a=1', 'https://u:p@img.example.com', 'https://img.example.com/#x']) {
-      assert.throws(() => loadConfig({ env: { KINU_PUBLIC_URL: bad } }), (e: unknown) => e instanceof ConfigError && /KINU_PUBLIC_URL/.test(e.message), bad);
+    for (const bad of [
+      'img.example.com',
+      'ftp://img.example.com',
+      'https://img.example.com/?a=1',
+      'https://u:p@img.example.com',
+      'https://img.example.com/#x',
+    ]) {
+      assert.throws(
+        () => loadConfig({ env: { KINU_PUBLIC_URL: bad } }),
+        (e: unknown) => e instanceof ConfigError && /KINU_PUBLIC_URL/.test(e.message),
+        bad,
+      );
     }
     assert.equal(loadConfig({ env: { KINU_PUBLIC_URL: 'http://127.0.0.1:8080' } }).publicUrl, 'http://127.0.0.1:8080');
   });
@@ -57,7 +75,11 @@ describe('problem+json answers', () => {
   test('carry X-Content-Type-Options: nosniff', async () => {
     const { app } = testServer({ KINU_SECRET: SECRET });
     try {
-      for (const [url, status, code] of [['/_kinu/nope', 404, 'route_not_found'], ['/png/rgba.png?w=40', 403, 'bad_signature'], ['/png/rgba.png?zoom=2', 400, 'invalid_param']] as const) {
+      for (const [url, status, code] of [
+        ['/_kinu/nope', 404, 'route_not_found'],
+        ['/png/rgba.png?w=40', 403, 'bad_signature'],
+        ['/png/rgba.png?zoom=2', 400, 'invalid_param'],
+      ] as const) {
         const res = await app.inject({ url: status === 400 ? signUrl(SECRET, url) : url });
         problem(res, status, code);
         assert.equal(res.headers['x-content-type-options'], 'nosniff', url);

@@ -11,12 +11,28 @@ import { heldSource, listen, raw, until } from './fakes.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-interface Line { msg: string; reqId?: string; method?: string; url?: string; status?: number; bytes?: number; cache?: string; ms?: number; aborted?: boolean; level: number }
+interface Line {
+  msg: string;
+  reqId?: string;
+  method?: string;
+  url?: string;
+  status?: number;
+  bytes?: number;
+  cache?: string;
+  ms?: number;
+  aborted?: boolean;
+  level: number;
+}
 
 /** A server on a real listener whose log lines are collected. */
 async function logged(t: { after(fn: () => unknown): void }, env: Record<string, string> = {}, deps: ServerDeps = {}) {
   const lines: Line[] = [];
-  const stream = new Writable({ write(chunk, _enc, cb) { for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Line); cb(); } });
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Line);
+      cb();
+    },
+  });
   const { app } = testServer({ KINU_LOG_LEVEL: 'info', ...env }, { logger: { level: 'info', stream }, ...deps });
   t.after(() => app.close());
   const port = await listen(app);
@@ -65,12 +81,20 @@ test('bytes in the access line are the body sent: none for HEAD and 304', async 
   const { port, access } = await logged(t);
   const full = await raw(port, '/photos/hato-pigeons.jpg?w=14');
   const head = await raw(port, '/photos/hato-pigeons.jpg?w=14', 'HEAD');
-  const notModified = await raw(port, '/photos/hato-pigeons.jpg?w=14', 'GET', { 'if-none-match': String(full.headers.etag) });
+  const notModified = await raw(port, '/photos/hato-pigeons.jpg?w=14', 'GET', {
+    'if-none-match': String(full.headers.etag),
+  });
   const original = await raw(port, '/photos/hato-pigeons.jpg');
   const originalHead = await raw(port, '/photos/hato-pigeons.jpg', 'HEAD');
-  assert.deepEqual([full.status, head.status, notModified.status, original.status, originalHead.status], [200, 200, 304, 200, 200]);
+  assert.deepEqual(
+    [full.status, head.status, notModified.status, original.status, originalHead.status],
+    [200, 200, 304, 200, 200],
+  );
   await until(() => access().length === 5, 'five access lines');
-  assert.deepEqual(access().map((l) => l.bytes), [full.body.length, 0, 0, original.body.length, 0]);
+  assert.deepEqual(
+    access().map((l) => l.bytes),
+    [full.body.length, 0, 0, original.body.length, 0],
+  );
   assert.ok(original.body.length > 100_000);
 });
 
@@ -93,7 +117,11 @@ test('a missing, too long or unsafe X-Request-Id is replaced by a generated UUID
 
 test('errors logged during a request carry its id; 503 overloaded and shutting_down echo it', async (t) => {
   const held = heldSource();
-  const { app, port, lines, access } = await logged(t, {}, { source: held.source, limiter: createLimiter({ concurrency: 1, queue: 0 }) });
+  const { app, port, lines, access } = await logged(
+    t,
+    {},
+    { source: held.source, limiter: createLimiter({ concurrency: 1, queue: 0 }) },
+  );
   const first = raw(port, '/photos/hato-pigeons.jpg?w=20', 'GET', { 'x-request-id': 'first' });
   await until(() => held.state.entered === 1, 'first request holds the slot');
   const overloaded = await raw(port, '/photos/hato-pigeons.jpg?w=21', 'GET', { 'x-request-id': 'second' });
@@ -109,7 +137,16 @@ test('errors logged during a request carry its id; 503 overloaded and shutting_d
   assert.equal(JSON.parse(draining.body.toString()).code, 'shutting_down');
   assert.equal(draining.headers['x-request-id'], 'third');
   await until(() => access().length === 3, 'three access lines');
-  assert.deepEqual(access().map((l) => [l.reqId, l.status]).sort(), [['first', 200], ['second', 503], ['third', 503]]);
+  assert.deepEqual(
+    access()
+      .map((l) => [l.reqId, l.status])
+      .sort(),
+    [
+      ['first', 200],
+      ['second', 503],
+      ['third', 503],
+    ],
+  );
 });
 
 test('a client that leaves before the answer still gets exactly one line, marked aborted', async (t) => {
@@ -131,7 +168,12 @@ test('a client that leaves before the answer still gets exactly one line, marked
   const later = await raw(port, '/_kinu/health');
   assert.equal(later.status, 200);
   await until(() => access().length === 2, 'the health request logged');
-  assert.deepEqual(access().map((x) => x.reqId).filter((id) => id === 'leaver'), ['leaver']);
+  assert.deepEqual(
+    access()
+      .map((x) => x.reqId)
+      .filter((id) => id === 'leaver'),
+    ['leaver'],
+  );
 });
 
 test('at log level warn no access lines are written, but requests are still counted', async (t) => {

@@ -9,7 +9,9 @@ before(async () => {
   s3 = await startS3('kinu-results');
   useS3rverCredentials();
 });
-after(async () => { await s3.stop(); });
+after(async () => {
+  await s3.stop();
+});
 
 test('a variant made by one instance is served by another from the store, then from its memory', async () => {
   const env = { KINU_RESULT_STORE: 's3://kinu-results/variants', KINU_S3_ENDPOINT: s3.endpoint };

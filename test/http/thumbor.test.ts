@@ -13,7 +13,6 @@ const PHOTO = 'photos/hato-pigeons.jpg'; // 3082×2048
 const THUMBOR_KEY = 'MY_SECURE_KEY'; // thumbor's default; shorter than KINU_SECRET allows, accepted as it is
 const DIALECTS = 'native=/,thumbor=/th';
 
-
 describe('thumbor over HTTP, unsigned (no KINU_THUMBOR_KEY)', () => {
   const { app } = testServer({ KINU_DIALECTS: DIALECTS, KINU_MEMORY_CACHE_MB: '0' });
   after(() => app.close());
@@ -21,13 +20,28 @@ describe('thumbor over HTTP, unsigned (no KINU_THUMBOR_KEY)', () => {
   const PAIRS: [string, string, [number, number]?][] = [
     [`/th/unsafe/300x200/smart/${PHOTO}`, `/${PHOTO}?w=300&h=200&pos=attention&enlarge=1`, [300, 200]],
     [`/th/unsafe/300x200/left/top/${PHOTO}`, `/${PHOTO}?w=300&h=200&pos=top-left&enlarge=1`, [300, 200]],
-    [`/th/unsafe/fit-in/300x300/filters:fill(blue):format(webp):quality(70)/${PHOTO}`, `/${PHOTO}?w=300&h=300&fit=contain&bg=0000ff&fmt=webp&q=70`, [300, 300]],
+    [
+      `/th/unsafe/fit-in/300x300/filters:fill(blue):format(webp):quality(70)/${PHOTO}`,
+      `/${PHOTO}?w=300&h=300&fit=contain&bg=0000ff&fmt=webp&q=70`,
+      [300, 300],
+    ],
     [`/th/unsafe/full-fit-in/300x300/${PHOTO}`, `/${PHOTO}?w=300&h=300&fit=outside&enlarge=1`, [451, 300]],
     // thumbor resizes to 300×200, mirrors, then rotates (a filter): a 200×300 portrait
-    [`/th/unsafe/-300x200/filters:rotate(90):grayscale()/${PHOTO}`, `/${PHOTO}?w=200&h=300&rot=270&flip=v&gray=1&enlarge=1`, [200, 300]],
+    [
+      `/th/unsafe/-300x200/filters:rotate(90):grayscale()/${PHOTO}`,
+      `/${PHOTO}?w=200&h=300&rot=270&flip=v&gray=1&enlarge=1`,
+      [200, 300],
+    ],
     [`/th/unsafe/100x100:900x700/fit-in/200x0/${PHOTO}`, `/${PHOTO}?crop=100,100,800,600&w=200`, [200, 150]],
-    [`/th/unsafe/400x0/filters:watermark(png/rgba.png,-0,-0,50,25):blur(2)/${PHOTO}`, `/${PHOTO}?w=400&enlarge=1&wm=png/rgba.png&wm_pos=bottom-right&wm_opacity=0.5&wm_scale=0.25&blur=1.29`],
-    [`/th/unsafe/fit-in/200x200/filters:format(png)/png/alpha-photo-blackbug.png`, '/png/alpha-photo-blackbug.png?w=200&h=200&fit=inside&fmt=png', [200, 150]],
+    [
+      `/th/unsafe/400x0/filters:watermark(png/rgba.png,-0,-0,50,25):blur(2)/${PHOTO}`,
+      `/${PHOTO}?w=400&enlarge=1&wm=png/rgba.png&wm_pos=bottom-right&wm_opacity=0.5&wm_scale=0.25&blur=1.29`,
+    ],
+    [
+      `/th/unsafe/fit-in/200x200/filters:format(png)/png/alpha-photo-blackbug.png`,
+      '/png/alpha-photo-blackbug.png?w=200&h=200&fit=inside&fmt=png',
+      [200, 150],
+    ],
     [`/th/unsafe/filters:strip_exif()/${PHOTO}`, `/${PHOTO}?enlarge=1`, [3082, 2048]],
   ];
   for (const [peer, nativeUrl, size] of PAIRS) {
@@ -62,7 +76,13 @@ describe('thumbor over HTTP, unsigned (no KINU_THUMBOR_KEY)', () => {
   });
 
   test('absolute http(s) images are a 400 invalid_key: kinu has no HTTP origin', async () => {
-    const p = problem(await app.inject({ url: '/th/unsafe/filters:blur(7)/https%3A%2F%2Fgithub.com%2Fthumbor%2Fthumbor%2Fraw%2Fmaster%2Fexample.jpg' }), 400, 'invalid_key');
+    const p = problem(
+      await app.inject({
+        url: '/th/unsafe/filters:blur(7)/https%3A%2F%2Fgithub.com%2Fthumbor%2Fthumbor%2Fraw%2Fmaster%2Fexample.jpg',
+      }),
+      400,
+      'invalid_key',
+    );
     assert.match(p.detail, /^image: absolute http\(s\)/);
   });
 
@@ -72,7 +92,11 @@ describe('thumbor over HTTP, unsigned (no KINU_THUMBOR_KEY)', () => {
 });
 
 describe('thumbor over HTTP, signed (KINU_THUMBOR_KEY)', () => {
-  const { app } = testServer({ KINU_DIALECTS: DIALECTS, KINU_THUMBOR_KEY: `new-thumbor-key,${THUMBOR_KEY}`, KINU_UNSIGNED_DIALECTS: 'native' });
+  const { app } = testServer({
+    KINU_DIALECTS: DIALECTS,
+    KINU_THUMBOR_KEY: `new-thumbor-key,${THUMBOR_KEY}`,
+    KINU_UNSIGNED_DIALECTS: 'native',
+  });
   after(() => app.close());
   const path = `fit-in/300x300/filters:format(webp)/${PHOTO}`;
 
@@ -101,7 +125,7 @@ describe('thumbor over HTTP, signed (KINU_THUMBOR_KEY)', () => {
   });
 });
 
-describe('thumbor\'s order of mirror and rotation, pixel for pixel', () => {
+describe("thumbor's order of mirror and rotation, pixel for pixel", () => {
   // A 4×2 image of 8 distinct colours; thumbor mirrors (-W, -H) while resizing, then rotate(n) turns it
   // counter-clockwise (PIL's ROTATE_90): replayed here with sharp on the original, compared to kinu's output.
   const dir = tempDir();
@@ -110,15 +134,31 @@ describe('thumbor\'s order of mirror and rotation, pixel for pixel', () => {
   const pixels = Buffer.from(Array.from({ length: 8 }, (_, i) => [i * 30, 255 - i * 30, (i * 70) % 256]).flat());
   const original = join(dir, 'grid.png');
 
-  for (const [flips, angle] of [['-0x0', 90], ['0x-0', 90], ['-0x-0', 90], ['-0x0', 270], ['0x-0', 180], ['-0x0', 0], ['0x0', 90]] as const) {
+  for (const [flips, angle] of [
+    ['-0x0', 90],
+    ['0x-0', 90],
+    ['-0x-0', 90],
+    ['-0x0', 270],
+    ['0x-0', 180],
+    ['-0x0', 0],
+    ['0x0', 90],
+  ] as const) {
     test(`/${flips}/filters:rotate(${angle})`, async () => {
-      writeFileSync(original, await sharp(pixels, { raw: { width: 4, height: 2, channels: 3 } }).png().toBuffer());
+      writeFileSync(
+        original,
+        await sharp(pixels, { raw: { width: 4, height: 2, channels: 3 } })
+          .png()
+          .toBuffer(),
+      );
       const res = await app.inject({ url: `/th/unsafe/${flips}/filters:rotate(${angle}):format(png)/grid.png` });
       assert.equal(res.statusCode, 200, res.body);
       let expected = await sharp(original).toBuffer();
       if (flips.startsWith('-')) expected = await sharp(expected).flop().toBuffer();
       if (flips.includes('x-')) expected = await sharp(expected).flip().toBuffer();
-      if (angle !== 0) expected = await sharp(expected).rotate(360 - angle).toBuffer();
+      if (angle !== 0)
+        expected = await sharp(expected)
+          .rotate(360 - angle)
+          .toBuffer();
       const raw = (b: Buffer) => sharp(b).removeAlpha().raw().toBuffer();
       assert.ok((await raw(res.rawPayload)).equals(await raw(expected)));
     });

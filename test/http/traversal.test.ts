@@ -19,15 +19,35 @@ describe('path traversal over a socket', () => {
   symlinkSync(join(base, 'secret.txt'), join(root, 'photos', 'link.txt'));
   const { app } = testServer({ KINU_SOURCE: root });
   let port = 0;
-  before(async () => { port = await listen(app); });
+  before(async () => {
+    port = await listen(app);
+  });
   after(() => app.close());
 
   const PATHS = [
-    '/../package.json', '/../secret.txt', '/photos/../../secret.txt', '/%2e%2e/package.json', '/%2E%2E/secret.txt',
-    '/.%2e/secret.txt', '/photos/..%2f..%2fpackage.json', '/photos/..%2F..%2Fsecret.txt', '/photos%2f..%2f..%2fsecret.txt',
-    '/%2fetc%2fpasswd', '//etc/passwd', '/..%5c..%5csecret.txt', '/photos\\..\\..\\secret.txt', '/photos/a.jpg%00.txt',
-    '/%00../secret.txt', '/photos/link.txt', '/photos/%2e%2e/%2e%2e/secret.txt', '/./secret.txt', '/%252e%252e/secret.txt',
-    `/${base.slice(1)}/secret.txt`, `/${encodeURIComponent(join(base, 'secret.txt'))}`, '/%zz/../secret.txt', '/%',
+    '/../package.json',
+    '/../secret.txt',
+    '/photos/../../secret.txt',
+    '/%2e%2e/package.json',
+    '/%2E%2E/secret.txt',
+    '/.%2e/secret.txt',
+    '/photos/..%2f..%2fpackage.json',
+    '/photos/..%2F..%2Fsecret.txt',
+    '/photos%2f..%2f..%2fsecret.txt',
+    '/%2fetc%2fpasswd',
+    '//etc/passwd',
+    '/..%5c..%5csecret.txt',
+    '/photos\\..\\..\\secret.txt',
+    '/photos/a.jpg%00.txt',
+    '/%00../secret.txt',
+    '/photos/link.txt',
+    '/photos/%2e%2e/%2e%2e/secret.txt',
+    '/./secret.txt',
+    '/%252e%252e/secret.txt',
+    `/${base.slice(1)}/secret.txt`,
+    `/${encodeURIComponent(join(base, 'secret.txt'))}`,
+    '/%zz/../secret.txt',
+    '/%',
   ];
   for (const path of PATHS) {
     test(`${path} → 400 or 404, never the file`, async () => {

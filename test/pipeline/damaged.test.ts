@@ -15,11 +15,13 @@ function gifFrameData(b: Buffer): number[] {
   if (b[10]! & 0x80) at += 3 * (1 << ((b[10]! & 7) + 1));
   const starts: number[] = [];
   while (at < b.length && b[at] !== 0x3b) {
-    if (b[at] === 0x21) { // extension: label, then sub-blocks
+    if (b[at] === 0x21) {
+      // extension: label, then sub-blocks
       at += 2;
       while (b[at]) at += b[at]! + 1;
       at++;
-    } else if (b[at] === 0x2c) { // image: descriptor, local colour table, LZW code size, sub-blocks
+    } else if (b[at] === 0x2c) {
+      // image: descriptor, local colour table, LZW code size, sub-blocks
       const flags = b[at + 9]!;
       at += 10 + (flags & 0x80 ? 3 * (1 << ((flags & 7) + 1)) : 0) + 1;
       starts.push(at);
@@ -33,7 +35,7 @@ function gifFrameData(b: Buffer): number[] {
 /** The offset of each ANMF chunk's payload in an animated WebP. */
 function webpFrames(b: Buffer): number[] {
   const out: number[] = [];
-  for (let at = 12; at + 8 <= b.length;) {
+  for (let at = 12; at + 8 <= b.length; ) {
     const len = b.readUInt32LE(at + 4);
     if (b.toString('latin1', at, at + 4) === 'ANMF') out.push(at + 8);
     at += 8 + len + (len & 1);
@@ -75,7 +77,16 @@ test('a GIF damaged after its first frame is a 422 in every step that reads all 
   const app = serverOver({ 'bad.gif': gifDamagedAfterFirstFrame() });
   // libvips keeps one error buffer for all threads: under concurrency a decoder's message is often lost and
   // sharp says only "Warning treated as error due to failOn setting", which kinu used to answer with a 500.
-  const queries = ['w=500&blur=2&sharpen=1', 'w=100', 'fmt=json&w=90', 'w=300&fmt=webp', 'blur=1', 'w=120&fmt=gif', 'sharpen=2&w=50', 'w=400&h=100&fit=fill'];
+  const queries = [
+    'w=500&blur=2&sharpen=1',
+    'w=100',
+    'fmt=json&w=90',
+    'w=300&fmt=webp',
+    'blur=1',
+    'w=120&fmt=gif',
+    'sharpen=2&w=50',
+    'w=400&h=100&fit=fill',
+  ];
   const statuses: Record<string, number> = {};
   for (let round = 0; round < 10; round++) {
     const answers = await Promise.all(queries.map((q) => app.inject({ url: `/bad.gif?${q}&q=${60 + round}` })));
@@ -119,7 +130,11 @@ test('a frame delay beyond what encoders write is clamped, and the animation ser
     const delay = meta.delay!;
     // GIF counts in hundredths of a second, so 65535 ms comes back rounded to 65540.
     assert.ok(delay[1]! >= 65530 && delay[1]! <= 65540, `${fmt}: the long frame is clamped: ${delay[1]}`);
-    assert.deepEqual([delay[0], ...delay.slice(2)], [original.delay![0], ...original.delay!.slice(2)], `${fmt}: other frames keep their delays`);
+    assert.deepEqual(
+      [delay[0], ...delay.slice(2)],
+      [original.delay![0], ...original.delay!.slice(2)],
+      `${fmt}: other frames keep their delays`,
+    );
   }
 });
 

@@ -15,7 +15,8 @@ const LIMITS = { maxPixels: 100_000_000, maxFrames: 500, memoryBytes: 1024 * MiB
 const ALL = { avif: true, webp: true };
 const SIDE = 2000;
 
-const base = () => sharp({ create: { width: SIDE, height: SIDE, channels: 4, background: { r: 40, g: 120, b: 200, alpha: 0.5 } } });
+const base = () =>
+  sharp({ create: { width: SIDE, height: SIDE, channels: 4, background: { r: 40, g: 120, b: 200, alpha: 0.5 } } });
 async function costOf(bytes: Buffer): Promise<number> {
   const src = { ...sourceInfo(await sharp(bytes).metadata()), bytes: 0 };
   return makePlan(src, { ...IDENTITY, width: 100, format: 'jpeg' }, ALL, LIMITS).cost.bytes;
@@ -23,22 +24,24 @@ async function costOf(bytes: Buffer): Promise<number> {
 
 test('a progressive JPEG costs its coefficients and an interlaced PNG its whole decode, a baseline file neither', async () => {
   const px = SIDE * SIDE;
-  const jpeg = (progressive: boolean, chromaSubsampling: string) => base().flatten().jpeg({ progressive, chromaSubsampling }).toBuffer();
+  const jpeg = (progressive: boolean, chromaSubsampling: string) =>
+    base().flatten().jpeg({ progressive, chromaSubsampling }).toBuffer();
   const plain444 = await costOf(await jpeg(false, '4:4:4'));
   // 2 B per coefficient: 3 full components at 4:4:4, luma + two quarters at 4:2:0 (measured 5.8 and 2.9 B/px).
-  assert.ok(await costOf(await jpeg(true, '4:4:4')) - plain444 >= 5.5 * px);
-  const extra420 = await costOf(await jpeg(true, '4:2:0')) - await costOf(await jpeg(false, '4:2:0'));
+  assert.ok((await costOf(await jpeg(true, '4:4:4'))) - plain444 >= 5.5 * px);
+  const extra420 = (await costOf(await jpeg(true, '4:2:0'))) - (await costOf(await jpeg(false, '4:2:0')));
   assert.ok(extra420 >= 2.8 * px && extra420 < 5.5 * px, `${extra420 / px} B/px`);
   const png16 = (progressive: boolean) => base().toColourspace('rgb16').png({ progressive }).toBuffer();
   // 16-bit RGBA, decoded whole: 8 B per pixel (measured 7.8).
-  assert.ok(await costOf(await png16(true)) - await costOf(await png16(false)) >= 7.5 * px);
+  assert.ok((await costOf(await png16(true))) - (await costOf(await png16(false))) >= 7.5 * px);
 });
 
 test('over HTTP, an interlaced PNG whose whole decode exceeds the budget is a 422; the same pixels not interlaced are served', async (t) => {
   const dir = tempDir('kinu-decode-cost-');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   // 3000² 16-bit RGBA: 72 MB decoded whole, over a 64 MiB budget; read row by row it needs a few MB.
-  const img = () => sharp({ create: { width: 3000, height: 3000, channels: 4, background: '#3366aa' } }).toColourspace('rgb16');
+  const img = () =>
+    sharp({ create: { width: 3000, height: 3000, channels: 4, background: '#3366aa' } }).toColourspace('rgb16');
   writeFileSync(join(dir, 'interlaced.png'), await img().png({ progressive: true }).toBuffer());
   writeFileSync(join(dir, 'plain.png'), await img().png().toBuffer());
   const { app } = testServer({ KINU_SOURCE: dir, KINU_MEMORY_BUDGET: '64' });
@@ -56,7 +59,11 @@ test('over HTTP, an interlaced PNG whose whole decode exceeds the budget is a 42
 test("libvips' operation cache is off: a finished pipeline leaves no decoder (and its memory) behind", async () => {
   const { runPipeline } = await import('../../src/pipeline/pipeline.ts');
   const input = await base().flatten().jpeg({ progressive: true }).toBuffer();
-  const out = await runPipeline(input, { ...IDENTITY, width: 50, format: 'jpeg' }, { limits: LIMITS, timeoutMs: 10_000, accept: ALL });
+  const out = await runPipeline(
+    input,
+    { ...IDENTITY, width: 50, format: 'jpeg' },
+    { limits: LIMITS, timeoutMs: 10_000, accept: ALL },
+  );
   assert.equal((await sharp(out.data).metadata()).width, 50);
   // With the cache on, the jpegload of this request (holding its DCT coefficients) stayed cached among others.
   assert.equal(sharp.cache().items.current, 0);

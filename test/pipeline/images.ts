@@ -15,12 +15,24 @@ export const GREY: RGB = [128, 128, 128];
 export const WHITE: RGB = [255, 255, 255];
 
 /** 3×3 cells, row by row: red green blue / yellow magenta cyan / orange purple grey. */
-export const GRID: readonly (readonly RGB[])[] = [[RED, GREEN, BLUE], [YELLOW, MAGENTA, CYAN], [ORANGE, PURPLE, GREY]];
+export const GRID: readonly (readonly RGB[])[] = [
+  [RED, GREEN, BLUE],
+  [YELLOW, MAGENTA, CYAN],
+  [ORANGE, PURPLE, GREY],
+];
 /** 2×2 quadrants: red green / blue yellow. */
-export const QUADS: readonly (readonly RGB[])[] = [[RED, GREEN], [BLUE, YELLOW]];
+export const QUADS: readonly (readonly RGB[])[] = [
+  [RED, GREEN],
+  [BLUE, YELLOW],
+];
 
 /** A lossless PNG of `cells` stretched over width×height. */
-export function cells(width: number, height: number, colours: readonly (readonly RGB[])[] = GRID, alpha?: (x: number, y: number) => number): Promise<Buffer> {
+export function cells(
+  width: number,
+  height: number,
+  colours: readonly (readonly RGB[])[] = GRID,
+  alpha?: (x: number, y: number) => number,
+): Promise<Buffer> {
   const rows = colours.length;
   const cols = colours[0]!.length;
   const channels = alpha ? 4 : 3;
@@ -29,7 +41,9 @@ export function cells(width: number, height: number, colours: readonly (readonly
     for (let x = 0; x < width; x++) {
       const c = colours[Math.floor((y * rows) / height)]![Math.floor((x * cols) / width)]!;
       const i = (y * width + x) * channels;
-      data[i] = c[0]; data[i + 1] = c[1]; data[i + 2] = c[2];
+      data[i] = c[0];
+      data[i + 1] = c[1];
+      data[i + 2] = c[2];
       if (alpha) data[i + 3] = alpha(x, y);
     }
   }
@@ -52,7 +66,11 @@ export interface Pixels {
 /** First frame of any encoded image, as sRGB + alpha. */
 export async function pixels(encoded: Buffer): Promise<Pixels> {
   const meta = await sharp(encoded).metadata();
-  const { data, info } = await sharp(encoded).toColourspace('srgb').ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(encoded)
+    .toColourspace('srgb')
+    .ensureAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return {
     width: info.width,
     height: info.height,
@@ -66,5 +84,6 @@ export async function pixels(encoded: Buffer): Promise<Pixels> {
 
 export function near(actual: readonly number[], expected: readonly number[], tolerance: number, what = ''): void {
   const ok = expected.every((v, i) => Math.abs((actual[i] ?? NaN) - v) <= tolerance);
-  if (!ok) throw new Error(`${what}: expected ≈${JSON.stringify(expected)} ±${tolerance}, got ${JSON.stringify(actual)}`);
+  if (!ok)
+    throw new Error(`${what}: expected ≈${JSON.stringify(expected)} ±${tolerance}, got ${JSON.stringify(actual)}`);
 }

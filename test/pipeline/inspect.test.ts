@@ -13,8 +13,22 @@ const LIMITS = { maxPixels: 100_000_000, maxFrames: 500 };
 interface Entry {
   file: string;
   bytes?: number;
-  expect?: { status?: number | number[]; displayWidth?: number; displayHeight?: number; hasAlpha?: boolean; exifOrientation?: number; frames?: number };
-  measured?: { format?: string; space?: string; pages?: number; hasProfile?: boolean; orientation?: number; autoOrient?: { width: number; height: number } };
+  expect?: {
+    status?: number | number[];
+    displayWidth?: number;
+    displayHeight?: number;
+    hasAlpha?: boolean;
+    exifOrientation?: number;
+    frames?: number;
+  };
+  measured?: {
+    format?: string;
+    space?: string;
+    pages?: number;
+    hasProfile?: boolean;
+    orientation?: number;
+    autoOrient?: { width: number; height: number };
+  };
 }
 const manifest = JSON.parse(readFileSync(`${CORPUS}/manifest.json`, 'utf8')) as Entry[];
 const images = manifest.filter((e) => e.expect?.status !== undefined);
@@ -40,10 +54,14 @@ test('every corpus image kinu serves is accepted and described as measured', asy
     assert.equal(info.format, format, e.file);
     assert.ok(EXTENSIONS[info.format]!.includes(info.ext), `${e.file}: ext ${info.ext}`);
     assert.equal(info.bytes, body.length, e.file);
-    const frames = info.format === 'gif' || info.format === 'webp' ? m.pages ?? 1 : 1;
+    const frames = info.format === 'gif' || info.format === 'webp' ? (m.pages ?? 1) : 1;
     assert.equal(info.frames, frames, `${e.file}: frames`);
     if (e.expect!.displayWidth !== undefined && frames === 1) {
-      assert.deepEqual([info.width, info.height], [e.expect!.displayWidth, e.expect!.displayHeight], `${e.file}: size after orientation`);
+      assert.deepEqual(
+        [info.width, info.height],
+        [e.expect!.displayWidth, e.expect!.displayHeight],
+        `${e.file}: size after orientation`,
+      );
     }
     if (e.expect!.hasAlpha !== undefined) assert.equal(info.hasAlpha, e.expect!.hasAlpha, `${e.file}: alpha`);
     assert.equal(info.orientation, m.orientation ?? 1, `${e.file}: orientation`);
@@ -58,7 +76,10 @@ test('every corpus image kinu refuses is refused with the manifest status', asyn
   for (const e of refused) {
     const err = await refusal(readFileSync(corpus(e.file)));
     const allowed = ([] as number[]).concat(e.expect!.status!);
-    assert.ok(allowed.includes(err.status), `${e.file}: ${err.status} ${err.code} (${err.detail}), expected ${allowed.join(' or ')}`);
+    assert.ok(
+      allowed.includes(err.status),
+      `${e.file}: ${err.status} ${err.code} (${err.detail}), expected ${allowed.join(' or ')}`,
+    );
   }
 });
 
@@ -75,7 +96,11 @@ test('bytes cut anywhere after the header are corrupt_image; empty and text are 
   const jpeg = readFileSync(corpus('metadata/gps-nikon.jpg'));
   const png = readFileSync(corpus('png/alpha-photo-blackbug.png'));
   const webp = readFileSync(corpus('webp/lossy-photo.webp'));
-  for (const [name, body] of [['jpeg', jpeg], ['png', png], ['webp', webp]] as const) {
+  for (const [name, body] of [
+    ['jpeg', jpeg],
+    ['png', png],
+    ['webp', webp],
+  ] as const) {
     for (const fraction of [0.25, 0.5, 0.9]) {
       const err = await refusal(body.subarray(0, Math.floor(body.length * fraction)));
       assert.equal(err.code, 'corrupt_image', `${name} cut at ${fraction}: ${err.code}`);
@@ -86,13 +111,32 @@ test('bytes cut anywhere after the header are corrupt_image; empty and text are 
 });
 
 test('a generated image is described exactly', async () => {
-  const body = await sharp({ create: { width: 40, height: 30, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 0.5 } } }).webp({ lossless: true }).toBuffer();
+  const body = await sharp({
+    create: { width: 40, height: 30, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 0.5 } },
+  })
+    .webp({ lossless: true })
+    .toBuffer();
   const info = await inspectImage(body, LIMITS);
   assert.deepEqual(
     { ...info },
-    { width: 40, height: 30, format: 'webp', ext: 'webp', mime: 'image/webp', bytes: body.length, orientation: 1, hasAlpha: true, frames: 1, space: 'srgb', hasIcc: false },
+    {
+      width: 40,
+      height: 30,
+      format: 'webp',
+      ext: 'webp',
+      mime: 'image/webp',
+      bytes: body.length,
+      orientation: 1,
+      hasAlpha: true,
+      frames: 1,
+      space: 'srgb',
+      hasIcc: false,
+    },
   );
-  const rotated = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#808080' } }).jpeg().withMetadata({ orientation: 8 }).toBuffer();
+  const rotated = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#808080' } })
+    .jpeg()
+    .withMetadata({ orientation: 8 })
+    .toBuffer();
   const r = await inspectImage(rotated, LIMITS);
   assert.deepEqual([r.width, r.height, r.orientation, r.ext, r.mime], [30, 40, 8, 'jpg', 'image/jpeg']);
 });

@@ -7,15 +7,32 @@ import { createLimiter, type Limiter } from '../../src/pipeline/limiter.ts';
 function gate() {
   let release!: (v?: unknown) => void;
   let started!: () => void;
-  const done = new Promise((r) => { release = r; });
-  const start = new Promise<void>((r) => { started = r; });
-  return { release, start, fn: async () => { started(); return done; } };
+  const done = new Promise((r) => {
+    release = r;
+  });
+  const start = new Promise<void>((r) => {
+    started = r;
+  });
+  return {
+    release,
+    start,
+    fn: async () => {
+      started();
+      return done;
+    },
+  };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
 
 async function overloaded(p: Promise<unknown>): Promise<KinuError> {
-  try { await p; } catch (e) { assert.ok(e instanceof KinuError); assert.equal(e.code, 'overloaded'); return e; }
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof KinuError);
+    assert.equal(e.code, 'overloaded');
+    return e;
+  }
   assert.fail('expected overloaded');
 }
 
@@ -30,18 +47,39 @@ describe('limiter', () => {
     const limiter = createLimiter({ concurrency: 2, queue: 1, retryAfterSeconds: 3 });
     const { gates, runs } = fill(limiter, 3);
     await Promise.all([gates[0]!.start, gates[1]!.start]);
-    assert.deepEqual(limiter.stats(), { active: 2, queued: 1, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity });
+    assert.deepEqual(limiter.stats(), {
+      active: 2,
+      queued: 1,
+      rejected: 0,
+      reservedBytes: 0,
+      memoryWaiting: 0,
+      memoryBytes: Infinity,
+    });
     const e = await overloaded(limiter.run(async () => 'never'));
     assert.equal(e.status, 503);
     assert.deepEqual(e.headers, { 'retry-after': '3' });
     assert.equal(limiter.stats().rejected, 1);
     gates[0]!.release('a');
     await gates[2]!.start;
-    assert.deepEqual(limiter.stats(), { active: 2, queued: 0, rejected: 1, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity });
+    assert.deepEqual(limiter.stats(), {
+      active: 2,
+      queued: 0,
+      rejected: 1,
+      reservedBytes: 0,
+      memoryWaiting: 0,
+      memoryBytes: Infinity,
+    });
     gates[1]!.release('b');
     gates[2]!.release('c');
     assert.deepEqual(await Promise.all(runs), ['a', 'b', 'c']);
-    assert.deepEqual(limiter.stats(), { active: 0, queued: 0, rejected: 1, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity });
+    assert.deepEqual(limiter.stats(), {
+      active: 0,
+      queued: 0,
+      rejected: 1,
+      reservedBytes: 0,
+      memoryWaiting: 0,
+      memoryBytes: Infinity,
+    });
   });
 
   test('queue 0: the second job is refused while the first runs', async () => {
@@ -60,7 +98,11 @@ describe('limiter', () => {
     const order: number[] = [];
     const first = gate();
     const head = limiter.run(first.fn);
-    const rest = [1, 2, 3, 4].map((i) => limiter.run(async () => { order.push(i); }));
+    const rest = [1, 2, 3, 4].map((i) =>
+      limiter.run(async () => {
+        order.push(i);
+      }),
+    );
     await first.start;
     first.release();
     await Promise.all([head, ...rest]);
@@ -69,8 +111,20 @@ describe('limiter', () => {
 
   test('a failing job releases its slot', async () => {
     const limiter = createLimiter({ concurrency: 1, queue: 0 });
-    await assert.rejects(limiter.run(async () => { throw new Error('boom'); }), /boom/);
-    assert.deepEqual(limiter.stats(), { active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity });
+    await assert.rejects(
+      limiter.run(async () => {
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
+    assert.deepEqual(limiter.stats(), {
+      active: 0,
+      queued: 0,
+      rejected: 0,
+      reservedBytes: 0,
+      memoryWaiting: 0,
+      memoryBytes: Infinity,
+    });
     assert.equal(await limiter.run(async () => 'ok'), 'ok');
   });
 
@@ -80,7 +134,9 @@ describe('limiter', () => {
     await gates[0]!.start;
     const abort = new AbortController();
     let ran = false;
-    const queued = limiter.run(async () => { ran = true; }, abort.signal);
+    const queued = limiter.run(async () => {
+      ran = true;
+    }, abort.signal);
     assert.equal(limiter.stats().queued, 1);
     abort.abort(new Error('client went away'));
     await assert.rejects(queued, /client went away/);
@@ -95,13 +151,30 @@ describe('limiter', () => {
     next.release();
     await nextRun;
     assert.equal(ran, false);
-    assert.deepEqual(limiter.stats(), { active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity });
+    assert.deepEqual(limiter.stats(), {
+      active: 0,
+      queued: 0,
+      rejected: 0,
+      reservedBytes: 0,
+      memoryWaiting: 0,
+      memoryBytes: Infinity,
+    });
   });
 
   test('an already aborted signal takes no slot', async () => {
     const limiter = createLimiter({ concurrency: 1, queue: 0 });
-    await assert.rejects(limiter.run(async () => 1, AbortSignal.abort(new Error('gone'))), /gone/);
-    assert.deepEqual(limiter.stats(), { active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity });
+    await assert.rejects(
+      limiter.run(async () => 1, AbortSignal.abort(new Error('gone'))),
+      /gone/,
+    );
+    assert.deepEqual(limiter.stats(), {
+      active: 0,
+      queued: 0,
+      rejected: 0,
+      reservedBytes: 0,
+      memoryWaiting: 0,
+      memoryBytes: Infinity,
+    });
   });
 
   test('an abort after the job started does not release the slot twice', async () => {
@@ -116,10 +189,24 @@ describe('limiter', () => {
     await second.start;
     abort.abort();
     await tick();
-    assert.deepEqual(limiter.stats(), { active: 1, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity });
+    assert.deepEqual(limiter.stats(), {
+      active: 1,
+      queued: 0,
+      rejected: 0,
+      reservedBytes: 0,
+      memoryWaiting: 0,
+      memoryBytes: Infinity,
+    });
     second.release('x');
     await run1;
     assert.equal(await run2, 'x');
-    assert.deepEqual(limiter.stats(), { active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity });
+    assert.deepEqual(limiter.stats(), {
+      active: 0,
+      queued: 0,
+      rejected: 0,
+      reservedBytes: 0,
+      memoryWaiting: 0,
+      memoryBytes: Infinity,
+    });
   });
 });

@@ -18,13 +18,26 @@ describe('limiter memory budget', () => {
     const limiter = createLimiter({ concurrency: 4, queue: 10, memoryBytes: 100 });
     const order: string[] = [];
     let releaseA!: () => void;
-    const a = limiter.run(async (lease) => { await lease.reserve(70); order.push('a'); await new Promise<void>((r) => { releaseA = r; }); });
+    const a = limiter.run(async (lease) => {
+      await lease.reserve(70);
+      order.push('a');
+      await new Promise<void>((r) => {
+        releaseA = r;
+      });
+    });
     await tick();
     assert.equal(limiter.stats().reservedBytes, 70);
     // b (50) does not fit next to a; c (10) would, but must not overtake b.
-    const b = limiter.run(async (lease) => { await lease.reserve(50); order.push('b'); });
-    const c = limiter.run(async (lease) => { await lease.reserve(10); order.push('c'); });
-    await tick(); await tick();
+    const b = limiter.run(async (lease) => {
+      await lease.reserve(50);
+      order.push('b');
+    });
+    const c = limiter.run(async (lease) => {
+      await lease.reserve(10);
+      order.push('c');
+    });
+    await tick();
+    await tick();
     assert.deepEqual(order, ['a']);
     assert.equal(limiter.stats().memoryWaiting, 2);
     releaseA();
@@ -36,17 +49,27 @@ describe('limiter memory budget', () => {
 
   test('a reservation larger than the whole budget runs alone instead of waiting forever', async () => {
     const limiter = createLimiter({ concurrency: 2, queue: 10, memoryBytes: 100 });
-    await limiter.run(async (lease) => { await lease.reserve(1e9); assert.equal(limiter.stats().reservedBytes, 100); });
+    await limiter.run(async (lease) => {
+      await lease.reserve(1e9);
+      assert.equal(limiter.stats().reservedBytes, 100);
+    });
     assert.equal(limiter.stats().reservedBytes, 0);
   });
 
   test('a waiter that aborts leaves the memory queue and lets the next one in', async () => {
     const limiter = createLimiter({ concurrency: 4, queue: 10, memoryBytes: 100 });
     let release!: () => void;
-    const a = limiter.run(async (lease) => { await lease.reserve(90); await new Promise<void>((r) => { release = r; }); });
+    const a = limiter.run(async (lease) => {
+      await lease.reserve(90);
+      await new Promise<void>((r) => {
+        release = r;
+      });
+    });
     await tick();
     const ac = new AbortController();
-    const b = limiter.run(async (lease) => { await lease.reserve(50, ac.signal); });
+    const b = limiter.run(async (lease) => {
+      await lease.reserve(50, ac.signal);
+    });
     await tick();
     assert.equal(limiter.stats().memoryWaiting, 1);
     ac.abort(new Error('gone'));
@@ -66,7 +89,12 @@ const tf = (over: Partial<Transform>): Transform => ({ ...IDENTITY, ...over });
 const huge = { width: 8192, height: 8192, fit: 'cover' as const, enlarge: true };
 
 function refusal(fn: () => unknown): KinuError {
-  try { fn(); } catch (e) { assert.ok(e instanceof KinuError, String(e)); return e; }
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof KinuError, String(e));
+    return e;
+  }
   assert.fail('expected a refusal');
 }
 
@@ -76,7 +104,17 @@ describe('plan: cost against the budget', () => {
     const jpeg = makePlan(PHOTO, tf({ ...huge, format: 'jpeg' }), ALL, LIMITS).cost;
     assert.ok(small.bytes < 64 * MiB, `${small.bytes}`);
     assert.ok(jpeg.bytes > 300 * MiB && jpeg.bytes < 1024 * MiB, `${jpeg.bytes}`);
-    const avif = estimateCost({ sourceFormat: 'jpeg', sourceWidth: 3082, sourceHeight: 2048, inputBytes: 0, format: 'avif', width: 8192, height: 8192, frames: 1, wholeImage: false });
+    const avif = estimateCost({
+      sourceFormat: 'jpeg',
+      sourceWidth: 3082,
+      sourceHeight: 2048,
+      inputBytes: 0,
+      format: 'avif',
+      width: 8192,
+      height: 8192,
+      frames: 1,
+      wholeImage: false,
+    });
     assert.ok(avif.bytes > 4 * jpeg.bytes);
   });
 
@@ -87,7 +125,11 @@ describe('plan: cost against the budget', () => {
     assert.match(e.detail, /KINU_MEMORY_BUDGET/);
     assert.match(e.detail, /8192×8192 AVIF/);
     // A larger budget admits it.
-    assert.equal(makePlan(PHOTO, tf({ ...huge, format: 'avif' }), ALL, { ...LIMITS, memoryBytes: 4096 * MiB, timeoutMs: 600_000 }).format, 'avif');
+    assert.equal(
+      makePlan(PHOTO, tf({ ...huge, format: 'avif' }), ALL, { ...LIMITS, memoryBytes: 4096 * MiB, timeoutMs: 600_000 })
+        .format,
+      'avif',
+    );
   });
 
   test('fmt=auto serves the next format the client accepts instead of failing', () => {
@@ -144,7 +186,10 @@ describe('the budget over HTTP, with the shipped defaults', () => {
     assert.match(JSON.parse(res.body).detail, /KINU_MEMORY_BUDGET/);
     const dpr = await app.inject({ url: '/pigeons.jpg?w=8192&h=8192&enlarge=1&fmt=avif&dpr=1.22' });
     assert.equal(dpr.statusCode, 400);
-    const ok = await app.inject({ url: '/pigeons.jpg?w=300&fmt=auto', headers: { accept: 'image/avif,image/webp,*/*' } });
+    const ok = await app.inject({
+      url: '/pigeons.jpg?w=300&fmt=auto',
+      headers: { accept: 'image/avif,image/webp,*/*' },
+    });
     assert.equal(ok.statusCode, 200);
     assert.equal((await sharp(ok.rawPayload).metadata()).format, 'heif');
     assert.equal(app.kinu.limiter.stats().reservedBytes, 0);

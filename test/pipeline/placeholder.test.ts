@@ -10,7 +10,9 @@ import { corpus, meanColour } from '../helpers.ts';
 type Rgb = [number, number, number];
 
 const solid = (width: number, height: number, [r, g, b]: Rgb, alpha = 1) =>
-  sharp({ create: { width, height, channels: 4, background: { r, g, b, alpha } } }).png().toBuffer();
+  sharp({ create: { width, height, channels: 4, background: { r, g, b, alpha } } })
+    .png()
+    .toBuffer();
 
 /** Mean RGB of a decoded ThumbHash, alpha-weighted as thumbhash averages. */
 function decodedMean(hash: string): Rgb {
@@ -27,11 +29,18 @@ function decodedMean(hash: string): Rgb {
 
 const hex = (s: string): Rgb => [1, 3, 5].map((i) => parseInt(s.slice(i, i + 2), 16)) as Rgb;
 const near = (a: readonly number[], b: readonly number[], tol: number, label: string) =>
-  assert.ok(a.every((v, i) => Math.abs(v - b[i]!) <= tol), `${label}: ${a.map((v) => v.toFixed(1))} vs ${b.map((v) => v.toFixed(1))} (±${tol})`);
+  assert.ok(
+    a.every((v, i) => Math.abs(v - b[i]!) <= tol),
+    `${label}: ${a.map((v) => v.toFixed(1))} vs ${b.map((v) => v.toFixed(1))} (±${tol})`,
+  );
 
 describe('placeholder', () => {
   test('a flat colour: dominant is that colour exactly, and the ThumbHash decodes to it', async () => {
-    for (const colour of [[200, 60, 30], [12, 140, 233], [250, 250, 250]] as Rgb[]) {
+    for (const colour of [
+      [200, 60, 30],
+      [12, 140, 233],
+      [250, 250, 250],
+    ] as Rgb[]) {
       const p = await placeholder(await solid(64, 48, colour));
       assert.match(p.dominant, /^#[0-9a-f]{6}$/);
       assert.deepEqual(hex(p.dominant), colour);
@@ -39,14 +48,22 @@ describe('placeholder', () => {
     }
   });
 
-  for (const file of ['photos/hato-pigeons.jpg', 'photos/lunch-food.jpg', 'png/palette-photo.png', 'webp/lossy-photo.webp']) {
+  for (const file of [
+    'photos/hato-pigeons.jpg',
+    'photos/lunch-food.jpg',
+    'png/palette-photo.png',
+    'webp/lossy-photo.webp',
+  ]) {
     test(`${file}: the decoded ThumbHash has the photo's mean colour and aspect ratio`, async () => {
       const input = readFileSync(corpus(file));
       const p = await placeholder(input);
       near(decodedMean(p.thumbhash), await meanColour(input), 10, file);
       const meta = await sharp(input).metadata();
       const ratio = thumbHashToApproximateAspectRatio(Buffer.from(p.thumbhash, 'base64'));
-      assert.ok(Math.abs(ratio / (meta.width / meta.height) - 1) < 0.15, `${file}: ratio ${ratio} vs ${meta.width}/${meta.height}`);
+      assert.ok(
+        Math.abs(ratio / (meta.width / meta.height) - 1) < 0.15,
+        `${file}: ratio ${ratio} vs ${meta.width}/${meta.height}`,
+      );
     });
   }
 
@@ -59,18 +76,25 @@ describe('placeholder', () => {
   test('dominant is the most common colour, not the mean', async () => {
     // 70 % red on the left, 30 % blue on the right: the mean would be purple.
     const img = await sharp(await solid(100, 50, [220, 20, 20]))
-      .composite([{ input: await solid(30, 50, [20, 20, 220]), left: 70, top: 0 }]).png().toBuffer();
+      .composite([{ input: await solid(30, 50, [20, 20, 220]), left: 70, top: 0 }])
+      .png()
+      .toBuffer();
     assert.deepEqual(hex((await placeholder(img)).dominant), [220, 20, 20]);
   });
 
   test('transparent pixels do not count towards dominant', async () => {
     // 80 % fully transparent white, one opaque green square.
     const img = await sharp(await solid(100, 100, [255, 255, 255], 0))
-      .composite([{ input: await solid(45, 45, [30, 160, 60]), left: 10, top: 10 }]).png().toBuffer();
+      .composite([{ input: await solid(45, 45, [30, 160, 60]), left: 10, top: 10 }])
+      .png()
+      .toBuffer();
     const p = await placeholder(img);
     assert.deepEqual(hex(p.dominant), [30, 160, 60]);
     const { rgba } = thumbHashToRGBA(Buffer.from(p.thumbhash, 'base64'));
-    assert.ok(rgba.some((_, i) => i % 4 === 3 && rgba[i]! < 128), 'the ThumbHash keeps transparency');
+    assert.ok(
+      rgba.some((_, i) => i % 4 === 3 && rgba[i]! < 128),
+      'the ThumbHash keeps transparency',
+    );
   });
 
   test('greyscale and CMYK inputs are read as sRGB', async () => {
@@ -85,7 +109,10 @@ describe('placeholder', () => {
   });
 
   test('maxPixels refuses a larger input before decoding it', async () => {
-    await assert.rejects(placeholder(readFileSync(corpus('photos/hato-pigeons.jpg')), { maxPixels: 1000 }), /pixel limit/);
+    await assert.rejects(
+      placeholder(readFileSync(corpus('photos/hato-pigeons.jpg')), { maxPixels: 1000 }),
+      /pixel limit/,
+    );
   });
 
   test('dominantColour: ties and an all-transparent buffer give a defined answer', () => {

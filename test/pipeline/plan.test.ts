@@ -61,17 +61,20 @@ describe('resizeGeometry: 1000×500 into a box', () => {
   }
 
   test('gravity and strategies pass through for cover; contain keeps gravity only', () => {
-    const cover = (position: Transform['position']) => resizeGeometry(1000, 500, 100, 100, { fit: 'cover', enlarge: false, position });
+    const cover = (position: Transform['position']) =>
+      resizeGeometry(1000, 500, 100, 100, { fit: 'cover', enlarge: false, position });
     assert.equal(cover({ kind: 'gravity', gravity: 'top-left' }).resize?.position, 'top-left');
     assert.equal(cover({ kind: 'attention' }).resize?.position, 'attention');
     assert.equal(cover({ kind: 'entropy' }).resize?.position, 'entropy');
-    const contain = (position: Transform['position']) => resizeGeometry(1000, 500, 100, 100, { fit: 'contain', enlarge: false, position });
+    const contain = (position: Transform['position']) =>
+      resizeGeometry(1000, 500, 100, 100, { fit: 'contain', enlarge: false, position });
     assert.equal(contain({ kind: 'gravity', gravity: 'bottom' }).resize?.position, 'bottom');
     assert.equal(contain({ kind: 'attention' }).resize?.position, 'center');
   });
 
   test('a focal point resizes to the cover size and cuts a window around the point, clamped to the image', () => {
-    const at = (x: number, y: number) => resizeGeometry(1000, 500, 100, 100, { fit: 'cover', enlarge: false, position: { kind: 'focal', x, y } });
+    const at = (x: number, y: number) =>
+      resizeGeometry(1000, 500, 100, 100, { fit: 'cover', enlarge: false, position: { kind: 'focal', x, y } });
     const mid = at(0.5, 0.5);
     assert.deepEqual(mid.resize, { width: 200, height: 100, fit: 'fill', position: 'center' });
     assert.deepEqual(mid.focalWindow, { left: 50, top: 0, width: 100, height: 100 });
@@ -116,7 +119,10 @@ describe('makePlan', () => {
   test('output_too_large above 16384 a side or the pixel limit', () => {
     throwsCode(() => plan({ width: MAX_SIDE + 1, enlarge: true }), 'output_too_large');
     throwsCode(() => plan({ width: 200, pad: [0, MAX_SIDE, 0, 0] }), 'output_too_large');
-    throwsCode(() => makePlan(SRC, tf({ width: 1000 }), NONE, { maxPixels: 400_000, maxFrames: 500 }), 'output_too_large');
+    throwsCode(
+      () => makePlan(SRC, tf({ width: 1000 }), NONE, { maxPixels: 400_000, maxFrames: 500 }),
+      'output_too_large',
+    );
     assert.equal(plan({ width: MAX_SIDE, height: 100, fit: 'fill', enlarge: true }).width, MAX_SIDE);
   });
 
@@ -127,7 +133,12 @@ describe('makePlan', () => {
     assert.deepEqual(plan({ format: 'png' }).background, { r: 0, g: 0, b: 0, alpha: 0 });
     assert.deepEqual(plan({}).background, { r: 255, g: 255, b: 255, alpha: 1 });
     assert.deepEqual(plan({ background: { r: 1, g: 2, b: 3, alpha: 0.5 } }).background, { r: 1, g: 2, b: 3, alpha: 1 });
-    assert.deepEqual(plan({ format: 'webp', background: { r: 1, g: 2, b: 3, alpha: 0.5 } }).background, { r: 1, g: 2, b: 3, alpha: 0.5 });
+    assert.deepEqual(plan({ format: 'webp', background: { r: 1, g: 2, b: 3, alpha: 0.5 } }).background, {
+      r: 1,
+      g: 2,
+      b: 3,
+      alpha: 0.5,
+    });
   });
 
   test('quality: the asked one, else the format default', () => {
@@ -158,7 +169,10 @@ describe('checkLimits', () => {
     checkLimits({ width: 100, height: 10, frames: 1 }, limits);
     checkLimits({ width: 10, height: 20, frames: 5 }, limits);
     throwsCode(() => checkLimits({ width: 1001, height: 1, frames: 1 }, limits), 'too_many_pixels');
-    throwsCode(() => checkLimits({ width: 10, height: 10, frames: 11 }, { maxPixels: 1000, maxFrames: 20 }), 'too_many_pixels');
+    throwsCode(
+      () => checkLimits({ width: 10, height: 10, frames: 11 }, { maxPixels: 1000, maxFrames: 20 }),
+      'too_many_pixels',
+    );
     throwsCode(() => checkLimits({ width: 1, height: 1, frames: 6 }, limits), 'too_many_frames');
   });
 });
@@ -166,10 +180,19 @@ describe('checkLimits', () => {
 describe('output format', () => {
   test('default: the source format where browsers show it, else JPEG, or PNG with alpha', () => {
     const rows: [string, boolean, string][] = [
-      ['jpeg', false, 'jpeg'], ['png', false, 'png'], ['png', true, 'png'], ['webp', true, 'webp'], ['gif', true, 'gif'],
-      ['heif', false, 'avif'], ['tiff', false, 'jpeg'], ['tiff', true, 'png'], ['svg', true, 'png'], ['jp2', false, 'jpeg'],
+      ['jpeg', false, 'jpeg'],
+      ['png', false, 'png'],
+      ['png', true, 'png'],
+      ['webp', true, 'webp'],
+      ['gif', true, 'gif'],
+      ['heif', false, 'avif'],
+      ['tiff', false, 'jpeg'],
+      ['tiff', true, 'png'],
+      ['svg', true, 'png'],
+      ['jp2', false, 'jpeg'],
     ];
-    for (const [input, alpha, want] of rows) assert.equal(defaultOutputFormat(input, alpha), want, `${input} alpha=${alpha}`);
+    for (const [input, alpha, want] of rows)
+      assert.equal(defaultOutputFormat(input, alpha), want, `${input} alpha=${alpha}`);
     assert.equal(plan({}, { format: 'svg', hasAlpha: true }).format, 'png');
     assert.equal(plan({ format: 'json' }, { format: 'tiff' }).format, 'jpeg');
     assert.equal(plan({ format: 'webp' }).format, 'webp');

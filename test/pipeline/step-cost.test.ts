@@ -8,7 +8,12 @@ import { IDENTITY, type Transform } from '../../src/transform.ts';
 const LIMITS = { maxPixels: 100_000_000, maxFrames: 500, memoryBytes: 2 ** 40, timeoutMs: 10_000 };
 const PHOTO: SourceInfo = { format: 'jpeg', width: 3082, height: 2048, frames: 1, hasAlpha: false, bytes: 2_000_000 };
 const cost = (over: Partial<Transform>) =>
-  makePlan(PHOTO, { ...IDENTITY, width: 8000, height: 8000, enlarge: true, format: 'jpeg', ...over }, { avif: true, webp: true }, LIMITS).cost.bytes;
+  makePlan(
+    PHOTO,
+    { ...IDENTITY, width: 8000, height: 8000, enlarge: true, format: 'jpeg', ...over },
+    { avif: true, webp: true },
+    LIMITS,
+  ).cost.bytes;
 
 test('pixelate costs a whole copy of the output, like a rotation', () => {
   const plain = cost({});

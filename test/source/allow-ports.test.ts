@@ -6,16 +6,24 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
-import { KinuError } from '../../src/errors.ts';
+import type { KinuError } from '../../src/errors.ts';
 import { createHttpSource } from '../../src/source/http.ts';
 import { createAddressGuard } from '../../src/source/ssrf.ts';
 
 const servers: http.Server[] = [];
-after(() => { for (const s of servers) { s.closeAllConnections(); s.close(); } });
+after(() => {
+  for (const s of servers) {
+    s.closeAllConnections();
+    s.close();
+  }
+});
 
 async function origin(handler: http.RequestListener): Promise<{ port: number; hits: string[] }> {
   const hits: string[] = [];
-  const server = http.createServer((req, res) => { hits.push(req.url ?? ''); handler(req, res); });
+  const server = http.createServer((req, res) => {
+    hits.push(req.url ?? '');
+    handler(req, res);
+  });
   servers.push(server);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -50,27 +58,49 @@ describe('allowNets with ports', () => {
   });
 
   test('two local origins on different ports: the allowed port is fetched, the other refused, also through a redirect', async () => {
-    const other = await origin((_req, res) => { res.writeHead(200, { 'content-length': 5 }); res.end('other'); });
+    const other = await origin((_req, res) => {
+      res.writeHead(200, { 'content-length': 5 });
+      res.end('other');
+    });
     const allowed = await origin((req, res) => {
-      if (req.url === '/hop.jpg') { res.writeHead(302, { location: `http://127.0.0.1:${other.port}/x.jpg`, 'content-length': 0 }); res.end(); return; }
-      res.writeHead(200, { 'content-length': 2 }); res.end('ok');
+      if (req.url === '/hop.jpg') {
+        res.writeHead(302, { location: `http://127.0.0.1:${other.port}/x.jpg`, 'content-length': 0 });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'content-length': 2 });
+      res.end('ok');
     });
     const allowNets = [`127.0.0.1:${allowed.port}`];
     const good = createHttpSource({ base: `http://127.0.0.1:${allowed.port}/`, allowNets, redirects: 3 });
     assert.equal((await good.read('a.jpg', { maxBytes: 100 })).toString(), 'ok');
     assert.equal(await good.ready(), true);
-    await assert.rejects(good.read('hop.jpg', { maxBytes: 100 }), (e: KinuError) =>
-      e.code === 'source_failed' && e.detail.includes(`127.0.0.1:${other.port}`) && /loopback/.test(e.detail));
+    await assert.rejects(
+      good.read('hop.jpg', { maxBytes: 100 }),
+      (e: KinuError) =>
+        e.code === 'source_failed' && e.detail.includes(`127.0.0.1:${other.port}`) && /loopback/.test(e.detail),
+    );
 
     const bad = createHttpSource({ base: `http://127.0.0.1:${other.port}/`, allowNets, redirects: 3 });
-    await assert.rejects(bad.read('a.jpg', { maxBytes: 100 }), (e: KinuError) => e.code === 'source_failed' && /loopback/.test(e.detail));
+    await assert.rejects(
+      bad.read('a.jpg', { maxBytes: 100 }),
+      (e: KinuError) => e.code === 'source_failed' && /loopback/.test(e.detail),
+    );
     assert.equal(await bad.ready(), false);
 
     // A hostname resolving to the address: the port is checked after DNS too.
-    const lookup = ((_host: string, _o: unknown, cb: (e: null, a: { address: string; family: number }[]) => void) => cb(null, [{ address: '127.0.0.1', family: 4 }])) as never;
+    const lookup = ((_host: string, _o: unknown, cb: (e: null, a: { address: string; family: number }[]) => void) =>
+      cb(null, [{ address: '127.0.0.1', family: 4 }])) as never;
     const named = createHttpSource({ base: `http://images.internal:${other.port}/`, allowNets, redirects: 3, lookup });
-    await assert.rejects(named.read('a.jpg', { maxBytes: 100 }), (e: KinuError) => /resolves to a loopback/.test(e.detail));
-    const namedOk = createHttpSource({ base: `http://images.internal:${allowed.port}/`, allowNets, redirects: 3, lookup });
+    await assert.rejects(named.read('a.jpg', { maxBytes: 100 }), (e: KinuError) =>
+      /resolves to a loopback/.test(e.detail),
+    );
+    const namedOk = createHttpSource({
+      base: `http://images.internal:${allowed.port}/`,
+      allowNets,
+      redirects: 3,
+      lookup,
+    });
     assert.equal((await namedOk.read('a.jpg', { maxBytes: 100 })).toString(), 'ok');
 
     assert.deepEqual(other.hits, [], 'the refused port was never reached');

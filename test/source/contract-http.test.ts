@@ -13,7 +13,10 @@ import { corpus, decode, testServer } from '../helpers.ts';
 import { listen } from '../http/fakes.ts';
 import { runSourceContract, type SourceFixture } from './contract.ts';
 
-interface Stored { bytes: Buffer; modified: Date }
+interface Stored {
+  bytes: Buffer;
+  modified: Date;
+}
 
 async function origin(style: 'static' | 'dynamic'): Promise<SourceFixture & { base: string }> {
   const objects = new Map<string, Stored>();
@@ -21,7 +24,9 @@ async function origin(style: 'static' | 'dynamic'): Promise<SourceFixture & { ba
   let sent = 0;
   const server = http.createServer((req, res) => {
     inFlight++;
-    res.once('close', () => { inFlight--; });
+    res.once('close', () => {
+      inFlight--;
+    });
     let key: string;
     try {
       key = new URL(req.url!, 'http://origin').pathname.slice(1).split('/').map(decodeURIComponent).join('/');
@@ -30,14 +35,23 @@ async function origin(style: 'static' | 'dynamic'): Promise<SourceFixture & { ba
       return;
     }
     const o = objects.get(key);
-    if (!o) { res.writeHead(404, { 'content-length': 0 }).end(); return; }
-    const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream', 'last-modified': o.modified.toUTCString() };
+    if (!o) {
+      res.writeHead(404, { 'content-length': 0 }).end();
+      return;
+    }
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/octet-stream',
+      'last-modified': o.modified.toUTCString(),
+    };
     if (style === 'static') {
       headers.etag = `"${createHash('sha1').update(o.bytes).digest('hex')}"`;
       headers['content-length'] = o.bytes.length;
     }
     res.writeHead(200, headers);
-    if (req.method === 'HEAD') { res.end(); return; }
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     // In 64 KiB writes that wait for the socket, so what was sent is what the client's socket took.
     let at = 0;
     const pump = () => {
@@ -45,7 +59,10 @@ async function origin(style: 'static' | 'dynamic'): Promise<SourceFixture & { ba
         const chunk = o.bytes.subarray(at, at + 65536);
         at += chunk.length;
         sent += chunk.length;
-        if (!res.write(chunk)) { res.once('drain', pump); return; }
+        if (!res.write(chunk)) {
+          res.once('drain', pump);
+          return;
+        }
       }
       res.end();
     };
@@ -57,8 +74,12 @@ async function origin(style: 'static' | 'dynamic'): Promise<SourceFixture & { ba
   return {
     base: `http://127.0.0.1:${port}/`,
     source: createHttpSource({ base: `http://127.0.0.1:${port}/`, allowNets: ['127.0.0.0/8'], redirects: 0 }),
-    async put(key, bytes) { objects.set(key, { bytes, modified: new Date() }); },
-    async remove(key) { objects.delete(key); },
+    async put(key, bytes) {
+      objects.set(key, { bytes, modified: new Date() });
+    },
+    async remove(key) {
+      objects.delete(key);
+    },
     handles: () => inFlight,
     sentBytes: () => sent,
     async close() {
@@ -70,7 +91,10 @@ async function origin(style: 'static' | 'dynamic'): Promise<SourceFixture & { ba
 
 runSourceContract('http (static origin: ETag, Content-Length)', () => origin('static'));
 // Last-Modified has whole seconds: without an ETag, a same-length rewrite within one second keeps the version.
-runSourceContract('http (dynamic origin: chunked, Last-Modified only)', () => origin('dynamic'), { versionTickMs: 1100, undeclaredLength: true });
+runSourceContract('http (dynamic origin: chunked, Last-Modified only)', () => origin('dynamic'), {
+  versionTickMs: 1100,
+  undeclaredLength: true,
+});
 
 describe('an origin that does not say the length', () => {
   // Its unknown size was 0, sent as the original's Content-Length ahead of the whole body: a malformed response
@@ -101,7 +125,12 @@ describe('an origin that does not say the length', () => {
   });
 });
 
-function keptAlive(agent: http.Agent, port: number, path: string, method: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+function keptAlive(
+  agent: http.Agent,
+  port: number,
+  path: string,
+  method: string,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path, method, agent }, (res) => {
       const chunks: Buffer[] = [];

@@ -15,8 +15,14 @@ async function countingProxy(target: string) {
   const server: Server = createServer((client) => {
     open.add(client);
     const upstream = connect(Number(port), hostname);
-    upstream.on('data', (c: Buffer) => { stats.sent += c.length; });
-    const end = () => { open.delete(client); client.destroy(); upstream.destroy(); };
+    upstream.on('data', (c: Buffer) => {
+      stats.sent += c.length;
+    });
+    const end = () => {
+      open.delete(client);
+      client.destroy();
+      upstream.destroy();
+    };
     client.on('close', end).on('error', end);
     upstream.on('close', end).on('error', end);
     client.pipe(upstream).pipe(client);
@@ -47,22 +53,26 @@ try {
 after(() => s3?.stop());
 
 let n = 0;
-runSourceContract('s3', async () => {
-  const server = s3!;
-  const proxy = await countingProxy(server.endpoint);
-  const admin = server.client();
-  // Each fixture in its own prefix, so cases do not see each other's objects.
-  const prefix = `t${++n}/`;
-  const client = server.client({ endpoint: proxy.endpoint, maxAttempts: 1 });
-  return {
-    source: createS3Source({ url: `s3://${server.bucket}/${prefix}`, client }),
-    put: (key, bytes) => admin.put(server.bucket, prefix + key, bytes, 'application/octet-stream', {}),
-    remove: (key) => admin.delete(server.bucket, prefix + key),
-    handles: proxy.open,
-    sentBytes: proxy.sent,
-    async close() {
-      client.destroy();
-      await proxy.stop();
-    },
-  };
-}, { skip: why });
+runSourceContract(
+  's3',
+  async () => {
+    const server = s3!;
+    const proxy = await countingProxy(server.endpoint);
+    const admin = server.client();
+    // Each fixture in its own prefix, so cases do not see each other's objects.
+    const prefix = `t${++n}/`;
+    const client = server.client({ endpoint: proxy.endpoint, maxAttempts: 1 });
+    return {
+      source: createS3Source({ url: `s3://${server.bucket}/${prefix}`, client }),
+      put: (key, bytes) => admin.put(server.bucket, prefix + key, bytes, 'application/octet-stream', {}),
+      remove: (key) => admin.delete(server.bucket, prefix + key),
+      handles: proxy.open,
+      sentBytes: proxy.sent,
+      async close() {
+        client.destroy();
+        await proxy.stop();
+      },
+    };
+  },
+  { skip: why },
+);

@@ -30,25 +30,36 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     if (m === 'pass') {
       const upstream = connect(Number(targetPort), hostname);
       sockets.add(upstream);
-      upstream.on('close', () => { sockets.delete(upstream); client.destroy(); });
+      upstream.on('close', () => {
+        sockets.delete(upstream);
+        client.destroy();
+      });
       upstream.on('error', () => client.destroy());
       client.on('close', () => upstream.destroy());
       client.pipe(upstream).pipe(client);
       return;
     }
     stats.faults++;
-    if (m === 'down') { client.resetAndDestroy(); return; }
+    if (m === 'down') {
+      client.resetAndDestroy();
+      return;
+    }
     if (m === 'stall') return;
     // Wait for the request head, so the client sees a failure of this request, not of its connection setup.
     let head = '';
     client.on('data', (chunk: Buffer) => {
       head += chunk.toString('latin1');
       if (!head.includes('\r\n\r\n')) return;
-      if (m === 'reset') { client.resetAndDestroy(); return; }
+      if (m === 'reset') {
+        client.resetAndDestroy();
+        return;
+      }
       const status = m === 'http500' ? '500 Internal Server Error' : '503 Slow Down';
       const code = m === 'http500' ? 'InternalError' : 'SlowDown';
       const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected</Message></Error>`;
-      client.end(`HTTP/1.1 ${status}\r\nContent-Type: application/xml\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      client.end(
+        `HTTP/1.1 ${status}\r\nContent-Type: application/xml\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      );
     });
   };
 
@@ -58,7 +69,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
 
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    get mode() { return mode; },
+    get mode() {
+      return mode;
+    },
     set mode(m: FaultMode) {
       mode = m;
       // Faults apply to new connections: drop the pooled ones so the next request meets the new mode.

@@ -31,7 +31,13 @@ function fixture() {
 }
 
 async function code(p: Promise<unknown>): Promise<ErrorCode | 'ok'> {
-  try { await p; return 'ok'; } catch (e) { assert.ok(e instanceof KinuError, String(e)); return e.code; }
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
+    assert.ok(e instanceof KinuError, String(e));
+    return e.code;
+  }
 }
 
 describe('file source', () => {
@@ -56,8 +62,20 @@ describe('file source', () => {
   });
 
   const NOT_FOUND = [
-    'missing.jpg', 'sub/missing.png', 'dir', 'sub', 'a.jpg/x', 'link-out.txt', 'outdir/secret.txt', 'rel-out.txt',
-    'dangling', 'loop', '../outside/secret.txt', 'sub/../../outside/secret.txt', '../root-sibling.txt', `${'x'.repeat(300)}.jpg`,
+    'missing.jpg',
+    'sub/missing.png',
+    'dir',
+    'sub',
+    'a.jpg/x',
+    'link-out.txt',
+    'outdir/secret.txt',
+    'rel-out.txt',
+    'dangling',
+    'loop',
+    '../outside/secret.txt',
+    'sub/../../outside/secret.txt',
+    '../root-sibling.txt',
+    `${'x'.repeat(300)}.jpg`,
   ];
   for (const key of NOT_FOUND) {
     test(`${key.slice(0, 40)} is not_found for stat and get`, async () => {

@@ -27,12 +27,19 @@ interface Origin {
 
 const servers: http.Server[] = [];
 after(() => {
-  for (const s of servers) { s.closeAllConnections(); s.close(); }
+  for (const s of servers) {
+    s.closeAllConnections();
+    s.close();
+  }
 });
 
 async function origin(handler: (req: IncomingMessage, res: ServerResponse, o: Origin) => void): Promise<Origin> {
   const closedSockets = new WeakSet<Socket>();
-  const o = { requests: [] as { method: string; url: string }[], sockets: [] as Socket[], closed: (s: Socket) => closedSockets.has(s) } as Origin & { port: number; url: string };
+  const o = {
+    requests: [] as { method: string; url: string }[],
+    sockets: [] as Socket[],
+    closed: (s: Socket) => closedSockets.has(s),
+  } as Origin & { port: number; url: string };
   const server = http.createServer((req, res) => {
     o.requests.push({ method: req.method!, url: req.url! });
     handler(req, res, o);
@@ -56,12 +63,21 @@ function source(base: string, extra: Partial<HttpSourceOptions> = {}) {
 /** A resolver that answers from a table and records what it was asked. */
 function fakeDns(table: Record<string, string>) {
   const asked: { host: string; options: unknown }[] = [];
-  const fn = (host: string, options: unknown, cb: (err: NodeJS.ErrnoException | null, a: LookupAddress[] | string, f?: number) => void) => {
+  const fn = (
+    host: string,
+    options: unknown,
+    cb: (err: NodeJS.ErrnoException | null, a: LookupAddress[] | string, f?: number) => void,
+  ) => {
     asked.push({ host, options });
     const address = table[host];
-    if (!address) return setImmediate(() => cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }), []));
+    if (!address)
+      return setImmediate(() =>
+        cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }), []),
+      );
     const family = address.includes(':') ? 6 : 4;
-    setImmediate(() => ((options as { all?: boolean }).all ? cb(null, [{ address, family }]) : cb(null, address, family)));
+    setImmediate(() =>
+      (options as { all?: boolean }).all ? cb(null, [{ address, family }]) : cb(null, address, family),
+    );
   };
   return { asked, lookup: fn as unknown as typeof dnsLookup };
 }
@@ -80,7 +96,10 @@ async function failure(p: Promise<unknown>): Promise<KinuError> {
 async function closes(o: Origin, socket: Socket | undefined, ms = 5000): Promise<void> {
   assert.ok(socket, 'the origin saw no connection');
   if (o.closed(socket)) return;
-  await Promise.race([new Promise((r) => socket.once('close', r)), new Promise((_, reject) => setTimeout(() => reject(new Error('the socket was not closed')), ms).unref())]);
+  await Promise.race([
+    new Promise((r) => socket.once('close', r)),
+    new Promise((_, reject) => setTimeout(() => reject(new Error('the socket was not closed')), ms).unref()),
+  ]);
 }
 
 /** Writes `total` bytes (with or without Content-Length) honouring backpressure; reports how many went out. */
@@ -105,8 +124,16 @@ describe('HTTP source: reading', () => {
   test('read, get and stat a real image: exact bytes, ETag as version, size and date from the headers', async () => {
     const modified = new Date('2024-03-01T12:00:00Z');
     const o = await origin((req, res) => {
-      if (req.url !== '/base/photos/hato%20pigeons.jpg') { res.writeHead(404).end(); return; }
-      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': IMAGE.length, etag: '"v1"', 'last-modified': modified.toUTCString() });
+      if (req.url !== '/base/photos/hato%20pigeons.jpg') {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, {
+        'content-type': 'image/jpeg',
+        'content-length': IMAGE.length,
+        etag: '"v1"',
+        'last-modified': modified.toUTCString(),
+      });
       res.end(req.method === 'HEAD' ? undefined : IMAGE);
     });
     const src = source(`${o.url}/base/`);
@@ -130,7 +157,9 @@ describe('HTTP source: reading', () => {
 
   test('the version follows the ETag (weak ones too), else Last-Modified + Content-Length', async () => {
     let headers: Record<string, string> = { etag: '"a"' };
-    const o = await origin((_req, res) => { res.writeHead(200, { 'content-length': '3', ...headers }).end('abc'); });
+    const o = await origin((_req, res) => {
+      res.writeHead(200, { 'content-length': '3', ...headers }).end('abc');
+    });
     const src = source(`${o.url}/`);
     const v1 = (await src.stat('x.jpg', {})).version;
     headers = { etag: '"b"' };
@@ -147,16 +176,25 @@ describe('HTTP source: reading', () => {
 
   test('stat falls back to a GET (body discarded) when the origin refuses HEAD', async () => {
     const o = await origin((req, res) => {
-      if (req.method === 'HEAD') { res.writeHead(405, { allow: 'GET' }).end(); return; }
+      if (req.method === 'HEAD') {
+        res.writeHead(405, { allow: 'GET' }).end();
+        return;
+      }
       res.writeHead(200, { 'content-length': IMAGE.length, etag: '"g"' }).end(IMAGE);
     });
     const src = source(`${o.url}/`);
     const st = await src.stat('a.jpg', {});
     assert.deepEqual([st.version, st.size], ['g', IMAGE.length]);
-    assert.deepEqual(o.requests.map((r) => r.method), ['HEAD', 'GET']);
+    assert.deepEqual(
+      o.requests.map((r) => r.method),
+      ['HEAD', 'GET'],
+    );
     // Learnt: the next stat goes straight to GET.
     await src.stat('a.jpg', {});
-    assert.deepEqual(o.requests.map((r) => r.method), ['HEAD', 'GET', 'GET']);
+    assert.deepEqual(
+      o.requests.map((r) => r.method),
+      ['HEAD', 'GET', 'GET'],
+    );
   });
 
   test('answers that are not read (HEAD, 404, redirects) give their connection back for reuse', async () => {
@@ -180,7 +218,9 @@ describe('HTTP source: reading', () => {
   });
 
   test('keys are percent-encoded per segment and cannot leave the base path', async () => {
-    const o = await origin((_req, res) => { res.writeHead(200, { 'content-length': '2' }).end('ok'); });
+    const o = await origin((_req, res) => {
+      res.writeHead(200, { 'content-length': '2' }).end('ok');
+    });
     const src = source(`${o.url}/base/`);
     await src.read('a b/c?d#e%2e.jpg', { maxBytes: 100 });
     assert.equal(o.requests.at(-1)!.url, '/base/a%20b/c%3Fd%23e%252e.jpg');
@@ -193,7 +233,9 @@ describe('HTTP source: reading', () => {
 
 describe('HTTP source: status mapping', () => {
   const statuses = async () => {
-    const o = await origin((req, res) => { res.writeHead(Number(req.url!.slice(1, 4))).end('nope'); });
+    const o = await origin((req, res) => {
+      res.writeHead(Number(req.url!.slice(1, 4))).end('nope');
+    });
     return source(`${o.url}/`);
   };
 
@@ -224,7 +266,8 @@ describe('HTTP source: redirects', () => {
   test('relative and absolute redirects are followed', async () => {
     const o = await origin((req, res) => {
       if (req.url === '/base/rel.jpg') res.writeHead(302, { location: '../moved/rel.jpg' }).end();
-      else if (req.url === '/base/abs.jpg') res.writeHead(301, { location: `http://127.0.0.1:${o.port}/moved/abs.jpg` }).end();
+      else if (req.url === '/base/abs.jpg')
+        res.writeHead(301, { location: `http://127.0.0.1:${o.port}/moved/abs.jpg` }).end();
       else if (req.url === '/base/two.jpg') res.writeHead(307, { location: '/base/rel.jpg' }).end();
       else if (req.url!.startsWith('/moved/')) res.writeHead(200, { 'content-length': IMAGE.length }).end(IMAGE);
       else res.writeHead(404).end();
@@ -234,7 +277,10 @@ describe('HTTP source: redirects', () => {
     assert.ok((await src.read('abs.jpg', { maxBytes: 1e7 })).equals(IMAGE));
     assert.ok((await src.read('two.jpg', { maxBytes: 1e7 })).equals(IMAGE));
     assert.equal((await src.stat('abs.jpg', {})).size, IMAGE.length);
-    assert.deepEqual(o.requests.slice(0, 2).map((r) => r.url), ['/base/rel.jpg', '/moved/rel.jpg']);
+    assert.deepEqual(
+      o.requests.slice(0, 2).map((r) => r.url),
+      ['/base/rel.jpg', '/moved/rel.jpg'],
+    );
   });
 
   test('a redirect loop, or more redirects than allowed, is a permanent source_failed', async () => {
@@ -250,7 +296,12 @@ describe('HTTP source: redirects', () => {
     assert.match(loop.detail, /more than 3 redirects/);
     assert.equal(o.requests.length, 4, 'the first request and 3 redirects, then it stops');
 
-    assert.equal((await source(`${o.url}/`, { redirects: 0 }).read('once.jpg', { maxBytes: 100 }).catch((e: KinuError) => e.code)), 'source_failed');
+    assert.equal(
+      await source(`${o.url}/`, { redirects: 0 })
+        .read('once.jpg', { maxBytes: 100 })
+        .catch((e: KinuError) => e.code),
+      'source_failed',
+    );
     assert.equal((await source(`${o.url}/`, { redirects: 1 }).read('once.jpg', { maxBytes: 100 })).toString(), 'ok');
     assert.equal((await failure(source(`${o.url}/`).read('ftp.jpg', { maxBytes: 100 }))).code, 'source_failed');
   });
@@ -261,7 +312,9 @@ describe('HTTP source: byte limit', () => {
 
   test('a Content-Length over the limit is refused (413) before the body is read', async () => {
     let outcome: Promise<{ written: number; finished: boolean }> | undefined;
-    const o = await origin((_req, res) => { outcome = stream(res, TOTAL, false); });
+    const o = await origin((_req, res) => {
+      outcome = stream(res, TOTAL, false);
+    });
     const e = await failure(source(`${o.url}/`).read('big.jpg', { maxBytes: 100_000 }));
     assert.equal(e.code, 'source_too_large');
     assert.equal(e.status, 413);
@@ -272,7 +325,9 @@ describe('HTTP source: byte limit', () => {
 
   test('a chunked body is cut off at the limit', async () => {
     let outcome: Promise<{ written: number; finished: boolean }> | undefined;
-    const o = await origin((_req, res) => { outcome = stream(res, TOTAL, true); });
+    const o = await origin((_req, res) => {
+      outcome = stream(res, TOTAL, true);
+    });
     const e = await failure(source(`${o.url}/`).read('big.jpg', { maxBytes: 100_000 }));
     assert.equal(e.code, 'source_too_large');
     await closes(o, o.sockets[0]);
@@ -281,7 +336,11 @@ describe('HTTP source: byte limit', () => {
   });
 
   test('a body within the limit but without Content-Length is read whole', async () => {
-    const o = await origin((_req, res) => { res.writeHead(200); res.write(IMAGE.subarray(0, 1000)); res.end(IMAGE.subarray(1000)); });
+    const o = await origin((_req, res) => {
+      res.writeHead(200);
+      res.write(IMAGE.subarray(0, 1000));
+      res.end(IMAGE.subarray(1000));
+    });
     assert.ok((await source(`${o.url}/`).read('a.jpg', { maxBytes: IMAGE.length })).equals(IMAGE));
   });
 });
@@ -314,7 +373,9 @@ describe('HTTP source: timeouts and aborts', () => {
   });
 
   test('a slow consumer of get() is not mistaken for an idle origin', async () => {
-    const o = await origin((_req, res) => { void stream(res, 4 * 1024 * 1024, false); });
+    const o = await origin((_req, res) => {
+      void stream(res, 4 * 1024 * 1024, false);
+    });
     const obj = await source(`${o.url}/`, { idleTimeoutMs: 400 }).get('big.jpg', {});
     await new Promise((r) => setTimeout(r, 1500)); // the socket is paused by backpressure meanwhile
     assert.equal((await buffer(obj.body)).length, 4 * 1024 * 1024);
@@ -322,7 +383,9 @@ describe('HTTP source: timeouts and aborts', () => {
 
   test('the caller aborting before the answer rejects with its reason and frees the socket', async () => {
     let seen: () => void;
-    const requested = new Promise<void>((r) => { seen = r; });
+    const requested = new Promise<void>((r) => {
+      seen = r;
+    });
     const o = await origin(() => seen());
     const ac = new AbortController();
     const p = source(`${o.url}/`).read('a.jpg', { maxBytes: 1e6, signal: ac.signal });
@@ -349,7 +412,9 @@ describe('HTTP source: timeouts and aborts', () => {
   });
 
   test('an already aborted signal sends nothing', async () => {
-    const o = await origin((_req, res) => { res.end('x'); });
+    const o = await origin((_req, res) => {
+      res.end('x');
+    });
     const reason = new Error('gone');
     await assert.rejects(source(`${o.url}/`).stat('a.jpg', { signal: AbortSignal.abort(reason) }), (e) => e === reason);
     assert.equal(o.requests.length, 0);
@@ -369,7 +434,9 @@ describe('HTTP source: SSRF guard', () => {
   };
 
   test('without allowNets, a loopback IP literal is refused before connecting', async () => {
-    const o = await origin((_req, res) => { res.end('x'); });
+    const o = await origin((_req, res) => {
+      res.end('x');
+    });
     const src = createHttpSource({ base: `${o.url}/`, allowNets: [], redirects: 3 });
     await refusal(src.read('a.jpg', { maxBytes: 100 }), '127.0.0.1', 'loopback');
     await refusal(src.stat('a.jpg', {}), '127.0.0.1', 'loopback');
@@ -378,27 +445,55 @@ describe('HTTP source: SSRF guard', () => {
   });
 
   test('an IPv4-mapped IPv6 literal of loopback is refused', async () => {
-    const o = await origin((_req, res) => { res.end('x'); });
+    const o = await origin((_req, res) => {
+      res.end('x');
+    });
     const src = createHttpSource({ base: `http://[::ffff:127.0.0.1]:${o.port}/`, allowNets: [], redirects: 3 });
     await refusal(src.read('a.jpg', { maxBytes: 100 }), '::ffff:7f00:1', 'loopback (IPv4-mapped)');
     assert.equal(o.sockets.length, 0);
   });
 
   test('a hostname is checked after DNS: resolving to 127.0.0.1 or 169.254.169.254 is refused', async () => {
-    const o = await origin((_req, res) => { res.end('x'); });
+    const o = await origin((_req, res) => {
+      res.end('x');
+    });
     const dns = fakeDns({ 'images.example': '127.0.0.1', 'metadata.example': '169.254.169.254' });
-    const local = createHttpSource({ base: `http://images.example:${o.port}/`, allowNets: [], redirects: 3, lookup: dns.lookup });
+    const local = createHttpSource({
+      base: `http://images.example:${o.port}/`,
+      allowNets: [],
+      redirects: 3,
+      lookup: dns.lookup,
+    });
     const e = await refusal(local.read('a.jpg', { maxBytes: 100 }), 'images.example', 'loopback');
     assert.ok(!e.detail.includes('127.0.0.1'), 'the resolved address stays in the log, out of the answer');
-    await refusal(createHttpSource({ base: 'http://metadata.example/latest/', allowNets: [], redirects: 3, lookup: dns.lookup }).stat('meta-data', {}), 'metadata.example', 'cloud metadata');
-    assert.deepEqual(dns.asked.map((a) => a.host), ['images.example', 'metadata.example']);
+    await refusal(
+      createHttpSource({
+        base: 'http://metadata.example/latest/',
+        allowNets: [],
+        redirects: 3,
+        lookup: dns.lookup,
+      }).stat('meta-data', {}),
+      'metadata.example',
+      'cloud metadata',
+    );
+    assert.deepEqual(
+      dns.asked.map((a) => a.host),
+      ['images.example', 'metadata.example'],
+    );
     assert.equal(o.sockets.length, 0);
   });
 
   test('allowNets lets loopback through, for literals and resolved names alike', async () => {
-    const o = await origin((_req, res) => { res.writeHead(200, { 'content-length': IMAGE.length }).end(IMAGE); });
+    const o = await origin((_req, res) => {
+      res.writeHead(200, { 'content-length': IMAGE.length }).end(IMAGE);
+    });
     const dns = fakeDns({ 'images.example': '127.0.0.1' });
-    const named = createHttpSource({ base: `http://images.example:${o.port}/`, allowNets: ['127.0.0.1/32'], redirects: 3, lookup: dns.lookup });
+    const named = createHttpSource({
+      base: `http://images.example:${o.port}/`,
+      allowNets: ['127.0.0.1/32'],
+      redirects: 3,
+      lookup: dns.lookup,
+    });
     assert.ok((await named.read('a.jpg', { maxBytes: 1e7 })).equals(IMAGE));
     assert.equal(dns.asked.length, 1);
     assert.ok((await source(`${o.url}/`).read('a.jpg', { maxBytes: 1e7 })).equals(IMAGE));
@@ -417,20 +512,33 @@ describe('HTTP source: SSRF guard', () => {
       else res.writeHead(200, { 'content-length': '2' }).end('ok');
     });
     const dns = fakeDns({ 'origin.example': '127.0.0.1', 'internal.example': '127.0.0.2' });
-    const src = createHttpSource({ base: `http://origin.example:${o.port}/`, allowNets: ['127.0.0.1'], redirects: 3, lookup: dns.lookup });
+    const src = createHttpSource({
+      base: `http://origin.example:${o.port}/`,
+      allowNets: ['127.0.0.1'],
+      redirects: 3,
+      lookup: dns.lookup,
+    });
     assert.equal((await src.read('plain.jpg', { maxBytes: 100 })).toString(), 'ok');
     await refusal(src.read('named.jpg', { maxBytes: 100 }), 'internal.example', 'loopback');
     await refusal(src.stat('metadata.jpg', {}), '169.254.169.254', 'cloud metadata');
     await refusal(src.read('v6.jpg', { maxBytes: 100 }), '[::1]', 'loopback');
     await refusal(src.read('mapped.jpg', { maxBytes: 100 }), '::ffff:a00:1', 'private (IPv4-mapped)');
-    assert.ok(dns.asked.some((a) => a.host === 'internal.example'), 'the hop was resolved, then refused');
-    assert.ok(o.requests.every((r) => r.url !== '/x.jpg'), 'no refused hop reached a server');
+    assert.ok(
+      dns.asked.some((a) => a.host === 'internal.example'),
+      'the hop was resolved, then refused',
+    );
+    assert.ok(
+      o.requests.every((r) => r.url !== '/x.jpg'),
+      'no refused hop reached a server',
+    );
   });
 });
 
 describe('HTTP source: ready', () => {
   test('any HTTP answer means ready; nothing listening means not ready', async () => {
-    const o = await origin((_req, res) => { res.writeHead(404).end(); });
+    const o = await origin((_req, res) => {
+      res.writeHead(404).end();
+    });
     assert.equal(await source(`${o.url}/base/`).ready(), true);
     assert.equal(o.requests[0]!.method, 'HEAD');
     const gone = await origin(() => {});

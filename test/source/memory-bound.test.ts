@@ -23,7 +23,9 @@ function fakeSource(existing: Set<string>) {
       return STAT;
     },
     read: async () => Buffer.alloc(0),
-    get: async () => { throw new Error('unused'); },
+    get: async () => {
+      throw new Error('unused');
+    },
     ready: async () => true,
   };
   return { source, calls: () => calls };
@@ -35,7 +37,8 @@ describe('stat cache: bounded in bytes, 404s apart', () => {
     const maxMissingBytes = 1024 * 1024;
     const s = withStatCache(f.source, { ttlMs: 60_000, maxMissingBytes });
     await s.stat('ok.jpg', {});
-    for (let i = 0; i < 12_000; i++) await assert.rejects(s.stat(longKey(i), {}), (e: KinuError) => e.code === 'not_found');
+    for (let i = 0; i < 12_000; i++)
+      await assert.rejects(s.stat(longKey(i), {}), (e: KinuError) => e.code === 'not_found');
     const m = s.memory();
     assert.ok(m.missing.bytes <= maxMissingBytes, `${m.missing.bytes} bytes of 404s`);
     assert.ok(m.missing.keys > 100 && m.missing.keys < 12_000, `${m.missing.keys} 404s remembered`);
@@ -49,7 +52,7 @@ describe('stat cache: bounded in bytes, 404s apart', () => {
     const s = withStatCache(f.source, { ttlMs: 150 });
     const key = longKey(1);
     await assert.rejects(s.stat(key, {}), (e: KinuError) => e.code === 'not_found' && e.status === 404);
-    const err = await s.stat(key, {}).catch((e: unknown) => e) as KinuError;
+    const err = (await s.stat(key, {}).catch((e: unknown) => e)) as KinuError;
     assert.equal(err.code, 'not_found');
     assert.ok(err.detail.length < 400, 'the detail names the key, shortened');
     assert.equal(f.calls(), 1, 'answered from the negative cache');
@@ -75,7 +78,10 @@ describe('stat cache: bounded in bytes, 404s apart', () => {
 describe('parse memo', () => {
   function parser() {
     let calls = 0;
-    const parse = (rawUrl: string): ParsedRequest => { calls++; return { key: decodeURIComponent(rawUrl.slice(1).split('?')[0]!), transform: null }; };
+    const parse = (rawUrl: string): ParsedRequest => {
+      calls++;
+      return { key: decodeURIComponent(rawUrl.slice(1).split('?')[0]!), transform: null };
+    };
     return { parse, calls: () => calls };
   }
 

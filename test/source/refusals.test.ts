@@ -17,11 +17,21 @@ import { useS3rverCredentials } from '../cache/s3-server.ts';
 
 const IMAGE = readFileSync(corpus('photos/hato-pigeons.jpg'));
 const servers: http.Server[] = [];
-after(() => { for (const s of servers) { s.closeAllConnections(); s.close(); } });
+after(() => {
+  for (const s of servers) {
+    s.closeAllConnections();
+    s.close();
+  }
+});
 
-async function listen(handler: http.RequestListener): Promise<{ server: http.Server; url: string; requests: string[] }> {
+async function listen(
+  handler: http.RequestListener,
+): Promise<{ server: http.Server; url: string; requests: string[] }> {
   const requests: string[] = [];
-  const server = http.createServer((req, res) => { requests.push(`${req.method} ${req.url}`); handler(req, res); });
+  const server = http.createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    handler(req, res);
+  });
   servers.push(server);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -30,7 +40,9 @@ async function listen(handler: http.RequestListener): Promise<{ server: http.Ser
 
 describe('withResilience: permanent refusals', () => {
   let keepAlive: NodeJS.Timeout;
-  before(() => { keepAlive = setInterval(() => {}, 1000); });
+  before(() => {
+    keepAlive = setInterval(() => {}, 1000);
+  });
   after(() => clearInterval(keepAlive));
 
   const stat = { version: 'v', size: 3, lastModified: new Date(0) };
@@ -44,20 +56,30 @@ describe('withResilience: permanent refusals', () => {
     };
     const source: Source = {
       name: 'fake',
-      stat: async (key) => { await go(key); return stat; },
-      read: async (key) => { await go(key); return Buffer.from('abc'); },
-      get: async (key) => { await go(key); return { ...stat, body: Readable.from([Buffer.from('abc')]) }; },
+      stat: async (key) => {
+        await go(key);
+        return stat;
+      },
+      read: async (key) => {
+        await go(key);
+        return Buffer.from('abc');
+      },
+      get: async (key) => {
+        await go(key);
+        return { ...stat, body: Readable.from([Buffer.from('abc')]) };
+      },
       ready: async () => true,
     };
     return { source, calls: () => calls };
   }
   const OPTS = { timeoutMs: 2000, retries: 0, breakerFailures: 3, breakerCooldownMs: 100 };
 
-  test('refusals never open the breaker, nor reset a real outage\'s count', async () => {
+  test("refusals never open the breaker, nor reset a real outage's count", async () => {
     let outage = false;
     const f = fake((key) => (key.startsWith('deny') ? 'refuse' : outage ? 'fail' : 'ok'));
     const r = withResilience(f.source, OPTS);
-    for (let i = 0; i < 20; i++) await assert.rejects(r.stat(`deny${i}`, {}), (e: KinuError) => e.code === 'source_failed');
+    for (let i = 0; i < 20; i++)
+      await assert.rejects(r.stat(`deny${i}`, {}), (e: KinuError) => e.code === 'source_failed');
     assert.equal(r.health().state, 'closed');
     assert.equal(await r.ready(), true);
     assert.deepEqual(await r.stat('ok', {}), stat);
@@ -95,16 +117,51 @@ describe('HTTP origin: refusals vs an outage, through kinu', () => {
     let takenDown = false;
     const o = await listen((req, res) => {
       const url = req.url ?? '/';
-      if (outage) { res.writeHead(500, { 'content-length': 0 }); res.end(); return; }
-      if (takenDown && url === '/ok.jpg') { res.writeHead(403, { 'content-length': 0 }); res.end(); return; }
-      if (url.startsWith('/deny/')) { res.writeHead(403, { 'content-length': 9 }); res.end('forbidden'); return; }
-      if (url.startsWith('/folder/') && !url.endsWith('/')) { res.writeHead(301, { location: `${url}/`, 'content-length': 0 }); res.end(); return; }
-      if (url.startsWith('/folder/')) { res.writeHead(403, { 'content-length': 0 }); res.end(); return; }
-      if (url.startsWith('/meta/')) { res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/', 'content-length': 0 }); res.end(); return; }
-      if (url === '/ok.jpg') { res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': IMAGE.length, etag: '"v1"' }); res.end(req.method === 'HEAD' ? undefined : IMAGE); return; }
-      res.writeHead(404, { 'content-length': 0 }); res.end();
+      if (outage) {
+        res.writeHead(500, { 'content-length': 0 });
+        res.end();
+        return;
+      }
+      if (takenDown && url === '/ok.jpg') {
+        res.writeHead(403, { 'content-length': 0 });
+        res.end();
+        return;
+      }
+      if (url.startsWith('/deny/')) {
+        res.writeHead(403, { 'content-length': 9 });
+        res.end('forbidden');
+        return;
+      }
+      if (url.startsWith('/folder/') && !url.endsWith('/')) {
+        res.writeHead(301, { location: `${url}/`, 'content-length': 0 });
+        res.end();
+        return;
+      }
+      if (url.startsWith('/folder/')) {
+        res.writeHead(403, { 'content-length': 0 });
+        res.end();
+        return;
+      }
+      if (url.startsWith('/meta/')) {
+        res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/', 'content-length': 0 });
+        res.end();
+        return;
+      }
+      if (url === '/ok.jpg') {
+        res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': IMAGE.length, etag: '"v1"' });
+        res.end(req.method === 'HEAD' ? undefined : IMAGE);
+        return;
+      }
+      res.writeHead(404, { 'content-length': 0 });
+      res.end();
     });
-    const { app } = testServer({ KINU_SOURCE: `${o.url}/`, KINU_HTTP_ALLOW_NETS: '127.0.0.0/8', KINU_STAT_TTL: '0', KINU_BREAKER_FAILURES: '5', KINU_SOURCE_RETRIES: '0' });
+    const { app } = testServer({
+      KINU_SOURCE: `${o.url}/`,
+      KINU_HTTP_ALLOW_NETS: '127.0.0.0/8',
+      KINU_STAT_TTL: '0',
+      KINU_BREAKER_FAILURES: '5',
+      KINU_SOURCE_RETRIES: '0',
+    });
     try {
       for (const prefix of ['deny', 'folder', 'meta']) {
         for (let i = 0; i < 20; i++) {
@@ -140,7 +197,13 @@ describe('HTTP origin: refusals vs an outage, through kinu', () => {
     // And so does an origin that refuses connections.
     o.server.closeAllConnections();
     await new Promise<void>((resolve) => o.server.close(() => resolve()));
-    const { app: gone } = testServer({ KINU_SOURCE: `${o.url}/`, KINU_HTTP_ALLOW_NETS: '127.0.0.0/8', KINU_STAT_TTL: '0', KINU_BREAKER_FAILURES: '3', KINU_SOURCE_RETRIES: '0' });
+    const { app: gone } = testServer({
+      KINU_SOURCE: `${o.url}/`,
+      KINU_HTTP_ALLOW_NETS: '127.0.0.0/8',
+      KINU_STAT_TTL: '0',
+      KINU_BREAKER_FAILURES: '3',
+      KINU_SOURCE_RETRIES: '0',
+    });
     try {
       for (let i = 0; i < 3; i++) assert.equal((await gone.inject({ url: `/a${i}.jpg?w=10` })).statusCode, 502);
       assert.equal(gone.kinu.source.health?.().state, 'open');
@@ -155,30 +218,44 @@ describe('S3: a role without s3:ListBucket, keys too long to exist, and an outag
   useS3rverCredentials();
   type Mode = 'ok' | 'slowdown' | 'badcreds' | 'stall';
   let mode: Mode = 'ok';
-  const xml = (code: string) => `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`;
+  const xml = (code: string) =>
+    `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`;
   /** A fake S3 (path style): `ok.jpg` exists; any other key is answered as S3 answers a role without s3:ListBucket. */
-  const start = () => listen((req, res) => {
-    const head = req.method === 'HEAD';
-    const answer = (status: number, code: string) => {
-      const body = head ? '' : xml(code);
-      res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-    };
-    if (mode === 'stall') return;
-    if (mode === 'slowdown') return answer(503, 'SlowDown');
-    if (mode === 'badcreds') return answer(403, 'InvalidAccessKeyId');
-    const key = decodeURIComponent((req.url ?? '/').split('?')[0]!.replace(/^\/bucket\/?/, ''));
-    if (key === '') return answer(403, 'AccessDenied'); // HeadBucket needs s3:ListBucket
-    if (Buffer.byteLength(key) > 1024) return answer(400, 'KeyTooLongError');
-    if (key !== 'ok.jpg') return answer(403, 'AccessDenied');
-    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': IMAGE.length, etag: '"0123456789abcdef0123456789abcdef"', 'last-modified': new Date(0).toUTCString() });
-    res.end(head ? undefined : IMAGE);
-  });
+  const start = () =>
+    listen((req, res) => {
+      const head = req.method === 'HEAD';
+      const answer = (status: number, code: string) => {
+        const body = head ? '' : xml(code);
+        res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      };
+      if (mode === 'stall') return;
+      if (mode === 'slowdown') return answer(503, 'SlowDown');
+      if (mode === 'badcreds') return answer(403, 'InvalidAccessKeyId');
+      const key = decodeURIComponent((req.url ?? '/').split('?')[0]!.replace(/^\/bucket\/?/, ''));
+      if (key === '') return answer(403, 'AccessDenied'); // HeadBucket needs s3:ListBucket
+      if (Buffer.byteLength(key) > 1024) return answer(400, 'KeyTooLongError');
+      if (key !== 'ok.jpg') return answer(403, 'AccessDenied');
+      res.writeHead(200, {
+        'content-type': 'image/jpeg',
+        'content-length': IMAGE.length,
+        etag: '"0123456789abcdef0123456789abcdef"',
+        'last-modified': new Date(0).toUTCString(),
+      });
+      res.end(head ? undefined : IMAGE);
+    });
 
   test('missing keys (403 AccessDenied) and keys over 1024 bytes are 404s and never open the breaker; the instance is ready without s3:ListBucket; SlowDown, silence and bad credentials still fail', async () => {
     mode = 'ok';
     const s3 = await start();
-    const env = { KINU_SOURCE: 's3://bucket/', KINU_S3_ENDPOINT: s3.url, KINU_STAT_TTL: '0', KINU_BREAKER_FAILURES: '5', KINU_SOURCE_RETRIES: '0', KINU_SOURCE_TIMEOUT: '1' };
+    const env = {
+      KINU_SOURCE: 's3://bucket/',
+      KINU_S3_ENDPOINT: s3.url,
+      KINU_STAT_TTL: '0',
+      KINU_BREAKER_FAILURES: '5',
+      KINU_SOURCE_RETRIES: '0',
+      KINU_SOURCE_TIMEOUT: '1',
+    };
     const { app } = testServer(env);
     try {
       for (let i = 0; i < 20; i++) {

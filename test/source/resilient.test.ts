@@ -13,31 +13,61 @@ type Step = () => Promise<unknown>;
 /** A source whose every call runs the next scripted step (the last one repeats); counts calls. */
 function scripted(steps: Step[]) {
   let calls = 0;
-  const next = () => (steps[Math.min(calls++, steps.length - 1)]!)();
+  const next = () => steps[Math.min(calls++, steps.length - 1)]!();
   const stat = { version: 'v', size: 3, lastModified: new Date(0) };
   const source: Source = {
     name: 'fake',
-    stat: async () => { await next(); return stat; },
-    read: async () => { await next(); return Buffer.from('abc'); },
-    get: async () => { await next(); return { ...stat, body: Readable.from([Buffer.from('abc')]) }; },
-    put: async () => { await next(); return stat; },
-    delete: async () => { await next(); return true; },
+    stat: async () => {
+      await next();
+      return stat;
+    },
+    read: async () => {
+      await next();
+      return Buffer.from('abc');
+    },
+    get: async () => {
+      await next();
+      return { ...stat, body: Readable.from([Buffer.from('abc')]) };
+    },
+    put: async () => {
+      await next();
+      return stat;
+    },
+    delete: async () => {
+      await next();
+      return true;
+    },
     ready: async () => true,
   };
   return { source, calls: () => calls };
 }
 
 const ok: Step = async () => undefined;
-const fail: Step = async () => { throw new KinuError('source_failed', 'injected 500'); };
-const refuse: Step = async () => { throw permanent(new KinuError('source_failed', 'injected 403')); };
-const missing: Step = async () => { throw new KinuError('not_found', 'no such key'); };
+const fail: Step = async () => {
+  throw new KinuError('source_failed', 'injected 500');
+};
+const refuse: Step = async () => {
+  throw permanent(new KinuError('source_failed', 'injected 403'));
+};
+const missing: Step = async () => {
+  throw new KinuError('not_found', 'no such key');
+};
 const hang: Step = () => new Promise(() => {});
-const OPTS: ResilienceOptions = { timeoutMs: 2000, retries: 2, breakerFailures: 3, breakerCooldownMs: 200, backoffMs: 1, backoffCapMs: 5 };
+const OPTS: ResilienceOptions = {
+  timeoutMs: 2000,
+  retries: 2,
+  breakerFailures: 3,
+  breakerCooldownMs: 200,
+  backoffMs: 1,
+  backoffCapMs: 5,
+};
 
 describe('withResilience', () => {
   // AbortSignal.timeout's timer does not hold the event loop open; a server's sockets do, a test must.
   let keepAlive: NodeJS.Timeout;
-  before(() => { keepAlive = setInterval(() => {}, 1000); });
+  before(() => {
+    keepAlive = setInterval(() => {}, 1000);
+  });
   after(() => clearInterval(keepAlive));
   test('transient failures are retried up to `retries` times, then the failure is thrown', async () => {
     const a = scripted([fail, fail, ok]);
@@ -53,20 +83,29 @@ describe('withResilience', () => {
   });
 
   test('permanent failures, answers (404) and writes are not retried', async () => {
-    for (const [step, code] of [[refuse, 'source_failed'], [missing, 'not_found']] as const) {
+    for (const [step, code] of [
+      [refuse, 'source_failed'],
+      [missing, 'not_found'],
+    ] as const) {
       const s = scripted([step]);
       await assert.rejects(withResilience(s.source, OPTS).stat('k', {}), (e: KinuError) => e.code === code);
       assert.equal(s.calls(), 1);
     }
     const w = scripted([fail]);
-    await assert.rejects(withResilience(w.source, OPTS).put!('k', Buffer.from('x'), { contentType: 'image/png' }), (e: KinuError) => e.code === 'source_failed');
+    await assert.rejects(
+      withResilience(w.source, OPTS).put!('k', Buffer.from('x'), { contentType: 'image/png' }),
+      (e: KinuError) => e.code === 'source_failed',
+    );
     assert.equal(w.calls(), 1);
   });
 
   test('a hanging store costs one budget: 504 source_timeout', async () => {
     const s = scripted([hang]);
     const r = withResilience(s.source, { ...OPTS, timeoutMs: 100 });
-    await assert.rejects(r.read('k', { maxBytes: 10 }), (e: KinuError) => e.code === 'source_timeout' && /100 ms/.test(e.detail));
+    await assert.rejects(
+      r.read('k', { maxBytes: 10 }),
+      (e: KinuError) => e.code === 'source_timeout' && /100 ms/.test(e.detail),
+    );
   });
 
   test('the breaker: opens after N failed operations, fails fast, lets one probe through after the cool-down', async () => {

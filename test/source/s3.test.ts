@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { createS3Source } from '../../src/source/s3.ts';
 import { withResilience } from '../../src/source/resilient.ts';
-import { KinuError } from '../../src/errors.ts';
+import type { KinuError } from '../../src/errors.ts';
 import { CORPUS, corpus, decode, testServer } from '../helpers.ts';
 import { startS3, useS3rverCredentials, type S3TestServer } from '../cache/s3-server.ts';
 import { problem } from '../http/fakes.ts';
@@ -14,20 +14,35 @@ import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 
 useS3rverCredentials();
 
-const FILES = ['orientation/Landscape_6.jpg', 'png/rgba.png', 'gif/animated.gif', 'jpeg/progressive-kimono.jpg'].filter((f) => {
-  try { readFileSync(corpus(f)); return true; } catch { return false; }
-});
+const FILES = ['orientation/Landscape_6.jpg', 'png/rgba.png', 'gif/animated.gif', 'jpeg/progressive-kimono.jpg'].filter(
+  (f) => {
+    try {
+      readFileSync(corpus(f));
+      return true;
+    } catch {
+      return false;
+    }
+  },
+);
 
 let s3: S3TestServer;
 before(async () => {
   s3 = await startS3();
   const c = s3.client();
-  for (const f of FILES) await c.put(s3.bucket, `originals/${f}`, readFileSync(corpus(f)), 'application/octet-stream', {});
+  for (const f of FILES)
+    await c.put(s3.bucket, `originals/${f}`, readFileSync(corpus(f)), 'application/octet-stream', {});
   await c.put(s3.bucket, 'originals/big.bin', Buffer.alloc(3 * 1024 * 1024, 7), 'application/octet-stream', {});
 });
-after(async () => { await s3.stop(); });
+after(async () => {
+  await s3.stop();
+});
 
-const s3env = (extra: Record<string, string> = {}) => ({ KINU_SOURCE: `s3://${s3.bucket}/originals`, KINU_S3_ENDPOINT: s3.endpoint, KINU_STAT_TTL: '0', ...extra });
+const s3env = (extra: Record<string, string> = {}) => ({
+  KINU_SOURCE: `s3://${s3.bucket}/originals`,
+  KINU_S3_ENDPOINT: s3.endpoint,
+  KINU_STAT_TTL: '0',
+  ...extra,
+});
 
 describe('S3 source adapter', () => {
   test('stat, read, get, list; the ETag is the version', async () => {
@@ -54,7 +69,10 @@ describe('S3 source adapter', () => {
     const src = createS3Source({ url: `s3://${s3.bucket}/originals`, client: s3.client({ maxAttempts: 1 }) });
     await assert.rejects(src.stat('nope.jpg', {}), (e: KinuError) => e.code === 'not_found');
     await assert.rejects(src.read('nope.jpg', { maxBytes: 1e9 }), (e: KinuError) => e.code === 'not_found');
-    await assert.rejects(src.read('big.bin', { maxBytes: 1024 * 1024 }), (e: KinuError) => e.code === 'source_too_large');
+    await assert.rejects(
+      src.read('big.bin', { maxBytes: 1024 * 1024 }),
+      (e: KinuError) => e.code === 'source_too_large',
+    );
   });
 
   test('put stores exactly the bytes (known length) and delete removes them', async () => {
@@ -71,9 +89,15 @@ describe('S3 source adapter', () => {
   });
 
   test('a wrong bucket is a permanent failure: not retried', async () => {
-    const src = withResilience(createS3Source({ url: 's3://no-such-bucket/x', client: s3.client({ maxAttempts: 1 }) }), {
-      timeoutMs: 5000, retries: 3, breakerFailures: 100, breakerCooldownMs: 1000,
-    });
+    const src = withResilience(
+      createS3Source({ url: 's3://no-such-bucket/x', client: s3.client({ maxAttempts: 1 }) }),
+      {
+        timeoutMs: 5000,
+        retries: 3,
+        breakerFailures: 100,
+        breakerCooldownMs: 1000,
+      },
+    );
     await assert.rejects(src.read('a.jpg', { maxBytes: 1e6 }), (e: KinuError) => e.code === 'source_failed');
     assert.equal(src.health().retries, 0);
   });
@@ -91,7 +115,11 @@ describe('kinu with KINU_SOURCE=s3://…', () => {
         if (q === '') assert.deepEqual(a.rawPayload, readFileSync(corpus(f)));
         else {
           const [ma, mb] = await Promise.all([decode(a.rawPayload), decode(b.rawPayload)]);
-          assert.deepEqual([ma.width, ma.height, ma.format, ma.pages], [mb.width, mb.height, mb.format, mb.pages], `${f}${q}`);
+          assert.deepEqual(
+            [ma.width, ma.height, ma.format, ma.pages],
+            [mb.width, mb.height, mb.format, mb.pages],
+            `${f}${q}`,
+          );
         }
       }
     }
@@ -108,9 +136,14 @@ describe('kinu with KINU_SOURCE=s3://…', () => {
 
 describe('storage faults, through a proxy that misbehaves', () => {
   let proxy: FaultProxy;
-  before(async () => { proxy = await startFaultProxy(s3.endpoint); });
-  after(async () => { await proxy.stop(); });
-  const faultyEnv = (extra: Record<string, string> = {}) => s3env({ KINU_S3_ENDPOINT: proxy.endpoint, KINU_SOURCE_RETRIES: '3', ...extra });
+  before(async () => {
+    proxy = await startFaultProxy(s3.endpoint);
+  });
+  after(async () => {
+    await proxy.stop();
+  });
+  const faultyEnv = (extra: Record<string, string> = {}) =>
+    s3env({ KINU_S3_ENDPOINT: proxy.endpoint, KINU_SOURCE_RETRIES: '3', ...extra });
   const f = () => FILES[1]!;
 
   test('transient 500, 503 and resets are retried and the request succeeds', async () => {
@@ -140,7 +173,9 @@ describe('storage faults, through a proxy that misbehaves', () => {
 
   test('the breaker opens after N failed requests, fails fast while open, and closes after a good probe', async () => {
     proxy.mode = 'http500';
-    const { app } = testServer(faultyEnv({ KINU_SOURCE_RETRIES: '0', KINU_BREAKER_FAILURES: '3', KINU_BREAKER_COOLDOWN: '0.5' }));
+    const { app } = testServer(
+      faultyEnv({ KINU_SOURCE_RETRIES: '0', KINU_BREAKER_FAILURES: '3', KINU_BREAKER_COOLDOWN: '0.5' }),
+    );
     for (let i = 0; i < 3; i++) problem(await app.inject({ url: `/${f()}?w=${40 + i}` }), 502, 'source_failed');
     assert.equal(app.kinu.source.health!().state, 'open');
     const seen = proxy.stats.connections;
@@ -175,7 +210,14 @@ describe('storage faults, through a proxy that misbehaves', () => {
 
   test('stale-if-error: with the store down, variants served before are served stale; new ones fail fast', async () => {
     proxy.mode = 'pass';
-    const { app } = testServer(faultyEnv({ KINU_SOURCE_RETRIES: '1', KINU_BREAKER_FAILURES: '2', KINU_BREAKER_COOLDOWN: '30', KINU_SOURCE_TIMEOUT: '0.5' }));
+    const { app } = testServer(
+      faultyEnv({
+        KINU_SOURCE_RETRIES: '1',
+        KINU_BREAKER_FAILURES: '2',
+        KINU_BREAKER_COOLDOWN: '30',
+        KINU_SOURCE_TIMEOUT: '0.5',
+      }),
+    );
     const url = `/${f()}?w=80&fmt=webp`;
     const fresh = await app.inject({ url });
     assert.equal(fresh.statusCode, 200);

@@ -43,7 +43,17 @@ const REFUSED: [string, string][] = [
   ['localhost', 'not an IP address'],
 ];
 
-const ALLOWED = ['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '169.255.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1'];
+const ALLOWED = [
+  '8.8.8.8',
+  '1.1.1.1',
+  '172.32.0.1',
+  '100.128.0.1',
+  '169.255.0.1',
+  '2606:4700:4700::1111',
+  '::ffff:8.8.8.8',
+  '64:ff9b::808:808',
+  '2002:808:808::1',
+];
 
 describe('SSRF address guard', () => {
   const guard = createAddressGuard([]);
@@ -96,15 +106,25 @@ describe('guarded lookup', () => {
   const refuse = (address: string, why: string) => new Error(`refused ${address} ${why}`);
   const call = (lookup: typeof dnsLookup, options: object) =>
     new Promise<{ err: Error | null; address: unknown; family: unknown }>((resolve) => {
-      (lookup as unknown as (h: string, o: object, cb: (e: Error | null, a: unknown, f?: unknown) => void) => void)('img.example', options, (err, address, family) => resolve({ err, address, family }));
+      (lookup as unknown as (h: string, o: object, cb: (e: Error | null, a: unknown, f?: unknown) => void) => void)(
+        'img.example',
+        options,
+        (err, address, family) => resolve({ err, address, family }),
+      );
     });
 
   test('answers { all: true } with every checked address, and a plain call with the first', async () => {
-    const dns = fake([{ address: '93.184.216.34', family: 4 }, { address: '2606:2800:220:1::1', family: 6 }]);
+    const dns = fake([
+      { address: '93.184.216.34', family: 4 },
+      { address: '2606:2800:220:1::1', family: 6 },
+    ]);
     const lookup = guardedLookup(createAddressGuard([]), dns.fn, refuse);
     const all = await call(lookup, { all: true, hints: 32 });
     assert.equal(all.err, null);
-    assert.deepEqual(all.address, [{ address: '93.184.216.34', family: 4 }, { address: '2606:2800:220:1::1', family: 6 }]);
+    assert.deepEqual(all.address, [
+      { address: '93.184.216.34', family: 4 },
+      { address: '2606:2800:220:1::1', family: 6 },
+    ]);
     const one = await call(lookup, { family: 0 });
     assert.deepEqual([one.err, one.address, one.family], [null, '93.184.216.34', 4]);
     // The resolver is always asked for every address, so none escapes the check.
@@ -112,7 +132,10 @@ describe('guarded lookup', () => {
   });
 
   test('refuses the whole answer when any address in it is refused', async () => {
-    const dns = fake([{ address: '93.184.216.34', family: 4 }, { address: '127.0.0.1', family: 4 }]);
+    const dns = fake([
+      { address: '93.184.216.34', family: 4 },
+      { address: '127.0.0.1', family: 4 },
+    ]);
     const lookup = guardedLookup(createAddressGuard([]), dns.fn, refuse);
     for (const options of [{ all: true }, {}]) {
       const r = await call(lookup, options);
@@ -121,7 +144,8 @@ describe('guarded lookup', () => {
   });
 
   test('passes resolver errors through', async () => {
-    const failing = ((_h: string, _o: unknown, cb: (e: Error) => void) => cb(Object.assign(new Error('nope'), { code: 'ENOTFOUND' }))) as unknown as typeof dnsLookup;
+    const failing = ((_h: string, _o: unknown, cb: (e: Error) => void) =>
+      cb(Object.assign(new Error('nope'), { code: 'ENOTFOUND' }))) as unknown as typeof dnsLookup;
     const r = await call(guardedLookup(createAddressGuard([]), failing, refuse), { all: true });
     assert.equal((r.err as NodeJS.ErrnoException).code, 'ENOTFOUND');
   });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { KinuError } from '../../src/errors.ts';
+import type { KinuError } from '../../src/errors.ts';
 import { createFileSource, sweepUploads } from '../../src/source/file.ts';
 import { corpus, tempDir, testServer } from '../helpers.ts';
 
@@ -29,7 +29,10 @@ describe('stale upload temp files', () => {
   test('the file source sweeps stale ones in every folder when it starts, keeps young ones and real files, and logs', async () => {
     const { root, stale } = fixture();
     const logged: { obj: object; msg: string }[] = [];
-    const src = createFileSource({ root, log: { info: (obj, msg) => logged.push({ obj, msg }), warn: (obj, msg) => logged.push({ obj, msg }) } });
+    const src = createFileSource({
+      root,
+      log: { info: (obj, msg) => logged.push({ obj, msg }), warn: (obj, msg) => logged.push({ obj, msg }) },
+    });
     const report = await src.swept;
     for (const f of stale) assert.equal(existsSync(join(root, f)), false, `${f} should be gone`);
     assert.deepEqual([...(report?.removed ?? [])].sort(), [...stale].sort());
@@ -59,7 +62,10 @@ describe('stale upload temp files', () => {
       await assert.rejects(src.read(key, { maxBytes: 1e8 }), (e: KinuError) => e.code === 'not_found', key);
     }
     assert.deepEqual(await src.list!({ limit: 100 }), ['keep.jpg']);
-    await assert.rejects(src.put!('sub/.kinu-upload-x', JPEG, { contentType: 'image/jpeg' }), (e: KinuError) => e.code === 'invalid_key');
+    await assert.rejects(
+      src.put!('sub/.kinu-upload-x', JPEG, { contentType: 'image/jpeg' }),
+      (e: KinuError) => e.code === 'invalid_key',
+    );
   });
 
   test('through kinu: the stale files are gone after start, a young one cannot be fetched by name', async () => {
@@ -71,7 +77,8 @@ describe('stale upload temp files', () => {
       assert.ok(r.statusCode === 404 || r.statusCode === 400, `${r.statusCode} ${r.body.slice(0, 200)}`);
       assert.equal((await app.inject({ url: '/keep.jpg?w=10' })).statusCode, 200);
       // The sweep runs in the background: it is done well within this bound.
-      for (let i = 0; i < 100 && stale.some((f) => existsSync(join(root, f))); i++) await new Promise((res) => setTimeout(res, 20));
+      for (let i = 0; i < 100 && stale.some((f) => existsSync(join(root, f))); i++)
+        await new Promise((res) => setTimeout(res, 20));
       for (const f of stale) assert.equal(existsSync(join(root, f)), false, `${f} should be gone`);
     } finally {
       await app.close();

@@ -17,7 +17,9 @@ const VARNISH_BIN = process.env.KINU_VARNISH_BIN ?? '/usr/bin';
 
 const live = new Set<ChildProcess>();
 // Last resort if the test process dies without running its after(): no orphaned servers.
-process.once('exit', () => { for (const c of live) c.kill('SIGKILL'); });
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
 
 function track(child: ChildProcess): void {
   live.add(child);
@@ -53,7 +55,9 @@ export interface KinuProcess {
 
 /** `node bin/kinu.js serve` in `root` with only the given KINU_* settings; resolves on its listening line. */
 export async function startKinu(name: string, env: Record<string, string>, root = ROOT): Promise<KinuProcess> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KINU_') && !k.startsWith('AWS_')));
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('KINU_') && !k.startsWith('AWS_')),
+  );
   const child = spawn(process.execPath, [join(root, 'bin/kinu.js'), 'serve'], {
     cwd: root,
     env: { ...clean, KINU_HOST: '127.0.0.1', KINU_PORT: '0', ...env },
@@ -61,23 +65,39 @@ export async function startKinu(name: string, env: Record<string, string>, root 
   });
   track(child);
   let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => { out += s; });
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => { out += s; });
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+    out += s;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+    out += s;
+  });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${name} did not print its listening line in 30 s:\n${out}`)); }, 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not print its listening line in 30 s:\n${out}`));
+    }, 30_000);
     const onData = () => {
       const m = /kinu listening on (http:\/\/127\.0\.0\.1:\d+) \(source: [^)]*\)/.exec(out);
-      if (m) { clearTimeout(timer); child.stdout!.off('data', onData); resolve(m[1]!); }
+      if (m) {
+        clearTimeout(timer);
+        child.stdout!.off('data', onData);
+        resolve(m[1]!);
+      }
     };
     child.stdout!.on('data', onData);
-    child.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`${name} exited (${code ?? signal}) before listening:\n${out}`)); });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code ?? signal}) before listening:\n${out}`));
+    });
   });
   return { name, url, port: Number(new URL(url).port), child, output: () => out };
 }
 
 /** The site-specific include of kinu.vcl for these instances (the shape of kinu-backends.example.vcl). */
 export function backendsVcl(instances: readonly { name: string; port: number }[]): string {
-  const backends = instances.map((k) => `backend ${k.name} {
+  const backends = instances
+    .map(
+      (k) => `backend ${k.name} {
     .host = "127.0.0.1";
     .port = "${k.port}";
     .probe = kinu_health;
@@ -85,7 +105,9 @@ export function backendsVcl(instances: readonly { name: string; port: number }[]
     .first_byte_timeout = 30s;
     .between_bytes_timeout = 10s;
 }
-`).join('\n');
+`,
+    )
+    .join('\n');
   return `${backends}
 sub kinu_add_backends {
 ${instances.map((k) => `    kinu.add_backend(${k.name});`).join('\n')}
@@ -114,29 +136,51 @@ export interface VarnishProcess {
  * Resolves once every backend named in `backends` is healthy by its probe. Listens on `listenPort` if given
  * (reserved earlier with freePort()), else on a free port, trying another if it was taken meanwhile.
  */
-export async function startVarnish(dir: string, backends: readonly { name: string; port: number }[], listenPort?: number): Promise<VarnishProcess> {
+export async function startVarnish(
+  dir: string,
+  backends: readonly { name: string; port: number }[],
+  listenPort?: number,
+): Promise<VarnishProcess> {
   writeFileSync(join(dir, 'kinu-backends.vcl'), backendsVcl(backends));
   const workdir = join(dir, 'varnish');
   let lastError = '';
   for (let attempt = 0; attempt < (listenPort === undefined ? 3 : 1); attempt++) {
-    const port = listenPort ?? await freePort();
-    const child = spawn(VARNISHD, [
-      '-F', // foreground: the child's PID is varnishd's manager; SIGTERM stops it and its cache process
-      '-j', 'none', // no privilege separation: nothing needs root
-      '-n', workdir,
-      '-a', `127.0.0.1:${port}`,
-      '-T', '127.0.0.1:0',
-      '-f', VCL,
-      '-p', `vcl_path=${dir}`,
-      '-s', 'malloc,64m',
-      '-l', '16m',
-      '-p', 'thread_pools=1',
-      '-p', 'thread_pool_min=20',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const port = listenPort ?? (await freePort());
+    const child = spawn(
+      VARNISHD,
+      [
+        '-F', // foreground: the child's PID is varnishd's manager; SIGTERM stops it and its cache process
+        '-j',
+        'none', // no privilege separation: nothing needs root
+        '-n',
+        workdir,
+        '-a',
+        `127.0.0.1:${port}`,
+        '-T',
+        '127.0.0.1:0',
+        '-f',
+        VCL,
+        '-p',
+        `vcl_path=${dir}`,
+        '-s',
+        'malloc,64m',
+        '-l',
+        '16m',
+        '-p',
+        'thread_pools=1',
+        '-p',
+        'thread_pool_min=20',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     track(child);
     let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (s: string) => { out += s; });
-    child.stderr!.setEncoding('utf8').on('data', (s: string) => { out += s; });
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+    });
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+    });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const v: VarnishProcess = {
       url: `http://127.0.0.1:${port}`,
@@ -145,16 +189,27 @@ export async function startVarnish(dir: string, backends: readonly { name: strin
       output: () => out,
       adm: async (...args) => (await run(join(VARNISH_BIN, 'varnishadm'), ['-n', workdir, ...args])).stdout,
       backendFetches: async () => {
-        const { stdout } = await run(join(VARNISH_BIN, 'varnishncsa'), ['-n', workdir, '-d', '-b', '-F', '%s\t%{X-Kinu-Cache}o\t%{VSL:BackendOpen[2]}x\t%U%q'], { maxBuffer: 64 << 20 });
-        return stdout.split('\n').filter(Boolean).map((line) => {
-          const [status, kinuCache, backend, url] = line.split('\t') as [string, string, string, string];
-          return { url, status: Number(status), kinuCache, backend };
-        }).filter((f) => f.backend !== '-');
+        const { stdout } = await run(
+          join(VARNISH_BIN, 'varnishncsa'),
+          ['-n', workdir, '-d', '-b', '-F', '%s\t%{X-Kinu-Cache}o\t%{VSL:BackendOpen[2]}x\t%U%q'],
+          { maxBuffer: 64 << 20 },
+        );
+        return stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => {
+            const [status, kinuCache, backend, url] = line.split('\t') as [string, string, string, string];
+            return { url, status: Number(status), kinuCache, backend };
+          })
+          .filter((f) => f.backend !== '-');
       },
       stop: () => stop(child),
     };
     const ready = await Promise.race([
-      waitHealthy(v, backends.map((b) => b.name)).then(() => true),
+      waitHealthy(
+        v,
+        backends.map((b) => b.name),
+      ).then(() => true),
       exited.then(() => false),
     ]);
     if (ready) return v;
@@ -173,7 +228,9 @@ async function waitHealthy(v: VarnishProcess, names: readonly string[]): Promise
       list = await v.adm('backend.list');
       const healthy = names.filter((n) => new RegExp(`\\.${n}\\s+\\S+\\s+\\S+\\s+healthy`).test(list));
       if (healthy.length === names.length) return;
-    } catch { /* the CLI is not up yet */ }
+    } catch {
+      /* the CLI is not up yet */
+    }
     await sleep(100);
   }
   throw new Error(`backends not healthy in 30 s:\n${list}\n${v.output()}`);

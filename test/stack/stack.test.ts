@@ -11,7 +11,17 @@ import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { startS3, S3RVER_CREDENTIALS, type S3TestServer } from '../cache/s3-server.ts';
 import { EXAMPLES } from '../helpers.ts';
-import { eventually, freePort, startKinu, startVarnish, stop, varnishAvailable, VARNISHD, type KinuProcess, type VarnishProcess } from './harness.ts';
+import {
+  eventually,
+  freePort,
+  startKinu,
+  startVarnish,
+  stop,
+  varnishAvailable,
+  VARNISHD,
+  type KinuProcess,
+  type VarnishProcess,
+} from './harness.ts';
 
 const CI = process.env.CI === 'true';
 if (!varnishAvailable()) {
@@ -34,7 +44,12 @@ const ACCEPT = {
   avifRefused: 'image/avif;q=0,image/webp,*/*',
 };
 
-interface Res { status: number; headers: Headers; body: Buffer; ms: number }
+interface Res {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+  ms: number;
+}
 
 let dir: string;
 let s3: S3TestServer | undefined;
@@ -50,7 +65,10 @@ async function get(path: string, headers: Record<string, string> = {}, method = 
 const fetchesOf = async (url: string) => (await varnish!.backendFetches()).filter((f) => f.url === url);
 /** The backend fetches of `url` once at least `n` are logged and a moment has passed for any extra one to show. */
 async function settledFetches(url: string, n: number) {
-  await eventually(() => fetchesOf(url), (f) => f.length >= n);
+  await eventually(
+    () => fetchesOf(url),
+    (f) => f.length >= n,
+  );
   await new Promise((r) => setTimeout(r, 200));
   return fetchesOf(url);
 }
@@ -92,7 +110,11 @@ describe('stack: Varnish → 2 × kinu → S3', { skip: varnishAvailable() ? fal
     await s3.client().put(BUCKET, `originals/${KEY}`, JPEG, 'image/jpeg', {});
     // kinu's purge hook needs Varnish's address before Varnish (which needs kinu's ports) starts: reserve it.
     const varnishPort = await freePort();
-    Object.assign(env, { KINU_SOURCE: `s3://${BUCKET}/originals`, KINU_TOKEN: TOKEN, KINU_PURGE_URL: `http://127.0.0.1:${varnishPort}/` });
+    Object.assign(env, {
+      KINU_SOURCE: `s3://${BUCKET}/originals`,
+      KINU_TOKEN: TOKEN,
+      KINU_PURGE_URL: `http://127.0.0.1:${varnishPort}/`,
+    });
     kinu = await Promise.all(['kinu1', 'kinu2'].map((name) => startKinu(name, env)));
     varnish = await startVarnish(dir, kinu, varnishPort);
   });
@@ -115,7 +137,11 @@ describe('stack: Varnish → 2 × kinu → S3', { skip: varnishAvailable() ? fal
     assert.equal(second.headers.get('x-cache'), 'HIT');
     assert.equal(second.headers.get('etag'), first.headers.get('etag'));
     assert.ok(second.body.equals(first.body));
-    assert.deepEqual((await settledFetches(url, 1)).map((f) => [f.status, f.kinuCache]), [[200, 'miss']], 'exactly one backend fetch');
+    assert.deepEqual(
+      (await settledFetches(url, 1)).map((f) => [f.status, f.kinuCache]),
+      [[200, 'miss']],
+      'exactly one backend fetch',
+    );
   });
 
   test('/_kinu/* is passed to kinu, never cached', async () => {
@@ -126,20 +152,29 @@ describe('stack: Varnish → 2 × kinu → S3', { skip: varnishAvailable() ? fal
       assert.equal(r.status, 200);
       assert.equal(r.headers.get('x-cache'), 'MISS');
     }
-    assert.equal((await eventually(() => fetchesOf(url), (f) => f.length >= before + 2)).length, before + 2);
+    assert.equal(
+      (
+        await eventually(
+          () => fetchesOf(url),
+          (f) => f.length >= before + 2,
+        )
+      ).length,
+      before + 2,
+    );
   });
 
   test('PURGE and BAN are refused outside the ACL, and X-Kinu-Backend is not shown there', async () => {
     const url = `/${KEY}?w=120`;
     // 127.0.0.2 is loopback too on Linux, but not in the test's kinu_purge ACL (127.0.0.1 only).
-    const outsider = (method: string, headers: Record<string, string> = {}) => new Promise<{ status: number; headers: Record<string, unknown> }>((resolve, reject) => {
-      const req = httpRequest(`${varnish!.url}${url}`, { method, headers, localAddress: '127.0.0.2' }, (res) => {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers }));
+    const outsider = (method: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; headers: Record<string, unknown> }>((resolve, reject) => {
+        const req = httpRequest(`${varnish!.url}${url}`, { method, headers, localAddress: '127.0.0.2' }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers }));
+        });
+        req.on('error', reject);
+        req.end();
       });
-      req.on('error', reject);
-      req.end();
-    });
     assert.equal((await outsider('PURGE')).status, 403);
     assert.equal((await outsider('BAN', { 'x-kinu-key': encodeURIComponent(KEY) })).status, 403);
     const r = await outsider('GET');
@@ -189,9 +224,19 @@ describe('stack: Varnish → 2 × kinu → S3', { skip: varnishAvailable() ? fal
   test('Accept normalised by the VCL gives the format kinu picks from the raw header', async () => {
     const url = `/${KEY}?w=60&fmt=auto`;
     const odd = [
-      'image/avif;q=0.5', 'IMAGE/AVIF', 'image/avif ; q=0', 'image/avif;q=0.000,image/webp;q=0', 'image/webp;q=0.0',
-      'image/avif;q=0.001', 'image/avif;q=0,image/webp;q=0.3', 'text/html,image/webp;level=1', 'image/*', 'image/avifx,image/webpz',
-      'image/jpeg', '*/*', 'image/webp,image/avif;q=0.9',
+      'image/avif;q=0.5',
+      'IMAGE/AVIF',
+      'image/avif ; q=0',
+      'image/avif;q=0.000,image/webp;q=0',
+      'image/webp;q=0.0',
+      'image/avif;q=0.001',
+      'image/avif;q=0,image/webp;q=0.3',
+      'text/html,image/webp;level=1',
+      'image/*',
+      'image/avifx,image/webpz',
+      'image/jpeg',
+      '*/*',
+      'image/webp,image/avif;q=0.9',
     ];
     const direct = kinu.find((k) => k.child.exitCode === null)!;
     for (const accept of odd) {
@@ -213,9 +258,17 @@ describe('stack: Varnish → 2 × kinu → S3', { skip: varnishAvailable() ? fal
       assert.ok(r.body.equals(all[0]!.body));
     }
     assert.equal((await decoded(all[0]!)).width, 190);
-    assert.equal(all.filter((r) => r.headers.get('x-cache') === 'MISS').length, 1, 'one request fetched, 49 waited for it');
-    assert.deepEqual((await settledFetches(url, 1)).map((f) => f.kinuCache), ['miss'], 'one backend fetch');
-    assert.equal(await pipelineRuns() - runsBefore, 1, 'kinu_pipeline_runs_total over both instances');
+    assert.equal(
+      all.filter((r) => r.headers.get('x-cache') === 'MISS').length,
+      1,
+      'one request fetched, 49 waited for it',
+    );
+    assert.deepEqual(
+      (await settledFetches(url, 1)).map((f) => f.kinuCache),
+      ['miss'],
+      'one backend fetch',
+    );
+    assert.equal((await pipelineRuns()) - runsBefore, 1, 'kinu_pipeline_runs_total over both instances');
   });
 
   test('(e) upload → served → replaced → served anew → deleted → 404 through Varnish (banned)', async () => {
@@ -245,7 +298,10 @@ describe('stack: Varnish → 2 × kinu → S3', { skip: varnishAvailable() ? fal
     assert.ok(del.status === 200 || del.status === 204, `DELETE: ${del.status} ${del.body}`);
     const gone = await get(url);
     assert.equal(gone.status, 404, `after DELETE: ${gone.status} ${gone.headers.get('x-cache')}`);
-    assert.match(await varnish!.adm('ban.list'), new RegExp(`obj\\.http\\.X-Kinu-Key == ${encodeURIComponent(key).replace(/[.*()]/g, '\\$&')}`));
+    assert.match(
+      await varnish!.adm('ban.list'),
+      new RegExp(`obj\\.http\\.X-Kinu-Key == ${encodeURIComponent(key).replace(/[.*()]/g, '\\$&')}`),
+    );
     // Varnish keeps no 404 either: an upload under the same key is served at once.
     assert.equal((await get(url)).headers.get('x-cache'), 'MISS');
 
@@ -258,7 +314,11 @@ describe('stack: Varnish → 2 × kinu → S3', { skip: varnishAvailable() ? fal
     const del2 = await fetch(`${other.url}/_kinu/objects${path}`, { method: 'DELETE', headers: auth });
     assert.ok(del2.status === 200 || del2.status === 204, `DELETE on ${other.name}: ${del2.status}`);
     const after = await get(url);
-    assert.equal(after.status, 404, `after DELETE on ${other.name}: ${after.status} from ${after.headers.get('x-kinu-backend')}`);
+    assert.equal(
+      after.status,
+      404,
+      `after DELETE on ${other.name}: ${after.status} from ${after.headers.get('x-kinu-backend')}`,
+    );
   });
 
   test('(c) killing one kinu instance: requests keep succeeding, then its probe takes it out', async () => {
@@ -284,12 +344,19 @@ describe('stack: Varnish → 2 × kinu → S3', { skip: varnishAvailable() ? fal
     assert.equal(again.headers.get('x-kinu-backend'), 'kinu2', 'retried on the next instance of the ring');
     assert.equal((await decoded(again)).width, Number(new URL(victimUrl!, 'http://x').searchParams.get('w')));
     // The variant kinu1 made was shared through the result store (or made again, if its write was still under way).
-    assert.ok(['store', 'miss'].includes(again.headers.get('x-kinu-cache') ?? ''), again.headers.get('x-kinu-cache') ?? 'none');
+    assert.ok(
+      ['store', 'miss'].includes(again.headers.get('x-kinu-cache') ?? ''),
+      again.headers.get('x-kinu-cache') ?? 'none',
+    );
     for (let w = 200; w < 210; w++) assert.equal((await get(`/${KEY}?w=${w}`)).status, 200, `w=${w}`);
     assert.equal((await get(cached)).headers.get('x-cache'), 'HIT');
 
     // The health probe (/_kinu/health) marks it sick: Varnish stops trying it first.
-    const list = await eventually(() => varnish!.adm('backend.list'), (l) => /\.kinu1\s+\S+\s+\S+\s+sick/.test(l), 20_000);
+    const list = await eventually(
+      () => varnish!.adm('backend.list'),
+      (l) => /\.kinu1\s+\S+\s+\S+\s+sick/.test(l),
+      20_000,
+    );
     assert.match(list, /\.kinu1\s+\S+\s+\S+\s+sick/);
     assert.match(list, /\.kinu2\s+\S+\s+\S+\s+healthy/);
   });
@@ -316,8 +383,19 @@ describe('stack: Varnish → 2 × kinu → S3', { skip: varnishAvailable() ? fal
     }
     // The errors were not cached: the same URL reaches kinu again.
     const url = `/${KEY}?w=211`;
-    const fetches = await eventually(() => fetchesOf(url), (f) => f.length >= 1);
+    const fetches = await eventually(
+      () => fetchesOf(url),
+      (f) => f.length >= 1,
+    );
     await get(url);
-    assert.equal((await eventually(() => fetchesOf(url), (f) => f.length > fetches.length)).length, fetches.length + 1);
+    assert.equal(
+      (
+        await eventually(
+          () => fetchesOf(url),
+          (f) => f.length > fetches.length,
+        )
+      ).length,
+      fetches.length + 1,
+    );
   });
 });

@@ -18,16 +18,34 @@ const NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueO
 
 /** Every place a URL names something looked up in a table, by dialect. */
 const PLACES = (n: string): string[] => [
-  `/${P}?preset=${n}`, `/${P}?${n}=1`, `/${P}?fmt=${n}`, `/${P}?fit=${n}&w=10&h=10`, `/${P}?pos=${n}&w=10&h=10`,
-  `/${P}?wm=logo.png&wm_pos=${n}`, `/${P}?flip=${n}`, `/${P}?rot=${n}`, `/${P}?anim=${n}`, `/${P}?bg=${n}`,
-  `/ip/insecure/${n}:1/plain/local:///${P}`, `/ip/insecure/pr:${n}/plain/local:///${P}`, `/ip/insecure/f:${n}/plain/local:///${P}`,
-  `/ip/insecure/plain/local:///${P}@${n}`, `/ip/insecure/g:${n}/plain/local:///${P}`, `/ip/insecure/rt:${n}/plain/local:///${P}`,
-  `/ip/insecure/el:${n}/plain/local:///${P}`, `/ip/insecure/wm:1:${n}/plain/local:///${P}`,
-  `/th/unsafe/filters:${n}()/${P}`, `/th/unsafe/filters:format(${n})/${P}`, `/th/unsafe/filters:fill(${n})/${P}`,
-  `/th/unsafe/filters:fill(red,${n})/${P}`, `/th/unsafe/filters:background_color(${n})/${P}`,
-  `/th/unsafe/filters:sharpen(1,1,${n})/${P}`, `/th/unsafe/filters:watermark(logo.png,${n},0,0)/${P}`,
+  `/${P}?preset=${n}`,
+  `/${P}?${n}=1`,
+  `/${P}?fmt=${n}`,
+  `/${P}?fit=${n}&w=10&h=10`,
+  `/${P}?pos=${n}&w=10&h=10`,
+  `/${P}?wm=logo.png&wm_pos=${n}`,
+  `/${P}?flip=${n}`,
+  `/${P}?rot=${n}`,
+  `/${P}?anim=${n}`,
+  `/${P}?bg=${n}`,
+  `/ip/insecure/${n}:1/plain/local:///${P}`,
+  `/ip/insecure/pr:${n}/plain/local:///${P}`,
+  `/ip/insecure/f:${n}/plain/local:///${P}`,
+  `/ip/insecure/plain/local:///${P}@${n}`,
+  `/ip/insecure/g:${n}/plain/local:///${P}`,
+  `/ip/insecure/rt:${n}/plain/local:///${P}`,
+  `/ip/insecure/el:${n}/plain/local:///${P}`,
+  `/ip/insecure/wm:1:${n}/plain/local:///${P}`,
+  `/th/unsafe/filters:${n}()/${P}`,
+  `/th/unsafe/filters:format(${n})/${P}`,
+  `/th/unsafe/filters:fill(${n})/${P}`,
+  `/th/unsafe/filters:fill(red,${n})/${P}`,
+  `/th/unsafe/filters:background_color(${n})/${P}`,
+  `/th/unsafe/filters:sharpen(1,1,${n})/${P}`,
+  `/th/unsafe/filters:watermark(logo.png,${n},0,0)/${P}`,
   `/th/unsafe/filters:watermark(logo.png,0,${n},0)/${P}`,
-  `/tofu/photos/hato-pigeons/${n}/${SIG}.jpg`, `/tofu/photos/hato-pigeons/100/${SIG}.${n}`,
+  `/tofu/photos/hato-pigeons/${n}/${SIG}.jpg`,
+  `/tofu/photos/hato-pigeons/100/${SIG}.${n}`,
 ];
 
 describe('Object.prototype names are not table entries', () => {
@@ -53,7 +71,10 @@ describe('echoes are bounded', () => {
   });
 
   test('unknown imgproxy options and thumbor filters too', async () => {
-    for (const url of [`/ip/insecure/${'y'.repeat(4000)}:1/plain/local:///${P}`, `/th/unsafe/filters:${'y'.repeat(4000)}()/${P}`]) {
+    for (const url of [
+      `/ip/insecure/${'y'.repeat(4000)}:1/plain/local:///${P}`,
+      `/th/unsafe/filters:${'y'.repeat(4000)}()/${P}`,
+    ]) {
       const r = await app.inject({ url });
       assert.equal(r.statusCode, 400, url.slice(0, 40));
       assert.ok(!r.body.includes('y'.repeat(33)), r.body.slice(0, 120));
@@ -78,8 +99,11 @@ describe('dot-segments are refused in every dialect', () => {
     test(key, async () => {
       const tofuPath = key.replace(/\.jpg$/, '');
       for (const url of [
-        `/${key}`, `/${key}?w=10`, `/${key.replaceAll('.', '%2E')}`,
-        `/ip/insecure/w:10/plain/local:///${key}`, `/ip/insecure/w:10/${Buffer.from(`local:///${key}`).toString('base64url')}`,
+        `/${key}`,
+        `/${key}?w=10`,
+        `/${key.replaceAll('.', '%2E')}`,
+        `/ip/insecure/w:10/plain/local:///${key}`,
+        `/ip/insecure/w:10/${Buffer.from(`local:///${key}`).toString('base64url')}`,
         `/th/unsafe/10x10/${key}`,
         `/tofu/${tofuPath}/100/${SIG}.jpg`,
       ]) {

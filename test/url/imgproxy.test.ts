@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { rejectsKinu as rejects } from '../helpers.ts';
 import { ConfigError, loadConfig } from '../../src/config.ts';
-import { KinuError, type ErrorCode } from '../../src/errors.ts';
+import type { KinuError, ErrorCode } from '../../src/errors.ts';
 import type { Transform } from '../../src/transform.ts';
 import { parseImgproxy, parseImgproxyPresets, type ImgproxyDialectOptions } from '../../src/url/imgproxy.ts';
 import { imgproxySignature, signImgproxyPath, verifyImgproxySignature } from '../../src/url/imgproxy-sign.ts';
@@ -18,14 +18,19 @@ const OPTS: ImgproxyDialectOptions = {
   salts: [],
   signatureSize: 32,
   // The presets of imgproxy's docs (sharp, blurry) and of its parser tests (test1, test2).
-  presets: parseImgproxyPresets('sharp=sharpen:0.7,blurry=blur:2,test1=resizing_type:fill/width:100,test2=height:50/quality:70'),
+  presets: parseImgproxyPresets(
+    'sharp=sharpen:0.7,blurry=blur:2,test1=resizing_type:fill/width:100,test2=height:50/quality:70',
+  ),
   watermark: 'logo.png',
   now: () => NOW,
 };
 
 const b64 = (s: string) => Buffer.from(s).toString('base64url');
 /** The base64url source split into 16-character chunks, as imgproxy's docs write it. */
-const b64split = (s: string) => b64(s).match(/.{1,16}/g)!.join('/');
+const b64split = (s: string) =>
+  b64(s)
+    .match(/.{1,16}/g)!
+    .join('/');
 
 function parse(path: string, opts: ImgproxyDialectOptions = OPTS) {
   return parseImgproxy(path, opts);
@@ -37,7 +42,6 @@ function nativeTransform(query: string): Transform {
   return t;
 }
 
-
 const A = 'plain/local:///a.jpg';
 // `enlarge=0` is the native way to ask for the identity transform (no params would be the original bytes).
 const IDENTITY_Q = 'enlarge=0';
@@ -47,7 +51,10 @@ const EQUIVALENT: [string, string][] = [
   // docs, usage/processing "Example" (source made local): long names, short names, base64 source
   [`preset:sharp/resize:fill:300:400:0/gravity:sm/${A}@png`, 'w=300&h=400&fit=cover&pos=attention&sharpen=0.7&fmt=png'],
   [`pr:sharp/rs:fill:300:400:0/g:sm/${A}@png`, 'w=300&h=400&fit=cover&pos=attention&sharpen=0.7&fmt=png'],
-  [`pr:sharp/rs:fill:300:400:0/g:sm/${b64split('local:///a.jpg')}.png`, 'w=300&h=400&fit=cover&pos=attention&sharpen=0.7&fmt=png'],
+  [
+    `pr:sharp/rs:fill:300:400:0/g:sm/${b64split('local:///a.jpg')}.png`,
+    'w=300&h=400&fit=cover&pos=attention&sharpen=0.7&fmt=png',
+  ],
   // docs, image_sources/local_files
   [`rs:fit:300:200/${A}@jpg`, 'w=300&h=200&fit=inside&fmt=jpeg'],
   // docs, presets: blurry
@@ -159,7 +166,7 @@ describe('imgproxy URLs → the same Transform as the equivalent native URL', ()
 describe('sources', () => {
   const key = (path: string, opts = OPTS) => parse(`/_/w:10/${path}`, opts).key;
 
-  test('local:/// names a key in kinu\'s source; plain sources are percent-decoded once', () => {
+  test("local:/// names a key in kinu's source; plain sources are percent-decoded once", () => {
     assert.equal(key('plain/local:///photos/a.jpg'), 'photos/a.jpg');
     assert.equal(key('plain/local:////photos/a.jpg'), 'photos/a.jpg');
     assert.equal(key('plain/local:///my%20photo.jpg@png'), 'my photo.jpg');
@@ -169,7 +176,7 @@ describe('sources', () => {
     assert.equal(key(`${b64('local:///a.jpg')}==`), 'a.jpg');
   });
 
-  test('s3:// names a key only inside kinu\'s S3 source', () => {
+  test("s3:// names a key only inside kinu's S3 source", () => {
     const s3 = { ...OPTS, s3: { bucket: 'media', prefix: 'originals/' } };
     assert.equal(key('plain/s3://media/originals/a/b.jpg', s3), 'a/b.jpg');
     rejects(() => key('plain/s3://media/other/b.jpg', s3), 'not_found', 'source');
@@ -286,7 +293,10 @@ describe('malformed imgproxy URLs → 400 naming the part (404 for expires, as i
 
   test('an error inside a preset names the option, the preset and its option', () => {
     const opts = { ...OPTS, presets: { bad: [{ name: 'w', args: ['x'] }] } };
-    assert.throws(() => parse(`/_/pr:bad/${A}`, opts), (e: KinuError) => e.detail.startsWith('pr: preset bad: w:'));
+    assert.throws(
+      () => parse(`/_/pr:bad/${A}`, opts),
+      (e: KinuError) => e.detail.startsWith('pr: preset bad: w:'),
+    );
   });
 });
 
@@ -295,7 +305,11 @@ describe('signatures', () => {
   const DOCS = { keys: ['736563726574'], salts: ['68656C6C6F'], signatureSize: 32 };
   const DOCS_PATH = '/rs:fill:300:400:0/g:sm/aHR0cDovL2V4YW1w/bGUuY29tL2ltYWdl/cy9jdXJpb3NpdHku/anBn.png';
   // imgproxy's examples/ (signature.java, signature.clj): the example key and salt
-  const EX = { keys: ['943b421c9eb07c830af81030552c86009268de4e532ba2ee2eab8247c6da0881'], salts: ['520f986b998545b4785e0defbc4f3c1203f22de2374a3d53cb7a7fe9fea309c5'], signatureSize: 32 };
+  const EX = {
+    keys: ['943b421c9eb07c830af81030552c86009268de4e532ba2ee2eab8247c6da0881'],
+    salts: ['520f986b998545b4785e0defbc4f3c1203f22de2374a3d53cb7a7fe9fea309c5'],
+    signatureSize: 32,
+  };
   const EX_PATH = '/rs:fit:300:300/plain/http://img.example.com/pretty/image.jpg';
   // imgproxy's security/signature_test.go: raw keys "test-key"/"test-salt" and a second pair
   const hex = (s: string) => Buffer.from(s).toString('hex');
@@ -303,7 +317,10 @@ describe('signatures', () => {
   const T2 = { key: hex('test-key2'), salt: hex('test-salt2') };
 
   test('published vectors', () => {
-    assert.equal(imgproxySignature(DOCS.keys[0]!, DOCS.salts[0]!, DOCS_PATH), 'oKfUtW34Dvo2BGQehJFR4Nr0_rIjOtdtzJ3QFsUcXH8');
+    assert.equal(
+      imgproxySignature(DOCS.keys[0]!, DOCS.salts[0]!, DOCS_PATH),
+      'oKfUtW34Dvo2BGQehJFR4Nr0_rIjOtdtzJ3QFsUcXH8',
+    );
     assert.equal(imgproxySignature(EX.keys[0]!, EX.salts[0]!, EX_PATH), 'm3k5QADfcKPDj-SDI2AIogZbC3FlAXszuwhtWXYqavc');
     assert.equal(signImgproxyPath(EX, EX_PATH), `/m3k5QADfcKPDj-SDI2AIogZbC3FlAXszuwhtWXYqavc${EX_PATH}`);
     assert.equal(imgproxySignature(T1.key, T1.salt, 'asd'), 'oWaL7QoW5TsgbuiS9-5-DI8S3Ibbo1gdB2SteJh3a20');
@@ -311,7 +328,7 @@ describe('signatures', () => {
     assert.equal(imgproxySignature(T2.key, T2.salt, 'asd'), 'jYz1UZ7j1BCdSzH3pZhaYf0iuz0vusoOTdqJsUT6WXI');
   });
 
-  test('verification as in imgproxy\'s signature tests: pairs, truncation, invalid', () => {
+  test("verification as in imgproxy's signature tests: pairs, truncation, invalid", () => {
     const one = { keys: [T1.key], salts: [T1.salt], signatureSize: 32 };
     const two = { keys: [T1.key, T2.key], salts: [T1.salt, T2.salt], signatureSize: 32 };
     assert.ok(verifyImgproxySignature(one, 'asd', 'oWaL7QoW5TsgbuiS9-5-DI8S3Ibbo1gdB2SteJh3a20'));
@@ -323,17 +340,28 @@ describe('signatures', () => {
     assert.ok(!verifyImgproxySignature(one, 'asd', 'not base64!'));
   });
 
-  test('the docs\' signed URL passes the signature check (its http source is then refused: 400, not 403)', () => {
+  test("the docs' signed URL passes the signature check (its http source is then refused: 400, not 403)", () => {
     const opts = { ...OPTS, ...DOCS };
     rejects(() => parse(`/oKfUtW34Dvo2BGQehJFR4Nr0_rIjOtdtzJ3QFsUcXH8${DOCS_PATH}`, opts), 'invalid_key', 'source');
-    rejects(() => parse(`/oKfUtW34Dvo2BGQehJFR4Nr0_rIjOtdtzJ3QFsUcXH8${DOCS_PATH.replace('300', '301')}`, opts), 'bad_signature', 'signature');
-    rejects(() => parse(`/oKfUtW34Dvo2BGQehJFR4Nr0_rIjOtdtzJ3QFsUcXH8${DOCS_PATH}`, { ...opts, signatureSize: 8 }), 'bad_signature', 'signature');
+    rejects(
+      () => parse(`/oKfUtW34Dvo2BGQehJFR4Nr0_rIjOtdtzJ3QFsUcXH8${DOCS_PATH.replace('300', '301')}`, opts),
+      'bad_signature',
+      'signature',
+    );
+    rejects(
+      () => parse(`/oKfUtW34Dvo2BGQehJFR4Nr0_rIjOtdtzJ3QFsUcXH8${DOCS_PATH}`, { ...opts, signatureSize: 8 }),
+      'bad_signature',
+      'signature',
+    );
   });
 
   test('with a key: signed URLs parse, insecure/_/wrong ones are 403, malformed ones behind a good signature are 400', () => {
     const opts = { ...OPTS, ...EX };
     const path = `/rs:fill:300:200/g:sm/${A}@webp`;
-    assert.deepEqual(parse(signImgproxyPath(EX, path), opts).transform, nativeTransform('w=300&h=200&fit=cover&pos=attention&fmt=webp'));
+    assert.deepEqual(
+      parse(signImgproxyPath(EX, path), opts).transform,
+      nativeTransform('w=300&h=200&fit=cover&pos=attention&fmt=webp'),
+    );
     for (const sig of ['insecure', '_', 'unsafe', 'm3k5QADfcKPDj-SDI2AIogZbC3FlAXszuwhtWXYqavc', 'rs:fill:1:1']) {
       rejects(() => parse(`/${sig}${path}`, opts), 'bad_signature', 'signature');
     }
@@ -358,16 +386,30 @@ describe('signatures', () => {
 describe('presets and settings', () => {
   test('IMGPROXY_PRESETS syntax: comma or newline separated, # comments', () => {
     assert.deepEqual(parseImgproxyPresets('a=w:10/h:20, b=q:5\n# note\nc=pr:a'), {
-      a: [{ name: 'w', args: ['10'] }, { name: 'h', args: ['20'] }],
+      a: [
+        { name: 'w', args: ['10'] },
+        { name: 'h', args: ['20'] },
+      ],
       b: [{ name: 'q', args: ['5'] }],
       c: [{ name: 'pr', args: ['a'] }],
     });
   });
 
   test('bad presets are refused, naming the preset and option', () => {
-    for (const [text, needle] of [['thumb', 'name=option'], ['x=w:abc', 'preset x: w:'], ['x=foo:1', 'foo'], ['x=w:1,x=h:1', 'twice'],
-      ['x=pr:y', 'unknown preset'], ['x=w', 'not an option'], ['x=', 'no options']] as const) {
-      assert.throws(() => parseImgproxyPresets(text), (e: Error) => e.message.includes(needle), text);
+    for (const [text, needle] of [
+      ['thumb', 'name=option'],
+      ['x=w:abc', 'preset x: w:'],
+      ['x=foo:1', 'foo'],
+      ['x=w:1,x=h:1', 'twice'],
+      ['x=pr:y', 'unknown preset'],
+      ['x=w', 'not an option'],
+      ['x=', 'no options'],
+    ] as const) {
+      assert.throws(
+        () => parseImgproxyPresets(text),
+        (e: Error) => e.message.includes(needle),
+        text,
+      );
     }
   });
 
@@ -382,23 +424,44 @@ describe('presets and settings', () => {
   };
 
   test('settings: keys and salts are hex pairs, secrets never echoed', () => {
-    const c = loadConfig({ env: {
-      KINU_DIALECTS: 'imgproxy=/', KINU_IMGPROXY_KEY: '736563726574, 943B421C', KINU_IMGPROXY_SALT: '68656C6C6F,520f',
-      KINU_IMGPROXY_SIGNATURE_SIZE: '8', KINU_IMGPROXY_PRESETS: 'thumb=rs:fill:100:100', KINU_IMGPROXY_WATERMARK: 'marks/logo.png',
-    } });
-    assert.deepEqual(c.imgproxy, {
-      keys: ['736563726574', '943b421c'], salts: ['68656c6c6f', '520f'], signatureSize: 8,
-      presets: { thumb: [{ name: 'rs', args: ['fill', '100', '100'] }] }, watermark: 'marks/logo.png',
+    const c = loadConfig({
+      env: {
+        KINU_DIALECTS: 'imgproxy=/',
+        KINU_IMGPROXY_KEY: '736563726574, 943B421C',
+        KINU_IMGPROXY_SALT: '68656C6C6F,520f',
+        KINU_IMGPROXY_SIGNATURE_SIZE: '8',
+        KINU_IMGPROXY_PRESETS: 'thumb=rs:fill:100:100',
+        KINU_IMGPROXY_WATERMARK: 'marks/logo.png',
+      },
     });
-    assert.deepEqual(loadConfig().imgproxy, { keys: [], salts: [], signatureSize: 32, presets: {}, watermark: undefined });
+    assert.deepEqual(c.imgproxy, {
+      keys: ['736563726574', '943b421c'],
+      salts: ['68656c6c6f', '520f'],
+      signatureSize: 8,
+      presets: { thumb: [{ name: 'rs', args: ['fill', '100', '100'] }] },
+      watermark: 'marks/logo.png',
+    });
+    assert.deepEqual(loadConfig().imgproxy, {
+      keys: [],
+      salts: [],
+      signatureSize: 32,
+      presets: {},
+      watermark: undefined,
+    });
     const bad = problems({ KINU_IMGPROXY_KEY: 'secret-not-hex', KINU_IMGPROXY_SALT: 'abc' });
     assert.match(bad, /KINU_IMGPROXY_KEY \(--imgproxy-key\): expected hex/);
     assert.match(bad, /KINU_IMGPROXY_SALT \(--imgproxy-salt\): expected hex/);
     assert.ok(!bad.includes('secret-not-hex'));
-    assert.match(problems({ KINU_IMGPROXY_KEY: 'aa,bb', KINU_IMGPROXY_SALT: 'cc' }), /one salt per key, got 2 key\(s\) and 1 salt/);
+    assert.match(
+      problems({ KINU_IMGPROXY_KEY: 'aa,bb', KINU_IMGPROXY_SALT: 'cc' }),
+      /one salt per key, got 2 key\(s\) and 1 salt/,
+    );
     assert.match(problems({ KINU_IMGPROXY_KEY: 'aa' }), /KINU_IMGPROXY_SALT/);
     assert.match(problems({ KINU_IMGPROXY_SIGNATURE_SIZE: '33' }), /KINU_IMGPROXY_SIGNATURE_SIZE/);
-    assert.match(problems({ KINU_IMGPROXY_PRESETS: 'x=zoom:2' }), /KINU_IMGPROXY_PRESETS \(--imgproxy-presets\): preset x: zoom:/);
+    assert.match(
+      problems({ KINU_IMGPROXY_PRESETS: 'x=zoom:2' }),
+      /KINU_IMGPROXY_PRESETS \(--imgproxy-presets\): preset x: zoom:/,
+    );
     assert.match(problems({ KINU_IMGPROXY_WATERMARK: '../logo.png' }), /KINU_IMGPROXY_WATERMARK/);
     assert.match(problems({ KINU_DIALECTS: 'native=/,imgproxy=/ip', KINU_IMGPROXY_KEY: 'zz' }), /KINU_IMGPROXY_KEY/);
   });

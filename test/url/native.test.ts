@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { rejectsKinu as rejects } from '../helpers.ts';
-import { KinuError, type ErrorCode } from '../../src/errors.ts';
+import type { KinuError } from '../../src/errors.ts';
 import { OUTPUT_FORMATS } from '../../src/formats.ts';
 import { canonicalKey, FITS, GRAVITIES, IDENTITY, type Transform } from '../../src/transform.ts';
 import { parseNative, type NativeOptions } from '../../src/url/native.ts';
@@ -24,9 +24,10 @@ function transform(query: string): Transform {
   return t;
 }
 
-
-const same = (a: string, b: string) => assert.equal(canonicalKey(transform(a)), canonicalKey(transform(b)), `${a} ≡ ${b}`);
-const differ = (a: string, b: string) => assert.notEqual(canonicalKey(transform(a)), canonicalKey(transform(b)), `${a} ≢ ${b}`);
+const same = (a: string, b: string) =>
+  assert.equal(canonicalKey(transform(a)), canonicalKey(transform(b)), `${a} ≡ ${b}`);
+const differ = (a: string, b: string) =>
+  assert.notEqual(canonicalKey(transform(a)), canonicalKey(transform(b)), `${a} ≢ ${b}`);
 
 // query → expected fields of the Transform (the rest must equal IDENTITY's)
 const VALID: [string, Partial<Transform>][] = [
@@ -42,18 +43,27 @@ const VALID: [string, Partial<Transform>][] = [
   ['w=1&dpr=1.01', { width: 1 }],
   ['dpr=2', {}],
   ...FITS.map((f): [string, Partial<Transform>] => [`w=10&h=10&fit=${f}`, { width: 10, height: 10, fit: f }]),
-  ...GRAVITIES.map((g): [string, Partial<Transform>] => [`w=10&h=10&pos=${g}`, { width: 10, height: 10, position: { kind: 'gravity', gravity: g } }]),
+  ...GRAVITIES.map((g): [string, Partial<Transform>] => [
+    `w=10&h=10&pos=${g}`,
+    { width: 10, height: 10, position: { kind: 'gravity', gravity: g } },
+  ]),
   ['w=10&h=10&pos=attention', { width: 10, height: 10, position: { kind: 'attention' } }],
   ['w=10&h=10&pos=entropy', { width: 10, height: 10, position: { kind: 'entropy' } }],
   ['w=10&h=10&pos=0.3,0.6', { width: 10, height: 10, position: { kind: 'focal', x: 0.3, y: 0.6 } }],
   ['w=10&h=10&pos=0,1', { width: 10, height: 10, position: { kind: 'focal', x: 0, y: 1 } }],
-  ['w=10&h=10&fit=contain&pos=top', { width: 10, height: 10, fit: 'contain', position: { kind: 'gravity', gravity: 'top' } }],
+  [
+    'w=10&h=10&fit=contain&pos=top',
+    { width: 10, height: 10, fit: 'contain', position: { kind: 'gravity', gravity: 'top' } },
+  ],
   ['w=10&enlarge=1', { width: 10, enlarge: true }],
   ['h=10&enlarge=0', { height: 10 }],
   ['crop=0,0,1,1', { crop: { x: 0, y: 0, width: 1, height: 1 } }],
   ['crop=100,50,800,600', { crop: { x: 100, y: 50, width: 800, height: 600 } }],
   ['crop=100000,100000,100000,100000', { crop: { x: 100000, y: 100000, width: 100000, height: 100000 } }],
-  ...[...OUTPUT_FORMATS, 'auto', 'json'].map((f): [string, Partial<Transform>] => [`fmt=${f}`, { format: f as Transform['format'] }]),
+  ...[...OUTPUT_FORMATS, 'auto', 'json'].map((f): [string, Partial<Transform>] => [
+    `fmt=${f}`,
+    { format: f as Transform['format'] },
+  ]),
   ['q=1', { quality: 1 }],
   ['q=100', { quality: 100 }],
   ['bg=ff8800', { background: { r: 255, g: 136, b: 0, alpha: 1 } }],
@@ -80,8 +90,14 @@ const VALID: [string, Partial<Transform>][] = [
   ['pad=0', {}],
   ['pad=4096', { pad: [4096, 4096, 4096, 4096] }],
   ['wm=logo.png', { watermark: { key: 'logo.png', gravity: 'bottom-right', opacity: 1, scale: undefined } }],
-  ['wm=a%2Fb.png&wm_pos=top-left&wm_opacity=0&wm_scale=1', { watermark: { key: 'a/b.png', gravity: 'top-left', opacity: 0, scale: 1 } }],
-  ['wm=logo.png&wm_opacity=0.25&wm_scale=0.0001', { watermark: { key: 'logo.png', gravity: 'bottom-right', opacity: 0.25, scale: 0.0001 } }],
+  [
+    'wm=a%2Fb.png&wm_pos=top-left&wm_opacity=0&wm_scale=1',
+    { watermark: { key: 'a/b.png', gravity: 'top-left', opacity: 0, scale: 1 } },
+  ],
+  [
+    'wm=logo.png&wm_opacity=0.25&wm_scale=0.0001',
+    { watermark: { key: 'logo.png', gravity: 'bottom-right', opacity: 0.25, scale: 0.0001 } },
+  ],
   ['gray=1', { gray: true }],
   ['gray=0', {}],
   ['pixelate=2', { pixelate: 2 }],
@@ -95,32 +111,85 @@ const VALID: [string, Partial<Transform>][] = [
 
 // query → [code, param named first in the detail]
 const INVALID: [string, string][] = [
-  ['w=0', 'w'], ['w=8193', 'w'], ['w=-1', 'w'], ['w=1.5', 'w'], ['w=abc', 'w'], ['w=1e3', 'w'], ['w=', 'w'], ['w', 'w'], ['w=%20400', 'w'],
-  ['h=0', 'h'], ['h=8193', 'h'],
-  ['dpr=0.99', 'dpr'], ['dpr=4.01', 'dpr'], ['dpr=0', 'dpr'], ['dpr=1.255', 'dpr'], ['dpr=2x', 'dpr'], ['dpr=.5', 'dpr'],
-  ['fit=stretch', 'fit'], ['fit=COVER', 'fit'],
-  ['pos=middle', 'pos'], ['pos=0.5', 'pos'], ['pos=1.1,0', 'pos'], ['pos=0,-0.1', 'pos'], ['pos=0.1,0.2,0.3', 'pos'],
-  ['enlarge=2', 'enlarge'], ['enlarge=true', 'enlarge'],
-  ['crop=0,0,0,1', 'crop'], ['crop=0,0,1,0', 'crop'], ['crop=1,2,3', 'crop'], ['crop=1,2,3,4,5', 'crop'], ['crop=-1,0,1,1', 'crop'], ['crop=100001,0,1,1', 'crop'],
-  ['fmt=bmp', 'fmt'], ['fmt=JPEG', 'fmt'], ['fmt=jpg', 'fmt'],
-  ['q=0', 'q'], ['q=101', 'q'],
-  ['bg=fff', 'bg'], ['bg=gg0000', 'bg'], ['bg=%23ff0000', 'bg'], ['bg=ff00000', 'bg'],
-  ['blur=0.29', 'blur'], ['blur=100.01', 'blur'], ['blur=0', 'blur'],
-  ['sharpen=0.4', 'sharpen'], ['sharpen=10.5', 'sharpen'],
-  ['rot=45', 'rot'], ['rot=360', 'rot'], ['rot=-90', 'rot'],
-  ['flip=x', 'flip'], ['flip=vh', 'flip'],
+  ['w=0', 'w'],
+  ['w=8193', 'w'],
+  ['w=-1', 'w'],
+  ['w=1.5', 'w'],
+  ['w=abc', 'w'],
+  ['w=1e3', 'w'],
+  ['w=', 'w'],
+  ['w', 'w'],
+  ['w=%20400', 'w'],
+  ['h=0', 'h'],
+  ['h=8193', 'h'],
+  ['dpr=0.99', 'dpr'],
+  ['dpr=4.01', 'dpr'],
+  ['dpr=0', 'dpr'],
+  ['dpr=1.255', 'dpr'],
+  ['dpr=2x', 'dpr'],
+  ['dpr=.5', 'dpr'],
+  ['fit=stretch', 'fit'],
+  ['fit=COVER', 'fit'],
+  ['pos=middle', 'pos'],
+  ['pos=0.5', 'pos'],
+  ['pos=1.1,0', 'pos'],
+  ['pos=0,-0.1', 'pos'],
+  ['pos=0.1,0.2,0.3', 'pos'],
+  ['enlarge=2', 'enlarge'],
+  ['enlarge=true', 'enlarge'],
+  ['crop=0,0,0,1', 'crop'],
+  ['crop=0,0,1,0', 'crop'],
+  ['crop=1,2,3', 'crop'],
+  ['crop=1,2,3,4,5', 'crop'],
+  ['crop=-1,0,1,1', 'crop'],
+  ['crop=100001,0,1,1', 'crop'],
+  ['fmt=bmp', 'fmt'],
+  ['fmt=JPEG', 'fmt'],
+  ['fmt=jpg', 'fmt'],
+  ['q=0', 'q'],
+  ['q=101', 'q'],
+  ['bg=fff', 'bg'],
+  ['bg=gg0000', 'bg'],
+  ['bg=%23ff0000', 'bg'],
+  ['bg=ff00000', 'bg'],
+  ['blur=0.29', 'blur'],
+  ['blur=100.01', 'blur'],
+  ['blur=0', 'blur'],
+  ['sharpen=0.4', 'sharpen'],
+  ['sharpen=10.5', 'sharpen'],
+  ['rot=45', 'rot'],
+  ['rot=360', 'rot'],
+  ['rot=-90', 'rot'],
+  ['flip=x', 'flip'],
+  ['flip=vh', 'flip'],
   ['anim=2', 'anim'],
-  ['trim=256', 'trim'], ['trim=-1', 'trim'],
-  ['pad=1,2', 'pad'], ['pad=4097', 'pad'], ['pad=1,2,3,4,5', 'pad'],
-  ['wm=..%2Fsecret.png', 'wm'], ['wm=%2Fetc%2Fpasswd', 'wm'], ['wm=a%5Cb', 'wm'],
-  ['wm=a.png&wm_pos=attention', 'wm_pos'], ['wm=a.png&wm_opacity=1.5', 'wm_opacity'], ['wm=a.png&wm_scale=0', 'wm_scale'], ['wm=a.png&wm_scale=2', 'wm_scale'],
-  ['wm_pos=top', 'wm_pos'], ['wm_opacity=0.5', 'wm_opacity'], ['wm_scale=0.5', 'wm_scale'],
+  ['trim=256', 'trim'],
+  ['trim=-1', 'trim'],
+  ['pad=1,2', 'pad'],
+  ['pad=4097', 'pad'],
+  ['pad=1,2,3,4,5', 'pad'],
+  ['wm=..%2Fsecret.png', 'wm'],
+  ['wm=%2Fetc%2Fpasswd', 'wm'],
+  ['wm=a%5Cb', 'wm'],
+  ['wm=a.png&wm_pos=attention', 'wm_pos'],
+  ['wm=a.png&wm_opacity=1.5', 'wm_opacity'],
+  ['wm=a.png&wm_scale=0', 'wm_scale'],
+  ['wm=a.png&wm_scale=2', 'wm_scale'],
+  ['wm_pos=top', 'wm_pos'],
+  ['wm_opacity=0.5', 'wm_opacity'],
+  ['wm_scale=0.5', 'wm_scale'],
   ['gray=2', 'gray'],
-  ['pixelate=1', 'pixelate'], ['pixelate=101', 'pixelate'],
-  ['preset=nope', 'preset'], ['preset=bad%20name', 'preset'],
-  ['foo=1', 'foo'], ['W=100', 'W'], ['%77=100', '%77'],
-  ['w=1&w=2', 'w'], ['w=1&h=2&w=1', 'w'],
-  ['w=%zz', 'w'], ['w=%E2%82', 'w'],
+  ['pixelate=1', 'pixelate'],
+  ['pixelate=101', 'pixelate'],
+  ['preset=nope', 'preset'],
+  ['preset=bad%20name', 'preset'],
+  ['foo=1', 'foo'],
+  ['W=100', 'W'],
+  ['%77=100', '%77'],
+  ['w=1&w=2', 'w'],
+  ['w=1&h=2&w=1', 'w'],
+  ['w=%zz', 'w'],
+  ['w=%E2%82', 'w'],
 ];
 
 describe('native params', () => {
@@ -142,7 +211,10 @@ describe('native params', () => {
   });
 
   test('the unknown-param detail lists the known params', () => {
-    assert.throws(() => parse('foo=1'), (e: KinuError) => e.detail.includes('w, h, dpr'));
+    assert.throws(
+      () => parse('foo=1'),
+      (e: KinuError) => e.detail.includes('w, h, dpr'),
+    );
   });
 
   test('no query, or an empty one, asks for the original', () => {
@@ -207,19 +279,47 @@ describe('native keys', () => {
     ['/a.b/c.d./e.', 'a.b/c.d./e.'],
     [`/${'k'.repeat(1024)}`, 'k'.repeat(1024)],
   ];
-  for (const [path, key] of KEYS) test(`${path.slice(0, 40)} → ${key.slice(0, 30)}`, () => assert.equal(parse('', path).key, key));
+  for (const [path, key] of KEYS)
+    test(`${path.slice(0, 40)} → ${key.slice(0, 30)}`, () => assert.equal(parse('', path).key, key));
 
   const BAD = [
-    '/', '/..', '/../a.jpg', '/a/../../b.jpg', '/a/..', '/%2e%2e/a.jpg', '/.%2E/a.jpg', '/a%2F..%2F..%2Fb',
-    '/.', '/./a.jpg', '/a/./b.jpg',
+    '/',
+    '/..',
+    '/../a.jpg',
+    '/a/../../b.jpg',
+    '/a/..',
+    '/%2e%2e/a.jpg',
+    '/.%2E/a.jpg',
+    '/a%2F..%2F..%2Fb',
+    '/.',
+    '/./a.jpg',
+    '/a/./b.jpg',
     // A segment starting with a dot is private: dotfiles, dot-folders, .well-known, upload temporaries.
-    '/.hidden', '/.env', '/a/.git/config', '/.well-known/x', '/%2Eenv', '/a/%2egit/HEAD', '/...', '/.kinu-upload-1',
-    '/a%00.jpg', '/a.jpg%00.png',
-    '/a%5Cb.jpg', '/..%5Ca.jpg', '/a\\b.jpg',
-    '//etc/passwd', '/%2Fetc/passwd', '/C:/x.jpg', '/c:x.jpg',
-    '/a//b.jpg', '/a/', '/a.jpg/',
-    `/${'k'.repeat(1025)}`, `/${'%C3%A9'.repeat(1025)}`,
-    '/%zz.jpg', '/%E2%82.jpg', '/%',
+    '/.hidden',
+    '/.env',
+    '/a/.git/config',
+    '/.well-known/x',
+    '/%2Eenv',
+    '/a/%2egit/HEAD',
+    '/...',
+    '/.kinu-upload-1',
+    '/a%00.jpg',
+    '/a.jpg%00.png',
+    '/a%5Cb.jpg',
+    '/..%5Ca.jpg',
+    '/a\\b.jpg',
+    '//etc/passwd',
+    '/%2Fetc/passwd',
+    '/C:/x.jpg',
+    '/c:x.jpg',
+    '/a//b.jpg',
+    '/a/',
+    '/a.jpg/',
+    `/${'k'.repeat(1025)}`,
+    `/${'%C3%A9'.repeat(1025)}`,
+    '/%zz.jpg',
+    '/%E2%82.jpg',
+    '/%',
   ];
   for (const path of BAD) {
     test(`${path.slice(0, 40)} → invalid_key`, () => {

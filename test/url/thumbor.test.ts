@@ -18,7 +18,12 @@ function native(query: string): Transform {
   return t ?? IDENTITY;
 }
 
-function rejects(url: string, code: ErrorCode, part: string, opts: { prefix: string; keys: readonly string[] } = UNSIGNED): void {
+function rejects(
+  url: string,
+  code: ErrorCode,
+  part: string,
+  opts: { prefix: string; keys: readonly string[] } = UNSIGNED,
+): void {
   rejectsKinu(() => parseThumbor(url, opts), code, part, url);
 }
 
@@ -55,7 +60,11 @@ const TABLE: [string, string, string][] = [
   [`0x0:0x0/${LIB}`, LIB, ''],
   [`10x10:200x200/300x200/${LIB}`, LIB, 'crop=10,10,190,190&w=300&h=200&enlarge=1'],
   // thumbor docs/usage.rst
-  ['-300x-200/left/top/smart/path/to/my/nice/image.jpg', 'path/to/my/nice/image.jpg', 'w=300&h=200&flip=hv&pos=attention&enlarge=1'],
+  [
+    '-300x-200/left/top/smart/path/to/my/nice/image.jpg',
+    'path/to/my/nice/image.jpg',
+    'w=300&h=200&flip=hv&pos=attention&enlarge=1',
+  ],
   ['300x200/left/top/path/to/my/nice/image.jpg', 'path/to/my/nice/image.jpg', 'w=300&h=200&pos=top-left&enlarge=1'],
   ['300x200/right/a.jpg', 'a.jpg', 'w=300&h=200&pos=right&enlarge=1'],
   ['300x200/center/bottom/a.jpg', 'a.jpg', 'w=300&h=200&pos=bottom&enlarge=1'],
@@ -65,8 +74,16 @@ const TABLE: [string, string, string][] = [
   ['fit-in/300x300/filters:fill(blue)/example.jpg', 'example.jpg', 'w=300&h=300&fit=contain&bg=0000ff'],
   ['fit-in/300x300/filters:fill(f00)/example.jpg', 'example.jpg', 'w=300&h=300&fit=contain&bg=ff0000'],
   ['fit-in/300x300/filters:fill(add8e6)/example.jpg', 'example.jpg', 'w=300&h=300&fit=contain&bg=add8e6'],
-  ['fit-in/300x225/filters:fill(blue,1)/dice_transparent_background.png', 'dice_transparent_background.png', 'w=300&h=225&fit=contain&bg=0000ff'],
-  ['fit-in/300x225/filters:fill(f00,true)/dice_transparent_background.png', 'dice_transparent_background.png', 'w=300&h=225&fit=contain&bg=ff0000'],
+  [
+    'fit-in/300x225/filters:fill(blue,1)/dice_transparent_background.png',
+    'dice_transparent_background.png',
+    'w=300&h=225&fit=contain&bg=0000ff',
+  ],
+  [
+    'fit-in/300x225/filters:fill(f00,true)/dice_transparent_background.png',
+    'dice_transparent_background.png',
+    'w=300&h=225&fit=contain&bg=ff0000',
+  ],
   ['fit-in/300x225/filters:fill(transparent)/d.png', 'd.png', 'w=300&h=225&fit=contain&bg=00000000'],
   ['fit-in/300x300/filters:background_color(blue)/dice.png', 'dice.png', 'w=300&h=300&fit=inside&bg=0000ff'],
   ['fit-in/300x300/filters:background_color(add8e6)/dice.png', 'dice.png', 'w=300&h=300&fit=inside&bg=add8e6'],
@@ -84,20 +101,40 @@ const TABLE: [string, string, string][] = [
   ['filters:quality(40)/example.jpg', 'example.jpg', 'q=40'],
   ['filters:no_upscale()/example.jpg', 'example.jpg', ''],
   ['300x200/filters:no_upscale()/example.jpg', 'example.jpg', 'w=300&h=200'],
-  ['fit-in/600x500/filters:upscale()/dice_transparent_background.png', 'dice_transparent_background.png', 'w=600&h=500&fit=inside&enlarge=1'],
+  [
+    'fit-in/600x500/filters:upscale()/dice_transparent_background.png',
+    'dice_transparent_background.png',
+    'w=600&h=500&fit=inside&enlarge=1',
+  ],
   ['filters:grayscale()/example.jpg', 'example.jpg', 'gray=1'],
   ['filters:strip_exif()/example.jpg', 'example.jpg', ''],
   ['filters:strip_icc()/example.jpg', 'example.jpg', ''],
   ['fit-in/300x200/filters:focal(146x206:279x360)/example.jpg', 'example.jpg', 'w=300&h=200&fit=inside'],
-  ['filters:watermark(logo.png,-0,-0,50)/some/image.jpg', 'some/image.jpg', 'wm=logo.png&wm_pos=bottom-right&wm_opacity=0.5'],
-  ['filters:watermark(logo.png,0,center,0,20)/some/image.jpg', 'some/image.jpg', 'wm=logo.png&wm_pos=left&wm_opacity=1&wm_scale=0.2'],
-  ['filters:watermark(\'wm/logo.png\',center,0p,100,none,none)/a.jpg', 'a.jpg', 'wm=wm/logo.png&wm_pos=top&wm_opacity=0'],
-  ['fit-in/300x200/filters:format(webp):quality(70):fill(white):grayscale()/a.png', 'a.png', 'w=300&h=200&fit=contain&fmt=webp&q=70&gray=1&bg=ffffff'],
+  [
+    'filters:watermark(logo.png,-0,-0,50)/some/image.jpg',
+    'some/image.jpg',
+    'wm=logo.png&wm_pos=bottom-right&wm_opacity=0.5',
+  ],
+  [
+    'filters:watermark(logo.png,0,center,0,20)/some/image.jpg',
+    'some/image.jpg',
+    'wm=logo.png&wm_pos=left&wm_opacity=1&wm_scale=0.2',
+  ],
+  ["filters:watermark('wm/logo.png',center,0p,100,none,none)/a.jpg", 'a.jpg', 'wm=wm/logo.png&wm_pos=top&wm_opacity=0'],
+  [
+    'fit-in/300x200/filters:format(webp):quality(70):fill(white):grayscale()/a.png',
+    'a.png',
+    'w=300&h=200&fit=contain&fmt=webp&q=70&gray=1&bg=ffffff',
+  ],
   // thumbor tests/handlers/test_base_handler.py
   ['smart/image.jpg', 'image.jpg', ''],
   ['smart/image', 'image', ''],
   ['image%20space.jpg', 'image space.jpg', ''],
-  ['15967251_212831_19242645_%D0%90%D0%B3%D0%B0%D1%82%D0%B0%D0%B2%D0%97%D0%BE%D0%BE%D0%BF%D0%B0%D1%80%D0%BA%D0%B5.jpg', '15967251_212831_19242645_АгатавЗоопарке.jpg', ''],
+  [
+    '15967251_212831_19242645_%D0%90%D0%B3%D0%B0%D1%82%D0%B0%D0%B2%D0%97%D0%BE%D0%BE%D0%BF%D0%B0%D1%80%D0%BA%D0%B5.jpg',
+    '15967251_212831_19242645_АгатавЗоопарке.jpg',
+    '',
+  ],
   ['filters:fill(blue)/image.jpg', 'image.jpg', 'bg=0000ff'],
 ];
 
@@ -112,7 +149,7 @@ describe('thumbor URLs → the canonical transform of the native equivalent', ()
     });
   }
 
-  test('the README\'s side-by-side table holds', () => {
+  test("the README's side-by-side table holds", () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const section = readme.slice(readme.indexOf('## Migrating from thumbor'), readme.indexOf('**Settings to copy.**'));
     const rows = [...section.matchAll(/^\| `(\/unsafe\/[^`]+)` \| `\/([^`?]+)\?([^`]+)` \|$/gm)];
@@ -134,8 +171,16 @@ describe('thumbor URLs → the canonical transform of the native equivalent', ()
 describe('refused, naming the part', () => {
   const BAD: [string, ErrorCode, string][] = [
     // no HTTP origin: thumbor's docs load every example from https://github.com/…
-    ['/unsafe/filters:blur(7)/https%3A%2F%2Fgithub.com%2Fthumbor%2Fthumbor%2Fraw%2Fmaster%2Fexample.jpg', 'invalid_key', 'image'],
-    ['/unsafe/fit-in/300x225/filters:fill(blue,1)/https://github.com/thumbor/thumbor/wiki/dice_transparent_background.png', 'invalid_key', 'image'],
+    [
+      '/unsafe/filters:blur(7)/https%3A%2F%2Fgithub.com%2Fthumbor%2Fthumbor%2Fraw%2Fmaster%2Fexample.jpg',
+      'invalid_key',
+      'image',
+    ],
+    [
+      '/unsafe/fit-in/300x225/filters:fill(blue,1)/https://github.com/thumbor/thumbor/wiki/dice_transparent_background.png',
+      'invalid_key',
+      'image',
+    ],
     ['/unsafe/a/../b.jpg', 'invalid_key', 'image'],
     ['/unsafe/a%ZZ.jpg', 'invalid_param', 'image'],
     ['/unsafe/', 'invalid_param', 'image'],
@@ -144,7 +189,11 @@ describe('refused, naming the part', () => {
     ['/alabama1_ap620%C3%A9.jpg', 'invalid_param', 'signature'],
     ['/%D1%80=/alabama1_ap620%C3%A9.jpg', 'invalid_param', 'signature'],
     ['/unsafe/meta/-300x-200/left/top/smart/path/to/my/nice/image.jpg', 'invalid_param', 'meta'],
-    ['/unsafe/debug/meta/trim/300x200:400x500/adaptive-full-fit-in/-300x-400/left/top/smart/filters:brightness(100)/some/image.jpg', 'invalid_param', 'debug'],
+    [
+      '/unsafe/debug/meta/trim/300x200:400x500/adaptive-full-fit-in/-300x-400/left/top/smart/filters:brightness(100)/some/image.jpg',
+      'invalid_param',
+      'debug',
+    ],
     ['/unsafe/adaptive-fit-in/200x300/a.jpg', 'invalid_param', 'adaptive-fit-in'],
     ['/unsafe/adaptive-full-fit-in/200x300/a.jpg', 'invalid_param', 'adaptive-full-fit-in'],
     ['/unsafe/100xorig/a.jpg', 'invalid_param', 'height orig'],
@@ -188,7 +237,11 @@ describe('refused, naming the part', () => {
     ['/unsafe/filters:fill(red):background_color(blue)/a.jpg', 'invalid_param', 'filter background_color'],
     ['/unsafe/filters:no_upscale():upscale()/a.jpg', 'invalid_param', 'filter upscale'],
     // thumbor docs/watermark.rst
-    ['/unsafe/filters:watermark(http://my.site.com/img.png,-10,-10,50)/some/image.jpg', 'invalid_param', 'filter watermark'],
+    [
+      '/unsafe/filters:watermark(http://my.site.com/img.png,-10,-10,50)/some/image.jpg',
+      'invalid_param',
+      'filter watermark',
+    ],
     ['/unsafe/filters:watermark(img.png,-10,-10,50)/some/image.jpg', 'invalid_param', 'filter watermark'],
     ['/unsafe/filters:watermark(img.png,10p,-20p,50)/some/image.jpg', 'invalid_param', 'filter watermark'],
     ['/unsafe/filters:watermark(img.png,repeat,0,50)/some/image.jpg', 'invalid_param', 'filter watermark'],
@@ -199,7 +252,8 @@ describe('refused, naming the part', () => {
   ];
   for (const [url, code, part] of BAD) test(`${url} → ${code} naming ${part}`, () => rejects(url, code, part));
 
-  test('a path outside the mount prefix', () => rejects('/other/unsafe/a.jpg', 'invalid_key', 'path', { prefix: '/th', keys: [] }));
+  test('a path outside the mount prefix', () =>
+    rejects('/other/unsafe/a.jpg', 'invalid_key', 'path', { prefix: '/th', keys: [] }));
 });
 
 describe('signatures', () => {
@@ -209,17 +263,25 @@ describe('signatures', () => {
   // libthumbor tests/test_cryptourl.py (CryptoURL('my-security-key').generate(...)), verbatim.
   const LIBTHUMBOR: [string, string][] = [
     ['/8ammJH8D-7tXy6kU3lTvoXlhu4o=/300x200/my.server.com/some/path/to/image.jpg', 'w=300&h=200&enlarge=1'],
-    ['/B35oBEIwztbc3jm7vsdqLez2C78=/10x10:200x200/300x200/my.server.com/some/path/to/image.jpg', 'crop=10,10,190,190&w=300&h=200&enlarge=1'],
+    [
+      '/B35oBEIwztbc3jm7vsdqLez2C78=/10x10:200x200/300x200/my.server.com/some/path/to/image.jpg',
+      'crop=10,10,190,190&w=300&h=200&enlarge=1',
+    ],
   ];
-  test('libthumbor\'s published vectors verify', () => {
+  test("libthumbor's published vectors verify", () => {
     for (const [url, query] of LIBTHUMBOR) {
       assert.deepEqual(parseThumbor(url, SIGNED).transform, native(query), url);
       assert.equal(thumborSignature(KEY, url.slice(30)), url.slice(1, 29));
     }
   });
 
-  test('libthumbor\'s vector with brightness/contrast verifies, then the unsupported filter is a 400 (not a 403)', () => {
-    rejects('/as8U2DbUUtTMgvPF26LkjS3MocY=/10x10:200x200/300x200/filters:brightness(20):contrast(10)/my.server.com/some/path/to/image.jpg', 'invalid_param', 'filter brightness', SIGNED);
+  test("libthumbor's vector with brightness/contrast verifies, then the unsupported filter is a 400 (not a 403)", () => {
+    rejects(
+      '/as8U2DbUUtTMgvPF26LkjS3MocY=/10x10:200x200/300x200/filters:brightness(20):contrast(10)/my.server.com/some/path/to/image.jpg',
+      'invalid_param',
+      'filter brightness',
+      SIGNED,
+    );
   });
 
   // thumbor tests/handlers/test_base_handler.py (SECURITY_KEY "ACME-SEC") and …_with_stored_keys.py ("MYKEY"):
@@ -232,8 +294,9 @@ describe('signatures', () => {
     ['MYKEY', '/Iw7LZGdr-hHj2gQ4ZzksP3llQHY=/smart/image.jpg%3Fts%3D1', 'image.jpg?ts=1'],
     ['MYKEY', '/fxOHtHcTZMyuAQ1YPKh9KWg7nO8=/smart/image.jpg%23something', 'image.jpg#something'],
   ];
-  test('thumbor\'s own handler-test vectors verify', () => {
-    for (const [key, url, image] of HANDLER) assert.equal(parseThumbor(url, { prefix: '', keys: [key] }).key, image, url);
+  test("thumbor's own handler-test vectors verify", () => {
+    for (const [key, url, image] of HANDLER)
+      assert.equal(parseThumbor(url, { prefix: '', keys: [key] }).key, image, url);
   });
 
   test('signThumbor makes what libthumbor makes; the prefix is not signed; %3D for = is accepted', () => {
@@ -270,6 +333,9 @@ describe('signatures', () => {
 });
 
 test('KINU_THUMBOR_KEY: thumbor keys of any length, comma-separated for rotation', () => {
-  assert.deepEqual(loadConfig({ env: { KINU_THUMBOR_KEY: 'MY_SECURE_KEY,old-key', KINU_DIALECTS: 'thumbor=/' } }).thumbor.keys, ['MY_SECURE_KEY', 'old-key']);
+  assert.deepEqual(
+    loadConfig({ env: { KINU_THUMBOR_KEY: 'MY_SECURE_KEY,old-key', KINU_DIALECTS: 'thumbor=/' } }).thumbor.keys,
+    ['MY_SECURE_KEY', 'old-key'],
+  );
   assert.deepEqual(loadConfig({ env: {} }).thumbor.keys, []);
 });

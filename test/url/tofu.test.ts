@@ -39,7 +39,7 @@ const TABLE: [string, string, string][] = [
   [`/recipes/1/hero/${HEX}.avif`, 'recipes/1.jpg', 'w=1600&fmt=avif'],
 ];
 
-describe('tofu URLs → original key + the native equivalent\'s transform', () => {
+describe("tofu URLs → original key + the native equivalent's transform", () => {
   for (const [url, key, query] of TABLE) {
     test(`${url} ≡ /${key}?${query}`, () => {
       const r = parseTofu(url, OPTS);
@@ -53,14 +53,18 @@ describe('tofu URLs → original key + the native equivalent\'s transform', () =
   test('the original template (KINU_TOFU_ORIGINAL)', () => {
     const url = `/recipes/1203423/750x500cq60/${HEX}.jpg`;
     assert.equal(parseTofu(url, { ...OPTS, original: '{path}' }).key, 'recipes/1203423');
-    assert.equal(parseTofu(url, { ...OPTS, original: 'originals/{path}/original.png' }).key, 'originals/recipes/1203423/original.png');
+    assert.equal(
+      parseTofu(url, { ...OPTS, original: 'originals/{path}/original.png' }).key,
+      'originals/recipes/1203423/original.png',
+    );
     assert.equal(parseTofu(`/t${url}?u=42&p=1306464000`, { ...OPTS, prefix: '/t' }).key, 'recipes/1203423.jpg');
   });
 
   test('templates are checked', () => {
     assert.equal(checkOriginalTemplate('{path}.jpg'), undefined);
     assert.equal(checkOriginalTemplate('a/{path}'), undefined);
-    for (const bad of ['x.jpg', '{path}/{path}', '/{path}', '{path}.{ext}', '../{path}']) assert.ok(checkOriginalTemplate(bad), bad);
+    for (const bad of ['x.jpg', '{path}/{path}', '/{path}', '{path}.{ext}', '../{path}'])
+      assert.ok(checkOriginalTemplate(bad), bad);
   });
 });
 
@@ -126,20 +130,29 @@ describe('signatures', () => {
 
 describe('settings', () => {
   test('KINU_TOFU_SECRET (any length, rotation) and KINU_TOFU_ORIGINAL', () => {
-    const c = loadConfig({ env: { KINU_TOFU_SECRET: 'short, other-secret', KINU_TOFU_ORIGINAL: 'originals/{path}', KINU_DIALECTS: 'tofu=/' } });
+    const c = loadConfig({
+      env: { KINU_TOFU_SECRET: 'short, other-secret', KINU_TOFU_ORIGINAL: 'originals/{path}', KINU_DIALECTS: 'tofu=/' },
+    });
     assert.deepEqual(c.tofu, { secrets: ['short', 'other-secret'], original: 'originals/{path}' });
     assert.deepEqual(loadConfig({ env: {} }).tofu, { secrets: [], original: '{path}.jpg' });
   });
 
   test('a bad template or an empty secret list is named, and the secret never echoed', () => {
-    for (const [env, value] of [['KINU_TOFU_ORIGINAL', 'x.jpg'], ['KINU_TOFU_ORIGINAL', '/{path}'], ['KINU_TOFU_SECRET', ' , ']]) {
-      assert.throws(() => loadConfig({ env: { [env!]: value } }), (e: unknown) => {
-        assert.ok(e instanceof ConfigError);
-        assert.equal(e.problems.length, 1);
-        assert.ok(e.problems[0]!.startsWith(`${env} (--`), e.problems[0]);
-        if (env === 'KINU_TOFU_SECRET') assert.ok(!e.problems[0]!.includes(' , '));
-        return true;
-      });
+    for (const [env, value] of [
+      ['KINU_TOFU_ORIGINAL', 'x.jpg'],
+      ['KINU_TOFU_ORIGINAL', '/{path}'],
+      ['KINU_TOFU_SECRET', ' , '],
+    ]) {
+      assert.throws(
+        () => loadConfig({ env: { [env!]: value } }),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigError);
+          assert.equal(e.problems.length, 1);
+          assert.ok(e.problems[0]!.startsWith(`${env} (--`), e.problems[0]);
+          if (env === 'KINU_TOFU_SECRET') assert.ok(!e.problems[0]!.includes(' , '));
+          return true;
+        },
+      );
     }
   });
 });

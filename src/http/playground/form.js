@@ -12,20 +12,27 @@ export function controlsFor(spec, docs) {
 
 function controlOf(name, s) {
   switch (s.kind) {
-    case 'enum': return { kind: 'select', options: s.values.map(String) };
-    case 'flag': return { kind: 'select', options: ['0', '1'] };
+    case 'enum':
+      return { kind: 'select', options: s.values.map(String) };
+    case 'flag':
+      return { kind: 'select', options: ['0', '1'] };
     case 'number': {
       const { min, max, places } = s.range;
       // Wide ranges (w 1–8192, blur 0.3–100) on a linear slider leave the useful end a few pixels wide;
       // fractions (wm_scale 0.0001–1) read better linear.
       return { kind: 'range', min, max, step: 1 / 10 ** places, log: min > 0 && max / min > 100 && max > 1 };
     }
-    case 'position': return { kind: 'text', suggest: s.words, colour: false };
-    case 'colour': return { kind: 'text', suggest: [], colour: true };
+    case 'position':
+      return { kind: 'text', suggest: s.words, colour: false };
+    case 'colour':
+      return { kind: 'text', suggest: [], colour: true };
     // The source's images; the server's preset names (the spec knows only their pattern).
-    case 'key': return { kind: 'text', suggest: 'keys', colour: false };
-    case 'string': return { kind: 'text', suggest: name === 'preset' ? 'presets' : [], colour: false };
-    default: return { kind: 'text', suggest: [], colour: false };
+    case 'key':
+      return { kind: 'text', suggest: 'keys', colour: false };
+    case 'string':
+      return { kind: 'text', suggest: name === 'preset' ? 'presets' : [], colour: false };
+    default:
+      return { kind: 'text', suggest: [], colour: false };
   }
 }
 
@@ -40,21 +47,26 @@ export function paramsOf(spec, strings) {
   const params = {};
   for (const [name, s] of Object.entries(spec)) {
     const v = strings[name] ?? '';
-    if (v !== '') params[name] = valueOf(s, v);
+    if (v !== '') params[name] = paramValue(s, v);
   }
   return params;
 }
 
-function valueOf(s, v) {
+function paramValue(s, v) {
   switch (s.kind) {
-    case 'number': return num(v);
-    case 'enum': return s.values.find((x) => String(x) === v) ?? v;
-    case 'flag': return v === '1' ? true : v === '0' ? false : v;
-    case 'position': return s.words.includes(v) ? v : v.split(',').map(num);
+    case 'number':
+      return num(v);
+    case 'enum':
+      return s.values.find((x) => String(x) === v) ?? v;
+    case 'flag':
+      return v === '1' ? true : v === '0' ? false : v;
+    case 'position':
+      return s.words.includes(v) ? v : v.split(',').map(num);
     case 'list': {
       const items = v.split(',').map(num);
       return items.length === 1 && s.counts.includes(1) ? items[0] : items;
     }
-    default: return v;
+    default:
+      return v;
   }
 }

@@ -22,7 +22,7 @@ const cfg = await (await fetch(`${BASE}/config.json`)).json();
 const CONTROLS = controlsFor(PARAM_SPEC, PARAM_DOCS);
 const view = document.querySelector('.view');
 const inputs = new Map(); // param name → { get(): string, set(v: string) }
-let keyInput = $('key');
+const keyInput = $('key');
 let inflight;
 let resultObjectUrl;
 let timer;
@@ -35,14 +35,30 @@ function prose(text) {
 function buildControl(p) {
   const id = `p-${p.name}`;
   const row = el('div', { className: 'param' });
-  const label = el('label', { htmlFor: id, id: `${id}-label` }, el('code', { textContent: p.name }), ' ', el('span', { className: 'doc' }, ...prose(p.doc)));
+  const label = el(
+    'label',
+    { htmlFor: id, id: `${id}-label` },
+    el('code', { textContent: p.name }),
+    ' ',
+    el('span', { className: 'doc' }, ...prose(p.doc)),
+  );
   const values = el('p', { className: 'values', id: `${id}-values` }, ...prose(p.values));
   const c = p.control;
   let field;
   if (c.kind === 'select') {
-    field = el('select', { id }, el('option', { value: '', textContent: '— (default)' }), ...c.options.map((o) => el('option', { value: o, textContent: o })));
+    field = el(
+      'select',
+      { id },
+      el('option', { value: '', textContent: '— (default)' }),
+      ...c.options.map((o) => el('option', { value: o, textContent: o })),
+    );
     field.addEventListener('change', () => schedule(0));
-    inputs.set(p.name, { get: () => field.value, set: (v) => { field.value = c.options.includes(v) ? v : ''; } });
+    inputs.set(p.name, {
+      get: () => field.value,
+      set: (v) => {
+        field.value = c.options.includes(v) ? v : '';
+      },
+    });
     row.append(label, field);
   } else if (c.kind === 'range') {
     const toSlider = (v) => (c.log ? Math.round((Math.log(v / c.min) / Math.log(c.max / c.min)) * SLIDER_STEPS) : v);
@@ -51,10 +67,23 @@ function buildControl(p) {
       const places = Math.max(0, -Math.floor(Math.log10(c.step) + 1e-9));
       return String(Number(Math.min(c.max, Math.max(c.min, v)).toFixed(places)));
     };
-    const slider = el('input', c.log ? { type: 'range', min: 0, max: SLIDER_STEPS, step: 1 } : { type: 'range', min: c.min, max: c.max, step: c.step });
+    const slider = el(
+      'input',
+      c.log
+        ? { type: 'range', min: 0, max: SLIDER_STEPS, step: 1 }
+        : { type: 'range', min: c.min, max: c.max, step: c.step },
+    );
     slider.setAttribute('aria-labelledby', `${id}-label`);
     slider.setAttribute('aria-describedby', `${id}-values`);
-    field = el('input', { id, type: 'number', min: c.min, max: c.max, step: c.step, inputMode: 'decimal', placeholder: p.example });
+    field = el('input', {
+      id,
+      type: 'number',
+      min: c.min,
+      max: c.max,
+      step: c.step,
+      inputMode: 'decimal',
+      placeholder: p.example,
+    });
     const clear = el('button', { type: 'button', className: 'clear', textContent: '×', title: `Leave ${p.name} out` });
     clear.setAttribute('aria-label', `Clear ${p.name}`);
     const place = () => {
@@ -70,14 +99,27 @@ function buildControl(p) {
       row.classList.remove('unset');
       schedule(120);
     });
-    field.addEventListener('input', () => { place(); schedule(400); });
-    clear.addEventListener('click', () => { field.value = ''; place(); schedule(0); });
-    inputs.set(p.name, { get: () => field.value, set: (v) => { field.value = v; place(); } });
+    field.addEventListener('input', () => {
+      place();
+      schedule(400);
+    });
+    clear.addEventListener('click', () => {
+      field.value = '';
+      place();
+      schedule(0);
+    });
+    inputs.set(p.name, {
+      get: () => field.value,
+      set: (v) => {
+        field.value = v;
+        place();
+      },
+    });
     place();
     row.append(label, el('div', { className: 'range' }, slider, field, clear));
   } else {
     field = el('input', { id, type: 'text', autocomplete: 'off', spellcheck: false, placeholder: p.example });
-    const suggest = c.suggest === 'keys' ? cfg.keys ?? [] : c.suggest === 'presets' ? cfg.presets : c.suggest;
+    const suggest = c.suggest === 'keys' ? (cfg.keys ?? []) : c.suggest === 'presets' ? cfg.presets : c.suggest;
     const extra = [];
     if (suggest.length > 0) {
       const list = el('datalist', { id: `${id}-list` }, ...suggest.map((s) => el('option', { value: s })));
@@ -87,12 +129,22 @@ function buildControl(p) {
     if (c.colour) {
       const picker = el('input', { type: 'color', value: '#ffffff' });
       picker.setAttribute('aria-label', `${p.name} colour picker`);
-      picker.addEventListener('input', () => { field.value = picker.value.slice(1) + field.value.slice(6, 8); schedule(150); });
-      field.addEventListener('input', () => { if (/^[0-9a-f]{6}/i.test(field.value)) picker.value = `#${field.value.slice(0, 6).toLowerCase()}`; });
+      picker.addEventListener('input', () => {
+        field.value = picker.value.slice(1) + field.value.slice(6, 8);
+        schedule(150);
+      });
+      field.addEventListener('input', () => {
+        if (/^[0-9a-f]{6}/i.test(field.value)) picker.value = `#${field.value.slice(0, 6).toLowerCase()}`;
+      });
       extra.push(picker);
     }
     field.addEventListener('input', () => schedule(500));
-    inputs.set(p.name, { get: () => field.value.trim(), set: (v) => { field.value = v; } });
+    inputs.set(p.name, {
+      get: () => field.value.trim(),
+      set: (v) => {
+        field.value = v;
+      },
+    });
     row.append(label, el('div', { className: 'text' }, field, ...extra));
   }
   field.setAttribute('aria-describedby', `${id}-values`);
@@ -125,12 +177,19 @@ async function problemOf(res) {
   }
 }
 
-const fmtBytes = (n) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(2)} MiB`);
-const fmtTiming = (h) => (h ? h.split(',').map((part) => {
-  const [name, ...attrs] = part.trim().split(';');
-  const dur = attrs.find((a) => a.startsWith('dur='));
-  return dur ? `${name} ${dur.slice(4)} ms` : name;
-}).join(' · ') : '—');
+const fmtBytes = (n) =>
+  n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(2)} MiB`;
+const fmtTiming = (h) =>
+  h
+    ? h
+        .split(',')
+        .map((part) => {
+          const [name, ...attrs] = part.trim().split(';');
+          const dur = attrs.find((a) => a.startsWith('dur='));
+          return dur ? `${name} ${dur.slice(4)} ms` : name;
+        })
+        .join(' · ')
+    : '—';
 
 function facts(f) {
   for (const [k, v] of Object.entries(f)) $(`f-${k}`).textContent = v;
@@ -150,7 +209,9 @@ async function render() {
     return showProblem(err.message);
   }
   // A newer change aborts this one: whatever this one learns afterwards is not shown.
-  const fail = (text, status) => { if (!ctl.signal.aborted) showProblem(text, url, status); };
+  const fail = (text, status) => {
+    if (!ctl.signal.aborted) showProblem(text, url, status);
+  };
   try {
     if (cfg.signed && url.includes('?')) {
       const s = await fetch(`${BASE}/sign?${new URLSearchParams({ url })}`, { signal: ctl.signal });
@@ -165,8 +226,11 @@ async function render() {
     const body = await res.blob();
     const rtt = performance.now() - t0;
     const common = {
-      status: String(res.status), bytes: `${fmtBytes(body.size)} (${body.size})`, format: type.split(';')[0],
-      cache: res.headers.get('x-kinu-cache') ?? '—', timing: `${fmtTiming(res.headers.get('server-timing'))} (round trip ${rtt.toFixed(0)} ms)`,
+      status: String(res.status),
+      bytes: `${fmtBytes(body.size)} (${body.size})`,
+      format: type.split(';')[0],
+      cache: res.headers.get('x-kinu-cache') ?? '—',
+      timing: `${fmtTiming(res.headers.get('server-timing'))} (round trip ${rtt.toFixed(0)} ms)`,
     };
     if (type.startsWith('application/json')) {
       const d = JSON.parse(await body.text());

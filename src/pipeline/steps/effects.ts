@@ -7,7 +7,8 @@ export const effects: Step = {
   applies: (plan) => plan.transform.blur !== undefined || plan.transform.sharpen !== undefined || plan.transform.gray,
   async apply(img, plan, ctx) {
     const t = plan.transform;
-    const filtered = plan.animated && (t.blur !== undefined || t.sharpen !== undefined) ? await perFrame(img, t, ctx) : filter(img, t);
+    const filtered =
+      plan.animated && (t.blur !== undefined || t.sharpen !== undefined) ? await perFrame(img, t, ctx) : filter(img, t);
     return t.gray ? filtered.greyscale() : filtered;
   },
 };
@@ -25,7 +26,12 @@ async function perFrame(img: Sharp, t: Transform, ctx: StepContext): Promise<Sha
   const { width, channels } = info;
   const pageHeight = info.pageHeight ?? info.height;
   const bytes = width * pageHeight * channels;
-  const frames = await Promise.all(Array.from({ length: info.height / pageHeight }, (_, i) =>
-    filter(ctx.load(data.subarray(i * bytes, (i + 1) * bytes), { width, height: pageHeight, channels }), t).raw().toBuffer()));
+  const frames = await Promise.all(
+    Array.from({ length: info.height / pageHeight }, (_, i) =>
+      filter(ctx.load(data.subarray(i * bytes, (i + 1) * bytes), { width, height: pageHeight, channels }), t)
+        .raw()
+        .toBuffer(),
+    ),
+  );
   return ctx.load(Buffer.concat(frames), { width, height: info.height, channels, pageHeight });
 }

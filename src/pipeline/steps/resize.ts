@@ -3,9 +3,17 @@ import type { SharpPosition } from '../plan.ts';
 import type { Step } from './step.ts';
 
 const POSITIONS: Record<SharpPosition, string | number> = {
-  center: 'centre', top: 'north', bottom: 'south', left: 'west', right: 'east',
-  'top-left': 'northwest', 'top-right': 'northeast', 'bottom-left': 'southwest', 'bottom-right': 'southeast',
-  attention: sharp.strategy.attention, entropy: sharp.strategy.entropy,
+  center: 'centre',
+  top: 'north',
+  bottom: 'south',
+  left: 'west',
+  right: 'east',
+  'top-left': 'northwest',
+  'top-right': 'northeast',
+  'bottom-left': 'southwest',
+  'bottom-right': 'southeast',
+  attention: sharp.strategy.attention,
+  entropy: sharp.strategy.entropy,
 };
 
 export const resize: Step = {
@@ -13,7 +21,13 @@ export const resize: Step = {
   applies: (plan) => plan.resize !== undefined,
   apply(img, plan) {
     const r = plan.resize!;
-    const out = img.resize({ width: r.width, height: r.height, fit: r.fit, position: POSITIONS[r.position], background: plan.background });
+    const out = img.resize({
+      width: r.width,
+      height: r.height,
+      fit: r.fit,
+      position: POSITIONS[r.position],
+      background: plan.background,
+    });
     return plan.focalWindow ? out.extract(plan.focalWindow) : out;
   },
 };

@@ -11,7 +11,7 @@ export const rotateFlip: Step = {
     const t = plan.transform;
     const both = t.flipH && t.flipV;
     const mirror = t.flipH !== t.flipV;
-    const angle = (((mirror ? -t.rotate : t.rotate) + (both ? 180 : 0)) % 360 + 360) % 360;
+    const angle = ((((mirror ? -t.rotate : t.rotate) + (both ? 180 : 0)) % 360) + 360) % 360;
     let out = await materialise(img, ctx);
     if (mirror) out = t.flipH ? out.flop() : out.flip();
     if (angle !== 0) out = out.rotate(angle);

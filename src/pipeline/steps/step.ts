@@ -2,7 +2,12 @@ import type { Sharp } from 'sharp';
 import type { Plan } from '../plan.ts';
 
 /** Uncompressed pixels; `pageHeight` when they are the frames of an animation, one under the other. */
-export interface RawShape { width: number; height: number; channels: 1 | 2 | 3 | 4; pageHeight?: number | undefined }
+export interface RawShape {
+  width: number;
+  height: number;
+  channels: 1 | 2 | 3 | 4;
+  pageHeight?: number | undefined;
+}
 
 export interface StepContext {
   /** Watermark bytes, fetched by the caller when the transform names one. */

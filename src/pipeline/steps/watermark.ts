@@ -15,14 +15,28 @@ export const watermark: Step = {
       // Never larger than the output: libvips refuses to composite an overlay bigger than the image.
       // Decoded to sRGB + alpha, so opacity is one multiply of the alpha bytes whatever the mark's bands.
       mark = await sharp(ctx.watermark!, { failOn: 'warning', limitInputPixels: 25_000_000 })
-        .resize({ width: Math.min(width, plan.width), height: plan.height, fit: 'inside', withoutEnlargement: wm.scale === undefined })
-        .toColourspace('srgb').ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+        .resize({
+          width: Math.min(width, plan.width),
+          height: plan.height,
+          fit: 'inside',
+          withoutEnlargement: wm.scale === undefined,
+        })
+        .toColourspace('srgb')
+        .ensureAlpha()
+        .raw()
+        .toBuffer({ resolveWithObject: true });
     } catch (err) {
       const e = fromSharpError(err);
       throw new KinuError(e.code, `watermark ${wm.key}: ${e.detail}`, { cause: err });
     }
     const { data, info } = mark;
     if (wm.opacity < 1) for (let i = 3; i < data.length; i += 4) data[i] = Math.round(data[i]! * wm.opacity);
-    return img.composite([{ input: data, raw: { width: info.width, height: info.height, channels: 4 }, gravity: POSITIONS[wm.gravity] as string }]);
+    return img.composite([
+      {
+        input: data,
+        raw: { width: info.width, height: info.height, channels: 4 },
+        gravity: POSITIONS[wm.gravity] as string,
+      },
+    ]);
   },
 };
