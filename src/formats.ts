@@ -42,7 +42,12 @@ export interface FormatRow {
   readonly frames?: boolean;
   /** Peak bytes per source pixel of a decoder that holds the whole image, and whether it decodes at a reduced
    *  scale when the output is much smaller (see pipeline/cost.ts). Absent: read row by row, in FIXED_BYTES. */
-  readonly decode?: { readonly bytesPerPixel: number; readonly shrinks: boolean };
+  readonly decode?: {
+    readonly bytesPerPixel: number;
+    readonly shrinks: boolean;
+    /** When its samples are over 8 bits (a 10- or 12-bit AVIF decodes to 16-bit planes: 23.5 B/px measured). */
+    readonly highDepthBytesPerPixel?: number;
+  };
   /** Which browsers show it: every one (a safe fallback), or those whose Accept names its mime, `rank` ordering
    *  what `fmt=auto` offers (smaller first). Absent: none, or too few to send it unasked. */
   readonly browsers?: 'all' | { readonly accept: number };
@@ -119,7 +124,7 @@ const TABLE = {
     mime: 'image/avif',
     extensions: ['avif', 'avifs'],
     read: true,
-    decode: { bytesPerPixel: 18, shrinks: false },
+    decode: { bytesPerPixel: 18, shrinks: false, highDepthBytesPerPixel: 24 },
     browsers: { accept: 1 },
     defaultOutput: 'avif',
     write: {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import sharp from 'sharp';
+import sharp, { type Metadata, type Sharp } from 'sharp';
 import { CORPUS, corpus, testServer } from './helpers.ts';
 
 interface Entry {
@@ -59,7 +59,7 @@ const expectedSize = (e: Entry, w: number) => {
   const dh = e.expect.displayHeight!;
   return dw <= w ? `${dw}x${dh}` : `${w}x${Math.max(1, Math.round((dh * w) / dw))}`;
 };
-const duration = (m: sharp.Metadata) => (m.delay ?? []).reduce((a, b) => a + b, 0);
+const duration = (m: Metadata) => (m.delay ?? []).reduce((a, b) => a + b, 0);
 
 describe('corpus', { concurrency: 4 }, () => {
   for (const e of MANIFEST) {
@@ -182,6 +182,28 @@ describe('corpus: colours that only a profile-aware conversion gets right', { co
   }
 });
 
+describe('corpus: high bit depth', () => {
+  test('avif/fox-10bit-420.avif (decoded since sharp 0.35) comes out in 8 bits and looks like its 8-bit twin', async () => {
+    // Both AVIFs are lossy encodings of one photo: as PNG they differ by 0.7 on average, as AVIF by 3.2.
+    for (const [fmt, limit] of [
+      ['png', 2],
+      ['avif', 5],
+    ] as const) {
+      const [ten, eight] = await Promise.all(
+        ['avif/fox-10bit-420.avif', 'avif/fox-8bit-420.avif'].map(async (file) => {
+          const res = await get(file, `w=100&fmt=${fmt}`);
+          assert.equal(res.statusCode, 200, res.body.slice(0, 200));
+          const m = await sharp(res.rawPayload).metadata();
+          assert.deepEqual([m.depth, m.bitsPerSample], ['uchar', 8], `${file} as ${fmt}`);
+          return rgb(sharp(res.rawPayload));
+        }),
+      );
+      const diff = meanAbsDiff(ten!.data, eight!.data);
+      assert.ok(diff < limit, `${fmt}: differs by ${diff.toFixed(2)}`);
+    }
+  });
+});
+
 describe('corpus: limits', () => {
   test("bombs/png-16383x16383.png passes sharp's own limit but not kinu's 100 MP", async () => {
     const res = await get('bombs/png-16383x16383.png', 'w=200');
@@ -196,7 +218,7 @@ describe('corpus: limits', () => {
     assert.equal(`${m.format} ${m.width}x${m.height}`, `jpeg 200x${Math.round((10328 * 200) / 9643)}`);
   });
 
-  test('png/pngsuite/xcsn0g01.png (bad IDAT CRC, which libspng ignores) is corrupt_image', async () => {
+  test('png/pngsuite/xcsn0g01.png (bad IDAT CRC, which libspng ignored) is corrupt_image', async () => {
     const res = await get('png/pngsuite/xcsn0g01.png', 'fmt=png');
     assert.equal(res.statusCode, 422);
     assert.equal(res.json().code, 'corrupt_image');
@@ -209,7 +231,7 @@ describe('corpus: limits', () => {
   });
 });
 
-function assertClean(m: sharp.Metadata) {
+function assertClean(m: Metadata) {
   assert.equal(m.exif, undefined, 'EXIF removed');
   assert.equal(m.xmp, undefined, 'XMP removed');
   assert.equal(m.iptc, undefined, 'IPTC removed');
@@ -217,7 +239,7 @@ function assertClean(m: sharp.Metadata) {
   assert.ok(m.space === 'srgb' || m.space === 'b-w', `sRGB output, got ${m.space}`);
 }
 
-async function assertAnimation(e: Entry, m: sharp.Metadata) {
+async function assertAnimation(e: Entry, m: Metadata) {
   const src = await sharp(corpus(e.file), { animated: true }).metadata();
   // libvips merges identical consecutive frames and adds up their delays: the running time is what must stay.
   assert.ok((m.pages ?? 1) > 1 && (m.pages ?? 1) <= src.pages!, `${m.pages} frames of ${src.pages}`);
@@ -236,12 +258,12 @@ async function thumb(file: string) {
   return { data, width: info.width, height: info.height };
 }
 
-async function rgb(img: sharp.Sharp) {
+async function rgb(img: Sharp) {
   const { data, info } = await img.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
 }
 
-async function cmyAsRgb(img: sharp.Sharp) {
+async function cmyAsRgb(img: Sharp) {
   const { data, info } = await img.toColourspace('cmyk').raw().toBuffer({ resolveWithObject: true });
   const out = Buffer.alloc(info.width * info.height * 3);
   for (let i = 0, j = 0; i < data.length; i += 4, j += 3) data.copy(out, j, i, i + 3);

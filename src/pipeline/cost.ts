@@ -18,7 +18,7 @@ const FIXED_BYTES = 24 * 1024 * 1024;
  * decode cost is the rows the resize needs, covered by FIXED_BYTES, except progressive JPEG and interlaced PNG
  * (see wholeDecodeBytesPerPixel).
  */
-function decodeOf(format: string): { bytesPerPixel: number; shrinks: boolean } {
+function decodeOf(format: string): { bytesPerPixel: number; shrinks: boolean; highDepthBytesPerPixel?: number } {
   const n = sourceFormat(format);
   return (n === undefined ? undefined : FORMAT_TABLE[n].decode) ?? { bytesPerPixel: 0, shrinks: false };
 }
@@ -82,7 +82,10 @@ export function estimateCost(c: CostInput): Cost {
   const bytes =
     FIXED_BYTES +
     c.inputBytes +
-    decoded * decode.bytesPerPixel +
+    decoded *
+      (c.sourceLayout?.sampleBytes === 2
+        ? (decode.highDepthBytesPerPixel ?? decode.bytesPerPixel)
+        : decode.bytesPerPixel) +
     whole +
     outPixels * bytesPerPixel +
     (c.wholeImage ? outPixels * WHOLE_IMAGE_BYTES_PER_PIXEL : 0);

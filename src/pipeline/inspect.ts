@@ -1,6 +1,6 @@
 // What an original is, proven by decoding it: for uploads (nothing is stored that kinu could not serve) and
 // for /_kinu/info. The same limits as the pipeline apply, checked from the header before any decoding.
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { KinuError } from '../errors.ts';
 import { FORMAT_TABLE, sourceFormat, type FormatName } from '../formats.ts';
 import { estimateCost } from './cost.ts';
@@ -42,7 +42,7 @@ export async function inspectImage(
   opts: { timeoutSeconds?: number; reserve?: (bytes: number) => Promise<void> } = {},
 ): Promise<ImageInfo> {
   if (input.length === 0) throw new KinuError('unsupported_format', 'the body is empty');
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     meta = await sharp(input, { limitInputPixels: false }).metadata();
   } catch (err) {

@@ -15,6 +15,10 @@ import { STEPS, type RawShape, type StepContext } from './steps/index.ts';
 // not see (a progressive 100 MP JPEG's coefficients: 600 MB per request, up to 100 operations). Every request
 // brings a fresh buffer, so it never hits anyway; the variant caches are kinu's own.
 sharp.cache(false);
+// One libvips thread per image, whatever the allocator: parallelism comes from KINU_CONCURRENCY images on the
+// libuv pool, and the memory budget's per-format costs were measured so. sharp 0.35 picks cores per image when
+// MALLOC_ARENA_MAX is set (as deploy/ sets it) and 1 otherwise; this makes dev and production the same.
+sharp.concurrency(1);
 
 export interface PipelineOptions {
   readonly limits: Limits;

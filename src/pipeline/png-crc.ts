@@ -1,4 +1,5 @@
-// libspng ignores chunk CRCs, so a PNG with damaged IDAT data can decode into a wrong picture. Checking
+// libspng (sharp ≤ 0.34) ignored chunk CRCs, so a PNG with damaged IDAT data decoded into a wrong picture; libpng
+// (sharp 0.35) reads a header with a bad CRC and reports a bad IDAT only as it decodes. Checking
 // the CRC of every critical chunk first costs about 1 ms per MB (slice-by-8 CRC-32; node:zlib has crc32
 // only from Node 22). Truncation and structure are left to the decoder.
 import { KinuError } from '../errors.ts';

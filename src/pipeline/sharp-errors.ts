@@ -16,10 +16,16 @@ const RULES: readonly [RegExp, (m: string) => KinuError][] = [
     /unsupported image format|not built in|not supported by this decoder|compression support is not configured|unsupported (image )?(type|compression)/i,
     () => new KinuError('unsupported_format', 'the original is not in a format kinu can decode'),
   ],
+  // sharp ≥ 0.35 refuses more than 5 bands (limitInputChannels): a valid file, but no picture kinu can serve.
+  [
+    /exceeds channel limit/i,
+    () =>
+      new KinuError('unsupported_format', 'the original has more than 5 channels (bands), which kinu does not decode'),
+  ],
   // Messages that name a decoder: the source's bytes are at fault. With failOn, sharp reports a decoder's
   // warning as this fixed text (the warning itself may be missing: libvips keeps one queue for all threads).
   [
-    /Warning treated as error due to failOn|corrupt header|premature end|VipsJpeg|jpegload|pngload|libspng|gifload|webp2vips|webpload|heifload|tiff2vips|svgload|rsvg/i,
+    /Warning treated as error due to failOn|corrupt header|premature end|VipsJpeg|jpegload|pngload|libspng|vipspng|gifload|webp2vips|webpload|heifload|tiff2vips|svgload|rsvg/i,
     corrupt,
   ],
 ];

@@ -1,5 +1,5 @@
 // A progressive JPEG or an interlaced PNG is decoded whole even though libvips reads it row by row: libjpeg
-// keeps every DCT coefficient, libspng the whole Adam7 image. The memory budget must count that decode.
+// keeps every DCT coefficient, libpng (libspng before sharp 0.35) the whole Adam7 image. The memory budget must count that decode.
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,6 +34,17 @@ test('a progressive JPEG costs its coefficients and an interlaced PNG its whole 
   const png16 = (progressive: boolean) => base().toColourspace('rgb16').png({ progressive }).toBuffer();
   // 16-bit RGBA, decoded whole: 8 B per pixel (measured 7.8).
   assert.ok((await costOf(await png16(true))) - (await costOf(await png16(false))) >= 7.5 * px);
+});
+
+test('a 10-bit AVIF costs more to decode than the same 8-bit one (libheif and libvips hold 16-bit samples)', async () => {
+  const img = () => sharp({ create: { width: 64, height: 48, channels: 3, background: '#3366aa' } });
+  const px = 64 * 48;
+  const [c8, c10] = [
+    await costOf(await img().avif({ bitdepth: 8 }).toBuffer()),
+    await costOf(await img().avif({ bitdepth: 10 }).toBuffer()),
+  ];
+  // Measured peaks of a 12 MP decode (sharp 0.35.6): 17.2 B/px at 8 bits, 23.5 at 10 or 12.
+  assert.ok(c10 - c8 >= 5.5 * px, `${(c10 - c8) / px} B/px more`);
 });
 
 test('over HTTP, an interlaced PNG whose whole decode exceeds the budget is a 422; the same pixels not interlaced are served', async (t) => {

@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import sharp from 'sharp';
 import { KinuError } from '../../src/errors.ts';
 import { fromSharpError, matchSharpError } from '../../src/pipeline/sharp-errors.ts';
+import { tempDir, testServer } from '../helpers.ts';
 
-// Messages as the prebuilt sharp 0.34.5 gives them for corpus files.
+// Messages as the prebuilt sharp 0.34.5 gave them for corpus files, then those 0.35.6 (libvips 8.18, which reads
+// PNG with libpng instead of libspng) gives.
 const ROWS: [string, string | undefined][] = [
   ['Input buffer contains unsupported image format', 'unsupported_format'],
   ['heif: Invalid input: Unspecified: Bitstream not supported by this decoder (2.0)', 'unsupported_format'],
@@ -17,6 +22,11 @@ const ROWS: [string, string | undefined][] = [
   ['Input buffer has corrupt header: gifload_buffer: Unexpected end of GIF source data', 'corrupt_image'],
   // A decoder's warning under failOn, its own text lost (libvips' error buffer is shared by all threads).
   ['Warning treated as error due to failOn setting', 'corrupt_image'],
+  // sharp 0.35.6: png/pngsuite/xcsn0g01.png (bad IDAT CRC) and corrupt/truncated.png; a header libpng rejects.
+  ['vipspng: libpng read error', 'corrupt_image'],
+  ['Input buffer has corrupt header: ', 'corrupt_image'],
+  // sharp 0.35's limitInputChannels (default 5): a 6-band TIFF.
+  ['Input image exceeds channel limit', 'unsupported_format'],
   // Not about the source: left for the pipeline to judge by decoding the source alone.
   ['Expected positive integer for left but received -1 of type number', undefined],
   ['extract_area: bad extract area', undefined],
@@ -31,4 +41,28 @@ test('libvips messages map to stable codes', () => {
   }
   const own = new KinuError('too_many_frames', 'x');
   assert.equal(matchSharpError(own), own);
+});
+
+test("a valid TIFF with 6 bands (over sharp 0.35's limitInputChannels of 5) is a 415 unsupported_format, not a 422 or 500", async (t) => {
+  const dir = tempDir('kinu-bands-');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const band = (v: number) =>
+    sharp({ create: { width: 16, height: 12, channels: 3, background: { r: v, g: v, b: v } } })
+      .extractChannel(0)
+      .png()
+      .toBuffer();
+  const six = await sharp({ create: { width: 16, height: 12, channels: 3, background: '#c81e1e' } })
+    .joinChannel([await band(50), await band(60), await band(70)])
+    .tiff({ compression: 'none' })
+    .toBuffer();
+  assert.equal((await sharp(six, { limitInputChannels: false }).metadata()).channels, 6);
+  writeFileSync(join(dir, 'six.tif'), six);
+  const { app } = testServer({ KINU_SOURCE: dir });
+  t.after(() => app.close());
+  for (const q of ['w=8', 'w=8&fmt=png', 'fmt=json']) {
+    const res = await app.inject({ url: `/six.tif?${q}` });
+    assert.equal(res.statusCode, 415, `${q}: ${res.body}`);
+    assert.equal(res.json().code, 'unsupported_format');
+    assert.match(res.json().detail, /channels/);
+  }
 });

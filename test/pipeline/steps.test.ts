@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { KinuError } from '../../src/errors.ts';
 import { OUTPUT_FORMATS } from '../../src/formats.ts';
 import { classify, runPipeline, type PipelineResult } from '../../src/pipeline/pipeline.ts';
@@ -463,7 +463,7 @@ describe('watermark', () => {
 
 describe('animation and formats', () => {
   const gif = () => file('gif/animated-loop-3.gif');
-  const duration = (m: sharp.Metadata) => (m.delay ?? []).reduce((a, b) => a + b, 0);
+  const duration = (m: Metadata) => (m.delay ?? []).reduce((a, b) => a + b, 0);
 
   test('anim=0 gives one frame', async () => {
     const r = await run(gif(), { width: 100, animated: false });

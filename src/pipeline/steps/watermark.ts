@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type OutputInfo } from 'sharp';
 import { KinuError } from '../../errors.ts';
 import { fromSharpError } from '../sharp-errors.ts';
 import { POSITIONS } from './resize.ts';
@@ -10,7 +10,7 @@ export const watermark: Step = {
   async apply(img, plan, ctx) {
     const wm = plan.transform.watermark!;
     const width = wm.scale === undefined ? plan.width : Math.max(1, Math.round(plan.width * wm.scale));
-    let mark: { data: Buffer; info: sharp.OutputInfo };
+    let mark: { data: Buffer; info: OutputInfo };
     try {
       // Never larger than the output: libvips refuses to composite an overlay bigger than the image.
       // Decoded to sRGB + alpha, so opacity is one multiply of the alpha bytes whatever the mark's bands.
