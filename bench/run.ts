@@ -227,7 +227,7 @@ async function main(): Promise<number> {
       libvips: sharp.versions.vips,
       cores: availableParallelism(),
       cpu: cpus()[0]?.model.trim() ?? 'unknown',
-      uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? 'unset (libuv default 4)',
+      uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? 'unset (kinu sizes it: KINU_CONCURRENCY + 4)',
       allocator: allocatorLabel(allocator),
       kinuSharpConcurrency: childSharp,
       benchSharpConcurrency: sharp.concurrency(),

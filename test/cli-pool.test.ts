@@ -2,52 +2,26 @@
 // once at its start) before it starts, in a supervised worker and in a process serving alone. Counted by
 // sharp itself (sharp.counters().process, exported as kinu_libvips_running), not by timing.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { corpus, decode, onLines } from './helpers.ts';
+import { corpus, decode, startKinu, until, type KinuProcess } from './helpers.ts';
 
-const BIN = fileURLToPath(new URL('../bin/kinu.js', import.meta.url));
 const PHOTOS = corpus('photos');
 /** Above libuv's default pool of 4. */
 const N = 6;
 
-interface Kinu {
-  child: ChildProcess;
-  logs: Record<string, unknown>[];
-  listening: string[];
-  exit: Promise<number | null>;
-}
+type Kinu = KinuProcess;
 
 function start(args: string[], env: Record<string, string> = {}): Kinu {
   const { UV_THREADPOOL_SIZE: _, ...parent } = process.env;
-  const child = spawn(
-    process.execPath,
-    [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info', '--source', PHOTOS, ...args],
-    {
-      // Slow pipelines must neither time out nor wait for memory: only the pool may keep them from running together.
-      env: { ...parent, KINU_CONCURRENCY: String(N), KINU_TIMEOUT: '600', KINU_MEMORY_BUDGET: '8192', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const kinu: Kinu = {
-    child,
-    logs: [],
-    listening: [],
-    exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-  onLines(child.stdout!, (line) => {
-    if (line.startsWith('{')) kinu.logs.push(JSON.parse(line) as Record<string, unknown>);
-    else if (line.startsWith('kinu listening on ')) kinu.listening.push(line);
+  // Slow pipelines must neither time out nor wait for memory: only the pool may keep them from running together.
+  return startKinu(['--source', PHOTOS, ...args], {
+    ...parent,
+    KINU_CONCURRENCY: String(N),
+    KINU_TIMEOUT: '600',
+    KINU_MEMORY_BUDGET: '8192',
+    ...env,
   });
-  return kinu;
-}
-
-async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(cond(), `timed out waiting for: ${what}`);
 }
 
 function get(url: string): Promise<{ status: number; body: Buffer }> {

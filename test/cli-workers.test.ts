@@ -1,20 +1,10 @@
 // kinu serve runs a supervisor and --workers N worker processes: one listening line, requests spread over the
 // workers, a dead worker replaced, and SIGTERM drains every worker and exits 0. KINU_SUPERVISE=off: one process.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli.ts';
-import { onLines } from './helpers.ts';
-
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(cond(), `timed out waiting for: ${what}`);
-}
-
-const BIN = fileURLToPath(new URL('../bin/kinu.js', import.meta.url));
+import { startKinu, until, type KinuProcess } from './helpers.ts';
 
 function get(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -46,31 +36,8 @@ test('KINU_SUPERVISE=off allows one worker only: exit 2 naming both settings', a
   assert.match(err.join('\n'), /KINU_WORKERS \(--workers\).*KINU_SUPERVISE \(--supervise\)/);
 });
 
-interface Kinu {
-  child: ChildProcess;
-  logs: Record<string, unknown>[];
-  listening: string[];
-  exit: Promise<number | null>;
-}
-
-function start(args: string[]): Kinu {
-  const child = spawn(
-    process.execPath,
-    [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info', ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const kinu: Kinu = {
-    child,
-    logs: [],
-    listening: [],
-    exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-  };
-  onLines(child.stdout!, (line) => {
-    if (line.startsWith('{')) kinu.logs.push(JSON.parse(line) as Record<string, unknown>);
-    else if (line.startsWith('kinu listening on ')) kinu.listening.push(line);
-  });
-  return kinu;
-}
+type Kinu = KinuProcess;
+const start = (args: string[]): Kinu => startKinu(args);
 
 const accessPids = (kinu: Kinu) => new Set(kinu.logs.filter((l) => l.msg === 'request').map((l) => l.pid as number));
 const listeningPids = (kinu: Kinu) =>

@@ -10,7 +10,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { bigJpegDir, decode, onLines } from './helpers.ts';
+import { bigJpegDir, decode, onLines, until } from './helpers.ts';
 
 const BIN = fileURLToPath(new URL('../bin/kinu.js', import.meta.url));
 /** Far more than loopback socket buffers hold, so a client that does not read keeps the response in flight. */
@@ -23,12 +23,6 @@ interface Kinu {
   logs: Log[];
   stderr: () => string;
   exit: Promise<number | null>;
-}
-
-async function waitFor(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(cond(), `timed out waiting for: ${what}`);
 }
 
 const sourceDir = (t: { after(fn: () => void): void }) => bigJpegDir(t, 'kinu-crash-', BIG);
@@ -87,7 +81,7 @@ async function held(
     if (head.length < 12) head += c.toString('latin1');
   });
   socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
-  await waitFor(() => received > 0, 'the held response started');
+  await until(() => received > 0, 'the held response started');
   assert.match(head, /^HTTP\/1\.1 200/, 'a 200 is in flight');
   socket.pause();
   return { socket, received: () => received, closed };
@@ -126,7 +120,7 @@ for (const signal of ['SIGABRT', 'SIGKILL'] as const) {
   }, async (t) => {
     const kinu = start(['--port', '0', '--source', sourceDir(t)]);
     t.after(() => kinu.child.kill('SIGKILL'));
-    await waitFor(() => kinu.base !== '' && spares(kinu) === 1, 'listening, with a spare ready');
+    await until(() => kinu.base !== '' && spares(kinu) === 1, 'listening, with a spare ready');
     const port = Number(new URL(kinu.base).port);
     const victim = servingPid(kinu, new Set())!;
     assert.notEqual(victim, kinu.child.pid, 'the supervisor serves nothing');
@@ -150,7 +144,7 @@ for (const signal of ['SIGABRT', 'SIGKILL'] as const) {
     await inFlight.closed;
     assert.ok(inFlight.received() < BIG, 'the in-flight response was cut');
 
-    await waitFor(() => kinu.logs.some((l) => l.msg === 'worker died: replacing it'), 'the crash logged');
+    await until(() => kinu.logs.some((l) => l.msg === 'worker died: replacing it'), 'the crash logged');
     const crash = kinu.logs.find((l) => l.msg === 'worker died: replacing it')!;
     assert.equal(crash.level, 50, 'at error level');
     assert.equal(crash.role, 'supervisor');
@@ -163,12 +157,12 @@ for (const signal of ['SIGABRT', 'SIGKILL'] as const) {
     );
 
     // A second death soon after: the next spare still takes over at once, new processes start with a backoff.
-    await waitFor(() => spares(kinu) === 2, 'a new spare ready');
+    await until(() => spares(kinu) === 2, 'a new spare ready');
     const second = servingPid(kinu, new Set([victim]))!;
     process.kill(second, signal);
     const r = await get(`${kinu.base}/small.jpg?w=30`);
     assert.ok(!(r instanceof Error) && r.status === 200, String(r));
-    await waitFor(
+    await until(
       () => kinu.logs.filter((l) => l.msg === 'worker died: replacing it').length === 2,
       'the second crash logged',
     );
@@ -188,7 +182,7 @@ test('a worker that dies before it could listen stops the supervisor with a non-
   const kinu = start(['--port', '0']);
   // The worker is killed while it starts (it takes over a second): the setup, not a request, killed it.
   let worker: number | undefined;
-  await waitFor(() => (worker = workerPids(kinu.child.pid!)[0]) !== undefined, 'a worker forked');
+  await until(() => (worker = workerPids(kinu.child.pid!)[0]) !== undefined, 'a worker forked');
   process.kill(worker!, 'SIGKILL');
   assert.equal(await kinu.exit, 1);
   assert.equal(kinu.base, '', 'no listening line');

@@ -1,5 +1,6 @@
 // Shared test helpers: corpus paths, a server built for inject(), decoding of responses.
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,49 @@ export function onLines(stream: NodeJS.ReadableStream, fn: (line: string) => voi
       buf = buf.slice(nl + 1);
     }
   });
+}
+
+/** Polls (no timing assertion) until `cond` holds, failing with `what` after a generous bound. */
+export async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(cond(), `timed out waiting for: ${what}`);
+}
+
+/** A `kinu serve` child process on 127.0.0.1, any port, logging at info: its JSON log lines and listening lines. */
+export interface KinuProcess {
+  child: ChildProcess;
+  logs: Record<string, unknown>[];
+  listening: string[];
+  exit: Promise<number | null>;
+}
+
+export function startKinu(args: string[], env: NodeJS.ProcessEnv = process.env): KinuProcess {
+  const bin = fileURLToPath(new URL('../bin/kinu.js', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    [bin, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'info', ...args],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const kinu: KinuProcess = {
+    child,
+    logs: [],
+    listening: [],
+    exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+  };
+  onLines(child.stdout!, (line) => {
+    if (line.startsWith('{')) kinu.logs.push(JSON.parse(line) as Record<string, unknown>);
+    else if (line.startsWith('kinu listening on ')) kinu.listening.push(line);
+  });
+  return kinu;
+}
+
+/** An uncompressed PNG of grey noise, `side`² pixels: noise does not compress, so it stays large in any format. */
+export function noisePng(side: number): Promise<Buffer> {
+  const noise = { type: 'gaussian', mean: 128, sigma: 60 } as const;
+  return sharp({ create: { width: side, height: side, channels: 3, background: '#808080', noise } })
+    .png({ compressionLevel: 0 })
+    .toBuffer();
 }
 
 export const EXAMPLES = fileURLToPath(new URL('../examples/images', import.meta.url));

@@ -7,9 +7,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import sharp from 'sharp';
 import type { KinuServer } from '../../src/server.ts';
-import { corpus, tempDir, testServer } from '../helpers.ts';
+import { corpus, noisePng, tempDir, testServer } from '../helpers.ts';
 import { createFileSource } from '../../src/source/file.ts';
 import { heldSource, listen } from './fakes.ts';
 
@@ -105,19 +104,8 @@ describe('slow and silent clients', () => {
   // Originals wait for release(): an answer longer in the making than the write timeout.
   const held = heldSource(createFileSource({ root: dir }));
   before(async () => {
-    // Noise does not compress: a PNG of ~27 MB, far more than the socket buffers of both ends hold.
-    const noise = await sharp({
-      create: {
-        width: 3000,
-        height: 3000,
-        channels: 3,
-        background: '#808080',
-        noise: { type: 'gaussian', mean: 128, sigma: 60 },
-      },
-    })
-      .png({ compressionLevel: 0 })
-      .toBuffer();
-    writeFileSync(join(dir, 'noise.png'), noise);
+    // ~27 MB: far more than the socket buffers of both ends hold.
+    writeFileSync(join(dir, 'noise.png'), await noisePng(3000));
     ({ app } = testServer(
       {
         KINU_SOURCE: dir,

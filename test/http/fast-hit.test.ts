@@ -13,7 +13,7 @@ import type { Delivery } from '../../src/deliver.ts';
 import { createAccess } from '../../src/http/access.ts';
 import { createHeaderBlocks, deliveryHeaders } from '../../src/http/headers.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import { corpus, decode, tempDir, testServer } from '../helpers.ts';
+import { corpus, decode, noisePng, tempDir, testServer } from '../helpers.ts';
 import { listen, raw } from './fakes.ts';
 
 const CC = 'public, max-age=31536000, immutable';
@@ -162,19 +162,8 @@ test('a memory hit and a 304 from the fast path; after a new version of the orig
 
 test('a memory hit the client never reads is cut after the write timeout', async (t) => {
   const dir = tempDir();
-  // Noise does not compress: a JPEG of many MB, more than the socket buffers of both ends hold.
-  const noise = await sharp({
-    create: {
-      width: 2500,
-      height: 2500,
-      channels: 3,
-      background: '#808080',
-      noise: { type: 'gaussian', mean: 128, sigma: 60 },
-    },
-  })
-    .png({ compressionLevel: 0 })
-    .toBuffer();
-  writeFileSync(join(dir, 'noise.png'), noise);
+  // A JPEG of many MB from it: more than the socket buffers of both ends hold.
+  writeFileSync(join(dir, 'noise.png'), await noisePng(2500));
   const { app } = testServer({ KINU_SOURCE: dir, KINU_WRITE_TIMEOUT: '0.5', KINU_MEMORY_CACHE_MB: '256' });
   t.after(() => app.close());
   const port = await listen(app);

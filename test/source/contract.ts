@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { KinuError } from '../../src/errors.ts';
 import type { Source } from '../../src/source/source.ts';
+import { until } from '../helpers.ts';
 
 export interface SourceFixture {
   readonly source: Source;
@@ -68,12 +69,6 @@ async function drain(body: AsyncIterable<unknown>): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of body) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
-}
-
-/** Polls (no timing assertion) until `cond` holds, failing with `what` after a generous bound. */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(cond(), `timed out waiting for: ${what}`);
 }
 
 export function runSourceContract(
