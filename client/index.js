@@ -37,6 +37,11 @@ function numbers(name, items, counts, v) {
 function value(name, spec, v) {
     switch (spec.kind) {
         case 'number':
+            if (typeof v === 'string' && spec.words) {
+                if (!spec.words.includes(v))
+                    throw new RangeError(`kinu: ${name}: expected a number or ${spec.words.join(' · ')}, got ${show(v)}`);
+                return v;
+            }
             return number(name, spec.range, v);
         case 'enum':
             if (!spec.values.includes(v))

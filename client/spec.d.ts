@@ -6,10 +6,11 @@ export interface Range {
     readonly places: number;
 }
 export type ParamSpec = 
-/** One number. */
+/** One number, or one of `words` where the param also takes some (`q=auto`). */
 {
     readonly kind: 'number';
     readonly range: Range;
+    readonly words?: readonly string[];
 }
 /** One of a fixed list of strings (or numbers, for `rot`). */
  | {

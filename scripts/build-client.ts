@@ -181,11 +181,18 @@ function generate(name: ParamName, shape: Shape): Generated | undefined {
   switch (shape.kind) {
     case 'server':
       return undefined;
-    case 'number':
-      return {
-        spec: `{ kind: 'number', range: ${range(probeRange(name, acceptor(name), Number(exampleValue(name))))} }`,
-        type: 'number',
-      };
+    case 'number': {
+      // Words the server takes beside numbers (q=auto…), read from its values line and proven by its parser.
+      const words = PARAMS[name].values.split(' · ').filter((w) => /^[a-z][a-z:]*$/.test(w) && acceptor(name)(w));
+      const r = range(probeRange(name, acceptor(name), Number(exampleValue(name))));
+      const quoted = words.map((w) => `'${w}'`);
+      return words.length === 0
+        ? { spec: `{ kind: 'number', range: ${r} }`, type: 'number' }
+        : {
+            spec: `{ kind: 'number', range: ${r}, words: [${quoted.join(', ')}] }`,
+            type: `number | ${quoted.join(' | ')}`,
+          };
+    }
     case 'flag': {
       const options = enumOptions(name, schema);
       if (options.join() !== '0,1') throw new Error(`${name}: a flag should take 0 and 1, takes ${options.join(', ')}`);

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { parseParams } from './url/native.ts';
 import type { ParamValues } from './url/params.ts';
 import { DIALECT_NAMES, type DialectName } from './url/dialects.ts';
-import { parseImgproxyPresets, type ImgproxyPresets } from './url/imgproxy.ts';
+import { parseImgproxyPresets, type ImgproxyPresets } from './url/imgproxy/index.ts';
 import { validateKey } from './url/key.ts';
 import { createAddressGuard } from './source/ssrf.ts';
 import { checkOriginalTemplate, TOFU_ORIGINAL_DEFAULT } from './url/tofu.ts';
@@ -495,6 +495,20 @@ export const SETTINGS = {
     'MiB of estimated peak memory that running pipelines may hold together (decode, resize, encoder; AVIF costs ~36 B per output pixel); more waits, and what alone exceeds it is refused, or served in a cheaper format where the format was not asked for. Sized for a 2 GB box with the default memory cache',
     int(64, 1024 * 1024),
   ),
+  codecWorkers: setting(
+    'KINU_CODEC_WORKERS',
+    'codec-workers',
+    '1',
+    'threads (per worker process) that decode what libvips cannot with WebAssembly codecs (HEIC, JPEG XL); each starts on first use, holds ~30 MB plus up to ~20 B per pixel of the image it decodes, is terminated at `KINU_TIMEOUT`, and leaves after a minute idle; more such originals wait',
+    int(1, 64),
+  ),
+  heic: setting(
+    'KINU_HEIC',
+    'heic',
+    'on',
+    "`on`: HEIC/HEIF originals coded with HEVC are decoded (libheif + libde265, LGPL, in WebAssembly); `off`: they get 415 as before. HEVC is covered by patent pools: where those patents apply, decoding it is the operator's call",
+    z.enum(['on', 'off', 'true', 'false']).transform((v) => v === 'on' || v === 'true'),
+  ),
   cacheControl: setting(
     'KINU_CACHE_CONTROL',
     'cache-control',
@@ -705,6 +719,8 @@ export interface Config {
     readonly memoryBytes: number;
     readonly concurrency: number;
     readonly queue: number;
+    /** Decoders outside sharp: codec threads, HEIC on or off. */
+    readonly foreign: { readonly workers: number; readonly heic: boolean };
   };
   readonly http: {
     readonly cacheControl: string;
@@ -837,6 +853,7 @@ export function loadConfig(input: ConfigInput = {}): Config {
       memoryBytes: v('memoryBudget') * 1024 * 1024,
       concurrency: v('concurrency'),
       queue: v('queue'),
+      foreign: { workers: v('codecWorkers'), heic: v('heic') },
     },
     http: {
       cacheControl: v('cacheControl'),

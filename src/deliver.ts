@@ -7,6 +7,7 @@ import { FORMATS, originalContentType } from './formats.ts';
 import { acceptClass, acceptClassKey } from './pipeline/negotiate.ts';
 import type { Lease, Limiter } from './pipeline/limiter.ts';
 import { runPipeline } from './pipeline/pipeline.ts';
+import { createHeaderMemo } from './pipeline/header-memo.ts';
 import { describeOutput } from './pipeline/describe.ts';
 import type { Limits } from './pipeline/plan.ts';
 import { checkSize } from './source/limit.ts';
@@ -51,7 +52,12 @@ export type Delivery =
       readonly contentEncoding: string | undefined;
       readonly body: Readable | undefined;
     })
-  | (Common & { readonly kind: 'variant'; readonly body: Buffer | undefined });
+  | (Common & {
+      readonly kind: 'variant';
+      readonly body: Buffer | undefined;
+      /** The quality `q=auto` chose (X-Kinu-Quality). */
+      readonly quality?: number | undefined;
+    });
 
 export interface DeliverDeps {
   readonly source: Source & { peek?(key: string): SourceStat | undefined };
@@ -67,6 +73,10 @@ export interface Deliver {
   (req: DeliverRequest): Promise<Delivery>;
   /** The answer when it needs no I/O at all (a fresh stat and a memory hit, or a 304); else undefined. */
   peek(req: DeliverRequest): Delivery | undefined;
+  /** As `peek`, also answering from the disk tier: a hit or a 304 on this machine, whose source stat needs no
+   *  I/O; undefined when the request needs the whole path (the caller then runs it, at the cost of one index
+   *  lookup more on a miss). */
+  hit(req: DeliverRequest): Promise<Delivery | undefined>;
 }
 
 interface Produced {
@@ -77,6 +87,7 @@ interface Produced {
 export function createDeliver(deps: DeliverDeps): Deliver {
   const { source, limiter, limits, cache } = deps;
   const flights = createSingleFlight<Produced>();
+  const headers = createHeaderMemo();
   const fetchBytes = (key: string, signal?: AbortSignal) => source.read(key, { signal, maxBytes: limits.maxBytes });
 
   // Runs once per variant key however many requests wait for it; the slot is taken before the fetch,
@@ -87,6 +98,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       t: Transform,
       common: { etag: string; lastModified: Date; varyAccept: boolean },
       deadline: number,
+      version: string,
     ) =>
     (signal: AbortSignal): Promise<Produced> =>
       limiter.run(
@@ -102,6 +114,8 @@ export function createDeliver(deps: DeliverDeps): Deliver {
             timeoutMs: deps.timeoutMs,
             deadline,
             reserve: lease.reserve,
+            // Keyed by what the ETag is made of: other bytes under the same key have another version.
+            header: { memo: headers, id: `${req.key}\0${version}` },
             accept: acceptClass(req.accept),
             signal,
             watermark,
@@ -116,6 +130,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
             lastModified: common.lastModified.getTime(),
             varyAccept: common.varyAccept,
             sourceKey: req.key,
+            ...(out.quality !== undefined && { quality: out.quality }),
           };
           return { entry, timings: { fetch: fetchMs, ...out.timings } };
         }),
@@ -127,7 +142,14 @@ export function createDeliver(deps: DeliverDeps): Deliver {
    * one waits the flight is aborted (it stops at its next step; libvips at its next progress tick). Its slot
    * and memory stay taken until the native work really ends, so abandoned work still counts.
    */
-  async function produceBy(key: string, req: DeliverRequest, t: Transform, common: Identity, deadline: number) {
+  async function produceBy(
+    key: string,
+    req: DeliverRequest,
+    t: Transform,
+    common: Identity,
+    deadline: number,
+    version: string,
+  ) {
     const late = new AbortController();
     const seconds = deps.timeoutMs / 1000;
     const timer = setTimeout(
@@ -142,7 +164,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
     );
     const signal = req.signal ? AbortSignal.any([req.signal, late.signal]) : late.signal;
     try {
-      return await flights.run(key, produce(req, t, common, deadline), signal);
+      return await flights.run(key, produce(req, t, common, deadline, version), signal);
     } finally {
       clearTimeout(timer);
     }
@@ -242,13 +264,14 @@ export function createDeliver(deps: DeliverDeps): Deliver {
         status: 200,
         body: e.body,
         contentType: e.contentType,
+        quality: e.quality,
         cache: hit.tier,
         timings: { cache: performance.now() - c0 },
         ...(stale && { stale }),
       });
     }
     if (staleBecause) throw staleBecause;
-    const { value, shared } = await produceBy(key, req, t, common, deadline);
+    const { value, shared } = await produceBy(key, req, t, common, deadline, stat.version);
     if (!shared) cache?.set(key, value.entry);
     const e = value.entry;
     return withIdentity(common, {
@@ -256,32 +279,46 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       status: 200,
       body: e.body,
       contentType: e.contentType,
+      quality: e.quality,
       cache: 'miss',
       timings: value.timings,
     });
   };
 
+  /** A request whose identity is known without I/O: its 304, or its variant key to look up; else undefined. */
+  function known(req: DeliverRequest): Delivery | Identified | undefined {
+    const t = req.transform;
+    if (t === null || t.watermark || !cache) return undefined;
+    const stat = source.peek?.(req.key);
+    if (!stat) return undefined;
+    const id = identify(req, stat, undefined);
+    return notModified(req, id.common.etag, stat.lastModified) ? notModifiedDelivery(req, id.common) : id;
+  }
+  const hitDelivery = (common: Identity, e: CacheEntry, tier: CacheTier, c0: number): Delivery =>
+    withIdentity(common, {
+      kind: 'variant',
+      status: 200,
+      body: e.body,
+      contentType: e.contentType,
+      quality: e.quality,
+      cache: tier,
+      timings: { cache: performance.now() - c0 },
+    });
+
   return Object.assign(deliver, {
     peek(req: DeliverRequest): Delivery | undefined {
-      const t = req.transform;
-      if (t === null || t.watermark || !cache) return undefined;
-      const stat = source.peek?.(req.key);
-      if (!stat) return undefined;
-      const { key, common } = identify(req, stat, undefined);
-      if (notModified(req, common.etag, stat.lastModified)) return notModifiedDelivery(req, common);
+      const found = known(req);
+      if (!found || 'status' in found) return found;
       const c0 = performance.now();
-      const e = cache.peek(key);
-      return (
-        e &&
-        withIdentity(common, {
-          kind: 'variant',
-          status: 200,
-          body: e.body,
-          contentType: e.contentType,
-          cache: 'memory',
-          timings: { cache: performance.now() - c0 },
-        })
-      );
+      const e = cache!.peek(found.key);
+      return e && hitDelivery(found.common, e, 'memory', c0);
+    },
+    async hit(req: DeliverRequest): Promise<Delivery | undefined> {
+      const found = known(req);
+      if (!found || 'status' in found) return found;
+      const c0 = performance.now();
+      const got = await cache!.getLocal(found.key);
+      return got && hitDelivery(found.common, got.entry, got.tier, c0);
     },
   });
 }

@@ -54,7 +54,7 @@ export const ERRORS = {
   unsupported_format: {
     status: 415,
     title: 'Unsupported format',
-    when: 'the original is not an image kinu can decode (BMP, HEVC HEIC, AVIF sequences, more than 5 channels, …)',
+    when: 'the original is not an image kinu can decode (JPEG 2000, PDF, more than 5 channels, HEIC while `KINU_HEIC` is off, …)',
   },
   corrupt_image: { status: 422, title: 'Corrupt image', when: 'the original is truncated or damaged' },
   too_many_pixels: {

@@ -22,6 +22,12 @@ export interface Writer {
    *  timeout can stop the encoder midway (row-wise writers); the others run to the end once started. */
   readonly cost: { readonly bytesPerPixel: number; readonly nsPerPixel: number; readonly stoppable: boolean };
   readonly encode: (img: Sharp, quality: number | undefined, animation?: Animation) => Sharp;
+  /** Encoded outside sharp, by a WebAssembly codec in the codec pool (pipeline/foreign/): `encode` then gives 8-bit
+   *  sRGB raw pixels, which the pipeline hands to that codec with this effort and the quality. */
+  readonly external?: { readonly effort: number };
+  /** How `q=auto` searches this encoder's quality scale (pipeline/quality/auto.ts): the quality that meets the
+   *  `auto` target on a typical photo, score points per quality step there, the range. Absent: `q=auto` is ignored. */
+  readonly auto?: { readonly start: number; readonly slope: number; readonly min: number; readonly max: number };
 }
 
 export interface FormatRow {
@@ -75,6 +81,7 @@ const TABLE = {
       maxSide: 65535,
       cost: { bytesPerPixel: 7, nsPerPixel: 70, stoppable: true },
       encode: (img, q) => img.jpeg({ quality: q, progressive: false, chromaSubsampling: '4:2:0' }),
+      auto: { start: 60, slope: 0.45, min: 20, max: 95 },
     },
   },
   png: {
@@ -113,6 +120,7 @@ const TABLE = {
       maxSide: 16383,
       cost: { bytesPerPixel: 8, nsPerPixel: 200, stoppable: false },
       encode: (img, q, anim) => img.webp({ quality: q, effort: 4, ...anim }),
+      auto: { start: 60, slope: 0.4, min: 20, max: 95 },
     },
   },
   // libheif holds the picture and its YUV planes (17.5 B/px measured) and never shrinks on load; libvips cannot
@@ -133,7 +141,11 @@ const TABLE = {
       quality: 50,
       maxSide: 65535,
       cost: { bytesPerPixel: 36, nsPerPixel: 500, stoppable: false },
-      encode: (img, q) => img.avif({ quality: q, effort: 2 }),
+      // Effort 0 (sharp 0.35, 8 corpus photos): at 1200 px 140 ms CPU against effort 2's 854 and WebP's 192, for
+      // 4–6 % more bytes at 1–2.5 points less SSIMULACRA 2. tune 'iq' (libaom's SSIMULACRA 2 tuning, sharp's default
+      // for AV1) beats 'ssim' on that metric: 'ssim' gave 3–31 % more bytes (README, "Quality").
+      encode: (img, q) => img.avif({ quality: q, effort: 0, tune: 'iq' }),
+      auto: { start: 56, slope: 0.8, min: 20, max: 90 },
     },
   },
   gif: {
@@ -171,7 +183,11 @@ const TABLE = {
     extensions: ['svg', 'svgz'],
     read: true,
   },
-  // Known as images (served as originals, named by dialects) but not decoded by the prebuilt sharp (issue 16).
+  // HEVC HEIF: not in the prebuilt sharp; decoded by libheif in WebAssembly (pipeline/foreign/heic.ts, off-thread)
+  // into a TIFF sharp reads. Its peak, measured with the codec thread (VmHWM, 8.5 MP iPhone photo): 13 B/px from
+  // dist/, 19 under tsx (HEVC planes, RGB in the wasm heap, its copy, the carrier) beside the thread's own ≈30 MB
+  // (≈65 under tsx); 16-bit doubles the pixel buffers. Never shrinks on load: a 400 px JPEG from 12 MP decodes
+  // all 12 MP (≈110 ms CPU per MP).
   heic: {
     label: 'HEIC',
     aliases: [],
@@ -179,7 +195,8 @@ const TABLE = {
     mime: 'image/heic',
     sequenceMime: 'image/heic-sequence',
     extensions: ['heic'],
-    read: false,
+    read: true,
+    decode: { bytesPerPixel: 20, shrinks: false, highDepthBytesPerPixel: 36 },
   },
   heif: {
     label: 'HEIF',
@@ -187,11 +204,55 @@ const TABLE = {
     mime: 'image/heif',
     sequenceMime: 'image/heif-sequence',
     extensions: ['heif'],
-    read: false,
+    read: true,
+    decode: { bytesPerPixel: 20, shrinks: false, highDepthBytesPerPixel: 36 },
   },
-  jxl: { label: 'JPEG XL', aliases: [], sharp: { format: 'jxl' }, mime: 'image/jxl', extensions: ['jxl'], read: false },
-  bmp: { label: 'BMP', aliases: [], mime: 'image/bmp', extensions: ['bmp'], read: false },
-  ico: { label: 'ICO', aliases: [], mime: 'image/x-icon', extensions: ['ico'], read: false, defaultOutput: 'png' },
+  // Known as images (served as originals, named by dialects) but not decoded yet (issue 16).
+  // JPEG XL: not in the prebuilt sharp; libjxl in WebAssembly (wasm-vips, pipeline/foreign/jxl.ts, off-thread)
+  // decodes it into a TIFF sharp reads and encodes sharp's raw output. Measured in the codec thread (VmHWM):
+  // decode ≈13 B/px beside the thread's own ≈180 MB (+ the carrier and sharp's read), encode ≈31 B/px; warm CPU
+  // ≈85 ms/MP to decode, ≈95 ms/MP to encode at effort 3 (a fresh thread's first job costs 1–2 s more).
+  // Quality and effort, and why fmt=auto offers it before AVIF: README "fmt=auto".
+  jxl: {
+    label: 'JPEG XL',
+    aliases: [],
+    sharp: { format: 'jxl' },
+    mime: 'image/jxl',
+    extensions: ['jxl'],
+    read: true,
+    frames: true,
+    decode: { bytesPerPixel: 20, shrinks: false, highDepthBytesPerPixel: 30 },
+    browsers: { accept: 0 },
+    write: {
+      alpha: true,
+      animation: false,
+      quality: 75,
+      maxSide: 65535,
+      // The pool terminates the codec thread at the deadline, so an encode is stopped midway.
+      cost: { bytesPerPixel: 40, nsPerPixel: 250, stoppable: true },
+      encode: (img) => img.toColourspace('srgb').raw({ depth: 'uchar' }),
+      external: { effort: 3 },
+    },
+  },
+  // Read by kinu's own readers (pipeline/foreign/bmp.ts, ico.ts), in process: the decoded RGB(A) and the TIFF
+  // that carries it to sharp are both held whole (3–4 B/px each, 10.9 B/px peak measured for 32-bit RGBA).
+  bmp: {
+    label: 'BMP',
+    aliases: [],
+    mime: 'image/bmp',
+    extensions: ['bmp'],
+    read: true,
+    decode: { bytesPerPixel: 11, shrinks: false },
+  },
+  ico: {
+    label: 'ICO',
+    aliases: [],
+    mime: 'image/x-icon',
+    extensions: ['ico'],
+    read: true,
+    decode: { bytesPerPixel: 11, shrinks: false },
+    defaultOutput: 'png',
+  },
 } as const satisfies Readonly<Record<string, FormatRow>>;
 
 export type FormatName = keyof typeof TABLE;
@@ -237,7 +298,10 @@ export function formatNamed(spelling: string): FormatName | undefined {
 /** The row of a source's format as the pipeline names it: sharp's name or kinu's (sharp's `heif` alone is AVIF,
  *  the one HEIF the prebuilt sharp reads; sourceInfo tells them apart by compression). */
 export function sourceFormat(format: string): FormatName | undefined {
-  return ROWS.find(([, r]) => r.sharp?.format === format)?.[0] ?? formatNamed(format);
+  const own = formatNamed(format);
+  // kinu's own `heif` (HEVC, decoded outside sharp) is not sharp's `heif`.
+  if (own !== undefined && FORMAT_TABLE[own].sharp === undefined) return own;
+  return ROWS.find(([, r]) => r.sharp?.format === format)?.[0] ?? own;
 }
 
 /** The output format a name or alias spells, if kinu writes it. */

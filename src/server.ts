@@ -7,7 +7,7 @@ import { createDeliver } from './deliver.ts';
 import { errorHandler, sendProblem } from './http/problem.ts';
 import { answerClientError, createHttpServer } from './http/connections.ts';
 import { registerImageRoute } from './http/image-route.ts';
-import { createFastHit } from './http/fast-hit.ts';
+import { createFastHit, type FastHit } from './http/fast-hit.ts';
 import { kinuRoutes } from './http/kinu-routes.ts';
 import { objectsRoutes } from './http/objects-routes.ts';
 import { purgeTag } from './http/headers.ts';
@@ -25,6 +25,7 @@ import { createFileSource } from './source/file.ts';
 import { withResilience } from './source/resilient.ts';
 import { createS3Source } from './source/s3.ts';
 import { createHttpSource } from './source/http.ts';
+import { parseS3Url } from './source/s3-url.ts';
 import { withStatCache, type StatCachedSource } from './source/stat-cache.ts';
 import type { Cache } from './cache/cache.ts';
 import { createDiskCache } from './cache/disk.ts';
@@ -35,7 +36,7 @@ import { createS3Client } from './source/s3-client.ts';
 import { createTieredCache, type TieredCache } from './cache/tiered.ts';
 import type { Source } from './source/source.ts';
 import { parseNative } from './url/native.ts';
-import { parseImgproxy } from './url/imgproxy.ts';
+import { parseImgproxy } from './url/imgproxy/index.ts';
 import { parseThumbor } from './url/thumbor.ts';
 import { parseTofu } from './url/tofu.ts';
 import type { DialectName, DialectParser } from './url/dialects.ts';
@@ -62,7 +63,7 @@ export interface KinuServer extends FastifyInstance {
 }
 
 export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
-  let fastHit: ((req: IncomingMessage, res: ServerResponse, reqId: string, started: number) => boolean) | undefined;
+  let fastHit: FastHit | undefined;
   let access: Access | undefined;
   const app = Fastify({
     // Every request gets its id here, and one access-log line and its metrics (http/access.ts).
@@ -81,9 +82,12 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
         (req, res) => {
           const started = performance.now();
           const reqId = requestId(req.headers['x-request-id']);
-          if (fastHit?.(req, res, reqId, started)) return;
-          access?.follow(req, res, reqId, started);
-          handler(req, res);
+          const full = () => {
+            access?.follow(req, res, reqId, started);
+            handler(req, res);
+          };
+          if (fastHit) fastHit(req, res, reqId, started, full);
+          else full();
         },
       ),
     // Node's bare 400/408/431 answers, as problem+json.
@@ -214,7 +218,13 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
         app.log.warn(
           `no KINU_IMGPROXY_KEY set: imgproxy URLs under ${prefix || '/'} are unsigned (any signature segment accepted)`,
         );
-      return (rawUrl) => parseImgproxy(rawUrl, { prefix, ...config.imgproxy });
+      // imgproxy's s3:// and http(s):// source URLs name keys when kinu's source is that bucket or origin.
+      const c = config.source;
+      const sources = {
+        s3: c.kind === 's3' ? parseS3Url(c.root) : undefined,
+        http: c.kind === 'http' ? { base: c.root } : undefined,
+      };
+      return (rawUrl) => parseImgproxy(rawUrl, { prefix, ...config.imgproxy, ...sources });
     },
     thumbor: (prefix) => {
       if (config.thumbor.keys.length === 0)
@@ -259,6 +269,7 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
     cacheControl: config.http.cacheControl,
     draining: () => draining,
     log: access.done,
+    localTiers: cache.tiers.includes('disk'),
   });
   return app;
 }

@@ -24,6 +24,10 @@ export type Position =
   | { kind: 'entropy' }
   | { kind: 'focal'; x: number; y: number };
 
+/** `q=auto…`: the lowest quality meeting a perceptual target, chosen per image (pipeline/quality/auto.ts). */
+export const AUTO_QUALITIES = ['auto', 'auto:high', 'auto:low'] as const;
+export type AutoQuality = (typeof AUTO_QUALITIES)[number];
+
 /** `auto` is resolved per request from `Accept`; `json` answers metadata of the output instead of pixels. */
 export type RequestedFormat = OutputFormat | 'auto' | 'json';
 
@@ -41,6 +45,97 @@ export interface Watermark {
   scale: number | undefined;
 }
 
+/**
+ * thumbor's geometry, planned from the source size as its transformer.py does (`pipeline/thumbor-geometry.ts`):
+ * crops cut in source pixels around focal points or the alignment, proportional sides rounded as thumbor's
+ * engine rounds them, `orig` sides, adaptive boxes, `no_upscale` per side, `proportion`, `fill`'s canvas.
+ */
+export interface ThumborGeometry {
+  /** Requested sides: pixels, 0 (follow the other side) or `orig` (the source's side). */
+  width: number | 'orig';
+  height: number | 'orig';
+  mode: 'crop' | 'fit-in' | 'full-fit-in' | 'stretch';
+  /** adaptive-fit-in: the box turns to the orientation of the source. */
+  adaptive: boolean;
+  /** fit-in may enlarge (upscale()). */
+  upscale: boolean;
+  /** no_upscale(): each requested side at most the source's. */
+  noUpscale: boolean;
+  /** halign/valign as fractions of the source: left/top 0, center/middle 0.5, right/bottom 1. */
+  align: [number, number];
+  /** focal() boxes as thumbor's FocalPoint.from_square makes them: centre x, y and weight, in source pixels. */
+  points: [number, number, number][];
+  /** smart without focal points: libvips' attention picks the crop. */
+  smart: boolean;
+  /** proportion(): the result scaled by this factor (0–1]. */
+  proportion: number | undefined;
+  /**
+   * fill(): the image is centred on a canvas of the requested box (after fit-in's adjustment), of `background`
+   * (`colour`), of the image's mean colour (`auto`) or of the image stretched and blurred (`blur`).
+   */
+  canvas: 'colour' | 'auto' | 'blur' | undefined;
+}
+
+/**
+ * An imgproxy gravity as a tuple (nested objects would lose their keys in canonicalKey): a compass point with
+ * offsets (pixels × dpr, or fractions of the side below 1), `fp` with a point 0–1, or `sm` (libvips attention).
+ */
+export type ImgproxyGravity = readonly [type: string, x: number, y: number];
+
+/**
+ * imgproxy's geometry, planned from the source size as its processing/prepare.go does
+ * (`pipeline/imgproxy-geometry.ts`): crop before resize, per-side scales, dpr capped so nothing enlarges, the
+ * result crop, extend, extend to the aspect ratio and padding, placed by imgproxy's calc_position.go.
+ */
+export interface ImgproxyGeometry {
+  /** Requested box in CSS pixels; 0 = unset. */
+  width: number;
+  height: number;
+  rt: 'fit' | 'fill' | 'fill-down' | 'force' | 'auto';
+  dpr: number;
+  enlarge: boolean;
+  zoom: readonly [number, number];
+  minWidth: number;
+  minHeight: number;
+  /** `c:W:H:gravity`: sides in pixels, fractions (below 1) or 0 (the full side), before the resize. */
+  crop: readonly [width: number, height: number, gravity: ImgproxyGravity] | undefined;
+  gravity: ImgproxyGravity;
+  extend: ImgproxyGravity | undefined;
+  extendAr: ImgproxyGravity | undefined;
+  /** CSS pixels, top, right, bottom, left; scaled by the dpr imgproxy ends up using. */
+  padding: readonly [number, number, number, number] | undefined;
+}
+
+/** thumbor's pixel filters, applied in the URL's order with thumbor's 8-bit integer arithmetic (`steps/adjust.ts`). */
+export type Adjustment =
+  | { op: 'brightness' | 'contrast'; value: number }
+  | { op: 'saturation'; value: number }
+  | { op: 'rgb'; r: number; g: number; b: number }
+  /** `kernel` row by row, already divided by its sum when thumbor normalises it. */
+  | { op: 'convolution'; kernel: number[]; columns: number };
+
+/** thumbor's round_corner: pixels outside each corner's ellipse (radii a, b) painted, or transparent. */
+export interface RoundCorner {
+  a: number;
+  b: number;
+  /** r, g, b: an array, as canonicalKey serialises nested objects by the outer object's keys only. */
+  colour: [number, number, number];
+  transparent: boolean;
+}
+
+/**
+ * thumbor's watermark placement (thumbor/filters/watermark.py), for `watermark`'s image: x and y as thumbor
+ * writes them (pixels from the left/top, `-N` from the right/bottom, `Np` percent, `center`, `repeat`), alpha the
+ * transparency in percent subtracted from the mark's alpha, and its size as percents of the image.
+ */
+export interface WatermarkAt {
+  x: string;
+  y: string;
+  alpha: number;
+  wRatio: number | undefined;
+  hRatio: number | undefined;
+}
+
 export interface Transform {
   /** Target box in device pixels (`w`/`h` × `dpr`, rounded). */
   width: number | undefined;
@@ -50,7 +145,7 @@ export interface Transform {
   enlarge: boolean;
   crop: { x: number; y: number; width: number; height: number } | undefined;
   format: RequestedFormat | undefined;
-  quality: number | undefined;
+  quality: number | AutoQuality | undefined;
   background: Rgba | undefined;
   blur: number | undefined;
   sharpen: number | undefined;
@@ -63,6 +158,18 @@ export interface Transform {
   watermark: Watermark | undefined;
   gray: boolean;
   pixelate: number | undefined;
+  /** When set, plan.ts follows it instead of width/height/fit/position/enlarge (which hold the nearest native box). */
+  thumbor: ThumborGeometry | undefined;
+  /** When set, plan.ts follows it instead of width/height/fit/position/enlarge/crop/pad, as for `thumbor`. */
+  imgproxy: ImgproxyGeometry | undefined;
+  adjust: readonly Adjustment[] | undefined;
+  roundCorner: RoundCorner | undefined;
+  /** When set, `watermark`'s image is placed by thumbor's rules (`steps/watermark-at.ts`), not by its gravity. */
+  watermarkAt: WatermarkAt | undefined;
+  /** thumbor's autojpg(): an opaque PNG original is written as JPEG unless a format is asked for. */
+  pngToJpeg: true | undefined;
+  /** Flatten onto `background` whatever the output format (thumbor's background_color and fill(…, true)). */
+  flattenAlways: true | undefined;
 }
 
 export const IDENTITY: Readonly<Transform> = Object.freeze<Transform>({
@@ -86,6 +193,13 @@ export const IDENTITY: Readonly<Transform> = Object.freeze<Transform>({
   watermark: undefined,
   gray: false,
   pixelate: undefined,
+  thumbor: undefined,
+  imgproxy: undefined,
+  adjust: undefined,
+  roundCorner: undefined,
+  watermarkAt: undefined,
+  pngToJpeg: undefined,
+  flattenAlways: undefined,
 });
 
 const KEY_ORDER: readonly (keyof Transform)[] = Object.keys(IDENTITY) as (keyof Transform)[];

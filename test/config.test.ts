@@ -108,6 +108,7 @@ describe('config', () => {
       memoryBytes: 1024 * 1024 * 1024,
       concurrency: 3,
       queue: 0,
+      foreign: { workers: 1, heic: true },
     });
     assert.equal(c.http.originals, 'deny');
     assert.equal(c.http.cacheControl, 'public, max-age=60');

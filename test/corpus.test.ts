@@ -41,7 +41,9 @@ const DEFAULT_OUT: Record<string, string> = {
   gif: 'gif',
   webp: 'webp',
   avif: 'heif',
+  avifs: 'heif', // an AVIF sequence stays AVIF (its first frame: issue 16)
   svg: 'png',
+  ico: 'png',
 };
 const defaultOut = (e: Entry) => DEFAULT_OUT[e.format] ?? (e.expect.hasAlpha ? 'png' : 'jpeg');
 const ALPHA_OUT = new Set(['png', 'webp', 'heif', 'gif']);

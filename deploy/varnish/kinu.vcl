@@ -3,8 +3,8 @@
 # - Variants are spread over the kinu instances by a shard director hashed by URL, so each variant is made
 #   on one instance; a backend that does not answer is skipped at once (retry on the next one on the ring)
 #   and health probes on /_kinu/health take it out of the ring within seconds.
-# - Accept is normalised to the four classes kinu negotiates with (avif+webp, avif, webp, other) before the
-#   cache lookup, so `Vary: Accept` (sent by kinu on fmt=auto responses only) keeps at most four objects per URL.
+# - Accept is normalised to the eight classes kinu negotiates with (whether it names jxl, avif, webp) before the
+#   cache lookup, so `Vary: Accept` (sent by kinu on fmt=auto responses only) keeps at most eight objects per URL.
 # - The cache key is the URL, query string included (Host is left out: every host name shows the same images).
 # - Stale objects are served for up to a day while every backend is sick (grace); errors (5xx) are never
 #   cached, and a failed background refresh keeps the stale object.
@@ -71,19 +71,21 @@ sub vcl_recv {
     unset req.http.Cookie;
     unset req.http.Authorization;
 
-    # The formats kinu picks for fmt=auto depend only on whether Accept names image/avif and image/webp with a
-    # q above 0 (a bare */* or image/* names neither). Normalise to one canonical header per class.
-    if (req.http.Accept ~ "(?i)(^|,)\s*image/avif\s*(,|$|;(?![^,]*\bq\s*=\s*0*(\.0*)?\s*(;|,|$)))") {
-        if (req.http.Accept ~ "(?i)(^|,)\s*image/webp\s*(,|$|;(?![^,]*\bq\s*=\s*0*(\.0*)?\s*(;|,|$)))") {
-            set req.http.Accept = "image/avif,image/webp,*/*";
-        } else {
-            set req.http.Accept = "image/avif,*/*";
-        }
-    } else if (req.http.Accept ~ "(?i)(^|,)\s*image/webp\s*(,|$|;(?![^,]*\bq\s*=\s*0*(\.0*)?\s*(;|,|$)))") {
-        set req.http.Accept = "image/webp,*/*";
-    } else {
-        set req.http.Accept = "*/*";
+    # The formats kinu picks for fmt=auto depend only on whether Accept names image/jxl, image/avif and
+    # image/webp with a q above 0 (a bare */* or image/* names none). Normalise to one canonical header per
+    # class, built in kinu's order of preference: `image/jxl,image/avif,image/webp,*/*` down to `*/*`.
+    set req.http.X-Kinu-Accept = "";
+    if (req.http.Accept ~ "(?i)(^|,)\s*image/jxl\s*(,|$|;(?![^,]*\bq\s*=\s*0*(\.0*)?\s*(;|,|$)))") {
+        set req.http.X-Kinu-Accept = "image/jxl,";
     }
+    if (req.http.Accept ~ "(?i)(^|,)\s*image/avif\s*(,|$|;(?![^,]*\bq\s*=\s*0*(\.0*)?\s*(;|,|$)))") {
+        set req.http.X-Kinu-Accept = req.http.X-Kinu-Accept + "image/avif,";
+    }
+    if (req.http.Accept ~ "(?i)(^|,)\s*image/webp\s*(,|$|;(?![^,]*\bq\s*=\s*0*(\.0*)?\s*(;|,|$)))") {
+        set req.http.X-Kinu-Accept = req.http.X-Kinu-Accept + "image/webp,";
+    }
+    set req.http.Accept = req.http.X-Kinu-Accept + "*/*";
+    unset req.http.X-Kinu-Accept;
 
     # Grace: while a backend is healthy an expired object is refreshed almost at once; while every backend is
     # sick the whole grace (beresp.grace below) is used.

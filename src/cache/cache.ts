@@ -12,6 +12,8 @@ export interface CacheEntry {
   readonly varyAccept: boolean;
   /** Key of the original this variant was made from, so deleting it can purge every variant. */
   readonly sourceKey: string;
+  /** The quality `q=auto` chose for it (sent as X-Kinu-Quality); absent otherwise. */
+  readonly quality?: number;
 }
 
 export type CacheTier = 'memory' | 'disk' | 'store';

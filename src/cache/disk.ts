@@ -2,7 +2,7 @@
 // and rename, so a torn file is a miss and purge removes one folder; bounded by what it takes on disk (4 KiB
 // blocks), not by lengths. Layout and why: ARCHITECTURE.md §4 "Caches".
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Cache, CacheEntry } from './cache.ts';
 import { tierHealth, type TierLog } from './health.ts';
@@ -197,7 +197,7 @@ export async function createDiskCache(config: DiskCacheOptions): Promise<Cache> 
       const path = pathOf(rec.folder.h, key);
       let buf: Buffer;
       try {
-        buf = await readFile(path);
+        buf = await readSized(path, rec.size);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') health.failed('get', err);
         else if (index.get(key) === rec) forget(key);
@@ -263,6 +263,19 @@ export async function createDiskCache(config: DiskCacheOptions): Promise<Cache> 
   };
 }
 
+/** The file as the index knows it: its size is known, so no fstat (readFile's extra trip to the thread pool).
+ *  A file of another size reads short or long, and its checksum then fails: a miss, as for any damage. */
+async function readSized(path: string, size: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(size);
+    const { bytesRead } = await fh.read(buf, 0, size, 0);
+    return bytesRead === size ? buf : buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
 function hashOf(sourceKey: string): string {
   return createHash('sha256').update(sourceKey).digest('hex');
 }
@@ -278,8 +291,8 @@ async function place(tmp: string, dest: string) {
 }
 
 function encode(key: string, e: CacheEntry): Buffer {
-  const { sourceKey, contentType, etag, lastModified, varyAccept } = e;
-  const meta = Buffer.from(JSON.stringify({ key, sourceKey, contentType, etag, lastModified, varyAccept }));
+  const { sourceKey, contentType, etag, lastModified, varyAccept, quality } = e;
+  const meta = Buffer.from(JSON.stringify({ key, sourceKey, contentType, etag, lastModified, varyAccept, quality }));
   const head = Buffer.alloc(HEADER);
   head.write(MAGIC, 0, 'latin1');
   head[4] = VERSION;
@@ -302,14 +315,16 @@ function decode(buf: Buffer, key: string, h: string): CacheEntry | undefined {
     return undefined;
   }
   if (typeof m !== 'object' || m === null) return undefined;
-  const { sourceKey, contentType, etag, lastModified, varyAccept } = m;
+  const { sourceKey, contentType, etag, lastModified, varyAccept, quality } = m;
   if (m.key !== key || typeof sourceKey !== 'string' || hashOf(sourceKey) !== h) return undefined;
   if (
     typeof contentType !== 'string' ||
     typeof etag !== 'string' ||
     typeof lastModified !== 'number' ||
-    typeof varyAccept !== 'boolean'
+    typeof varyAccept !== 'boolean' ||
+    (quality !== undefined && typeof quality !== 'number')
   )
     return undefined;
-  return { body: buf.subarray(metaEnd), contentType, etag, lastModified, varyAccept, sourceKey };
+  const entry = { body: buf.subarray(metaEnd), contentType, etag, lastModified, varyAccept, sourceKey };
+  return quality === undefined ? entry : { ...entry, quality };
 }

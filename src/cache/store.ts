@@ -133,6 +133,7 @@ function encode(e: CacheEntry): Record<string, string> | undefined {
     'kinu-lm': String(e.lastModified),
     'kinu-vary': e.varyAccept ? '1' : '0',
     'kinu-src': src,
+    ...(e.quality !== undefined && { 'kinu-q': String(e.quality) }),
   };
 }
 
@@ -153,6 +154,8 @@ function decode(body: Buffer, m: Record<string, string>): CacheEntry | undefined
     src === undefined
   )
     return undefined;
+  const quality = m['kinu-q'] === undefined ? undefined : Number(m['kinu-q']);
+  if (quality !== undefined && !Number.isInteger(quality)) return undefined;
   return {
     body,
     contentType,
@@ -160,6 +163,7 @@ function decode(body: Buffer, m: Record<string, string>): CacheEntry | undefined
     lastModified,
     varyAccept: vary === '1',
     sourceKey: Buffer.from(src, 'base64url').toString('utf8'),
+    ...(quality !== undefined && { quality }),
   };
 }
 

@@ -5,6 +5,9 @@ import { tierHealth } from './health.ts';
 
 export interface TieredCache {
   get(key: string): Promise<{ entry: CacheEntry; tier: CacheTier } | undefined>;
+  /** `get` from the tiers on this machine only (memory, disk): no network, so the hit path may try it before
+   *  a miss goes the whole way, without asking the result store twice. */
+  getLocal(key: string): Promise<{ entry: CacheEntry; tier: CacheTier } | undefined>;
   /** The first tier's entry if it can be had without I/O. */
   peek(key: string): CacheEntry | undefined;
   set(key: string, entry: CacheEntry): void;
@@ -32,18 +35,22 @@ export function createTieredCache(tiers: readonly Cache[]): TieredCache {
     for (let i = 0; i < upto; i++) background(tiers[i]!.set(key, entry).catch(swallow(i, 'set')));
   };
 
+  const local = tiers.findIndex((t) => t.tier === 'store');
+  const upTo = async (n: number, key: string) => {
+    for (let i = 0; i < n; i++) {
+      const entry = await tiers[i]!.get(key).catch(swallow(i, 'get'));
+      if (entry) {
+        fill(i, key, entry);
+        return { entry, tier: tiers[i]!.tier };
+      }
+    }
+    return undefined;
+  };
+
   return {
     tiers: tiers.map((t) => t.tier),
-    async get(key) {
-      for (let i = 0; i < tiers.length; i++) {
-        const entry = await tiers[i]!.get(key).catch(swallow(i, 'get'));
-        if (entry) {
-          fill(i, key, entry);
-          return { entry, tier: tiers[i]!.tier };
-        }
-      }
-      return undefined;
-    },
+    get: (key) => upTo(tiers.length, key),
+    getLocal: (key) => upTo(local === -1 ? tiers.length : local, key),
     peek(key) {
       return tiers[0]?.peek?.(key);
     },

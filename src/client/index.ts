@@ -64,6 +64,11 @@ function numbers(name: string, items: readonly Range[], counts: readonly number[
 function value(name: string, spec: ParamSpec, v: unknown): string {
   switch (spec.kind) {
     case 'number':
+      if (typeof v === 'string' && spec.words) {
+        if (!spec.words.includes(v))
+          throw new RangeError(`kinu: ${name}: expected a number or ${spec.words.join(' · ')}, got ${show(v)}`);
+        return v;
+      }
       return number(name, spec.range, v);
     case 'enum':
       if (!spec.values.includes(v as string | number))

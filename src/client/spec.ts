@@ -9,8 +9,8 @@ export interface Range {
 }
 
 export type ParamSpec =
-  /** One number. */
-  | { readonly kind: 'number'; readonly range: Range }
+  /** One number, or one of `words` where the param also takes some (`q=auto`). */
+  | { readonly kind: 'number'; readonly range: Range; readonly words?: readonly string[] }
   /** One of a fixed list of strings (or numbers, for `rot`). */
   | { readonly kind: 'enum'; readonly values: readonly (string | number)[] }
   /** A boolean, written `1` or `0`. */

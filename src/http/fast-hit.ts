@@ -1,8 +1,9 @@
-// Memory hits and 304s answered straight from node:http, before Fastify: a hit needs no routing, hooks or
-// serialisation, and this is the path a cache-less CDN setup hammers. Anything else (misses, errors,
-// /_kinu/, other methods, shutdown) falls through to Fastify unchanged.
+// Cache hits and 304s answered straight from node:http, before Fastify: a hit needs no routing, hooks or
+// serialisation, and this is the path a cache-less CDN setup hammers. Memory hits are answered at once, disk
+// hits after their read. Anything else (misses, errors, /_kinu/, other methods, shutdown) goes to Fastify
+// unchanged, through `full`.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Deliver } from '../deliver.ts';
+import type { Deliver, DeliverRequest, Delivery } from '../deliver.ts';
 import type { ParsedRequest } from '../url/native.ts';
 import type { AccessLine } from './access.ts';
 import { createHeaderBlocks } from './headers.ts';
@@ -15,38 +16,57 @@ export interface FastHitOptions {
   readonly draining: () => boolean;
   /** Called once per answered request, for the access log and metrics. */
   readonly log: (req: IncomingMessage, line: AccessLine) => void;
+  /** A tier below memory is on this machine (disk): worth a read before a request takes the whole path. */
+  readonly localTiers: boolean;
 }
 
-/** `reqId` is echoed as X-Request-Id; `started` is performance.now() when the request arrived. */
-export function createFastHit(
-  opts: FastHitOptions,
-): (req: IncomingMessage, res: ServerResponse, reqId: string, started: number) => boolean {
+type Variant = Extract<Delivery, { kind: 'variant' }>;
+
+export type FastHit = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  reqId: string,
+  started: number,
+  full: () => void,
+) => void;
+
+/** `reqId` is echoed as X-Request-Id; `started` is performance.now() when the request arrived; `full` hands the
+ *  request to Fastify (called at most once, synchronously or after a disk lookup that found nothing). */
+export function createFastHit(opts: FastHitOptions): FastHit {
   const headers = createHeaderBlocks(opts.cacheControl);
   const mounts = opts.mounts.map((m) => ({ under: `${m.prefix}/`, parse: m.parse }));
-  return (req, res, reqId, started) => {
+  const answer = (req: IncomingMessage, res: ServerResponse, d: Variant, reqId: string, started: number) => {
+    res.writeHead(d.status, headers(d, reqId));
+    const body = d.status === 200 && req.method === 'GET' ? d.body : undefined;
+    res.end(body);
+    opts.log(req, { reqId, status: d.status, bytes: body?.length ?? 0, cache: d.cache, started });
+  };
+  return (req, res, reqId, started, full) => {
     const url = req.url;
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !url || url.startsWith('/_kinu/') || opts.draining())
-      return false;
+      return full();
     const mount = mounts.find((m) => url.startsWith(m.under));
-    if (!mount) return false;
+    if (!mount) return full();
+    let r: DeliverRequest;
     let d;
     try {
       const { key, transform } = mount.parse(url);
-      d = opts.deliver.peek({
+      r = {
         key,
         transform,
         accept: req.headers.accept,
         ifNoneMatch: req.headers['if-none-match'],
         ifModifiedSince: req.headers['if-modified-since'],
-      });
+      };
+      d = opts.deliver.peek(r);
     } catch {
-      return false; // errors are Fastify's to render
+      return full(); // errors are Fastify's to render
     }
-    if (d?.kind !== 'variant') return false;
-    res.writeHead(d.status, headers(d, reqId));
-    const body = d.status === 200 && req.method === 'GET' ? d.body : undefined;
-    res.end(body);
-    opts.log(req, { reqId, status: d.status, bytes: body?.length ?? 0, cache: d.cache, started });
-    return true;
+    if (d?.kind === 'variant') return answer(req, res, d, reqId, started);
+    if (!opts.localTiers) return full();
+    opts.deliver.hit(r).then(
+      (h) => (h?.kind === 'variant' ? answer(req, res, h, reqId, started) : full()),
+      () => full(),
+    );
   };
 }

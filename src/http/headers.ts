@@ -34,6 +34,7 @@ export function deliveryHeaders(d: Delivery, cacheControl: string): Record<strin
     if (d.contentEncoding) h['content-encoding'] = d.contentEncoding;
   } else if (d.body) {
     h['content-length'] = d.body.length;
+    if (d.quality !== undefined) h['x-kinu-quality'] = d.quality;
   }
   return h;
 }
@@ -68,6 +69,7 @@ export function createHeaderBlocks(
       b.cache !== d.cache ||
       b.varyAccept !== d.varyAccept ||
       b.stale !== d.stale ||
+      b.quality !== d.quality ||
       b.timingAt < 0 !== !timing
     ) {
       const list = Object.entries(deliveryHeaders(d, cacheControl)).flatMap(([k, v]) => [k, String(v)]);
@@ -82,6 +84,7 @@ export function createHeaderBlocks(
         cache: d.cache,
         varyAccept: d.varyAccept,
         stale: d.stale,
+        quality: d.quality,
       };
       blocks.set(d.etag, b);
     }
@@ -102,6 +105,7 @@ interface Block {
   readonly cache: string;
   readonly varyAccept: boolean;
   readonly stale: string | undefined;
+  readonly quality: number | undefined;
 }
 
 export function setDeliveryHeaders(reply: FastifyReply, d: Delivery, cacheControl: string): void {

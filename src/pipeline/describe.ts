@@ -11,6 +11,8 @@ export interface OutputDescription {
   readonly mime: string;
   readonly bytes: number;
   readonly frames: number;
+  /** The quality `q=auto` chose; absent when `q` was a number or the default. */
+  readonly quality?: number;
   readonly thumbhash: string;
   readonly dominant: string;
 }
@@ -25,6 +27,7 @@ export async function describeOutput(out: PipelineResult): Promise<OutputDescrip
     mime: FORMATS[out.format].mime,
     bytes: out.data.length,
     frames: out.frames,
+    ...(out.quality !== undefined && { quality: out.quality }),
     thumbhash,
     dominant,
   };

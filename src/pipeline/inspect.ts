@@ -6,6 +6,7 @@ import { FORMAT_TABLE, sourceFormat, type FormatName } from '../formats.ts';
 import { estimateCost } from './cost.ts';
 import { checkLimits, type Limits } from './plan.ts';
 import { checkPngCrc } from './png-crc.ts';
+import { foreignHeader, foreignSourceInfo, sniffForeign, toSharpInput } from './foreign/index.ts';
 import { sourceInfo } from './pipeline.ts';
 import { fromSharpError } from './sharp-errors.ts';
 
@@ -26,6 +27,8 @@ export interface ImageInfo {
   /** libvips' interpretation: srgb, cmyk, b-w, rgb16, … */
   readonly space: string;
   readonly hasIcc: boolean;
+  /** Bits per sample of the coded picture: 8, or 10/12 (HEIC, AVIF), 16 (PNG, TIFF). */
+  readonly bitDepth: number;
 }
 
 /** The formats kinu accepts as originals: those it reads. */
@@ -42,6 +45,7 @@ export async function inspectImage(
   opts: { timeoutSeconds?: number; reserve?: (bytes: number) => Promise<void> } = {},
 ): Promise<ImageInfo> {
   if (input.length === 0) throw new KinuError('unsupported_format', 'the body is empty');
+  if (sniffForeign(input) !== undefined) return inspectForeign(input, limits, opts);
   let meta: Metadata;
   try {
     meta = await sharp(input, { limitInputPixels: false }).metadata();
@@ -104,5 +108,53 @@ export async function inspectImage(
     frames: src.frames,
     space: meta.space ?? 'unknown',
     hasIcc: meta.icc !== undefined || meta.hasProfile === true,
+    bitDepth: meta.bitsPerSample ?? (meta.depth === 'ushort' || meta.depth === 'short' ? 16 : 8),
+  };
+}
+
+/** An original sharp cannot decode (foreign/): its header for the limits, then the whole decode as proof. */
+async function inspectForeign(
+  input: Buffer,
+  limits: Limits,
+  opts: { timeoutSeconds?: number; reserve?: (bytes: number) => Promise<void> },
+): Promise<ImageInfo> {
+  const fo = {
+    maxPixels: limits.maxPixels,
+    deadline: Date.now() + (opts.timeoutSeconds ?? 30) * 1000,
+    settings: limits.foreign,
+  };
+  const header = await foreignHeader(input, fo);
+  const src = foreignSourceInfo(header, input.length);
+  checkLimits(src, limits);
+  await opts.reserve?.(
+    estimateCost({
+      sourceFormat: src.format,
+      sourceWidth: src.width,
+      sourceHeight: src.height,
+      sourceLayout: src.layout,
+      inputBytes: input.length,
+      format: 'png',
+      width: 64,
+      height: 64,
+      frames: src.frames,
+      wholeImage: false,
+    }).bytes,
+  );
+  const carrier = await toSharpInput(input, { ...fo, expect: src });
+  const kind = FORMAT_TABLE[sourceFormat(src.format)!];
+  return {
+    width: src.width,
+    height: src.height,
+    format: src.format,
+    ext: kind.extensions[0]!,
+    mime: kind.mime,
+    bytes: input.length,
+    // The decoder applies the file's own rotation (HEIF irot/imir): the pixels are upright.
+    orientation: 1,
+    hasAlpha: src.hasAlpha,
+    frames: src.frames,
+    space: carrier.channels >= 3 ? (carrier.depth === 16 ? 'rgb16' : 'srgb') : carrier.depth === 16 ? 'grey16' : 'b-w',
+    hasIcc: carrier.hasIcc,
+    bitDepth: header.bitDepth,
   };
 }

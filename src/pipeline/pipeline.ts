@@ -7,8 +7,11 @@ import type { Transform } from '../transform.ts';
 import type { AcceptClass } from './negotiate.ts';
 import { checkLimits, makePlan, type Limits, type SourceInfo } from './plan.ts';
 import { estimateCost, formatBytes } from './cost.ts';
+import type { HeaderMemo } from './header-memo.ts';
 import { checkPngCrc } from './png-crc.ts';
+import { foreignEncode, foreignHeader, foreignSourceInfo, sniffForeign, toSharpInput } from './foreign/index.ts';
 import { fromSharpError, matchSharpError } from './sharp-errors.ts';
+import { autoQualityOf, encodeAuto } from './quality/auto.ts';
 import { STEPS, type RawShape, type StepContext } from './steps/index.ts';
 
 // libvips' operation cache keeps recent loads alive with what their decoders hold, which its memory cap does
@@ -30,6 +33,8 @@ export interface PipelineOptions {
   readonly deadline?: number;
   /** Takes the plan's estimated peak from the memory budget, waiting while it is spent (the limiter's lease). */
   readonly reserve?: (bytes: number, signal?: AbortSignal) => Promise<void>;
+  /** Headers already read, and this original's identity among them (its source key and version). */
+  readonly header?: { readonly memo: HeaderMemo; readonly id: string };
 }
 
 export interface PipelineResult {
@@ -38,6 +43,8 @@ export interface PipelineResult {
   readonly width: number;
   readonly height: number;
   readonly frames: number;
+  /** The quality `q=auto` chose; undefined when it did not run (a number, a lossless format, an animation). */
+  readonly quality: number | undefined;
   /** Milliseconds: header + plan + steps queued, then the libvips run and encode. */
   readonly timings: { readonly process: number; readonly encode: number };
 }
@@ -69,13 +76,41 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
     ).timeout({ seconds });
   };
 
+  // What sharp cannot decode (HEIC, …) is read from its own header here, and decoded off-thread into a carrier
+  // sharp reads (foreign/) only once its memory is reserved; its format stays its own (default output JPEG).
+  const foreign = sniffForeign(input) !== undefined;
+  let carried: Buffer | undefined;
   try {
-    const meta = await sharp(input, { limitInputPixels: false }).metadata();
-    let src: SourceInfo = { ...sourceInfo(meta), bytes: input.length };
+    const foreignOpts = {
+      maxPixels: opts.limits.maxPixels,
+      deadline,
+      signal: opts.signal,
+      settings: opts.limits.foreign,
+    };
+    let src: SourceInfo;
+    if (foreign) src = foreignSourceInfo(await foreignHeader(input, foreignOpts), input.length);
+    else {
+      const known = opts.header?.memo.get(opts.header.id, input.length);
+      if (known) src = known;
+      else {
+        const meta = await sharp(input, { limitInputPixels: false }).metadata();
+        const info = { ...sourceInfo(meta), bytes: input.length };
+        opts.header?.memo.set(opts.header.id, info);
+        src = info;
+      }
+      if (src.format === 'png') checkPngCrc(input);
+    }
     checkLimits(src, opts.limits);
-    if (meta.format === 'png') checkPngCrc(input);
 
     let base = input;
+    let decoded = !foreign;
+    const carrier = async (): Promise<Buffer> => {
+      if (!decoded) {
+        base = carried = (await toSharpInput(input, { ...foreignOpts, expect: src })).data;
+        decoded = true;
+      }
+      return base;
+    };
     let baseRaw: RawShape | undefined;
     // libvips cannot trim below 3×3 pixels, and there is no border to cut from such an image anyway.
     if (t.trim !== undefined && src.width >= 3 && src.height >= 3) {
@@ -102,7 +137,7 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
         );
       }
       await opts.reserve?.(trimBytes, opts.signal);
-      const { data, info } = await load(input, false)
+      const { data, info } = await load(await carrier(), false)
         .trim({ threshold: t.trim })
         .toColourspace('srgb')
         .raw()
@@ -124,28 +159,45 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
     await opts.reserve?.(plan.cost.bytes, opts.signal);
     check();
     const ctx: StepContext = { watermark: opts.watermark, load: (d, raw) => load(d, false, raw) };
-    let img = baseRaw ? load(base, false, baseRaw) : load(base, plan.animated);
+    let img = baseRaw ? load(base, false, baseRaw) : load(await carrier(), plan.animated);
     for (const step of STEPS) {
       if (!step.applies(plan)) continue;
       img = await step.apply(img, plan, ctx);
       check();
     }
     const t1 = performance.now();
-    const { data, info } = await img.toBuffer({ resolveWithObject: true });
+    const auto = autoQualityOf(plan);
+    const { data, info, choice } = auto
+      ? await encodeAuto(img, plan.format, auto, ctx.load)
+      : { ...(await img.toBuffer({ resolveWithObject: true })), choice: undefined };
     check();
+    // A writer outside sharp (JPEG XL) gets sharp's raw pixels and encodes them in the codec pool.
+    const external = FORMAT_TABLE[plan.format].write?.external;
+    const out = external
+      ? await foreignEncode(
+          plan.format,
+          data,
+          { width: info.width, height: info.height, channels: info.channels, quality: plan.quality!, ...external },
+          { deadline, signal: opts.signal, settings: opts.limits.foreign },
+        )
+      : data;
     return {
-      data,
+      data: out,
       format: plan.format,
       width: info.width,
       height: info.pageHeight ?? info.height,
       frames: plan.animated ? (info.pages ?? src.frames) : 1,
+      quality: choice?.quality,
       timings: { process: t1 - t0, encode: performance.now() - t1 },
     };
   } catch (err) {
     if (opts.signal?.aborted && err === opts.signal.reason) throw err;
-    throw await classify(err, () =>
-      decodeSource(input, { animated: readFrames, maxPixels: opts.limits.maxPixels, seconds }),
-    );
+    // A foreign original is judged by its carrier (its decoder's own failures are typed already): sharp
+    // cannot decode the original itself.
+    const judged = foreign ? carried : input;
+    throw await classify(err, async () => {
+      if (judged) await decodeSource(judged, { animated: readFrames, maxPixels: opts.limits.maxPixels, seconds });
+    });
   }
 }
 

@@ -2,6 +2,7 @@
 // dominant colour, both read from a ≤100×100 sRGB thumbnail made with a single decode.
 import sharp from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
+import { sniffForeign, toSharpInput } from './foreign/index.ts';
 
 export interface Placeholder {
   /** ThumbHash bytes, base64 (with padding): decode with `thumbHashToDataURL` from the `thumbhash` package. */
@@ -15,10 +16,18 @@ export interface PlaceholderOptions {
   readonly maxPixels?: number | false;
 }
 
+/** The decode of a foreign original for a placeholder: /_kinu/info has checked it under its limits already. */
+const FOREIGN_TIMEOUT_MS = 30_000;
+
 /** ThumbHash's encoder takes at most 100×100. */
 const SIDE = 100;
 
 export async function placeholder(image: Buffer, opts: PlaceholderOptions = {}): Promise<Placeholder> {
+  // An original sharp cannot decode (HEIC) is decoded off-thread first, as the pipeline does (foreign/).
+  if (sniffForeign(image) !== undefined) {
+    const maxPixels = opts.maxPixels === false ? Number.MAX_SAFE_INTEGER : (opts.maxPixels ?? 16383 * 16383);
+    image = (await toSharpInput(image, { maxPixels, deadline: Date.now() + FOREIGN_TIMEOUT_MS })).data;
+  }
   const { data, info } = await sharp(image, { autoOrient: true, limitInputPixels: opts.maxPixels ?? true })
     .resize(SIDE, SIDE, { fit: 'inside', withoutEnlargement: true })
     .toColourspace('srgb')

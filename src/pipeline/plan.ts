@@ -5,6 +5,9 @@ import { fallbackFormat, FORMAT_TABLE, FORMATS, defaultOutputFormat, MAX_SIDE, t
 import { DEFAULT_BACKGROUND, type Gravity, type Rgba, type Transform } from '../transform.ts';
 import { estimateCost, formatBytes, type Cost, type SourceLayout } from './cost.ts';
 import { preferences, type AcceptClass } from './negotiate.ts';
+import { planImgproxy } from './imgproxy-geometry.ts';
+import { planThumbor } from './thumbor-geometry.ts';
+import type { ForeignSettings } from './foreign/index.ts';
 
 export interface Limits {
   readonly maxPixels: number;
@@ -13,6 +16,8 @@ export interface Limits {
   readonly memoryBytes?: number;
   /** KINU_TIMEOUT: an output whose estimated encode time exceeds it can never be answered in time. */
   readonly timeoutMs?: number;
+  /** Decoders outside sharp (KINU_CODEC_WORKERS, KINU_HEIC); absent: one codec thread, HEIC on. */
+  readonly foreign?: ForeignSettings;
 }
 
 /** What the header says, after auto-orient (and after trim, when trimming ran first). */
@@ -45,6 +50,8 @@ export interface Plan {
   readonly resize:
     | { width: number; height: number; fit: 'fill' | 'cover' | 'contain'; position: SharpPosition }
     | undefined;
+  /** Padding around the resized image: top, right, bottom, left (`pad`, or thumbor's fill canvas). */
+  readonly pad: [number, number, number, number] | undefined;
   /** For focal points: after a `fill` resize to the cover size, cut this window. */
   readonly focalWindow: { left: number; top: number; width: number; height: number } | undefined;
   readonly width: number;
@@ -82,7 +89,8 @@ function formatChoices(t: Transform, src: SourceInfo, accept: AcceptClass): Outp
   const wantsAnimation = keepsFrames(t) && src.frames > 1;
   if (t.format === 'auto') return preferences(accept, { alpha: src.hasAlpha, animated: wantsAnimation });
   if (t.format === undefined || t.format === 'json') {
-    const first = defaultOutputFormat(src.format, src.hasAlpha);
+    const native = defaultOutputFormat(src.format, src.hasAlpha);
+    const first = t.pngToJpeg && native === 'png' && src.format === 'png' && !src.hasAlpha ? 'jpeg' : native;
     const fallback = fallbackFormat({ alpha: src.hasAlpha, animated: false });
     return first === fallback || first === 'gif' ? [first] : [first, fallback];
   }
@@ -90,16 +98,23 @@ function formatChoices(t: Transform, src: SourceInfo, accept: AcceptClass): Outp
 }
 
 export function makePlan(src: SourceInfo, t: Transform, accept: AcceptClass, limits: Limits): Plan {
-  const crop = t.crop ? clampCrop(t.crop, src) : undefined;
-  const cw = crop?.width ?? src.width;
-  const ch = crop?.height ?? src.height;
+  const manual = t.crop ? clampCrop(t.crop, src) : undefined;
+  const cw = manual?.width ?? src.width;
+  const ch = manual?.height ?? src.height;
   // The box applies to the output, so with a quarter turn the image is resized into the swapped box.
   const quarter = t.rotate === 90 || t.rotate === 270;
   const bw = quarter ? t.height : t.width;
   const bh = quarter ? t.width : t.height;
-  const geo = resizeGeometry(cw, ch, bw, bh, t);
+  const peer = t.thumbor
+    ? thumborGeometry(cw, ch, t.thumbor, manual)
+    : t.imgproxy
+      ? imgproxyGeometry(cw, ch, t.imgproxy, manual)
+      : undefined;
+  const geo = peer?.geo ?? resizeGeometry(cw, ch, bw, bh, t);
+  const crop = peer ? peer.crop : manual;
+  const pad = peer?.pad ?? t.pad;
 
-  const [pt, pr, pb, pl] = t.pad ?? [0, 0, 0, 0];
+  const [pt, pr, pb, pl] = pad ?? [0, 0, 0, 0];
   const rw = quarter ? geo.height : geo.width;
   const rh = quarter ? geo.width : geo.height;
   const width = rw + pl + pr;
@@ -109,7 +124,7 @@ export function makePlan(src: SourceInfo, t: Transform, accept: AcceptClass, lim
   const info = FORMATS[format];
   // Without alpha in the output, padding uses the flatten colour: a translucent bg would otherwise be
   // flattened onto black by the encoder.
-  const flatten = !info.alpha ? { ...(t.background ?? DEFAULT_BACKGROUND), alpha: 1 } : undefined;
+  const flatten = !info.alpha || t.flattenAlways ? { ...(t.background ?? DEFAULT_BACKGROUND), alpha: 1 } : undefined;
   const background = flatten ?? t.background ?? { r: 0, g: 0, b: 0, alpha: 0 };
   // libvips finds attention and entropy in one picture only: an animation is cut around its centre.
   const smart = geo.resize && (geo.resize.position === 'attention' || geo.resize.position === 'entropy');
@@ -118,10 +133,12 @@ export function makePlan(src: SourceInfo, t: Transform, accept: AcceptClass, lim
     source: src,
     transform: t,
     format,
-    quality: t.quality ?? info.quality,
+    // q=auto… is searched at encode (pipeline/quality/auto.ts); this is then its fallback, the format's default.
+    quality: typeof t.quality === 'number' ? t.quality : info.quality,
     animated,
     crop,
     resize,
+    pad,
     focalWindow: geo.focalWindow,
     width,
     height,
@@ -149,7 +166,9 @@ function chooseFormat(
     t.flipV ||
     t.trim !== undefined ||
     t.watermark !== undefined ||
-    t.pixelate !== undefined;
+    t.pixelate !== undefined ||
+    t.adjust !== undefined ||
+    t.roundCorner !== undefined;
   const costOf = (format: OutputFormat, frames: number, w: number, h: number) =>
     estimateCost({
       sourceFormat: src.format,
@@ -246,6 +265,48 @@ interface Geometry {
 }
 
 const px = (v: number) => Math.max(1, Math.round(v));
+
+/** imgproxy's geometry (`imgproxy-geometry.ts`): its crop in source pixels, the resize, the result crop as the window after it, padding. */
+function imgproxyGeometry(
+  cw: number,
+  ch: number,
+  g: NonNullable<Transform['imgproxy']>,
+  manual: Plan['crop'],
+): { geo: Geometry; crop: Plan['crop']; pad: Plan['pad'] } {
+  const p = planImgproxy(cw, ch, g);
+  const crop =
+    p.crop && manual
+      ? { ...p.crop, left: p.crop.left + manual.left, top: p.crop.top + manual.top }
+      : (p.crop ?? manual);
+  const w = p.window;
+  // libvips' attention chooses the window itself: a cover resize straight to the window's size.
+  const resize: Plan['resize'] = w?.smart
+    ? { width: w.width, height: w.height, fit: 'cover', position: 'attention' }
+    : p.resize && { width: p.resize.width, height: p.resize.height, fit: 'fill', position: 'center' };
+  const focalWindow = w && !w.smart ? { left: w.left, top: w.top, width: w.width, height: w.height } : undefined;
+  return { geo: { width: p.width, height: p.height, resize, focalWindow }, crop, pad: p.pad };
+}
+
+/** thumbor's geometry (`thumbor-geometry.ts`) as one crop in source pixels (its auto crop inside the manual one), a resize and padding. */
+function thumborGeometry(
+  cw: number,
+  ch: number,
+  g: NonNullable<Transform['thumbor']>,
+  manual: Plan['crop'],
+): { geo: Geometry; crop: Plan['crop']; pad: Plan['pad'] } {
+  const p = planThumbor(cw, ch, g, manual);
+  const crop =
+    p.crop && manual
+      ? { ...p.crop, left: p.crop.left + manual.left, top: p.crop.top + manual.top }
+      : (p.crop ?? manual);
+  const resize: Plan['resize'] = p.resize && {
+    width: p.resize.width,
+    height: p.resize.height,
+    fit: p.resize.smart ? 'cover' : 'fill',
+    position: p.resize.smart ? 'attention' : 'center',
+  };
+  return { geo: { width: p.width, height: p.height, resize, focalWindow: undefined }, crop, pad: p.pad };
+}
 
 /** Where the image of sw×sh ends up for a box bw×bh (either may be absent). Never enlarges unless asked. */
 export function resizeGeometry(

@@ -1,6 +1,6 @@
 // The native params, as one table: it drives the parser, the 400 messages and the README's URL reference.
 import { z } from 'zod';
-import { FITS, GRAVITIES, type Gravity, type Position, type Rgba } from '../transform.ts';
+import { AUTO_QUALITIES, FITS, GRAVITIES, type Gravity, type Position, type Rgba } from '../transform.ts';
 import { FORMAT_TABLE, FORMATS, OUTPUT_FORMATS } from '../formats.ts';
 import { validateKey } from './key.ts';
 
@@ -121,9 +121,9 @@ export const PARAMS = {
     'fmt=auto',
   ),
   q: row(
-    int(1, 100),
-    'integer 1–100',
-    `quality (defaults: ${qualities.join(', ')}; ignored by ${ignoresQ.join(' and ')})`,
+    z.union([z.enum(AUTO_QUALITIES), int(1, 100)]),
+    `integer 1–100 · ${AUTO_QUALITIES.join(' · ')}`,
+    `quality (defaults: ${qualities.join(', ')}; ignored by ${ignoresQ.join(' and ')}); \`auto\` picks per image the lowest meeting a SSIMULACRA 2 target (\`X-Kinu-Quality\` tells which)`,
     'q=70',
   ),
   bg: row(

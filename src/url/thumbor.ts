@@ -6,7 +6,7 @@ import { createHmac } from 'node:crypto';
 import { matchesAny } from './sign.ts';
 import { clip, KinuError, quoted } from '../errors.ts';
 import { FORMAT_TABLE, formatNamed, outputNamed, type OutputFormat } from '../formats.ts';
-import type { Gravity, Position, Rgba } from '../transform.ts';
+import type { Adjustment, Gravity, Position, Rgba, RoundCorner, ThumborGeometry, WatermarkAt } from '../transform.ts';
 import { parseColour } from './colours.ts';
 import { validateKey } from './key.ts';
 import { toTransform, type ParsedRequest } from './native.ts';
@@ -34,7 +34,15 @@ export const THUMBOR_FILTERS = [
   'strip_icc',
   'watermark',
   'focal',
-  'max_bytes',
+  'brightness',
+  'contrast',
+  'saturation',
+  'rgb',
+  'round_corner',
+  'proportion',
+  'stretch',
+  'convolution',
+  'autojpg',
 ] as const;
 
 // libthumbor's Url.regex() after the signature segment, which is split off first. Tokens must come in this
@@ -104,22 +112,11 @@ export function parseThumbor(rawUrl: string, opts: ThumborOptions): ParsedReques
       'cannot be combined with a manual crop: thumbor measures the crop on the untrimmed image, kinu on the trimmed one',
     );
 
-  let w = side(g.w, g.h, 'width');
-  let h = side(g.h, g.w, 'height');
+  let w = side(g.w, 'width');
+  let h = side(g.h, 'height');
   const fitIn = g.fitIn !== undefined;
   const full = g.full !== undefined;
-  if (g.adaptive && w !== undefined && h !== undefined && w !== h) {
-    throw bad(
-      `${g.adaptive}${g.full ?? ''}fit-in`,
-      'swaps the box by the orientation of the original, which kinu does not know when it reads the URL; use fit-in or full-fit-in with the box you want',
-    );
-  }
-  if (f.focal !== undefined && !fitIn && w !== undefined && h !== undefined) {
-    throw bad(
-      `filter focal(${f.focal})`,
-      "a focal region in source pixels cannot be expressed before the original's size is known; use smart or halign/valign (or the native pos=X,Y with 0–1 fractions)",
-    );
-  }
+  const geometry = thumborGeometry(g, f);
 
   // thumbor rotates after resizing (a filter), kinu before: swap the box, and the mirrors, for a quarter turn.
   const rot = f.rotate ?? 0;
@@ -148,8 +145,48 @@ export function parseThumbor(rawUrl: string, opts: ThumborOptions): ParsedReques
   if (flipH || flipV) v.flip = flipH && flipV ? 'hv' : flipH ? 'h' : 'v';
   if (f.gray) v.gray = true;
   if (f.wm) Object.assign(v, f.wm);
-  return { key, transform: toTransform(v) };
+  const t = toTransform(v);
+  // The native fields above are the nearest native box; `thumbor` is what the plan follows (thumbor's own arithmetic).
+  if (!geometry && !f.adjust && !f.roundCorner && !f.flattenAlways && !f.wmAt && !f.pngToJpeg)
+    return { key, transform: t };
+  return {
+    key,
+    transform: {
+      ...t,
+      thumbor: geometry,
+      adjust: f.adjust,
+      roundCorner: f.roundCorner,
+      watermarkAt: f.wmAt,
+      pngToJpeg: f.pngToJpeg,
+      flattenAlways: f.flattenAlways,
+    },
+  };
 }
+
+/** thumbor's geometry when the URL asks for any: a box, fit-in, a focal point or proportion. */
+function thumborGeometry(g: Record<string, string | undefined>, f: Filters): ThumborGeometry | undefined {
+  const sideOf = (raw: string | undefined): number | 'orig' => (raw === 'orig' ? 'orig' : Number(raw ?? 0));
+  const width = sideOf(g.w);
+  const height = sideOf(g.h);
+  const fitIn = g.fitIn !== undefined;
+  if (!width && !height && !fitIn && !f.focal && f.proportion === undefined && !f.stretch) return undefined;
+  return {
+    width,
+    height,
+    mode: fitIn ? (g.full ? 'full-fit-in' : 'fit-in') : f.stretch ? 'stretch' : 'crop',
+    adaptive: g.adaptive !== undefined,
+    upscale: f.upscale === true,
+    noUpscale: f.upscale === false,
+    align: [ALIGN[g.halign ?? 'center']!, ALIGN[g.valign ?? 'middle']!],
+    points: f.focal ?? [],
+    smart: g.smart !== undefined,
+    proportion: f.proportion,
+    canvas: f.canvas,
+  };
+}
+
+// FocalPoint.ALIGNMENT_PERCENTAGES
+const ALIGN: Record<string, number> = { left: 0, center: 0.5, right: 1, top: 0, middle: 0.5, bottom: 1 };
 
 function checkSignature(head: string, rest: string, keys: readonly string[]): void {
   const signed = keys.length > 0;
@@ -227,22 +264,15 @@ function parseCrop(g: Record<string, string | undefined>): [number, number, numb
   const [l, t, r, b] = [g.cropL, g.cropT, g.cropR, g.cropB].map(Number) as [number, number, number, number];
   if (l === 0 && t === 0 && r === 0 && b === 0) return undefined;
   const token = `${g.cropL}x${g.cropT}:${g.cropR}x${g.cropB}`;
-  if (r <= l || b <= t)
-    throw bad(token, 'manual crop needs left<right and top<bottom (AxB:CxD are the top-left and bottom-right corners)');
+  // thumbor's manual_crop skips a crop with nothing inside.
+  if (r <= l || b <= t) return undefined;
   if (r > 100000 || b > 100000) throw bad(token, 'manual crop corners must be at most 100000');
   return [l, t, r - l, b - t];
 }
 
-/** A box side: 0, missing or `orig` (with the other side also 0/missing/`orig`) mean "follow the original". */
-function side(raw: string | undefined, other: string | undefined, name: string): number | undefined {
-  if (raw === 'orig') {
-    if (other !== undefined && other !== 'orig' && Number(other) !== 0)
-      throw bad(
-        `${name} orig`,
-        "with a fixed other side needs the original's size, which kinu does not know when it reads the URL",
-      );
-    return undefined;
-  }
+/** A box side for the native fields: 0, missing or `orig` follow the original (thumbor's geometry keeps `orig`). */
+function side(raw: string | undefined, name: string): number | undefined {
+  if (raw === 'orig') return undefined;
   const n = raw === undefined ? 0 : Number(raw);
   if (n > MAX_SIDE) throw bad(name, `expected 0–${MAX_SIDE}, got ${raw}`);
   return n === 0 ? undefined : n;
@@ -263,11 +293,25 @@ interface Filters {
   rotate?: 0 | 90 | 180 | 270;
   gray?: boolean;
   fill?: boolean;
+  canvas?: 'colour' | 'auto' | 'blur';
   bg?: Rgba;
   upscale?: boolean;
   wm?: Pick<ParamValues, 'wm' | 'wm_pos' | 'wm_opacity' | 'wm_scale'>;
-  focal?: string;
+  /** focal() boxes as FocalPoint.from_square: centre x, y and weight (the area). */
+  focal?: [number, number, number][];
+  adjust?: Adjustment[];
+  roundCorner?: RoundCorner;
+  proportion?: number;
+  stretch?: boolean;
+  flattenAlways?: true;
+  wmAt?: WatermarkAt;
+  pngToJpeg?: true;
 }
+
+/** Filters thumbor applies as often as they are given; any other repeated filter is a 400. */
+const REPEATABLE = new Set(['focal', 'brightness', 'contrast', 'saturation', 'rgb', 'convolution']);
+/** kinu's cap on a convolution kernel (thumbor has none): 9×9, as the work grows with pixels × entries. */
+const MAX_KERNEL = 81;
 
 /** The names format() knows: thumbor's (webp, jpeg, gif, png, avif, heif), jpg and heic; each looked up in kinu's format table. */
 export const THUMBOR_FORMATS: readonly string[] = ['jpeg', 'jpg', 'png', 'webp', 'avif', 'gif', 'heic', 'heif'];
@@ -287,7 +331,7 @@ function parseFilters(text: string | undefined): Filters {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)\((.*)\)$/s.exec(call);
     if (!m) throw bad('filters', `cannot read ${show(call)}; expected name(args)`);
     const name = m[1]!;
-    if (seen.has(name)) throw bad(`filter ${clip(name, 32)}`, 'given more than once');
+    if (seen.has(name) && !REPEATABLE.has(name)) throw bad(`filter ${clip(name, 32)}`, 'given more than once');
     seen.add(name);
     applyFilter(f, name, splitArgs(m[2]!));
   });
@@ -324,7 +368,9 @@ function applyFilter(f: Filters, name: string, args: string[]): void {
     case 'format': {
       arity(1, 1, WRITABLE.filter((n) => formatNamed(n) === n).join('|'));
       const spelled = args[0]!.toLowerCase();
-      const known = THUMBOR_FORMATS.includes(spelled) ? formatNamed(spelled) : undefined;
+      // thumbor's format filter sets nothing for a name it does not know: the original's format stays.
+      if (!THUMBOR_FORMATS.includes(spelled)) return;
+      const known = formatNamed(spelled);
       const fmt = known === undefined ? undefined : outputNamed(known);
       if (!fmt)
         fail(
@@ -343,7 +389,8 @@ function applyFilter(f: Filters, name: string, args: string[]): void {
     case 'blur': {
       arity(1, 2, 'radius[,sigma]');
       const radius = Number(args[0]);
-      if (!UINT.test(args[0]!) || radius < 1) fail(`radius: expected a positive integer, got ${show(args[0]!)}`);
+      if (!UINT.test(args[0]!)) fail(`radius: expected a positive integer, got ${show(args[0]!)}`);
+      if (radius === 0) return; // thumbor's blur(0) leaves the image as it is
       const sigma = args[1] === undefined ? 0 : Number(args[1]);
       if (args[1] !== undefined && (!DECIMAL.test(args[1]) || sigma < 0))
         fail(`sigma: expected a number ≥ 0, got ${show(args[1])}`);
@@ -364,7 +411,8 @@ function applyFilter(f: Filters, name: string, args: string[]): void {
     case 'rotate': {
       arity(1, 1, 'angle');
       const n = Number(args[0]);
-      if (!/^-?\d+$/.test(args[0]!) || n % 90 !== 0) fail(`expected a multiple of 90, got ${show(args[0]!)}`);
+      if (!/^-?\d+$/.test(args[0]!)) fail(`expected a multiple of 90, got ${show(args[0]!)}`);
+      if (n % 90 !== 0) return; // thumbor's engine ignores other angles
       // thumbor turns counter-clockwise, kinu clockwise.
       f.rotate = ((360 - (((n % 360) + 360) % 360)) % 360) as 0 | 90 | 180 | 270;
       return;
@@ -391,29 +439,133 @@ function applyFilter(f: Filters, name: string, args: string[]): void {
       arity(1, 2, 'color[,fill_transparent]');
       if (args[1] !== undefined && own(BOOLEAN, args[1]) === undefined)
         fail(`fill_transparent: expected true or false, got ${show(args[1])}`);
-      f.bg = colour(args[0]!, fail);
       f.fill = true;
+      if (args[0] === 'auto' || args[0] === 'blur') {
+        f.canvas = args[0];
+        return;
+      }
+      f.bg = colour(args[0]!, fail);
+      f.canvas = 'colour';
+      // fill(colour, true) merges the image onto the colour: its transparency is flattened too.
+      if (args[1] !== undefined && own(BOOLEAN, args[1])) f.flattenAlways = true;
       return;
     }
     case 'background_color':
       arity(1, 1, 'color');
       f.bg = colour(args[0]!, fail);
+      f.flattenAlways = true; // pasted with merge onto a canvas of the colour, whatever the output format
       return;
-    case 'watermark':
-      f.wm = watermark(args, fail);
-      return;
-    case 'focal': {
-      arity(1, 1, 'AxB:CxD');
-      if (!/^\d+x\d+:\d+x\d+$/.test(args[0]!)) fail(`expected AxB:CxD, got ${show(args[0]!)}`);
-      f.focal = args[0]!;
+    case 'watermark': {
+      const { at, ...wm } = watermark(args, fail);
+      f.wm = wm;
+      f.wmAt = at;
       return;
     }
+    case 'focal': {
+      // thumbor's focal filter adds a point for a box with an area and passes anything else through.
+      const m = args.length === 1 ? /^(\d+)x(\d+):(\d+)x(\d+)$/.exec(args[0]!) : null;
+      if (!m) return;
+      const [l, t, r, b] = m.slice(1).map(Number) as [number, number, number, number];
+      const [bw, bh] = [r - l, b - t];
+      if (bw === 0 || bh === 0) return;
+      (f.focal ??= []).push([l + Math.floor(bw / 2), t + Math.floor(bh / 2), bw * bh]);
+      return;
+    }
+    case 'brightness':
+    case 'contrast': {
+      arity(1, 1, 'amount');
+      if (!/^-?\d+$/.test(args[0]!)) fail(`expected an integer, got ${show(args[0]!)}`);
+      (f.adjust ??= []).push({ op: name, value: clampInt(Number(args[0])) });
+      return;
+    }
+    case 'saturation': {
+      arity(1, 1, 'factor');
+      if (!DECIMAL.test(args[0]!)) fail(`expected a number, got ${show(args[0]!)}`);
+      (f.adjust ??= []).push({ op: 'saturation', value: Math.max(-1000, Math.min(1000, Number(args[0]))) });
+      return;
+    }
+    case 'rgb': {
+      arity(3, 3, 'r,g,b');
+      for (const a of args) if (!/^-?\d+$/.test(a)) fail(`expected three integers, got ${show(a)}`);
+      const [r, g, b] = args.map((a) => clampInt(Number(a))) as [number, number, number];
+      (f.adjust ??= []).push({ op: 'rgb', r, g, b });
+      return;
+    }
+    case 'round_corner': {
+      arity(4, 5, 'a[|b],r,g,b[,transparent]');
+      const m = /^(\d+)(?:\|(\d+))?$/.exec(args[0]!);
+      if (!m) fail(`radius: expected a or a|b, got ${show(args[0]!)}`);
+      const rgb = args.slice(1, 4).map(Number);
+      if (!args.slice(1, 4).every((c) => UINT.test(c)) || rgb.some((c) => c > 255))
+        fail(`colour: expected three integers 0–255, got ${show(args.slice(1, 4).join(','))}`);
+      const transparent = args[4] === undefined ? false : own(BOOLEAN, args[4]);
+      if (transparent === undefined) fail(`transparent: expected true or false, got ${show(args[4]!)}`);
+      const a = Math.min(Number(m[1]), MAX_SIDE);
+      f.roundCorner = {
+        a,
+        b: m[2] === undefined ? a : Math.min(Number(m[2]), MAX_SIDE),
+        colour: [rgb[0]!, rgb[1]!, rgb[2]!],
+        transparent,
+      };
+      return;
+    }
+    case 'proportion': {
+      arity(1, 1, 'factor');
+      if (!DECIMAL.test(args[0]!)) fail(`expected a number, got ${show(args[0]!)}`);
+      const p = Number(args[0]);
+      if (p > 0 && p <= 1) f.proportion = p; // thumbor ignores ≤ 0 and > 1
+      return;
+    }
+    case 'convolution': {
+      arity(2, 3, 'matrix,columns[,normalize]');
+      const [matrix, columns, normalize = 'true'] = args as [string, string, string?];
+      if (!/^-?\d+(?:\.\d*)?(?:;-?\d+(?:\.\d*)?)*$/.test(matrix))
+        fail(`matrix: expected numbers separated by ;, got ${show(clip(matrix, 32))}`);
+      const kernel = matrix.split(';').map(Number);
+      const cols = Number(columns);
+      const norm = own(BOOLEAN, normalize);
+      if (norm === undefined) fail(`normalize: expected true or false, got ${show(normalize)}`);
+      // _convolution.c's own checks: whole rows, an odd count of each.
+      if (
+        !UINT.test(columns) ||
+        cols < 1 ||
+        kernel.length % cols !== 0 ||
+        cols % 2 === 0 ||
+        (kernel.length / cols) % 2 === 0
+      )
+        fail(
+          `columns: expected an odd count that divides the ${kernel.length} entries into an odd count of rows, got ${show(columns)}`,
+        );
+      if (kernel.length > MAX_KERNEL) fail(`matrix: at most ${MAX_KERNEL} entries (9×9), got ${kernel.length}`);
+      const sum = kernel.reduce((s, k) => s + k, 0);
+      (f.adjust ??= []).push({
+        op: 'convolution',
+        kernel: norm && sum !== 0 ? kernel.map((k) => k / sum) : kernel,
+        columns: cols,
+      });
+      return;
+    }
+    case 'autojpg': {
+      arity(0, 1, '[enabled]');
+      const on = args[0] === undefined ? true : own(BOOLEAN, args[0]);
+      if (on === undefined) fail(`enabled: expected true or false, got ${show(args[0]!)}`);
+      // thumbor's AUTO_PNG_TO_JPG is off by default, so autojpg(false) changes nothing.
+      if (on) f.pngToJpeg = true;
+      return;
+    }
+    case 'stretch':
+      arity(0, 0, '');
+      f.stretch = true;
+      return;
     case 'max_bytes':
       return fail('kinu does not re-encode to a byte budget; set quality() instead');
     default:
-      return fail(`not supported by kinu; supported: ${THUMBOR_FILTERS.filter((x) => x !== 'max_bytes').join(', ')}`);
+      return fail(`not supported by kinu; supported: ${THUMBOR_FILTERS.join(', ')}`);
   }
 }
+
+/** thumbor reads these as C ints; beyond ±1000 every pixel is already clamped. */
+const clampInt = (n: number) => Math.max(-1000, Math.min(1000, n));
 
 function colour(s: string, fail: (why: string) => never): Rgba {
   if (s === 'auto' || s === 'blur') fail(`${s} needs the image's pixels; give a colour name or hex digits`);
@@ -437,23 +589,14 @@ function blurSigma(radius: number, sigma: number): number {
   return Math.min(100, Math.max(0.3, Math.round(Math.sqrt(second / sum) * 100) / 100));
 }
 
-const EDGE_X: Record<string, 'left' | 'right' | undefined> = {
-  0: 'left',
-  '0p': 'left',
-  '-0': 'right',
-  '-0p': 'right',
-  center: undefined,
-};
-const EDGE_Y: Record<string, 'top' | 'bottom' | undefined> = {
-  0: 'top',
-  '0p': 'top',
-  '-0': 'bottom',
-  '-0p': 'bottom',
-  center: undefined,
-};
+const POSITION = /^(?:-?\d+p?|center|repeat)$/;
 
-/** watermark(key,x,y,alpha[,w_ratio[,h_ratio]]), where x and y put the mark flush at an edge or centred. */
-function watermark(args: string[], fail: (why: string) => never): NonNullable<Filters['wm']> {
+/** The native gravity nearest to a thumbor position: the edge it counts from, or the centre. */
+const edge = (pos: string, start: string, end: string) =>
+  pos === 'center' || pos === 'repeat' ? undefined : pos.startsWith('-') ? end : start;
+
+/** watermark(image,x,y,alpha[,w_ratio[,h_ratio]]) as thumbor/filters/watermark.py reads it. */
+function watermark(args: string[], fail: (why: string) => never): NonNullable<Filters['wm']> & { at: WatermarkAt } {
   if (args.length < 4 || args.length > 6)
     fail(`expected watermark(image,x,y,alpha[,w_ratio[,h_ratio]]), got ${args.length} arguments`);
   const [url, x, y, alpha, wRatio = 'none', hRatio = 'none'] = args as [
@@ -472,25 +615,28 @@ function watermark(args: string[], fail: (why: string) => never): NonNullable<Fi
   } catch (e) {
     fail(`image: ${(e as KinuError).detail.replace(/^key: /, '')}`);
   }
-  if (!Object.hasOwn(EDGE_X, x))
-    fail(`x: kinu places a watermark flush at an edge or centred: 0, -0 or center, got ${show(x)}`);
-  if (!Object.hasOwn(EDGE_Y, y))
-    fail(`y: kinu places a watermark flush at an edge or centred: 0, -0 or center, got ${show(y)}`);
+  if (!POSITION.test(x)) fail(`x: expected pixels, -pixels, a percent (Np), center or repeat, got ${show(x)}`);
+  if (!POSITION.test(y)) fail(`y: expected pixels, -pixels, a percent (Np), center or repeat, got ${show(y)}`);
   const n = Number(alpha);
   if (!UINT.test(alpha) || n > 100) fail(`alpha: expected transparency 0–100, got ${show(alpha)}`);
-  if (hRatio !== 'none')
-    fail(`h_ratio: kinu scales a watermark by the output's width only; use none, got ${show(hRatio)}`);
-  const scale = wRatio === 'none' ? undefined : Number(wRatio);
-  if (scale !== undefined && (!UINT.test(wRatio) || scale < 1 || scale > 100))
-    fail(`w_ratio: expected 1–100 (percent of the width) or none, got ${show(wRatio)}`);
-  const ex = EDGE_X[x];
-  const ey = EDGE_Y[y];
+  const ratio = (raw: string, name: string) => {
+    if (raw === 'none') return undefined;
+    const r = Number(raw);
+    if (!UINT.test(raw) || r < 1 || r > 100)
+      fail(`${name}: expected 1–100 (percent of the image) or none, got ${show(raw)}`);
+    return r;
+  };
+  const w = ratio(wRatio, 'w_ratio');
+  const h = ratio(hRatio, 'h_ratio');
+  const ex = edge(x, 'left', 'right');
+  const ey = edge(y, 'top', 'bottom');
   const gravity = (ex && ey ? `${ey}-${ex}` : (ex ?? ey ?? 'center')) as Gravity;
   return {
     wm,
     wm_pos: gravity,
     wm_opacity: (100 - n) / 100,
-    ...(scale === undefined ? {} : { wm_scale: scale / 100 }),
+    ...(w === undefined || h !== undefined ? {} : { wm_scale: w / 100 }),
+    at: { x, y, alpha: n, wRatio: w, hRatio: h },
   };
 }
 

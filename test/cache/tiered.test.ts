@@ -80,3 +80,20 @@ test('a failing tier is a miss, never an error', async () => {
   await cache.flush();
   assert.equal(await cache.purge('s.jpg'), 0);
 });
+
+test('getLocal asks the tiers on this machine only: the result store is never asked, and a disk hit fills memory', async () => {
+  const memory = createMemoryCache({ maxBytes: 1 << 20 });
+  const disk = tier('disk');
+  const store = tier('store');
+  const cache = createTieredCache([memory, disk.c, store.c]);
+  await store.c.set('s', entry());
+  assert.equal(await cache.getLocal('s'), undefined, 'only the store has it');
+  assert.equal(store.calls.get, 0, 'the store was not asked');
+  await disk.c.set('d', entry());
+  assert.equal((await cache.getLocal('d'))?.tier, 'disk');
+  await cache.flush();
+  assert.equal((await cache.getLocal('d'))?.tier, 'memory', 'the disk hit filled memory');
+  // Without a store every tier is local.
+  const noStore = createTieredCache([disk.c]);
+  assert.equal((await noStore.getLocal('d'))?.tier, 'disk');
+});

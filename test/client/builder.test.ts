@@ -234,7 +234,10 @@ test('bad params throw before any URL exists: unknown names, sig, wrong types', 
   assert.throws(loose({ crop: [1, 2, 3] }), TypeError);
   assert.throws(loose({ bg: 'orange' }), RangeError);
   assert.throws(loose({ preset: 'a b' }), RangeError);
+  assert.throws(loose({ q: 'auto:max' }), /q: expected a number or auto · auto:high · auto:low/);
+  assert.throws(loose({ w: 'auto' }), TypeError, 'words only where the server takes them');
   assert.equal(kinuQuery({ w: undefined, h: 5 }), 'h=5');
+  assert.equal(kinuQuery({ q: 'auto:high' }), 'q=auto:high', 'q takes the words the server takes');
 });
 
 // ---- signing ----

@@ -76,6 +76,9 @@ function fakeCache() {
       const entry = map.get(key);
       return entry && { entry, tier: 'disk' };
     },
+    getLocal(key) {
+      return this.get(key);
+    },
     peek: () => undefined,
     set(key, entry) {
       calls.set++;

@@ -33,7 +33,7 @@ describe('error responses', () => {
     ['/photos?w=10', 404, 'not_found'],
     ['/photos/hato-pigeons.jpg?w=10&wm=nope.png', 404, 'not_found', /nope.png/],
     ['/corrupt/one-byte.jpg?w=10', 415, 'unsupported_format'],
-    ['/corrupt/bmp-invalid-bpp.bmp?w=10', 415, 'unsupported_format'],
+    ['/corrupt/bmp-invalid-bpp.bmp?w=10', 422, 'corrupt_image'],
     ['/bombs/png-65536x65536.png?w=10', 422, 'too_many_pixels'],
     ['/corrupt/truncated.png?w=10', 422, 'corrupt_image'],
     ['/_kinu/nope', 404, 'route_not_found'],

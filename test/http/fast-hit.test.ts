@@ -47,6 +47,7 @@ test('a reused header block says what deliveryHeaders says, for every request an
     variant({ contentType: 'image/webp', varyAccept: true }),
     variant({ stale: 'source_failed' }),
     variant({ sourceKey: 'other.jpg', cache: 'disk' }),
+    variant({ quality: 63 }), // q=auto's choice, X-Kinu-Quality
     variant({ timings: {} }), // no Server-Timing at all
     variant(),
     variant({ status: 304, body: undefined, timings: {} }),
@@ -158,6 +159,43 @@ test('a memory hit and a 304 from the fast path; after a new version of the orig
   const old = await raw(port, url, 'GET', { 'if-none-match': String(hit.headers.etag) });
   assert.equal(old.status, 200);
   assert.equal(old.headers.etag, newHit.headers.etag);
+});
+
+test("a disk hit and its 304 are answered before Fastify, with the general path's headers and bytes", async (t) => {
+  const dir = tempDir();
+  copyFileSync(corpus('jpeg/progressive-kimono.jpg'), join(dir, 'p.jpg'));
+  const { app } = testServer({ KINU_SOURCE: dir, KINU_CACHE_DIR: tempDir(), KINU_MEMORY_CACHE_MB: '0' });
+  t.after(() => app.close());
+  const routed: string[] = []; // what reached Fastify
+  app.addHook('onRequest', async (req) => {
+    routed.push(req.url);
+  });
+  const port = await listen(app);
+  const url = '/p.jpg?w=40';
+  const miss = await raw(port, url);
+  assert.equal(miss.headers['x-kinu-cache'], 'miss');
+  assert.deepEqual(routed, [url], 'the miss went the whole way');
+  // The disk write is in the background: the fast path answers once it has landed.
+  let hit = await raw(port, url, 'GET', { 'x-request-id': 'disk-1' });
+  for (let i = 0; i < 50 && hit.headers['x-kinu-cache'] !== 'disk'; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    hit = await raw(port, url, 'GET', { 'x-request-id': 'disk-1' });
+  }
+  assert.equal(hit.headers['x-kinu-cache'], 'disk');
+  assert.deepEqual(hit.body, miss.body);
+  for (const h of ['etag', 'last-modified', 'cache-control', 'x-kinu-key', 'content-type', 'content-length'])
+    assert.equal(hit.headers[h], miss.headers[h], h);
+  assert.equal(hit.headers['x-request-id'], 'disk-1');
+  const before = routed.length;
+  await raw(port, url);
+  const nm = await raw(port, url, 'GET', { 'if-none-match': String(hit.headers.etag) });
+  assert.equal(nm.status, 304);
+  assert.equal(routed.length, before, 'the disk hit and the 304 never reached Fastify');
+  // Another size is a miss: the fast path hands it on and it is made as usual.
+  const other = await raw(port, '/p.jpg?w=30');
+  assert.equal(other.headers['x-kinu-cache'], 'miss');
+  assert.equal((await decode(other.body)).width, 30);
+  assert.equal(routed.at(-1), '/p.jpg?w=30');
 });
 
 test('a memory hit the client never reads is cut after the write timeout', async (t) => {

@@ -728,7 +728,7 @@ for (const [name, makeBackend] of [
           'unsupported_format',
         ],
         ['not an image (POST)', () => post(app, Buffer.from('GIF89a but no more')), 422, 'corrupt_image'],
-        ['a BMP', () => post(app, bytesOf('corrupt/bmp-invalid-bpp.bmp')), 415, 'unsupported_format'],
+        ['a BMP of 40 bits per pixel', () => post(app, bytesOf('corrupt/bmp-invalid-bpp.bmp')), 422, 'corrupt_image'],
         ['empty PUT', () => put(app, 'empty.jpg', Buffer.alloc(0), 'image/jpeg'), 400, 'invalid_upload'],
         ['empty POST', () => post(app, Buffer.alloc(0)), 400, 'invalid_upload'],
         ['over KINU_MAX_BYTES', () => put(app, 'huge.jpg', BIG_JPEG, 'image/jpeg'), 413, 'upload_too_large'],

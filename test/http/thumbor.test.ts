@@ -1,17 +1,36 @@
-// thumbor URLs over HTTP: the same photo through a peer URL and its native equivalent gives the same
-// bytes, Content-Type and ETag (rendered twice: no result cache); signatures are 403s, bad URLs 400s naming the part.
+// thumbor URLs over HTTP: the same photo through a peer URL and its nearest native URL gives the same size,
+// Content-Type and (within resampling) pixels — thumbor's geometry is planned by thumbor's arithmetic, so bytes
+// and ETags may differ; signatures are 403s, bad URLs 400s naming the part.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { signThumbor } from '../../src/url/thumbor.ts';
-import { assertSameAsNative, decode, tempDir, testServer } from '../helpers.ts';
+import type { KinuServer } from '../../src/server.ts';
+import { decode, tempDir, testServer } from '../helpers.ts';
 import { problem } from './fakes.ts';
 
 const PHOTO = 'photos/hato-pigeons.jpg'; // 3082×2048
 const THUMBOR_KEY = 'MY_SECURE_KEY'; // thumbor's default; shorter than KINU_SECRET allows, accepted as it is
 const DIALECTS = 'native=/,thumbor=/th';
+
+/** Same status, type and size as the native URL, and nearly the same pixels (mean channel difference < 4). */
+async function assertLikeNative(app: KinuServer, peer: string, nativeUrl: string, size?: [number, number]) {
+  const a = await app.inject({ url: peer });
+  const b = await app.inject({ url: nativeUrl });
+  assert.equal(a.statusCode, 200, `${peer}: ${a.body}`);
+  assert.equal(b.statusCode, 200, `${nativeUrl}: ${b.body}`);
+  assert.equal(a.headers['content-type'], b.headers['content-type']);
+  const [ra, rb] = await Promise.all(
+    [a, b].map((r) => sharp(r.rawPayload).removeAlpha().raw().toBuffer({ resolveWithObject: true })),
+  );
+  assert.deepEqual([ra!.info.width, ra!.info.height], [rb!.info.width, rb!.info.height], 'size');
+  if (size) assert.deepEqual([ra!.info.width, ra!.info.height], size);
+  let sum = 0;
+  for (let i = 0; i < ra!.data.length; i++) sum += Math.abs(ra!.data[i]! - rb!.data[i]!);
+  assert.ok(sum / ra!.data.length < 4, `mean difference ${(sum / ra!.data.length).toFixed(2)}`);
+}
 
 describe('thumbor over HTTP, unsigned (no KINU_THUMBOR_KEY)', () => {
   const { app } = testServer({ KINU_DIALECTS: DIALECTS, KINU_MEMORY_CACHE_MB: '0' });
@@ -19,7 +38,8 @@ describe('thumbor over HTTP, unsigned (no KINU_THUMBOR_KEY)', () => {
 
   const PAIRS: [string, string, [number, number]?][] = [
     [`/th/unsafe/300x200/smart/${PHOTO}`, `/${PHOTO}?w=300&h=200&pos=attention&enlarge=1`, [300, 200]],
-    [`/th/unsafe/300x200/left/top/${PHOTO}`, `/${PHOTO}?w=300&h=200&pos=top-left&enlarge=1`, [300, 200]],
+    // 3082×2048 is 1.50 to two decimals, as 300×200 is: thumbor's auto_crop cuts nothing and stretches (fit=fill).
+    [`/th/unsafe/300x200/left/top/${PHOTO}`, `/${PHOTO}?w=300&h=200&fit=fill&enlarge=1`, [300, 200]],
     [
       `/th/unsafe/fit-in/300x300/filters:fill(blue):format(webp):quality(70)/${PHOTO}`,
       `/${PHOTO}?w=300&h=300&fit=contain&bg=0000ff&fmt=webp&q=70`,
@@ -29,7 +49,7 @@ describe('thumbor over HTTP, unsigned (no KINU_THUMBOR_KEY)', () => {
     // thumbor resizes to 300×200, mirrors, then rotates (a filter): a 200×300 portrait
     [
       `/th/unsafe/-300x200/filters:rotate(90):grayscale()/${PHOTO}`,
-      `/${PHOTO}?w=200&h=300&rot=270&flip=v&gray=1&enlarge=1`,
+      `/${PHOTO}?w=200&h=300&fit=fill&rot=270&flip=v&gray=1&enlarge=1`,
       [200, 300],
     ],
     [`/th/unsafe/100x100:900x700/fit-in/200x0/${PHOTO}`, `/${PHOTO}?crop=100,100,800,600&w=200`, [200, 150]],
@@ -45,7 +65,7 @@ describe('thumbor over HTTP, unsigned (no KINU_THUMBOR_KEY)', () => {
     [`/th/unsafe/filters:strip_exif()/${PHOTO}`, `/${PHOTO}?enlarge=1`, [3082, 2048]],
   ];
   for (const [peer, nativeUrl, size] of PAIRS) {
-    test(`${peer} ≡ ${nativeUrl}`, () => assertSameAsNative(app, peer, nativeUrl, size));
+    test(`${peer} ≈ ${nativeUrl}`, () => assertLikeNative(app, peer, nativeUrl, size));
   }
 
   test('crop mode upscales, as thumbor does; fit-in does not', async () => {
@@ -62,9 +82,8 @@ describe('thumbor over HTTP, unsigned (no KINU_THUMBOR_KEY)', () => {
 
   test('malformed URLs are 400 problem+json naming the part', async () => {
     const cases: [string, string][] = [
-      [`/th/unsafe/filters:brightness(10)/${PHOTO}`, 'filter brightness:'],
+      [`/th/unsafe/filters:brightness(x)/${PHOTO}`, 'filter brightness:'],
       [`/th/unsafe/filters:max_bytes(7500)/${PHOTO}`, 'filter max_bytes:'],
-      [`/th/unsafe/adaptive-fit-in/300x200/${PHOTO}`, 'adaptive-fit-in:'],
       [`/th/unsafe/smart/300x200/${PHOTO}`, '300x200:'],
       [`/th/unsafe/meta/${PHOTO}`, 'meta:'],
       [`/th/${PHOTO}`, 'signature:'],

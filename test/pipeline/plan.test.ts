@@ -8,7 +8,7 @@ import { checkLimits, makePlan, MAX_SIDE, resizeGeometry, type SourceInfo } from
 import { IDENTITY, type Fit, type Transform } from '../../src/transform.ts';
 
 const LIMITS = { maxPixels: 100_000_000, maxFrames: 500 };
-const NONE = { avif: false, webp: false };
+const NONE = { jxl: false, avif: false, webp: false };
 const SRC: SourceInfo = { format: 'jpeg', width: 1000, height: 500, frames: 1, hasAlpha: false };
 const tf = (over: Partial<Transform>): Transform => ({ ...IDENTITY, ...over });
 const plan = (over: Partial<Transform>, src: Partial<SourceInfo> = {}, accept = NONE) =>
@@ -185,7 +185,16 @@ describe('output format', () => {
       ['png', true, 'png'],
       ['webp', true, 'webp'],
       ['gif', true, 'gif'],
-      ['heif', false, 'avif'],
+      ['avif', false, 'avif'],
+      // Formats browsers do not show (issue 16): JPEG, or PNG where alpha must survive; ICO always PNG.
+      ['heic', false, 'jpeg'],
+      ['heic', true, 'png'],
+      ['heif', false, 'jpeg'],
+      ['jxl', false, 'jpeg'],
+      ['jxl', true, 'png'],
+      ['bmp', false, 'jpeg'],
+      ['bmp', true, 'png'],
+      ['ico', false, 'png'],
       ['tiff', false, 'jpeg'],
       ['tiff', true, 'png'],
       ['svg', true, 'png'],
@@ -217,10 +226,10 @@ describe('output format', () => {
   });
 
   test('Accept parsing: explicit types only, q=0 refuses', () => {
-    assert.deepEqual(acceptClass(undefined), { avif: false, webp: false });
-    assert.deepEqual(acceptClass('image/*'), { avif: false, webp: false });
-    assert.deepEqual(acceptClass('image/avif;q=0, image/webp;q=0.5'), { avif: false, webp: true });
-    assert.deepEqual(acceptClass('IMAGE/AVIF'), { avif: true, webp: false });
-    assert.equal(negotiate({ avif: true, webp: false }, { alpha: false, animated: true }), 'gif');
+    assert.deepEqual(acceptClass(undefined), { jxl: false, avif: false, webp: false });
+    assert.deepEqual(acceptClass('image/*'), { jxl: false, avif: false, webp: false });
+    assert.deepEqual(acceptClass('image/avif;q=0, image/webp;q=0.5'), { jxl: false, avif: false, webp: true });
+    assert.deepEqual(acceptClass('IMAGE/AVIF'), { jxl: false, avif: true, webp: false });
+    assert.equal(negotiate({ jxl: false, avif: true, webp: false }, { alpha: false, animated: true }), 'gif');
   });
 });

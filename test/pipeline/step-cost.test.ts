@@ -11,7 +11,7 @@ const cost = (over: Partial<Transform>) =>
   makePlan(
     PHOTO,
     { ...IDENTITY, width: 8000, height: 8000, enlarge: true, format: 'jpeg', ...over },
-    { avif: true, webp: true },
+    { jxl: false, avif: true, webp: true },
     LIMITS,
   ).cost.bytes;
 

@@ -6,9 +6,9 @@ import { describe, test } from 'node:test';
 import { rejectsKinu as rejects } from '../helpers.ts';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import type { KinuError, ErrorCode } from '../../src/errors.ts';
-import type { Transform } from '../../src/transform.ts';
-import { parseImgproxy, parseImgproxyPresets, type ImgproxyDialectOptions } from '../../src/url/imgproxy.ts';
-import { imgproxySignature, signImgproxyPath, verifyImgproxySignature } from '../../src/url/imgproxy-sign.ts';
+import type { ImgproxyGeometry, Transform } from '../../src/transform.ts';
+import { parseImgproxy, parseImgproxyPresets, type ImgproxyDialectOptions } from '../../src/url/imgproxy/index.ts';
+import { imgproxySignature, signImgproxyPath, verifyImgproxySignature } from '../../src/url/imgproxy/sign.ts';
 import { parseNative } from '../../src/url/native.ts';
 
 const NOW = Date.UTC(2025, 0, 1);
@@ -47,13 +47,42 @@ const A = 'plain/local:///a.jpg';
 const IDENTITY_Q = 'enlarge=0';
 
 // imgproxy path after the signature → equivalent native query (same canonical Transform, so same bytes and ETag).
-const EQUIVALENT: [string, string][] = [
+/** What imgproxy's geometry holds when no option changes it. */
+const NO_GEOMETRY: ImgproxyGeometry = {
+  width: 0,
+  height: 0,
+  rt: 'fit',
+  dpr: 1,
+  enlarge: false,
+  zoom: [1, 1],
+  minWidth: 0,
+  minHeight: 0,
+  crop: undefined,
+  gravity: ['ce', 0, 0],
+  extend: undefined,
+  extendAr: undefined,
+  padding: undefined,
+};
+
+// imgproxy path after the signature → equivalent native query (same canonical Transform, so same bytes and ETag);
+// with a third element, where the native box cannot say what imgproxy does whatever the source's size: the
+// native query of the rest, and the imgproxy geometry carried beside it (planned by pipeline/imgproxy-geometry.ts).
+const EQUIVALENT: [string, string, Partial<ImgproxyGeometry>?][] = [
   // docs, usage/processing "Example" (source made local): long names, short names, base64 source
-  [`preset:sharp/resize:fill:300:400:0/gravity:sm/${A}@png`, 'w=300&h=400&fit=cover&pos=attention&sharpen=0.7&fmt=png'],
-  [`pr:sharp/rs:fill:300:400:0/g:sm/${A}@png`, 'w=300&h=400&fit=cover&pos=attention&sharpen=0.7&fmt=png'],
+  [
+    `preset:sharp/resize:fill:300:400:0/gravity:sm/${A}@png`,
+    'sharpen=0.7&fmt=png',
+    { rt: 'fill', width: 300, height: 400, gravity: ['sm', 0, 0] },
+  ],
+  [
+    `pr:sharp/rs:fill:300:400:0/g:sm/${A}@png`,
+    'sharpen=0.7&fmt=png',
+    { rt: 'fill', width: 300, height: 400, gravity: ['sm', 0, 0] },
+  ],
   [
     `pr:sharp/rs:fill:300:400:0/g:sm/${b64split('local:///a.jpg')}.png`,
-    'w=300&h=400&fit=cover&pos=attention&sharpen=0.7&fmt=png',
+    'sharpen=0.7&fmt=png',
+    { rt: 'fill', width: 300, height: 400, gravity: ['sm', 0, 0] },
   ],
   // docs, image_sources/local_files
   [`rs:fit:300:200/${A}@jpg`, 'w=300&h=200&fit=inside&fmt=jpeg'],
@@ -69,31 +98,40 @@ const EQUIVALENT: [string, string][] = [
   [`width:100/${A}`, 'w=100'],
   [`height:100/${A}`, 'h=100'],
   [`enlarge:1/${A}`, IDENTITY_Q],
-  [`rs:fit:300:200/extend:1:so/${A}`, 'w=300&h=200&fit=contain&pos=bottom'],
-  [`rs:fill:300:200/gravity:soea/${A}`, 'w=300&h=200&fit=cover&pos=bottom-right'],
-  [`rs:fill:300:200/gravity:fp:0.5:0.75/${A}`, 'w=300&h=200&fit=cover&pos=0.5,0.75'],
-  [`crop:100:200:nowe:10:20/${A}`, 'crop=10,20,100,200'],
+  [`rs:fit:300:200/extend:1:so/${A}`, IDENTITY_Q, { width: 300, height: 200, extend: ['so', 0, 0] }],
+  [`rs:fill:300:200/gravity:soea/${A}`, IDENTITY_Q, { rt: 'fill', width: 300, height: 200, gravity: ['soea', 0, 0] }],
+  [
+    `rs:fill:300:200/gravity:fp:0.5:0.75/${A}`,
+    IDENTITY_Q,
+    { rt: 'fill', width: 300, height: 200, gravity: ['fp', 0.5, 0.75] },
+  ],
+  [`crop:100:200:nowe:10:20/${A}`, IDENTITY_Q, { crop: [100, 200, ['nowe', 10, 20]] }],
   [`quality:55/${A}`, 'q=55'],
   [`background:128:129:130/${A}`, 'bg=808182'],
   [`background:ffddee/${A}`, 'bg=ffddee'],
   [`background:fff/background:/${A}`, IDENTITY_Q],
-  [`dpr:2/${A}`, IDENTITY_Q],
+  [`dpr:2/${A}`, IDENTITY_Q, { dpr: 2 }],
   [`watermark:0.5:soea:0:0:0.6/${A}`, 'wm=logo.png&wm_pos=bottom-right&wm_opacity=0.5&wm_scale=0.6'],
-  [`preset:test1:test2/${A}`, 'w=100&h=50&fit=cover&q=70'],
+  [`preset:test1:test2/${A}`, 'q=70', { rt: 'fill', width: 100, height: 50 }],
   [`preset:test1/quality:70/${A}`, 'w=100&q=70'],
   [`cachebuster:123/${A}`, IDENTITY_Q],
   [`strip_metadata:true/${A}`, IDENTITY_Q],
   [`width:150/dpr:3.0/${A}@png`, 'w=150&dpr=3&fmt=png'],
   [`exp:32503669200/${A}`, IDENTITY_Q],
   // resizing types
-  [`rs:force:300:200/${A}`, 'w=300&h=200&fit=fill'],
+  [`rs:force:300:200/${A}`, IDENTITY_Q, { rt: 'force', width: 300, height: 200 }],
+  // README's table: these stay native whatever the original's size
+  [`rs:fill:300:200:1/q:70/${A}`, 'w=300&h=200&fit=cover&enlarge=1&q=70'],
+  [`w:150/dpr:2/${A}`, 'w=150&dpr=2'],
+  [`rs:force:300:200:1/${A}`, 'w=300&h=200&fit=fill&enlarge=1'],
+  [`rs:auto:300/${A}`, 'w=300'],
   [`rs:fill-down:300:200/${A}`, 'w=300&h=200&fit=cover'],
   [`rs:auto:300/${A}`, 'w=300'],
   [`rt:fit/w:300/h:200/g:so/${A}`, 'w=300&h=200&fit=inside'],
-  [`exar:1/rs:fit:300:200/${A}`, 'w=300&h=200&fit=contain'],
-  [`rs:fit:300:200:0:1:noea/${A}`, 'w=300&h=200&fit=contain&pos=top-right'],
-  [`s:300:200:1:1/${A}`, 'w=300&h=200&fit=contain&enlarge=1'],
-  [`rs:fill:300:200/ex:1/${A}`, 'w=300&h=200&fit=cover'],
+  [`exar:1/rs:fit:300:200/${A}`, IDENTITY_Q, { width: 300, height: 200, extendAr: ['ce', 0, 0] }],
+  [`rs:fit:300:200:0:1:noea/${A}`, IDENTITY_Q, { width: 300, height: 200, extend: ['noea', 0, 0] }],
+  [`s:300:200:1:1/${A}`, IDENTITY_Q, { width: 300, height: 200, enlarge: true, extend: ['ce', 0, 0] }],
+  [`rs:fill:300:200/ex:1/${A}`, IDENTITY_Q, { rt: 'fill', width: 300, height: 200, extend: ['ce', 0, 0] }],
   [`w:300/h:0/${A}`, 'w=300'],
   // imgproxy places gravity in the output's orientation, kinu in the source's: mapped through rotate and flip
   [`rt:fill/w:300/h:200/rot:90/g:no/${A}`, 'w=300&h=200&fit=cover&rot=90&pos=left'],
@@ -110,8 +148,8 @@ const EQUIVALENT: [string, string][] = [
   [`pd:10:20/${A}`, 'pad=10,20,10,20'],
   [`pd:1:2:3/${A}`, 'pad=1,2,3,2'],
   [`padding:1:2:3:4/${A}`, 'pad=1,2,3,4'],
-  [`pd:5/dpr:2/w:100/${A}`, 'w=100&dpr=2&pad=10'],
-  [`pd:3/dpr:1.5/w:100/${A}`, 'w=100&dpr=1.5&pad=4'],
+  [`pd:5/dpr:2/w:100/${A}`, IDENTITY_Q, { width: 100, dpr: 2, padding: [5, 5, 5, 5] }],
+  [`pd:3/dpr:1.5/w:100/${A}`, IDENTITY_Q, { width: 100, dpr: 1.5, padding: [3, 3, 3, 3] }],
   [`pd:0/${A}`, IDENTITY_Q],
   // the rest, one each
   [`t:10/${A}`, 'trim=10'],
@@ -132,16 +170,17 @@ const EQUIVALENT: [string, string][] = [
   [`wm:1/${A}`, 'wm=logo.png&wm_pos=center'],
   [`cb:/${A}`, IDENTITY_Q],
   // what proxies and browsers do to paths, undone as imgproxy does
-  ['rs%3Afill%3A300%3A200/plain/local:/a.jpg', 'w=300&h=200&fit=cover'],
+  ['rs%3Afill%3A300%3A200/plain/local:/a.jpg', IDENTITY_Q, { rt: 'fill', width: 300, height: 200 }],
   ['plain/local:///a.jpg?version=3', IDENTITY_Q],
 ];
 
 describe('imgproxy URLs → the same Transform as the equivalent native URL', () => {
-  for (const [path, query] of EQUIVALENT) {
-    test(`${path}  ≡  ?${query}`, () => {
+  for (const [path, query, geometry] of EQUIVALENT) {
+    test(`${path}  ≡  ?${query}${geometry ? ` + imgproxy ${JSON.stringify(geometry)}` : ''}`, () => {
       const r = parse(`/insecure/${path}`);
       assert.equal(r.key, 'a.jpg');
-      assert.deepEqual(r.transform, nativeTransform(query));
+      const want = nativeTransform(query);
+      assert.deepEqual(r.transform, geometry ? { ...want, imgproxy: { ...NO_GEOMETRY, ...geometry } } : want);
     });
   }
 
@@ -152,7 +191,7 @@ describe('imgproxy URLs → the same Transform as the equivalent native URL', ()
   });
 
   test('a default preset applies first; options after it override it', () => {
-    const opts = { ...OPTS, presets: parseImgproxyPresets('default=q:60/rt:fill') };
+    const opts = { ...OPTS, presets: parseImgproxyPresets('default=q:60/rt:fill-down') };
     assert.deepEqual(parse(`/_/s:100:100/${A}`, opts).transform, nativeTransform('w=100&h=100&fit=cover&q=60'));
     assert.deepEqual(parse(`/_/q:80/${A}`, opts).transform, nativeTransform('q=80'));
   });
@@ -184,9 +223,18 @@ describe('sources', () => {
     rejects(() => key('plain/s3://media/originals/b.jpg'), 'not_found', 'source');
   });
 
-  test('http(s), other schemes, relative and escaping sources are refused', () => {
-    rejects(() => key('plain/http://example.com/a.jpg'), 'invalid_key', 'source');
-    rejects(() => key(b64('https://example.com/a.jpg')), 'invalid_key', 'source');
+  test("http(s):// names a key only under kinu's HTTP origin", () => {
+    const web = { ...OPTS, http: { base: 'https://cms.example.com/media/' } };
+    assert.equal(key('plain/https://cms.example.com/media/a/b%2520c.jpg', web), 'a/b c.jpg');
+    assert.equal(key(b64('https://CMS.example.com:443/media/a.jpg'), web), 'a.jpg');
+    rejects(() => key(b64('https://cms.example.com/media/../etc/a.jpg'), web), 'not_found', 'source');
+    rejects(() => key(b64('http://cms.example.com/media/a.jpg'), web), 'not_found', 'source');
+    rejects(() => key(b64('https://cms.example.com/media/a.jpg?v=1'), web), 'invalid_key', 'source');
+    rejects(() => key('plain/http://example.com/a.jpg'), 'not_found', 'source');
+    rejects(() => key(b64('https://example.com/a.jpg')), 'not_found', 'source');
+  });
+
+  test('other schemes, relative and escaping sources are refused', () => {
     rejects(() => key('plain/gs://bucket/a.jpg'), 'invalid_key', 'source');
     rejects(() => key('plain/local://host/a.jpg'), 'invalid_key', 'source');
     rejects(() => key('plain/photos/a.jpg'), 'invalid_key', 'source');
@@ -210,17 +258,15 @@ const ERRORS: [string, ErrorCode, string][] = [
   [`g:sm:1/${A}`, 'invalid_param', 'g'],
   [`g:fp:0.5/${A}`, 'invalid_param', 'g'],
   [`g:fp:1.5:0/${A}`, 'invalid_param', 'g'],
-  [`rs:fill:300:200/g:no:10:0/${A}`, 'invalid_param', 'g'],
-  [`rs:fill:300:200/gravity:ce:0.1:0/${A}`, 'invalid_param', 'gravity'],
-  [`rs:fit:300:200/ex:1:fp:0.5:0.5/${A}`, 'invalid_param', 'ex'],
   [`ex:1:sm/${A}`, 'invalid_param', 'ex'],
-  [`rs:auto:300:200/${A}`, 'invalid_param', 'rs'],
-  [`rt:force/w:300/${A}`, 'invalid_param', 'rt'],
-  [`c:0.5:0.5/${A}`, 'invalid_param', 'c'],
-  [`c:100:0:nowe/${A}`, 'invalid_param', 'c'],
-  [`crop:100:100/${A}`, 'invalid_param', 'crop'],
+  // imgproxy's geometry is planned in the source's orientation only: with rot/fl, what needs it is refused
+  [`rs:fill:300:200/g:no:10:0/rot:90/${A}`, 'invalid_param', 'g'],
+  [`rs:fit:300:200/ex:1:fp:0.5:0.5/fl:1/${A}`, 'invalid_param', 'ex'],
+  [`rs:auto:300:200/rot:90/${A}`, 'invalid_param', 'rs'],
+  [`rt:force/w:300/rot:180/${A}`, 'invalid_param', 'rt'],
+  [`c:0.5:0.5/rot:90/${A}`, 'invalid_param', 'c'],
+  [`zoom:2/rot:90/${A}`, 'invalid_param', 'zoom'],
   [`c:100:100:sm/${A}`, 'invalid_param', 'c'],
-  [`c:100:100:nowe:0.5:0/${A}`, 'invalid_param', 'c'],
   [`c:100:100:nowe/rot:90/${A}`, 'invalid_param', 'c'],
   [`c:/${A}`, 'invalid_param', 'c'],
   [`t:10:ffffff/${A}`, 'invalid_param', 't'],
@@ -254,8 +300,10 @@ const ERRORS: [string, ErrorCode, string][] = [
   [`wm:0.5:ce:0:0:2/${A}`, 'invalid_param', 'wm'],
   [`wm:1.5/${A}`, 'invalid_param', 'wm'],
   [`pr:nope/${A}`, 'invalid_param', 'pr'],
-  [`zoom:2/${A}`, 'invalid_param', 'zoom'],
-  [`mw:100/${A}`, 'invalid_param', 'mw'],
+  [`zoom:0/${A}`, 'invalid_param', 'zoom'],
+  [`zoom:1:x/${A}`, 'invalid_param', 'zoom'],
+  [`mw:-1/${A}`, 'invalid_param', 'mw'],
+  [`mh:x/${A}`, 'invalid_param', 'mh'],
   [`mb:10000/${A}`, 'invalid_param', 'mb'],
   [`fn:photo/${A}`, 'invalid_param', 'fn'],
   [`raw:1/${A}`, 'invalid_param', 'raw'],
@@ -340,9 +388,11 @@ describe('signatures', () => {
     assert.ok(!verifyImgproxySignature(one, 'asd', 'not base64!'));
   });
 
-  test("the docs' signed URL passes the signature check (its http source is then refused: 400, not 403)", () => {
+  test("the docs' signed URL passes the signature check and names a key under its HTTP origin (404 elsewhere)", () => {
     const opts = { ...OPTS, ...DOCS };
-    rejects(() => parse(`/oKfUtW34Dvo2BGQehJFR4Nr0_rIjOtdtzJ3QFsUcXH8${DOCS_PATH}`, opts), 'invalid_key', 'source');
+    rejects(() => parse(`/oKfUtW34Dvo2BGQehJFR4Nr0_rIjOtdtzJ3QFsUcXH8${DOCS_PATH}`, opts), 'not_found', 'source');
+    const web = { ...opts, http: { base: 'http://example.com/images/' } };
+    assert.equal(parse(`/oKfUtW34Dvo2BGQehJFR4Nr0_rIjOtdtzJ3QFsUcXH8${DOCS_PATH}`, web).key, 'curiosity.jpg');
     rejects(
       () => parse(`/oKfUtW34Dvo2BGQehJFR4Nr0_rIjOtdtzJ3QFsUcXH8${DOCS_PATH.replace('300', '301')}`, opts),
       'bad_signature',
@@ -357,7 +407,7 @@ describe('signatures', () => {
 
   test('with a key: signed URLs parse, insecure/_/wrong ones are 403, malformed ones behind a good signature are 400', () => {
     const opts = { ...OPTS, ...EX };
-    const path = `/rs:fill:300:200/g:sm/${A}@webp`;
+    const path = `/rs:fill-down:300:200/g:sm/${A}@webp`;
     assert.deepEqual(
       parse(signImgproxyPath(EX, path), opts).transform,
       nativeTransform('w=300&h=200&fit=cover&pos=attention&fmt=webp'),
@@ -459,7 +509,7 @@ describe('presets and settings', () => {
     assert.match(problems({ KINU_IMGPROXY_KEY: 'aa' }), /KINU_IMGPROXY_SALT/);
     assert.match(problems({ KINU_IMGPROXY_SIGNATURE_SIZE: '33' }), /KINU_IMGPROXY_SIGNATURE_SIZE/);
     assert.match(
-      problems({ KINU_IMGPROXY_PRESETS: 'x=zoom:2' }),
+      problems({ KINU_IMGPROXY_PRESETS: 'x=zoom:0' }),
       /KINU_IMGPROXY_PRESETS \(--imgproxy-presets\): preset x: zoom:/,
     );
     assert.match(problems({ KINU_IMGPROXY_WATERMARK: '../logo.png' }), /KINU_IMGPROXY_WATERMARK/);

@@ -1,15 +1,33 @@
 // The order of operations, as one list. A step runs when `applies(plan)` says so.
+import { adjust } from './adjust.ts';
 import { crop } from './crop.ts';
 import { effects } from './effects.ts';
 import { encode } from './encode.ts';
+import { fillCanvas } from './fill-canvas.ts';
 import { flatten } from './flatten.ts';
 import { pad } from './pad.ts';
 import { pixelate } from './pixelate.ts';
 import { resize } from './resize.ts';
 import { rotateFlip } from './rotate-flip.ts';
+import { roundCorner } from './round-corner.ts';
 import type { Step } from './step.ts';
 import { watermark } from './watermark.ts';
+import { watermarkAt } from './watermark-at.ts';
 
-export const STEPS: readonly Step[] = [crop, resize, rotateFlip, pixelate, effects, pad, flatten, watermark, encode];
+export const STEPS: readonly Step[] = [
+  crop,
+  resize,
+  rotateFlip,
+  pixelate,
+  effects,
+  adjust,
+  fillCanvas,
+  pad,
+  flatten,
+  roundCorner,
+  watermark,
+  watermarkAt,
+  encode,
+];
 
 export type { RawShape, Step, StepContext } from './step.ts';

@@ -8,8 +8,8 @@ export const pixelate: Step = {
   async apply(img, plan, ctx) {
     const n = plan.transform.pixelate!;
     const base = await materialise(img, ctx);
-    const w = plan.width - (plan.transform.pad ? plan.transform.pad[1] + plan.transform.pad[3] : 0);
-    const h = plan.height - (plan.transform.pad ? plan.transform.pad[0] + plan.transform.pad[2] : 0);
+    const w = plan.width - (plan.pad ? plan.pad[1] + plan.pad[3] : 0);
+    const h = plan.height - (plan.pad ? plan.pad[0] + plan.pad[2] : 0);
     const small = base.resize(Math.max(1, Math.round(w / n)), Math.max(1, Math.round(h / n)), { fit: 'fill' });
     return (await materialise(small, ctx)).resize(w, h, { fit: 'fill', kernel: 'nearest' });
   },

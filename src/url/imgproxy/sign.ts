@@ -2,7 +2,7 @@
 // salt given in hex, the digest cut to `signatureSize` bytes (IMGPROXY_SIGNATURE_SIZE), over the path after the
 // signature segment with its leading `/`. Several key/salt pairs may be configured; any of them verifies.
 import { createHmac } from 'node:crypto';
-import { matchesAny } from './sign.ts';
+import { matchesAny } from '../sign.ts';
 
 export interface ImgproxyKeys {
   /** Hex-encoded keys and salts, pairwise: keys[i] goes with salts[i]. Empty: unsigned mode. */

@@ -1,0 +1,205 @@
+// Originals sharp cannot decode (issue 16): which decoder reads them, their header for the limits, and the
+// carrier that hands their pixels to sharp (tiff.ts). WebAssembly codecs (HEIC, JPEG XL, AVIF sequences) run in
+// the codec pool's threads (pool.ts); kinu's small readers (BMP, ICO) run in process.
+import { KinuError } from '../../errors.ts';
+import { FORMAT_TABLE, type FormatName } from '../../formats.ts';
+import type { SourceInfo } from '../plan.ts';
+import { runInPool } from './pool.ts';
+import { toTiff } from './tiff.ts';
+import type { ForeignEncoded, ForeignHeader, ForeignImage } from './types.ts';
+import * as ico from './ico.ts';
+import type { EncodeShape } from './worker.ts';
+
+/** What the server lets through (settings, handed down from server.ts with the limits). */
+export interface ForeignSettings {
+  /** Codec threads at most (KINU_CODEC_WORKERS). */
+  readonly workers: number;
+  /** HEIC/HEIF with HEVC in (KINU_HEIC): off where the HEVC patents are a concern. */
+  readonly heic: boolean;
+}
+
+export const DEFAULT_FOREIGN: ForeignSettings = { workers: 1, heic: true };
+
+export interface ForeignOptions {
+  readonly maxPixels: number;
+  /** Epoch ms: a decode still running then is stopped (its worker terminated) with a 504. */
+  readonly deadline: number;
+  readonly signal?: AbortSignal | undefined;
+  readonly settings?: ForeignSettings | undefined;
+}
+
+/** A reader run in process: cheap, bounded by the header's size, and sync or async. */
+interface InProcess {
+  header(bytes: Uint8Array): ForeignHeader | Promise<ForeignHeader>;
+  decode(
+    bytes: Uint8Array,
+    opts: { maxPixels: number },
+  ): ForeignImage | ForeignEncoded | Promise<ForeignImage | ForeignEncoded>;
+}
+
+type Decoder = { readonly where: 'pool' } | ({ readonly where: 'process' } & InProcess);
+
+/** Every foreign format with its decoder. A pool codec also has its line in worker.ts `CODECS`. */
+const DECODERS: Partial<Record<FormatName, Decoder>> = {
+  heic: { where: 'pool' },
+  heif: { where: 'pool' },
+  jxl: { where: 'pool' },
+  // AVIF sequences (brand avis) only: sharp refuses them; still AVIF is sharp's. Read as their first frame.
+  avif: { where: 'pool' },
+  // Pure JS, but a 100 MP BMP takes 1–2 s to unpack: off the thread that serves requests, like the others.
+  bmp: { where: 'pool' },
+  ico: { where: 'process', header: ico.header, decode: ico.decode },
+};
+
+const ascii = (b: Uint8Array, at: number, s: string) =>
+  b.length >= at + s.length && Buffer.from(b.buffer, b.byteOffset + at, s.length).toString('latin1') === s;
+const bytesAt = (b: Uint8Array, at: number, ...v: number[]) =>
+  b.length >= at + v.length && v.every((x, i) => b[at + i] === x);
+
+const HEVC_BRANDS = new Set(['heic', 'heix', 'heim', 'heis', 'hevc', 'hevx']);
+/** The image properties of a HEIF file sit near its start (meta box); its coded data after. */
+const HEAD = 64 * 1024;
+
+/** The ftyp brands of an ISOBMFF file, or undefined if it is none. */
+function brands(b: Uint8Array): string[] | undefined {
+  if (!ascii(b, 4, 'ftyp') || b.length < 16) return undefined;
+  const size = Math.min(new DataView(b.buffer, b.byteOffset).getUint32(0), b.length, 512);
+  const out = [Buffer.from(b.buffer, b.byteOffset + 8, 4).toString('latin1')];
+  for (let at = 16; at + 4 <= size; at += 4) out.push(Buffer.from(b.buffer, b.byteOffset + at, 4).toString('latin1'));
+  return out;
+}
+
+/**
+ * Which foreign decoder reads these bytes, from their magic numbers (source/sniff.ts tells images apart for
+ * serving; this tells which decoder, and the layers keep the pipeline from importing it). HEIF is HEVC when a
+ * brand says so, or when a generic HEIF (mif1) holds an hvcC property; AVIF stays sharp's.
+ */
+export function sniffForeign(b: Uint8Array): FormatName | undefined {
+  const found = ((): FormatName | undefined => {
+    const list = brands(b);
+    if (list) {
+      if (list[0] === 'avis') return 'avif';
+      if (list.includes('avif') || list.includes('avis')) return undefined;
+      if (list.some((x) => HEVC_BRANDS.has(x))) return 'heic';
+      const head = Buffer.from(b.buffer, b.byteOffset, Math.min(b.length, HEAD));
+      return (list.includes('mif1') || list.includes('msf1')) && head.includes('hvcC') ? 'heif' : undefined;
+    }
+    if (bytesAt(b, 0, 0xff, 0x0a) || bytesAt(b, 0, 0, 0, 0, 0x0c, 0x4a, 0x58, 0x4c, 0x20)) return 'jxl';
+    if (ascii(b, 0, 'BM') && b.length >= 18 && [12, 40, 52, 56, 64, 108, 124].includes(b[14]! | (b[15]! << 8)))
+      return 'bmp';
+    if (bytesAt(b, 0, 0, 0, 1, 0)) return 'ico';
+    return undefined;
+  })();
+  // The format table's `read` turns a decoder on: a row still marked unread stays a 415 from sharp.
+  return found !== undefined && DECODERS[found] && FORMAT_TABLE[found].read ? found : undefined;
+}
+
+/** Refuses what this server is set not to read, naming the setting. */
+function allowed(format: FormatName, s: ForeignSettings): void {
+  if ((format === 'heic' || format === 'heif') && !s.heic)
+    throw new KinuError(
+      'unsupported_format',
+      `${FORMAT_TABLE[format].label} (HEVC) originals are turned off on this server (KINU_HEIC=false); convert them to JPEG or AVIF`,
+    );
+}
+
+function decoderOf(bytes: Uint8Array, settings: ForeignSettings): [FormatName, Decoder] {
+  const format = sniffForeign(bytes);
+  if (format === undefined) throw new Error('not a foreign original (sniffForeign first)');
+  allowed(format, settings);
+  return [format, DECODERS[format]!];
+}
+
+/** The header of a foreign original: its size as displayed, frames, bit depth, alpha; nothing decoded. */
+export async function foreignHeader(bytes: Uint8Array, opts: ForeignOptions): Promise<ForeignHeader> {
+  const settings = opts.settings ?? DEFAULT_FOREIGN;
+  const [format, d] = decoderOf(bytes, settings);
+  const h =
+    d.where === 'pool'
+      ? await runInPool('header', format, bytes, opts.maxPixels, { ...opts, workers: settings.workers })
+      : await d.header(bytes);
+  // The table's name for what was sniffed (a HEVC HEIF is `heif`, named after its brand, not the codec's guess).
+  return { ...h, format };
+}
+
+/** The header as the plan reads it: a foreign source keeps its own format (so its default output is JPEG). */
+export function foreignSourceInfo(h: ForeignHeader, bytes: number): SourceInfo {
+  return {
+    format: h.format,
+    width: h.width,
+    height: h.height,
+    frames: h.frames,
+    hasAlpha: h.hasAlpha,
+    bytes,
+    layout: { progressive: false, channels: h.hasAlpha ? 4 : 3, sampleBytes: h.bitDepth > 8 ? 2 : 1 },
+    // An animation's timing (JPEG XL), bounded to what the encoders accept, as sourceInfo bounds sharp's.
+    delay:
+      h.frames > 1 && h.delay?.length ? h.delay.map((d) => Math.min(65535, Math.max(0, Math.round(d)))) : undefined,
+    loop: h.frames > 1 && h.loop !== undefined && h.loop >= 0 && h.loop <= 65535 ? h.loop : undefined,
+  };
+}
+
+export interface Carrier {
+  /** An uncompressed TIFF sharp reads natively, ICC profile attached, upright: load it without autoOrient. */
+  readonly data: Buffer;
+  readonly width: number;
+  readonly height: number;
+  readonly frames: number;
+  readonly channels: number;
+  readonly depth: 8 | 16;
+  readonly bitDepth: number;
+  readonly hasIcc: boolean;
+}
+
+/**
+ * Decodes a foreign original (off-thread for pool codecs, stopped at the deadline) into a carrier sharp reads.
+ * `expect`: the header's size; pixels that do not match what the header promised are a damaged file.
+ */
+export async function toSharpInput(
+  bytes: Uint8Array,
+  opts: ForeignOptions & { expect?: { width: number; height: number } },
+): Promise<Carrier> {
+  const settings = opts.settings ?? DEFAULT_FOREIGN;
+  const [format, d] = decoderOf(bytes, settings);
+  let carrier: Carrier;
+  if (d.where === 'pool') {
+    const r = await runInPool('decode', format, bytes, opts.maxPixels, { ...opts, workers: settings.workers });
+    const data = Buffer.from(r.carrier.buffer, r.carrier.byteOffset, r.carrier.byteLength);
+    carrier = { ...r.image, data };
+  } else {
+    const img = await d.decode(bytes, { maxPixels: opts.maxPixels });
+    if ('png' in img) {
+      // Already in a format sharp reads (the PNG inside an ICO): it is its own carrier.
+      const { png, width, height, bitDepth, hasAlpha } = img;
+      const data = Buffer.from(png.buffer, png.byteOffset, png.byteLength);
+      const shape = { channels: hasAlpha ? 4 : 3, depth: bitDepth > 8 ? 16 : 8 } as const;
+      carrier = { data, width, height, frames: 1, ...shape, bitDepth, hasIcc: false };
+    } else {
+      const { data: _d, icc, ...rest } = img;
+      carrier = { ...rest, data: toTiff(img), hasIcc: icc !== undefined };
+    }
+  }
+  if (opts.expect && (carrier.width !== opts.expect.width || carrier.height !== opts.expect.height)) {
+    throw new KinuError(
+      'corrupt_image',
+      `the original declares ${opts.expect.width}×${opts.expect.height} pixels but decodes to ${carrier.width}×${carrier.height}`,
+    );
+  }
+  return carrier;
+}
+
+/**
+ * Encodes sharp's raw 8-bit output with a pool codec (a writer marked `external`: JPEG XL), off-thread and
+ * stopped at the deadline like a decode.
+ */
+export async function foreignEncode(
+  format: FormatName,
+  raw: Buffer,
+  shape: EncodeShape,
+  opts: Omit<ForeignOptions, 'maxPixels'>,
+): Promise<Buffer> {
+  const settings = opts.settings ?? DEFAULT_FOREIGN;
+  const poolOpts = { ...opts, workers: settings.workers };
+  const r = await runInPool('encode', format, raw, shape.width * shape.height, poolOpts, shape);
+  return Buffer.from(r.encoded.buffer, r.encoded.byteOffset, r.encoded.byteLength);
+}
