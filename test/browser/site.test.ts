@@ -124,7 +124,10 @@ test('examples/site: a srcset built by kinu/client makes the browser fetch w=400
     );
     assert.equal(meta.width, expected, `${label}: decoded width`);
     assert.equal(meta.height, Math.round((expected * 2048) / 3082), `${label}: decoded height`);
-    assert.ok(['image/jxl', 'image/avif', 'image/webp'].includes(String(image.type)), `${label}: fmt=auto gave ${image.type}`);
+    assert.ok(
+      ['image/jxl', 'image/avif', 'image/webp'].includes(String(image.type)),
+      `${label}: fmt=auto gave ${image.type}`,
+    );
     if (jxl) assert.equal(sniffForeign(body), 'jxl');
     else assert.equal(meta.format, image.type === 'image/avif' ? 'heif' : 'webp');
     assert.equal(shown.naturalWidth, 400, `${label}: naturalWidth is the intrinsic width after the ${dpr}x density`);
