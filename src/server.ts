@@ -1,5 +1,4 @@
 // Composition root: builds the adapters from their config sections and registers the routes. Never listens.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import sharp from 'sharp';
 import type { Config } from './config.ts';
@@ -224,7 +223,8 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
         s3: c.kind === 's3' ? parseS3Url(c.root) : undefined,
         http: c.kind === 'http' ? { base: c.root } : undefined,
       };
-      return (rawUrl) => parseImgproxy(rawUrl, { prefix, ...config.imgproxy, ...sources });
+      return (rawUrl) =>
+        parseImgproxy(rawUrl, { prefix, ...config.imgproxy, ...sources, originals: config.http.originals });
     },
     thumbor: (prefix) => {
       if (config.thumbor.keys.length === 0)

@@ -112,7 +112,11 @@ export type Adjustment =
   | { op: 'saturation'; value: number }
   | { op: 'rgb'; r: number; g: number; b: number }
   /** `kernel` row by row, already divided by its sum when thumbor normalises it. */
-  | { op: 'convolution'; kernel: number[]; columns: number };
+  | { op: 'convolution'; kernel: number[]; columns: number }
+  /** Per-channel histogram equalisation (_equalize.c). */
+  | { op: 'equalize' }
+  /** One random offset per pixel in ±amount/2 (_noise.c), from glibc's random() seeded with `seed` (> 0). */
+  | { op: 'noise'; amount: number; seed: number };
 
 /** thumbor's round_corner: pixels outside each corner's ellipse (radii a, b) painted, or transparent. */
 export interface RoundCorner {
@@ -154,6 +158,10 @@ export interface Transform {
   flipV: boolean;
   animated: boolean;
   trim: number | undefined;
+  /** The corner whose colour trim cuts away (thumbor's trim:bottom-right); undefined: the top-left pixel. */
+  trimCorner: 'bottom-right' | undefined;
+  /** `crop` is in the untrimmed image's pixels and cut to what trim keeps (thumbor trims, then shifts its crop). */
+  cropUntrimmed: true | undefined;
   pad: [number, number, number, number] | undefined;
   watermark: Watermark | undefined;
   gray: boolean;
@@ -170,6 +178,16 @@ export interface Transform {
   pngToJpeg: true | undefined;
   /** Flatten onto `background` whatever the output format (thumbor's background_color and fill(…, true)). */
   flattenAlways: true | undefined;
+  /**
+   * A byte budget for the encoded output (imgproxy `max_bytes`, thumbor `max_bytes()`): when the first encode is
+   * larger, the quality is lowered step by step as imgproxy's saveImageToFitBytes does, down to 10; if even that
+   * is too large, that smallest attempt is served. Only for formats with a quality scale (not PNG/GIF/lossless),
+   * and only for encoders inside sharp (`pipeline/max-bytes.ts`). It wins over `q=auto`.
+   */
+  maxBytes: number | undefined;
+  /** Quality per output format (imgproxy `format_quality`), used when `quality` is unset: the format is known only
+   *  once it is chosen (from `Accept` or the source). Pairs sorted by format, so equal requests key alike. */
+  formatQuality: readonly (readonly [format: OutputFormat, quality: number])[] | undefined;
 }
 
 export const IDENTITY: Readonly<Transform> = Object.freeze<Transform>({
@@ -189,6 +207,8 @@ export const IDENTITY: Readonly<Transform> = Object.freeze<Transform>({
   flipV: false,
   animated: true,
   trim: undefined,
+  trimCorner: undefined,
+  cropUntrimmed: undefined,
   pad: undefined,
   watermark: undefined,
   gray: false,
@@ -200,6 +220,8 @@ export const IDENTITY: Readonly<Transform> = Object.freeze<Transform>({
   watermarkAt: undefined,
   pngToJpeg: undefined,
   flattenAlways: undefined,
+  maxBytes: undefined,
+  formatQuality: undefined,
 });
 
 const KEY_ORDER: readonly (keyof Transform)[] = Object.keys(IDENTITY) as (keyof Transform)[];

@@ -50,7 +50,8 @@ export function createFastHit(opts: FastHitOptions): FastHit {
     let r: DeliverRequest;
     let d;
     try {
-      const { key, transform } = mount.parse(url);
+      const { key, transform, disposition } = mount.parse(url);
+      if (disposition) return full(); // its header is set by the route
       r = {
         key,
         transform,

@@ -112,6 +112,20 @@ export function setDeliveryHeaders(reply: FastifyReply, d: Delivery, cacheContro
   reply.headers(deliveryHeaders(d, cacheControl));
 }
 
+/**
+ * Content-Disposition as imgproxy writes it (`<type>; filename="<stem><.ext>"`, `"` as %22), the extension that of
+ * the content type sent. A name outside printable ASCII also gets RFC 6266's `filename*` (RFC 5987 UTF-8
+ * percent-encoding), with `_` for those characters in the plain `filename`, which HTTP/1.1 cannot carry.
+ */
+export function contentDisposition(d: { type: string; stem: string }, contentType: string): string {
+  const row = Object.values(FORMAT_TABLE).find((r) => r.mime === contentType || r.sequenceMime === contentType);
+  const name = `${d.stem}${row ? `.${row.extensions[0]}` : ''}`;
+  const plain = name.replace(/[^\x20-\x7e]/g, '_').replaceAll('"', '%22');
+  if (plain === name.replaceAll('"', '%22')) return `${d.type}; filename="${plain}"`;
+  const star = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `${d.type}; filename="${plain}"; filename*=UTF-8''${star}`;
+}
+
 /** The original's key as sent in X-Kinu-Key and in purge requests: percent-encoded, so any key is one header-safe token. */
 export function purgeTag(key: string): string {
   return encodeURIComponent(key);

@@ -4,7 +4,7 @@ import type { Deliver } from '../deliver.ts';
 import { KinuError } from '../errors.ts';
 import type { ParsedRequest } from '../url/native.ts';
 import { markOriginal } from './access.ts';
-import { setDeliveryHeaders } from './headers.ts';
+import { contentDisposition, setDeliveryHeaders } from './headers.ts';
 
 export interface ImageRouteOptions {
   readonly prefix: string;
@@ -21,7 +21,7 @@ export function registerImageRoute(app: FastifyInstance, opts: ImageRouteOptions
     method: ['GET', 'HEAD'],
     url: `${opts.prefix}/*`,
     async handler(request, reply) {
-      const { key, transform } = opts.parse(request.raw.url ?? '/');
+      const { key, transform, disposition } = opts.parse(request.raw.url ?? '/');
       if (transform === null) markOriginal(reply.raw);
       if (transform === null && opts.originals === 'deny') {
         throw new KinuError('originals_denied', 'this server does not serve originals; add params, e.g. ?w=800');
@@ -53,6 +53,7 @@ export function registerImageRoute(app: FastifyInstance, opts: ImageRouteOptions
       reply.code(d.status);
       setDeliveryHeaders(reply, d, opts.cacheControl);
       if (d.status === 304) return reply.send();
+      if (disposition) reply.header('content-disposition', contentDisposition(disposition, d.contentType));
       if (request.method === 'HEAD' && d.kind === 'original') {
         d.body?.destroy();
         return reply.send();

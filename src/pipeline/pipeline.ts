@@ -12,7 +12,10 @@ import { checkPngCrc } from './png-crc.ts';
 import { foreignEncode, foreignHeader, foreignSourceInfo, sniffForeign, toSharpInput } from './foreign/index.ts';
 import { fromSharpError, matchSharpError } from './sharp-errors.ts';
 import { autoQualityOf, encodeAuto } from './quality/auto.ts';
+import { encodeToFit } from './max-bytes.ts';
 import { STEPS, type RawShape, type StepContext } from './steps/index.ts';
+import { cropAfterTrim, trimImage } from './trim.ts';
+import { animationOf } from './steps/encode.ts';
 
 // libvips' operation cache keeps recent loads alive with what their decoders hold, which its memory cap does
 // not see (a progressive 100 MP JPEG's coefficients: 600 MB per request, up to 100 operations). Every request
@@ -43,7 +46,7 @@ export interface PipelineResult {
   readonly width: number;
   readonly height: number;
   readonly frames: number;
-  /** The quality `q=auto` chose; undefined when it did not run (a number, a lossless format, an animation). */
+  /** The quality `q=auto` or `maxBytes` chose; undefined when neither ran (a number, a lossless format, …). */
   readonly quality: number | undefined;
   /** Milliseconds: header + plan + steps queued, then the libvips run and encode. */
   readonly timings: { readonly process: number; readonly encode: number };
@@ -129,7 +132,7 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
           frames: 1,
           wholeImage: false,
         }).bytes +
-        src.width * src.height * 8;
+        src.width * src.height * (t.trimCorner ? 12 : 8); // a corner but top-left: decoded once more to read it
       if (trimBytes > (opts.limits.memoryBytes ?? Infinity)) {
         throw new KinuError(
           'too_many_pixels',
@@ -137,11 +140,12 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
         );
       }
       await opts.reserve?.(trimBytes, opts.signal);
-      const { data, info } = await load(await carrier(), false)
-        .trim({ threshold: t.trim })
-        .toColourspace('srgb')
-        .raw()
-        .toBuffer({ resolveWithObject: true });
+      const { data, info, left, top } = await trimImage(load(await carrier(), false), t, (d, raw) =>
+        load(d, false, raw),
+      );
+      // A crop measured on the untrimmed image (thumbor's) becomes one on the trimmed image, or none.
+      if (t.cropUntrimmed && t.crop)
+        t = { ...t, crop: cropAfterTrim(t.crop, { left, top, width: info.width, height: info.height }) };
       base = data;
       baseRaw = { width: info.width, height: info.height, channels: info.channels };
       src = {
@@ -166,13 +170,20 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
       check();
     }
     const t1 = performance.now();
-    const auto = autoQualityOf(plan);
-    const { data, info, choice } = auto
-      ? await encodeAuto(img, plan.format, auto, ctx.load)
-      : { ...(await img.toBuffer({ resolveWithObject: true })), choice: undefined };
-    check();
     // A writer outside sharp (JPEG XL) gets sharp's raw pixels and encodes them in the codec pool.
     const external = FORMAT_TABLE[plan.format].write?.external;
+    const fit = t.maxBytes !== undefined && plan.quality !== undefined && !external ? t.maxBytes : undefined;
+    const auto = fit === undefined ? autoQualityOf(plan) : undefined;
+    const { data, info, choice } =
+      fit !== undefined
+        ? await encodeToFit(img, plan.format, plan.quality!, fit, animationOf(plan), check).then((r) => ({
+            ...r,
+            choice: { quality: r.quality },
+          }))
+        : auto
+          ? await encodeAuto(img, plan.format, auto, ctx.load)
+          : { ...(await img.toBuffer({ resolveWithObject: true })), choice: undefined };
+    check();
     const out = external
       ? await foreignEncode(
           plan.format,

@@ -134,7 +134,8 @@ export function makePlan(src: SourceInfo, t: Transform, accept: AcceptClass, lim
     transform: t,
     format,
     // q=auto… is searched at encode (pipeline/quality/auto.ts); this is then its fallback, the format's default.
-    quality: typeof t.quality === 'number' ? t.quality : info.quality,
+    quality:
+      typeof t.quality === 'number' ? t.quality : (t.formatQuality?.find(([f]) => f === format)?.[1] ?? info.quality),
     animated,
     crop,
     resize,

@@ -20,6 +20,12 @@ export interface ParsedRequest {
   key: string;
   /** null: no params, the original is asked for. */
   transform: Transform | null;
+  /**
+   * Content-Disposition asked for (imgproxy `fn`/`att`): the filename without its extension (the response's
+   * format gives that). Per request, outside the Transform, so it is no part of the cache key: the route sets it
+   * on the answer. A dialect that sets it is not answered by fast-hit (it falls through to the route).
+   */
+  disposition?: { readonly type: 'inline' | 'attachment'; readonly stem: string };
 }
 
 export function parseNative(rawUrl: string, opts: NativeOptions): ParsedRequest {

@@ -2,11 +2,20 @@
 // [valign/][smart/][filters:…/]<image>. Parsed with thumbor's own grammar, then mapped onto native params, so
 // a thumbor URL and its native equivalent give one canonical Transform (same bytes, cache key and ETag).
 // What does not map onto kinu is a 400 that names the part, never a silent approximation of something else.
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { matchesAny } from './sign.ts';
 import { clip, KinuError, quoted } from '../errors.ts';
 import { FORMAT_TABLE, formatNamed, outputNamed, type OutputFormat } from '../formats.ts';
-import type { Adjustment, Gravity, Position, Rgba, RoundCorner, ThumborGeometry, WatermarkAt } from '../transform.ts';
+import type {
+  Adjustment,
+  Gravity,
+  Position,
+  Rgba,
+  RoundCorner,
+  ThumborGeometry,
+  Transform,
+  WatermarkAt,
+} from '../transform.ts';
 import { parseColour } from './colours.ts';
 import { validateKey } from './key.ts';
 import { toTransform, type ParsedRequest } from './native.ts';
@@ -43,6 +52,9 @@ export const THUMBOR_FILTERS = [
   'stretch',
   'convolution',
   'autojpg',
+  'equalize',
+  'noise',
+  'max_bytes',
 ] as const;
 
 // libthumbor's Url.regex() after the signature segment, which is split off first. Tokens must come in this
@@ -104,13 +116,11 @@ export function parseThumbor(rawUrl: string, opts: ThumborOptions): ParsedReques
 
   const key = imageKey(g.image!);
   const f = parseFilters(g.filters === undefined ? undefined : decode('filters', g.filters));
+  // noise() without a seed: thumbor goes on with the process's random state; kinu seeds from the URL's path
+  // (signature and query left out), so the same URL always gives the same pixels.
+  for (const a of f.adjust ?? []) if (a.op === 'noise' && a.seed === 0) a.seed = urlSeed(rest);
   const trim = g.trim === undefined ? undefined : parseTrim(g.trim);
   const crop = parseCrop(g);
-  if (crop && trim !== undefined)
-    throw bad(
-      g.trim!,
-      'cannot be combined with a manual crop: thumbor measures the crop on the untrimmed image, kinu on the trimmed one',
-    );
 
   let w = side(g.w, 'width');
   let h = side(g.h, 'height');
@@ -135,7 +145,7 @@ export function parseThumbor(rawUrl: string, opts: ThumborOptions): ParsedReques
     if (pos) v.pos = pos;
   }
   if (crop) v.crop = crop;
-  if (trim !== undefined) v.trim = trim;
+  if (trim !== undefined) v.trim = trim.tolerance;
   if (f.format) v.fmt = f.format;
   if (f.quality !== undefined) v.q = f.quality;
   if (f.bg) v.bg = f.bg;
@@ -147,7 +157,22 @@ export function parseThumbor(rawUrl: string, opts: ThumborOptions): ParsedReques
   if (f.wm) Object.assign(v, f.wm);
   const t = toTransform(v);
   // The native fields above are the nearest native box; `thumbor` is what the plan follows (thumbor's own arithmetic).
-  if (!geometry && !f.adjust && !f.roundCorner && !f.flattenAlways && !f.wmAt && !f.pngToJpeg)
+  // thumbor trims first and then moves its crop by what trim cut off: the crop is in the untrimmed image.
+  const trimmed: Pick<Transform, 'trimCorner' | 'cropUntrimmed'> = {
+    trimCorner: trim?.corner,
+    cropUntrimmed: trim !== undefined && crop ? true : undefined,
+  };
+  if (
+    !geometry &&
+    !f.adjust &&
+    !f.roundCorner &&
+    !f.flattenAlways &&
+    !f.wmAt &&
+    !f.pngToJpeg &&
+    !f.maxBytes &&
+    !trimmed.trimCorner &&
+    !trimmed.cropUntrimmed
+  )
     return { key, transform: t };
   return {
     key,
@@ -159,8 +184,15 @@ export function parseThumbor(rawUrl: string, opts: ThumborOptions): ParsedReques
       watermarkAt: f.wmAt,
       pngToJpeg: f.pngToJpeg,
       flattenAlways: f.flattenAlways,
+      maxBytes: f.maxBytes,
+      ...trimmed,
     },
   };
+}
+
+/** A noise() seed from the URL: 1 – 2³¹−1, as srandom takes a positive C int. */
+function urlSeed(path: string): number {
+  return (createHash('sha256').update(path, 'utf8').digest().readUInt32BE(0) % 2147483647) + 1;
 }
 
 /** thumbor's geometry when the URL asks for any: a box, fit-in, a focal point or proportion. */
@@ -244,19 +276,14 @@ function imageKey(raw: string): string {
   }
 }
 
-function parseTrim(token: string): number {
-  // thumbor reads trim:<x>[:<tolerance>]: x is the reference corner, anything but top-left meaning bottom-right.
+function parseTrim(token: string): { corner: 'bottom-right' | undefined; tolerance: number } {
+  // thumbor (context.py) reads trim:<x>[:<tolerance>] split on ':'; _bounding_box.c takes any x but top-left as
+  // bottom-right, so trim:10 is the bottom-right corner with tolerance 0, as in thumbor.
   const [, corner = 'top-left', tolerance = '0'] = token.split(':');
-  if (corner !== 'top-left') {
-    throw bad(
-      token,
-      `kinu trims against the top-left pixel only${corner === 'bottom-right' ? '' : ` (thumbor reads ${show(corner)} as the corner, i.e. bottom-right with tolerance 0)`}; write trim:top-left:<tolerance>`,
-    );
-  }
   const t = Number(tolerance);
   if (t > 255)
     throw bad(token, `tolerance ${t} is above kinu's 255 (kinu compares each channel, not the RGB distance up to 442)`);
-  return t;
+  return { corner: corner === 'top-left' ? undefined : 'bottom-right', tolerance: t };
 }
 
 function parseCrop(g: Record<string, string | undefined>): [number, number, number, number] | undefined {
@@ -306,10 +333,20 @@ interface Filters {
   flattenAlways?: true;
   wmAt?: WatermarkAt;
   pngToJpeg?: true;
+  maxBytes?: number;
 }
 
 /** Filters thumbor applies as often as they are given; any other repeated filter is a 400. */
-const REPEATABLE = new Set(['focal', 'brightness', 'contrast', 'saturation', 'rgb', 'convolution']);
+const REPEATABLE = new Set([
+  'focal',
+  'brightness',
+  'contrast',
+  'saturation',
+  'rgb',
+  'convolution',
+  'equalize',
+  'noise',
+]);
 /** kinu's cap on a convolution kernel (thumbor has none): 9×9, as the work grows with pixels × entries. */
 const MAX_KERNEL = 81;
 
@@ -317,6 +354,7 @@ const MAX_KERNEL = 81;
 export const THUMBOR_FORMATS: readonly string[] = ['jpeg', 'jpg', 'png', 'webp', 'avif', 'gif', 'heic', 'heif'];
 const WRITABLE = THUMBOR_FORMATS.filter((n) => outputNamed(n) !== undefined);
 const UINT = /^\d+$/;
+const INT_MAX = 2147483647;
 const DECIMAL = /^-?(?:\d+\.?\d*|\d*\.?\d+)$/;
 const BOOLEAN: Record<string, boolean> = { true: true, True: true, 1: true, false: false, False: false, 0: false };
 
@@ -557,8 +595,28 @@ function applyFilter(f: Filters, name: string, args: string[]): void {
       arity(0, 0, '');
       f.stretch = true;
       return;
-    case 'max_bytes':
-      return fail('kinu does not re-encode to a byte budget; set quality() instead');
+    case 'equalize':
+      arity(0, 0, '');
+      (f.adjust ??= []).push({ op: 'equalize' });
+      return;
+    case 'noise': {
+      arity(1, 2, 'amount[,seed]');
+      const [amount, seed = '0'] = args as [string, string?];
+      // _noise.c reads both as C ints (PositiveNumber); a seed of 0 is replaced by one from the URL (parseThumbor).
+      if (!UINT.test(amount) || Number(amount) > INT_MAX)
+        fail(`amount: expected an integer 0–${INT_MAX}, got ${show(amount)}`);
+      if (!UINT.test(seed) || Number(seed) > INT_MAX) fail(`seed: expected an integer 0–${INT_MAX}, got ${show(seed)}`);
+      if (Number(amount) > 0) (f.adjust ??= []).push({ op: 'noise', amount: Number(amount), seed: Number(seed) });
+      return;
+    }
+    case 'max_bytes': {
+      arity(1, 1, 'bytes');
+      if (!UINT.test(args[0]!) || Number(args[0]) > 1e9)
+        fail(`expected an integer 0–1000000000, got ${show(args[0]!)}`);
+      // thumbor's max_bytes(0) lowers the quality below 10 and then serves the first encode: no budget.
+      if (Number(args[0]) > 0) f.maxBytes = Number(args[0]);
+      return;
+    }
     default:
       return fail(`not supported by kinu; supported: ${THUMBOR_FILTERS.join(', ')}`);
   }

@@ -1,11 +1,12 @@
 // The imgproxy dialect end to end: the same photo through an imgproxy URL and the equivalent native URL gives
 // the same bytes, ETag and cache entry; signing, errors and imgproxy's orientation of gravity over HTTP.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { signImgproxyPath } from '../../src/url/imgproxy/sign.ts';
-import { decode, meanColour, tempDir, testServer } from '../helpers.ts';
+import { corpus, decode, meanColour, tempDir, testServer } from '../helpers.ts';
 import { problem } from './fakes.ts';
 
 const PHOTO = 'photos/hato-pigeons.jpg';
@@ -169,5 +170,82 @@ describe("gravity is placed in the output's orientation, as imgproxy does", () =
     assert.equal(await colour('rs:fill:100:100/fl:1/g:we'), 'blue');
     assert.equal(await colour('rs:fill:100:100/g:we'), 'red');
     assert.equal(await colour('rs:fill:100:100/fl:1/g:fp:0.1:0.5'), 'blue');
+  });
+});
+
+// imgproxy's processing/save_fit_bytes.go, httpheaders/cdv.go (and cdv_test.go's strings), and skip_processing.
+describe('mb, fq, fn/att, raw and skp over HTTP', () => {
+  const { app } = testServer({ KINU_DIALECTS: 'native=/,imgproxy=/ip' });
+  after(() => app.close());
+  const ip = (options: string, file = PHOTO) => app.inject({ url: `/ip/_/${options}/plain/local:///${file}` });
+
+  test('mb:20000 lowers the JPEG quality until the bytes fit, at the asked size', async () => {
+    const plain = await ip('rs:fit:800:800');
+    assert.ok(plain.rawPayload.length > 20000, 'the budget is below the default encode, so it has to act');
+    const res = await ip('rs:fit:800:800/mb:20000');
+    assert.equal(res.statusCode, 200, res.body);
+    assert.ok(res.rawPayload.length <= 20000, `${res.rawPayload.length} bytes`);
+    const m = await decode(res.rawPayload);
+    assert.deepEqual([m.format, m.width, m.height], ['jpeg', 800, (await decode(plain.rawPayload)).height]);
+    const q = Number(res.headers['x-kinu-quality']);
+    assert.ok(q >= 1 && q < 80, `quality ${q} below the default 80`);
+    assert.equal(plain.headers['x-kinu-quality'], undefined);
+    // The same image at that quality through the native grammar is the same bytes.
+    const native = await app.inject({ url: `/${PHOTO}?w=800&h=800&fit=inside&q=${q}` });
+    assert.ok(native.rawPayload.equals(res.rawPayload));
+  });
+
+  test("mb that cannot be met serves the attempt at quality ≤ 10 (imgproxy's minimum); PNG is left alone", async () => {
+    const res = await ip('rs:fit:400:400/mb:100');
+    assert.equal(res.statusCode, 200);
+    assert.ok(Number(res.headers['x-kinu-quality']) <= 10);
+    assert.equal((await decode(res.rawPayload)).width, 400);
+    const png = await ip('rs:fit:100:100/mb:100/f:png');
+    assert.equal(png.headers['x-kinu-quality'], undefined);
+    assert.ok(png.rawPayload.equals((await ip('rs:fit:100:100/f:png')).rawPayload));
+  });
+
+  test("fq applies the quality of the format chosen (the source's, here)", async () => {
+    const res = await ip('fq:webp:90:jpeg:30/rs:fit:300:300');
+    const native = await app.inject({ url: `/${PHOTO}?w=300&h=300&fit=inside&q=30` });
+    assert.equal((await decode(res.rawPayload)).format, 'jpeg');
+    assert.ok(res.rawPayload.equals(native.rawPayload));
+    assert.notEqual(res.headers.etag, native.headers.etag, 'the list waits for the format: its own cache entry');
+  });
+
+  test("fn and att set Content-Disposition with the output's extension; the cached bytes are shared", async () => {
+    const a = await ip('fn:holiday/att:1/rs:fit:120:120/f:webp');
+    assert.equal(a.statusCode, 200, a.body);
+    assert.equal(a.headers['content-disposition'], 'attachment; filename="holiday.webp"');
+    const b = await ip('att:1/rs:fit:120:120/f:webp');
+    assert.equal(b.headers['content-disposition'], 'attachment; filename="hato-pigeons.webp"');
+    assert.equal(b.headers.etag, a.headers.etag);
+    assert.equal(b.headers['x-kinu-cache'], 'memory');
+    const c = await ip(`fn:${b64('café "été"')}:1/rs:fit:120:120`);
+    assert.equal(
+      c.headers['content-disposition'],
+      `inline; filename="caf_ %22_t_%22.jpg"; filename*=UTF-8''caf%C3%A9%20%22%C3%A9t%C3%A9%22.jpg`,
+    );
+    assert.equal((await ip('rs:fit:120:120')).headers['content-disposition'], undefined);
+  });
+
+  test('skp:jpg and raw:1 serve the original bytes untouched, with its content type', async () => {
+    const original = readFileSync(corpus(PHOTO));
+    for (const options of ['skp:png:jpg/rs:fit:100:100', 'raw:1/rs:fit:100:100/f:webp']) {
+      const res = await ip(options);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.headers['content-type'], 'image/jpeg');
+      assert.ok(res.rawPayload.equals(original), `${options}: byte-exact`);
+    }
+    const processed = await ip('skp:png/rs:fit:100:100');
+    assert.equal((await decode(processed.rawPayload)).width, 100);
+    const att = await ip('skp:jpg/att:1/fn:x');
+    assert.equal(att.headers['content-disposition'], 'attachment; filename="x.jpg"');
+  });
+
+  test('raw:1 where originals are denied is 403', async () => {
+    const deny = testServer({ KINU_DIALECTS: 'imgproxy=/ip', KINU_ORIGINALS: 'deny' }).app;
+    problem(await deny.inject({ url: `/ip/_/raw:1/plain/local:///${PHOTO}` }), 403, 'originals_denied');
+    await deny.close();
   });
 });

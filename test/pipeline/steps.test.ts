@@ -539,10 +539,10 @@ describe('animation and formats', () => {
       const r = await run(quads, { width: 64, format });
       assert.equal(r.format, format);
       // sharp cannot read JPEG XL: kinu's own decoder proves it (its sniffer, then its pixels through sharp).
+      if (format === 'jxl') assert.equal(sniffForeign(r.data), 'jxl');
       const data =
         format === 'jxl'
-          ? (assert.equal(sniffForeign(r.data), 'jxl'),
-            (await toSharpInput(r.data, { maxPixels: 1e6, deadline: Date.now() + 60_000 })).data)
+          ? (await toSharpInput(r.data, { maxPixels: 1e6, deadline: Date.now() + 60_000 })).data
           : r.data;
       const m = await sharp(data).metadata();
       if (format !== 'jxl') assert.equal(m.format, names[format]);

@@ -304,9 +304,16 @@ const ERRORS: [string, ErrorCode, string][] = [
   [`zoom:1:x/${A}`, 'invalid_param', 'zoom'],
   [`mw:-1/${A}`, 'invalid_param', 'mw'],
   [`mh:x/${A}`, 'invalid_param', 'mh'],
-  [`mb:10000/${A}`, 'invalid_param', 'mb'],
-  [`fn:photo/${A}`, 'invalid_param', 'fn'],
-  [`raw:1/${A}`, 'invalid_param', 'raw'],
+  [`mb:lots/${A}`, 'invalid_param', 'mb'],
+  [`mb:-1/${A}`, 'invalid_param', 'mb'],
+  [`fq:jpeg/${A}`, 'invalid_param', 'fq'],
+  [`fq:jpeg:101/${A}`, 'invalid_param', 'fq'],
+  [`fq:doc:50/${A}`, 'invalid_param', 'fq'],
+  [`skp:doc/${A}`, 'invalid_param', 'skp'],
+  [`fn:photo:1:2/${A}`, 'invalid_param', 'fn'],
+  [`fn:!!:1/${A}`, 'invalid_param', 'fn'],
+  [`att:maybe/${A}`, 'invalid_param', 'att'],
+  [`raw:maybe/${A}`, 'invalid_param', 'raw'],
   [`msr:10/${A}`, 'invalid_param', 'msr'],
   [`exp:soon/${A}`, 'invalid_param', 'exp'],
   [`exp:1609448400/${A}`, 'not_found', 'exp'],
@@ -514,5 +521,54 @@ describe('presets and settings', () => {
     );
     assert.match(problems({ KINU_IMGPROXY_WATERMARK: '../logo.png' }), /KINU_IMGPROXY_WATERMARK/);
     assert.match(problems({ KINU_DIALECTS: 'native=/,imgproxy=/ip', KINU_IMGPROXY_KEY: 'zz' }), /KINU_IMGPROXY_KEY/);
+  });
+});
+
+// imgproxy's options/parser/apply.go (applyMaxBytesOption, applyFormatQualityOption, applySkipProcessingFormatsOption,
+// applyRawOption, applyFilenameOption) and processing/options.go's Quality(): q, then fq for the output format.
+describe('mb, fq, raw, skp, fn, att', () => {
+  test("mb is the Transform's byte budget, in the key", () => {
+    const t = parse(`/_/rs:fit:300:300/mb:20000/${A}`).transform!;
+    assert.equal(t.maxBytes, 20000);
+    assert.equal(parse(`/_/mb:0/${A}`).transform!.maxBytes, undefined, 'mb:0 is no budget');
+  });
+
+  test('fq: the quality of the format known at parse time, else a sorted list for the chosen format; q wins', () => {
+    assert.equal(parse(`/_/fq:jpeg:70:webp:60/${A}@webp`).transform!.quality, 60);
+    assert.deepEqual(parse(`/_/fq:jpeg:70:webp:60/${A}@webp`).transform, parse(`/_/q:60/${A}@webp`).transform);
+    const t = parse(`/_/fq:webp:60:jpg:70:heic:40/${A}`).transform!;
+    assert.equal(t.quality, undefined);
+    assert.deepEqual(t.formatQuality, [
+      ['jpeg', 70],
+      ['webp', 60],
+    ]);
+    const q = parse(`/_/fq:jpeg:70/q:50/${A}`).transform!;
+    assert.equal(q.quality, 50);
+    assert.equal(q.formatQuality, undefined);
+    assert.equal(parse(`/_/fq:png:70/${A}@jpg`).transform!.quality, undefined, 'another format: the default');
+  });
+
+  test("raw and skp (by the key's extension) give the original; skp of another format processes", () => {
+    assert.equal(parse(`/_/raw:1/rs:fit:10:10/${A}`).transform, null);
+    assert.equal(parse(`/_/skp:png:jpg/rs:fit:10:10/${A}`).transform, null);
+    assert.equal(parse(`/_/skp:jpeg/${A}`).transform, null, 'jpeg and jpg are one format');
+    assert.notEqual(parse(`/_/skp:png/${A}`).transform, null);
+    assert.notEqual(parse(`/_/raw:0/${A}`).transform, null);
+  });
+
+  test('raw under KINU_ORIGINALS=signed needs an imgproxy key', () => {
+    rejects(() => parse(`/_/raw:1/${A}`, { ...OPTS, originals: 'signed' }), 'originals_denied', 'raw');
+    const keyed = { ...OPTS, keys: ['6b6579'], salts: ['73616c74'], originals: 'signed' as const };
+    assert.equal(parse(signImgproxyPath(keyed, `raw:1/${A}`), keyed).transform, null);
+  });
+
+  test('fn and att: a per-request disposition outside the Transform (the key stays the same)', () => {
+    assert.equal(parse(`/_/rs:fit:9:9/${A}`).disposition, undefined);
+    const p = parse(`/_/fn:holiday/att:1/rs:fit:9:9/${A}`);
+    assert.deepEqual(p.disposition, { type: 'attachment', stem: 'holiday' });
+    assert.deepEqual(p.transform, parse(`/_/rs:fit:9:9/${A}`).transform);
+    assert.deepEqual(parse(`/_/att:1/${A}`).disposition, { type: 'attachment', stem: 'a' });
+    assert.deepEqual(parse(`/_/fn:${b64('café été')}:1/${A}`).disposition, { type: 'inline', stem: 'café été' });
+    assert.deepEqual(parse(`/_/fn:my%20file/${A}`).disposition, { type: 'inline', stem: 'my file' });
   });
 });

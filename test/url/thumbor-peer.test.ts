@@ -1452,6 +1452,150 @@ describe('tests/filters/test_watermark.py', () => {
   }
 });
 
+// thumbor/ext/filters/_equalize.c and _noise.c, compiled with gcc from thumbor's source (the Python glue left out)
+// and run on the 8×6 pattern: the bytes below are that C program's output, R, G, B row by row.
+const EQUALIZE_8X6 = [
+  0, 0, 255, 36, 0, 255, 72, 0, 255, 109, 0, 255, 145, 0, 255, 182, 0, 255, 218, 0, 255, 255, 0, 255, 0, 51, 255, 36,
+  51, 255, 72, 51, 255, 109, 51, 255, 145, 51, 255, 182, 51, 255, 218, 51, 255, 255, 51, 255, 0, 102, 255, 36, 102, 255,
+  72, 102, 255, 109, 102, 255, 145, 102, 255, 182, 102, 255, 218, 102, 255, 255, 102, 255, 0, 153, 255, 36, 153, 255,
+  72, 153, 255, 109, 153, 255, 145, 153, 255, 182, 153, 255, 218, 153, 255, 255, 153, 255, 0, 204, 255, 36, 204, 255,
+  72, 204, 255, 109, 204, 255, 145, 204, 255, 182, 204, 255, 218, 204, 255, 255, 204, 255, 0, 255, 255, 36, 255, 255,
+  72, 255, 255, 109, 255, 255, 145, 255, 255, 182, 255, 255, 218, 255, 255, 255, 255, 255,
+];
+// srandom(123) then random() per pixel (glibc), as tests/filters/test_noise.py's noise(200,123) runs.
+const NOISE_200_123_8X6 = [
+  93, 93, 189, 0, 0, 9, 46, 0, 69, 39, 0, 26, 125, 0, 75, 213, 31, 127, 255, 95, 191, 177, 0, 18, 0, 0, 22, 0, 0, 0, 0,
+  0, 20, 77, 19, 64, 167, 72, 117, 173, 42, 87, 235, 67, 112, 255, 132, 177, 9, 111, 105, 0, 9, 3, 19, 48, 42, 202, 195,
+  189, 172, 128, 122, 247, 167, 161, 218, 101, 95, 255, 193, 187, 76, 229, 172, 14, 131, 74, 89, 169, 112, 157, 201,
+  144, 101, 108, 51, 254, 225, 168, 204, 138, 81, 203, 101, 44, 85, 255, 181, 94, 255, 154, 4, 135, 27, 26, 121, 13,
+  135, 193, 85, 108, 130, 22, 158, 143, 35, 255, 220, 112, 80, 255, 176, 0, 170, 11, 157, 255, 180, 110, 255, 97, 153,
+  255, 103, 134, 207, 48, 153, 189, 30, 255, 255, 164,
+];
+
+describe('tests/filters: equalize and noise (thumbor/ext/filters/_equalize.c, _noise.c)', () => {
+  const rgb = (img: { data: Buffer; info: OutputInfo }) => [...img.data].filter((_, i) => i % img.info.channels < 3);
+
+  // Blue is one value (96): _equalize.c stops looking for minimums once red and green found theirs at 0, so
+  // blue's stays 0 and maps to 255 (a textbook equalisation would give 0 over 0).
+  peer(
+    'integration_tests/urls_helpers.py FILTERS equalize(): every byte as _equalize.c gives it',
+    undefined,
+    async () => {
+      const out = await get(`/th/unsafe/filters:equalize()/${await ensure(8, 6)}`);
+      assert.deepEqual([out.info.width, out.info.height], [8, 6]);
+      assert.deepEqual(rgb(out), EQUALIZE_8X6);
+    },
+  );
+
+  peer(
+    'tests/filters/test_noise.py test_noise_filter: noise(200,123), every byte as _noise.c gives it',
+    undefined,
+    async () => {
+      const out = await get(`/th/unsafe/filters:noise(200,123)/${await ensure(8, 6)}`);
+      assert.deepEqual(rgb(out), NOISE_200_123_8X6);
+    },
+  );
+
+  // thumbor without a seed goes on with the process's random state; kinu seeds from the URL, so it repeats.
+  peer(
+    'integration_tests/urls_helpers.py FILTERS noise(10): the same URL gives the same pixels',
+    undefined,
+    async () => {
+      const name = await ensure(64, 48);
+      const a = await get(`/th/unsafe/filters:noise(10)/${name}`);
+      const b = await get(`/th/unsafe/filters:noise(10)/${name}`);
+      assert.ok(a.data.equals(b.data), 'two answers to one URL differ');
+      const src = rawPattern(64, 48, false);
+      let moved = 0;
+      for (let p = 0; p < 64 * 48; p++) {
+        // One offset per pixel, -5…4, on all three channels (where none is clamped).
+        const d = a.data[p * 3 + 2]! - src[p * 3 + 2]!;
+        assert.ok(d >= -5 && d <= 4, `offset ${d} at pixel ${p}`);
+        if (d !== 0) moved++;
+      }
+      assert.ok(moved > 64 * 48 * 0.8, `only ${moved} pixels changed`);
+    },
+  );
+});
+
+describe('tests/handlers/test_base_handler_with_different_storage_config.py test_max_bytes', () => {
+  // thumbor asserts len(body) <= max_bytes; the noise makes the JPEG too large for the budget at quality 80.
+  peer('max_bytes(n): the JPEG fits n bytes where it did not, same size and format', undefined, async () => {
+    const name = await ensure(200, 150);
+    const url = (extra: string) => `/th/unsafe/filters:format(jpeg):noise(120,3)${extra}/${name}`;
+    const full = await app.inject({ url: url('') });
+    const budget = Math.floor(full.rawPayload.length / 2);
+    const res = await app.inject({ url: url(`:max_bytes(${budget})`) });
+    assert.equal(res.statusCode, 200, res.body.slice(0, 300));
+    assert.ok(res.rawPayload.length <= budget, `${res.rawPayload.length} bytes over the budget of ${budget}`);
+    const meta = await sharp(res.rawPayload).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 200, 150]);
+  });
+});
+
+describe('integration_tests/urls_helpers.py TRIMS: trim:bottom-right, and trim with CROPS', () => {
+  // 40×30 sources: the pattern inside a border in the bottom-right colour. `edge` has the border on the right
+  // (5 columns) and bottom (4 rows) only, so trim:top-left would cut nothing; `frame` has it on every side
+  // (3 columns left, 2 rows top too), so a crop lands elsewhere when measured before or after trimming.
+  const W = 40;
+  const H = 30;
+  const BORDER = [10, 20, 200];
+  const inner = (x: number, y: number) => [x * 6, y * 8, 96];
+  const draw = async (file: string, left: number, top: number) => {
+    const data = Buffer.alloc(W * H * 3);
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++)
+        data.set(x < left || y < top || x >= 35 || y >= 26 ? BORDER : inner(x, y), (y * W + x) * 3);
+    writeFileSync(
+      join(DIR, file),
+      await sharp(data, { raw: { width: W, height: H, channels: 3 } })
+        .png()
+        .toBuffer(),
+    );
+  };
+  const written = Promise.all([draw('trim-edge.png', 0, 0), draw('trim-frame.png', 3, 2)]);
+  /** The output must be the source's region `box` (left, top, right, bottom in the source's pixels). */
+  const region = async (url: string, box: Box) => {
+    await written;
+    const out = await get(url);
+    assert.deepEqual([out.info.width, out.info.height], [box[2] - box[0], box[3] - box[1]], url);
+    for (let y = box[1]; y < box[3]; y++)
+      for (let x = box[0]; x < box[2]; x++)
+        assert.deepEqual(pixel(out, x - box[0], y - box[1]).slice(0, 3), inner(x, y), `${url} at ${x},${y}`);
+  };
+
+  peer('trim:bottom-right: _bounding_box.c against the bottom-right pixel', undefined, () =>
+    region('/th/unsafe/trim:bottom-right/trim-edge.png', [0, 0, 35, 26]),
+  );
+  peer('trim:bottom-right:20: with a tolerance', undefined, () =>
+    region('/th/unsafe/trim:bottom-right:20/trim-frame.png', [3, 2, 35, 26]),
+  );
+  // context.py reads trim:10 as the corner "10", which _bounding_box.c takes as bottom-right (tolerance 0).
+  peer('trim:10: any corner but top-left is bottom-right', undefined, () =>
+    region('/th/unsafe/trim:10/trim-edge.png', [0, 0, 35, 26]),
+  );
+  // transformer.py trims, then moves the crop by the trim box and limits it to the trimmed image: the crop's
+  // corners are the untrimmed image's, cut to what trim keeps.
+  peer(
+    'trim:bottom-right with CROPS 10x10:100x100: the crop in untrimmed pixels, cut to what trim keeps',
+    undefined,
+    () => region('/th/unsafe/trim:bottom-right/10x10:100x100/trim-frame.png', [10, 10, 35, 26]),
+  );
+  peer('trim/2x1:20x25/ on the frame: a crop reaching into the cut border starts where trim kept', undefined, () =>
+    region('/th/unsafe/trim:bottom-right/2x1:20x25/trim-frame.png', [3, 2, 20, 25]),
+  );
+  // manual_crop skips a crop with nothing left inside: only the trim applies.
+  peer('trim:bottom-right/36x27:40x30/: a crop inside the cut border is skipped', undefined, () =>
+    region('/th/unsafe/trim:bottom-right/36x27:40x30/trim-frame.png', [3, 2, 35, 26]),
+  );
+  peer('trim:bottom-right/10x10:100x100/25x16/: the trimmed crop is then resized', undefined, async () => {
+    await written;
+    const out = await get('/th/unsafe/trim:bottom-right/10x10:100x100/25x16/trim-frame.png');
+    assert.deepEqual([out.info.width, out.info.height], [25, 16]);
+    assert.deepEqual(pixel(out, 0, 0).slice(0, 3), inner(10, 10));
+  });
+});
+
 // Runs last (node:test runs a file's tests in order): every case above has finished.
 test('match rate', () => {
   console.log(`# thumbor peer tables: ${matched} of ${total} cases match thumbor`);

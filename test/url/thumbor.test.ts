@@ -231,17 +231,17 @@ describe('refused, naming the part', () => {
     ],
     ['/unsafe/9000x0/a.jpg', 'invalid_param', 'width'],
     ['/unsafe/0x8193/a.jpg', 'invalid_param', 'height'],
-    ['/unsafe/trim:bottom-right:15/a.jpg', 'invalid_param', 'trim:bottom-right:15'],
-    ['/unsafe/trim:10/a.jpg', 'invalid_param', 'trim:10'],
     ['/unsafe/trim:top-left:300/a.jpg', 'invalid_param', 'trim:top-left:300'],
     ['/unsafe/trim::15/a.jpg', 'invalid_param', 'trim::15'],
-    ['/unsafe/trim/10x10:50x50/a.jpg', 'invalid_param', 'trim'],
     ['/unsafe/smart/300x200/a.jpg', 'invalid_param', '300x200'],
     ['/unsafe/300x200/fit-in/a.jpg', 'invalid_param', 'fit-in'],
     ['/unsafe/filters:quality(80)/smart/a.jpg', 'invalid_param', 'smart'],
     ['/unsafe/filters:quality(80/a.jpg', 'invalid_param', 'filters'],
     ['/unsafe/filters:quality(80)x/a.jpg', 'invalid_param', 'filters'],
-    ['/unsafe/filters:max_bytes(7500)/example.jpg', 'invalid_param', 'filter max_bytes'],
+    ['/unsafe/filters:max_bytes(-1)/example.jpg', 'invalid_param', 'filter max_bytes'],
+    ['/unsafe/filters:noise(-5)/a.jpg', 'invalid_param', 'filter noise'],
+    ['/unsafe/filters:noise(10,2147483648)/a.jpg', 'invalid_param', 'filter noise'],
+    ['/unsafe/filters:equalize(1)/a.jpg', 'invalid_param', 'filter equalize'],
     ['/unsafe/filters:cover()/a.gif', 'invalid_param', 'filter cover'],
     ['/unsafe/filters:quality(0)/a.jpg', 'invalid_param', 'filter quality'],
     ['/unsafe/filters:quality(101)/a.jpg', 'invalid_param', 'filter quality'],
@@ -315,6 +315,54 @@ describe('what thumbor ignores, kinu ignores (tests/filters/test_rotate.py, test
   test('focal boxes become FocalPoint.from_square centres weighted by area (test_focal_filter_valid)', () => {
     const g = parseThumbor('/unsafe/300x200/filters:focal(146x156:279x208)/a.jpg', UNSIGNED).transform!.thumbor!;
     assert.deepEqual(g.points, [[212, 182, 133 * 52]]);
+  });
+});
+
+describe('trim corners, trim with a crop, equalize, noise, max_bytes', () => {
+  const t = (url: string) => parseThumbor(url, UNSIGNED).transform!;
+
+  // tests/test_context.py test_can_get_params_with_trim_with_custom_pos; context.py splits trim on ':'.
+  test('trim:bottom-right:10 is the bottom-right corner; trim:10 too, with tolerance 0', () => {
+    assert.deepEqual(
+      [t('/unsafe/trim:bottom-right:10/a.jpg').trimCorner, t('/unsafe/trim:bottom-right:10/a.jpg').trim],
+      ['bottom-right', 10],
+    );
+    assert.deepEqual([t('/unsafe/trim:10/a.jpg').trimCorner, t('/unsafe/trim:10/a.jpg').trim], ['bottom-right', 0]);
+    assert.equal(t('/unsafe/trim:top-left:10/a.jpg').trimCorner, undefined);
+  });
+
+  test('a manual crop with trim is marked as measured on the untrimmed image; without trim it is not', () => {
+    const both = t('/unsafe/trim/10x10:50x50/a.jpg');
+    assert.deepEqual([both.crop, both.cropUntrimmed], [{ x: 10, y: 10, width: 40, height: 40 }, true]);
+    assert.equal(t('/unsafe/10x10:50x50/a.jpg').cropUntrimmed, undefined);
+  });
+
+  test('equalize() and noise() keep their place among the pixel filters', () => {
+    assert.deepEqual(t('/unsafe/filters:brightness(5):equalize():noise(20,7)/a.jpg').adjust, [
+      { op: 'brightness', value: 5 },
+      { op: 'equalize' },
+      { op: 'noise', amount: 20, seed: 7 },
+    ]);
+    // _noise.c does nothing for an amount of 0.
+    assert.equal(parseThumbor('/unsafe/filters:noise(0)/a.jpg', UNSIGNED).transform?.adjust, undefined);
+  });
+
+  test('noise() without a seed is seeded from the URL path: the same path, the same seed; another path, another', () => {
+    const seed = (url: string) => (t(url).adjust![0] as { seed: number }).seed;
+    const a = seed('/unsafe/filters:noise(20)/a.jpg');
+    assert.ok(a >= 1 && a <= 2147483647);
+    assert.equal(seed('/unsafe/filters:noise(20)/a.jpg?x=1'), a);
+    assert.notEqual(seed('/unsafe/filters:noise(20)/b.jpg'), a);
+    assert.notEqual(
+      canonicalKey(t('/unsafe/filters:noise(20)/a.jpg')),
+      canonicalKey(t('/unsafe/filters:noise(20)/b.jpg')),
+    );
+  });
+
+  // tests/handlers/test_base_handler_with_different_storage_config.py test_max_bytes: max_bytes(35000).
+  test('max_bytes(n) is the canonical byte budget; max_bytes(0) is none', () => {
+    assert.equal(t('/unsafe/filters:max_bytes(35000)/a.jpg').maxBytes, 35000);
+    assert.equal(parseThumbor('/unsafe/filters:max_bytes(0)/a.jpg', UNSIGNED).transform?.maxBytes, undefined);
   });
 });
 

@@ -1,9 +1,12 @@
 import type { Adjustment } from '../../transform.ts';
+import { equalize } from './equalize.ts';
+import { noise } from './noise.ts';
 import type { Step } from './step.ts';
 
-// thumbor's pixel filters (thumbor/ext/filters/_brightness.c, _contrast.c, _rgb.c, _saturation.c, _convolution.c)
-// on the resized pixels, in the URL's order, with their C arithmetic: integer deltas truncated toward zero,
-// results clamped to 0–255, saturation in single precision. Alpha is left alone but by convolution.
+// thumbor's pixel filters (thumbor/ext/filters/_brightness.c, _contrast.c, _rgb.c, _saturation.c, _convolution.c;
+// _equalize.c and _noise.c in equalize.ts and noise.ts) on the resized pixels, in the URL's order, with their C
+// arithmetic: integer deltas truncated toward zero, results clamped to 0–255, saturation in single precision.
+// Alpha is left alone but by convolution.
 export const adjust: Step = {
   name: 'adjust',
   applies: (plan) => plan.transform.adjust !== undefined,
@@ -11,14 +14,19 @@ export const adjust: Step = {
     const { data, info } = await img.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     const ch = info.channels;
     const pageHeight = info.pageHeight !== undefined && info.pageHeight < info.height ? info.pageHeight : undefined;
+    // thumbor runs a filter on each frame of an animation by itself.
+    const fh = pageHeight ?? info.height;
+    const bytes = info.width * fh * ch;
+    const frames = (run: (frame: Buffer) => void) => {
+      for (let o = 0; o < data.length; o += bytes) run(data.subarray(o, o + bytes));
+    };
     for (const a of plan.transform.adjust!) {
-      if (a.op !== 'convolution') apply(data, ch, a);
-      else {
-        // Edges repeat the border pixel, per frame of an animation.
-        const fh = pageHeight ?? info.height;
-        const bytes = info.width * fh * ch;
-        for (let o = 0; o < data.length; o += bytes) convolve(data.subarray(o, o + bytes), info.width, fh, ch, a);
-      }
+      // Edges repeat the border pixel, per frame.
+      if (a.op === 'convolution') frames((d) => convolve(d, info.width, fh, ch, a));
+      else if (a.op === 'equalize') frames((d) => equalize(d, ch));
+      // Each frame starts from srandom(seed) again, as thumbor reseeds for each frame engine.
+      else if (a.op === 'noise') frames((d) => noise(d, ch, a.amount, a.seed));
+      else apply(data, ch, a);
     }
     return ctx.load(data, { width: info.width, height: info.height, channels: ch, pageHeight });
   },
@@ -26,7 +34,7 @@ export const adjust: Step = {
 
 const clamp = (c: number) => Math.min(255, Math.max(0, c));
 
-function apply(data: Buffer, ch: number, a: Exclude<Adjustment, { op: 'convolution' }>): void {
+function apply(data: Buffer, ch: number, a: Exclude<Adjustment, { op: 'convolution' | 'equalize' | 'noise' }>): void {
   if (a.op === 'saturation') {
     const change = Math.fround(a.value);
     for (let i = 0; i + 2 < data.length; i += ch) {
@@ -84,7 +92,11 @@ function convolve(
   }
 }
 
-function channel(a: Exclude<Adjustment, { op: 'saturation' | 'convolution' }>, c: number, v: number): number {
+function channel(
+  a: Exclude<Adjustment, { op: 'saturation' | 'convolution' | 'equalize' | 'noise' }>,
+  c: number,
+  v: number,
+): number {
   switch (a.op) {
     case 'brightness':
       return v + Math.trunc((255 * a.value) / 100);

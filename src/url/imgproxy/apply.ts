@@ -71,7 +71,25 @@ export function toKinu(s: State, o: ApplyOptions): Transform {
       : s,
     o,
   );
-  return geometry ? { ...base, imgproxy: geometry } : base;
+  const withGeometry = geometry ? { ...base, imgproxy: geometry } : base;
+  return { ...withGeometry, ...encoding(s) };
+}
+
+/**
+ * `mb` and `fq`. A quality is explicit when `q` or the format is known here (fq then folds into the native
+ * `q`, keeping the native twin's cache entry); otherwise the per-format list waits for the chosen format.
+ */
+function encoding(s: State): Partial<Pick<Transform, 'maxBytes' | 'formatQuality' | 'quality'>> {
+  const out: Partial<Pick<Transform, 'maxBytes' | 'formatQuality' | 'quality'>> = {};
+  if (s.maxBytes > 0) out.maxBytes = s.maxBytes;
+  const fq = [...s.formatQuality].filter(([, q]) => q > 0);
+  if (s.quality === 0 && fq.length > 0) {
+    if (s.format !== undefined) {
+      const q = s.formatQuality.get(s.format);
+      if (q) out.quality = q;
+    } else out.formatQuality = fq.sort(([a], [b]) => (a < b ? -1 : 1));
+  }
+  return out;
 }
 
 const compassOffsets = (g: IpGravity) => g.type !== 'sm' && g.type !== 'fp' && (g.x !== 0 || g.y !== 0);

@@ -3,6 +3,7 @@
 // apply.ts State → Transform, sign.ts signatures. How each option maps, and what is refused: README
 // "Migrating from imgproxy".
 import { KinuError } from '../../errors.ts';
+import { formatOfExtension } from '../../formats.ts';
 import type { ParsedRequest } from '../native.ts';
 import { toKinu, type ApplyOptions } from './apply.ts';
 import {
@@ -14,6 +15,7 @@ import {
   RESIZING_TYPES,
   type Ctx,
   type ImgproxyPresets,
+  type State,
 } from './options.ts';
 import { applyPreset } from './presets.ts';
 import { verifyImgproxySignature, type ImgproxyKeys } from './sign.ts';
@@ -28,6 +30,8 @@ export interface ImgproxyDialectOptions extends ImgproxyKeys, SourceOptions, App
   readonly prefix: string;
   /** imgproxy-syntax presets (KINU_IMGPROXY_PRESETS); `default` applies to every URL, as in imgproxy. */
   readonly presets: ImgproxyPresets;
+  /** KINU_ORIGINALS, for `raw` and `skp` (default allow). */
+  readonly originals?: 'allow' | 'signed' | 'deny';
   /** Clock for `expires`, in ms since the epoch (default Date.now). */
   readonly now?: () => number;
 }
@@ -74,7 +78,34 @@ export function parseImgproxy(rawUrl: string, o: ImgproxyDialectOptions): Parsed
     }
   }
   const key = resolveSource(source, o);
-  return { key, transform: toKinu(s, o) };
+  const disposition = dispositionOf(s, key);
+  if (s.raw || isSkipped(s, key)) {
+    // imgproxy streams such a source untouched; kinu's KINU_ORIGINALS still decides whether originals are served
+    // (`deny` is refused by the route; `signed` needs this URL to be signed with an imgproxy key).
+    if (o.originals === 'signed' && o.keys.length === 0)
+      throw new KinuError(
+        'originals_denied',
+        `${s.raw ? 'raw' : 'skp'}: originals are served only to signed URLs (KINU_ORIGINALS=signed) and no KINU_IMGPROXY_KEY is set`,
+      );
+    return { key, transform: null, disposition };
+  }
+  return { key, transform: toKinu(s, o), disposition };
+}
+
+/** skp by the key's file extension: kinu decides before reading the source, imgproxy after sniffing it. */
+function isSkipped(s: State, key: string): boolean {
+  const dot = key.lastIndexOf('.');
+  const f = dot < 0 || s.skip.length === 0 ? undefined : formatOfExtension(key.slice(dot + 1));
+  return f !== undefined && s.skip.includes(f);
+}
+
+/** As imgproxy's ContentDispositionValue: `fn`, else the source's file name without its extension, else `image`. */
+function dispositionOf(s: State, key: string): ParsedRequest['disposition'] {
+  if (s.filename === undefined && !s.attachment) return undefined;
+  const base = key.slice(key.lastIndexOf('/') + 1);
+  const dot = base.lastIndexOf('.');
+  const stem = s.filename || (dot < 0 ? base : base.slice(0, dot)) || 'image';
+  return { type: s.attachment ? 'attachment' : 'inline', stem };
 }
 
 function checkSignature(signature: string, path: string, o: ImgproxyDialectOptions): void {

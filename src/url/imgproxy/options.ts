@@ -1,7 +1,7 @@
 // imgproxy's processing options: each name and alias, its argument parser, and what it sets in the State
 // that apply.ts turns into a Transform. Options apply left to right, a preset where it stands.
 import { clip, KinuError, quoted } from '../../errors.ts';
-import { MAX_SIDE, outputNamed, type OutputFormat } from '../../formats.ts';
+import { formatNamed, MAX_SIDE, outputNamed, type FormatName, type OutputFormat } from '../../formats.ts';
 import type { Gravity, Rgba } from '../../transform.ts';
 
 export interface ImgproxyOption {
@@ -87,6 +87,18 @@ export interface State {
   zoom: [number, number];
   minWidth: number;
   minHeight: number;
+  /** `mb`: 0 = no budget. */
+  maxBytes: number;
+  /** `fq`: quality per output format, for when `q` is unset. */
+  formatQuality: Map<OutputFormat, number>;
+  /** `raw`: the source is served untouched. */
+  raw: boolean;
+  /** `skp`: source formats served untouched. */
+  skip: FormatName[];
+  /** `fn`: the Content-Disposition filename without its extension. */
+  filename: string | undefined;
+  /** `att`: Content-Disposition `attachment` instead of `inline`. */
+  attachment: boolean;
 }
 
 export function initialState(): State {
@@ -117,6 +129,12 @@ export function initialState(): State {
     zoom: [1, 1],
     minWidth: 0,
     minHeight: 0,
+    maxBytes: 0,
+    formatQuality: new Map(),
+    raw: false,
+    skip: [],
+    filename: undefined,
+    attachment: false,
   };
 }
 
@@ -445,6 +463,73 @@ const APPLY: readonly [readonly string[], Apply][] = [
       s.minHeight = int('', args[0]!, 0, MAX_SIDE);
     },
   ],
+  [
+    ['max_bytes', 'mb'],
+    (s, args) => {
+      maxArgs(args, 1);
+      s.maxBytes = int('', args[0]!, 0, 1e9);
+    },
+  ],
+  [
+    ['format_quality', 'fq'],
+    (s, args) => {
+      if (args.length % 2 !== 0) throw new ArgError(`expected format:quality pairs, got ${shown(args.join(':'))}`);
+      for (let i = 0; i < args.length; i += 2) {
+        const name = args[i]!.toLowerCase();
+        if (!IMGPROXY_FORMATS.includes(name))
+          throw new ArgError(`expected ${or(IMGPROXY_FORMATS)}, got ${shown(args[i]!)}`);
+        const q = int(`${name}: `, args[i + 1]!, 0, 100);
+        // A format kinu cannot write is never the output: its quality can never apply.
+        const f = outputNamed(name);
+        if (f) s.formatQuality.set(f, q);
+      }
+    },
+  ],
+  [
+    ['raw'],
+    (s, args) => {
+      maxArgs(args, 1);
+      s.raw = bool('', args[0]!);
+    },
+  ],
+  [
+    ['skip_processing', 'skp'],
+    (s, args) => {
+      for (const raw of args) {
+        const name = raw.toLowerCase();
+        const f = IMGPROXY_FORMATS.includes(name) ? formatNamed(name) : undefined;
+        if (!f) throw new ArgError(`expected ${or(IMGPROXY_FORMATS)}, got ${shown(raw)}`);
+        if (!s.skip.includes(f)) s.skip.push(f);
+      }
+    },
+  ],
+  [
+    ['filename', 'fn'],
+    (s, args) => {
+      maxArgs(args, 2);
+      const [name = '', encoded] = args;
+      // imgproxy's fn:<base64url>:1 (its parseBase64String: URL-safe alphabet, padding optional).
+      if (encoded && bool('encoded: ', encoded)) {
+        const b64 = name.replace(/=+$/, '');
+        if (!/^[A-Za-z0-9_-]*$/.test(b64) || b64.length % 4 === 1)
+          throw new ArgError(`expected a base64url filename after encoded=1, got ${shown(name)}`);
+        s.filename = Buffer.from(b64, 'base64url').toString('utf8');
+      } else {
+        try {
+          s.filename = decodeURIComponent(name);
+        } catch {
+          throw new ArgError(`malformed percent-encoding in ${shown(name)}`);
+        }
+      }
+    },
+  ],
+  [
+    ['return_attachment', 'att'],
+    (s, args) => {
+      maxArgs(args, 1);
+      s.attachment = bool('', args[0]!);
+    },
+  ],
   [['cachebuster', 'cb'], (_s, args) => maxArgs(args, 1)],
   [
     ['expires', 'exp'],
@@ -467,10 +552,6 @@ const APPLY: readonly [readonly string[], Apply][] = [
 
 /** imgproxy options kinu knows but does not support, with the reason given in the 400. */
 const UNSUPPORTED: readonly [readonly string[], string][] = [
-  [['format_quality', 'fq'], 'use quality (q) for the format asked for'],
-  [['max_bytes', 'mb'], 'kinu does not re-encode to a byte budget'],
-  [['skip_processing', 'skp', 'raw'], 'ask the native dialect for the key without params to get the original bytes'],
-  [['filename', 'fn', 'return_attachment', 'att'], 'kinu sends no Content-Disposition'],
   [
     ['keep_copyright', 'kcr', 'strip_color_profile', 'scp', 'preserve_hdr', 'ph', 'enforce_thumbnail', 'eth'],
     'kinu strips all metadata, converts to sRGB and always decodes the full image',
