@@ -160,6 +160,10 @@ export interface Transform {
   trim: number | undefined;
   /** The corner whose colour trim cuts away (thumbor's trim:bottom-right); undefined: the top-left pixel. */
   trimCorner: 'bottom-right' | undefined;
+  /** r, g, b trim cuts away instead of a corner's (imgproxy's trim colour); an array for canonicalKey. */
+  trimColour: readonly [number, number, number] | undefined;
+  /** imgproxy's equal_hor/equal_ver: left and right (top and bottom) lose the same, the smaller of the two cuts. */
+  trimEqual: readonly [hor: boolean, ver: boolean] | undefined;
   /** `crop` is in the untrimmed image's pixels and cut to what trim keeps (thumbor trims, then shifts its crop). */
   cropUntrimmed: true | undefined;
   pad: [number, number, number, number] | undefined;
@@ -208,6 +212,8 @@ export const IDENTITY: Readonly<Transform> = Object.freeze<Transform>({
   animated: true,
   trim: undefined,
   trimCorner: undefined,
+  trimColour: undefined,
+  trimEqual: undefined,
   cropUntrimmed: undefined,
   pad: undefined,
   watermark: undefined,

@@ -132,7 +132,7 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
           frames: 1,
           wholeImage: false,
         }).bytes +
-        src.width * src.height * (t.trimCorner ? 12 : 8); // a corner but top-left: decoded once more to read it
+        src.width * src.height * (t.trimCorner || t.trimEqual ? 12 : 8); // decoded once more to read a corner or to even the cuts
       if (trimBytes > (opts.limits.memoryBytes ?? Infinity)) {
         throw new KinuError(
           'too_many_pixels',

@@ -173,6 +173,62 @@ describe("gravity is placed in the output's orientation, as imgproxy does", () =
   });
 });
 
+// imgproxy's vips/vips.c vips_trim: the colour given (else the top-left pixel's), and equal_hor/equal_ver cutting
+// both opposite sides by the smaller of their two cuts.
+describe('trim colour and equal_hor/equal_ver, decoded', () => {
+  // 120×80 white, a red block at x 10–99, y 5–64 (cuts: left 10, right 20, top 5, bottom 15), blue inside it.
+  const dir = tempDir();
+  before(async () => {
+    const block = (w: number, h: number, r: number, b: number) =>
+      sharp({ create: { width: w, height: h, channels: 3, background: { r, g: 0, b } } })
+        .png()
+        .toBuffer();
+    await sharp({ create: { width: 120, height: 80, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+      .composite([
+        { input: await block(90, 60, 255, 0), left: 10, top: 5 },
+        { input: await block(30, 20, 0, 255), left: 40, top: 25 },
+      ])
+      .png()
+      .toFile(join(dir, 'framed.png'));
+  });
+  const { app } = testServer({ KINU_SOURCE: dir, KINU_DIALECTS: 'imgproxy=/' });
+  after(() => app.close());
+
+  const get = async (options: string) => {
+    const res = await app.inject({ url: `/_/${options}/plain/local:///framed.png@png` });
+    assert.equal(res.statusCode, 200, res.body);
+    const { data, info } = await sharp(res.rawPayload).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const at = (x: number, y: number) => {
+      const i = (y * info.width + x) * 3;
+      return [data[i], data[i + 1], data[i + 2]].join(',');
+    };
+    return { size: `${info.width}×${info.height}`, at };
+  };
+  const WHITE = '255,255,255';
+  const RED = '255,0,0';
+
+  test('a colour trims exactly that border; a colour that no border has cuts nothing', async () => {
+    const white = await get('t:10:ffffff');
+    assert.equal(white.size, '90×60');
+    assert.deepEqual([white.at(0, 0), white.at(89, 59), white.at(45, 30)], [RED, RED, '0,0,255']);
+    assert.equal((await get('t:10:fff')).size, '90×60');
+    assert.equal((await get('t:10:0000ff')).size, '120×80', 'the border is not blue: nothing is cut');
+    assert.equal((await get('t:10:00ff00')).size, '120×80');
+  });
+
+  test('equal_hor cuts left and right by the smaller cut (10), equal_ver top and bottom (5)', async () => {
+    const hor = await get('t:10::1');
+    assert.equal(hor.size, '100×60');
+    assert.deepEqual([hor.at(0, 30), hor.at(89, 30), hor.at(90, 30), hor.at(99, 30)], [RED, RED, WHITE, WHITE]);
+    const ver = await get('t:10:::1');
+    assert.equal(ver.size, '90×70');
+    assert.deepEqual([ver.at(45, 0), ver.at(45, 59), ver.at(45, 60), ver.at(45, 69)], [RED, RED, WHITE, WHITE]);
+    const both = await get('t:10:ffffff:1:1');
+    assert.equal(both.size, '100×70');
+    assert.deepEqual([both.at(0, 0), both.at(99, 69)], [RED, WHITE]);
+  });
+});
+
 // imgproxy's processing/save_fit_bytes.go, httpheaders/cdv.go (and cdv_test.go's strings), and skip_processing.
 describe('mb, fq, fn/att, raw and skp over HTTP', () => {
   const { app } = testServer({ KINU_DIALECTS: 'native=/,imgproxy=/ip' });

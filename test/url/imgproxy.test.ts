@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { rejectsKinu as rejects } from '../helpers.ts';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import type { KinuError, ErrorCode } from '../../src/errors.ts';
-import type { ImgproxyGeometry, Transform } from '../../src/transform.ts';
+import { canonicalKey, type ImgproxyGeometry, type Transform } from '../../src/transform.ts';
 import { parseImgproxy, parseImgproxyPresets, type ImgproxyDialectOptions } from '../../src/url/imgproxy/index.ts';
 import { imgproxySignature, signImgproxyPath, verifyImgproxySignature } from '../../src/url/imgproxy/sign.ts';
 import { parseNative } from '../../src/url/native.ts';
@@ -269,8 +269,10 @@ const ERRORS: [string, ErrorCode, string][] = [
   [`c:100:100:sm/${A}`, 'invalid_param', 'c'],
   [`c:100:100:nowe/rot:90/${A}`, 'invalid_param', 'c'],
   [`c:/${A}`, 'invalid_param', 'c'],
-  [`t:10:ffffff/${A}`, 'invalid_param', 't'],
-  [`t:10::1/${A}`, 'invalid_param', 't'],
+  [`t:10:fffff/${A}`, 'invalid_param', 't'],
+  [`t:10:red/${A}`, 'invalid_param', 't'],
+  [`t:10::maybe/${A}`, 'invalid_param', 't'],
+  [`t:10::1:1:1/${A}`, 'invalid_param', 't'],
   [`t:300/${A}`, 'invalid_param', 't'],
   [`pd:5000/${A}`, 'invalid_param', 'pd'],
   [`pd:1:2:3:4:5/${A}`, 'invalid_param', 'pd'],
@@ -521,6 +523,31 @@ describe('presets and settings', () => {
     );
     assert.match(problems({ KINU_IMGPROXY_WATERMARK: '../logo.png' }), /KINU_IMGPROXY_WATERMARK/);
     assert.match(problems({ KINU_DIALECTS: 'native=/,imgproxy=/ip', KINU_IMGPROXY_KEY: 'zz' }), /KINU_IMGPROXY_KEY/);
+  });
+});
+
+// imgproxy's options/parser/apply.go applyTrimOption and vips/vips.c vips_trim: threshold, hex colour, equal_hor/ver.
+describe('trim colour and equal_hor/equal_ver', () => {
+  const t = (opts: string) => parse(`/_/${opts}/${A}`).transform!;
+  test('the colour is r, g, b (RGB or RRGGBB); equal_* a pair; both in the key; absent without a threshold', () => {
+    assert.deepEqual(t('t:10:ff8000').trimColour, [255, 128, 0]);
+    assert.deepEqual(t('trim:10:f80').trimColour, [255, 136, 0]);
+    assert.deepEqual(t('t:10::1').trimEqual, [true, false]);
+    assert.deepEqual(t('t:10:::t').trimEqual, [false, true]);
+    assert.equal(t('t:10::0:false').trimEqual, undefined);
+    assert.equal(t('t:10').trimColour, undefined);
+    assert.equal(t('t::ff0000:1:1').trim, undefined, 'trim without a threshold is off');
+    assert.equal(t('t::ff0000:1:1').trimColour, undefined);
+    assert.equal(t('t::ff0000:1:1').trimEqual, undefined);
+    const keys = ['t:10', 't:10:ffffff', 't:10:000000', 't:10::1', 't:10:::1', 't:10::1:1'].map((o) =>
+      canonicalKey(t(o)),
+    );
+    assert.equal(new Set(keys).size, keys.length, keys.join('\n'));
+    assert.deepEqual(t('t:10::0:0'), nativeTransform('trim=10'), 'no colour nor equal_*: the native trim');
+  });
+  test('a later trim without a colour drops the earlier one; equal_* left empty keep theirs (a preset)', () => {
+    assert.equal(t('t:10:ffffff/t:5').trimColour, undefined);
+    assert.deepEqual(t('t:10::1/t:5').trimEqual, [true, false]);
   });
 });
 

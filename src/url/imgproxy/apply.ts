@@ -72,7 +72,16 @@ export function toKinu(s: State, o: ApplyOptions): Transform {
     o,
   );
   const withGeometry = geometry ? { ...base, imgproxy: geometry } : base;
-  return { ...withGeometry, ...encoding(s) };
+  return { ...withGeometry, ...trimming(s), ...encoding(s) };
+}
+
+/** `trim`'s colour and equal_* (outside the native grammar, which trims against the top-left pixel only). */
+function trimming(s: State): Partial<Pick<Transform, 'trimColour' | 'trimEqual'>> {
+  if (s.trim === undefined) return {};
+  const out: Partial<Pick<Transform, 'trimColour' | 'trimEqual'>> = {};
+  if (s.trimColour) out.trimColour = s.trimColour;
+  if (s.trimEqual[0] || s.trimEqual[1]) out.trimEqual = s.trimEqual;
+  return out;
 }
 
 /**

@@ -59,6 +59,13 @@ const NOT_IMAGES = ['pdf', 'mp4'];
 const WRITABLE = IMGPROXY_FORMATS.filter((n) => outputNamed(n) !== undefined);
 /** One spelling per output format, for "choose …". */
 const CHOICES = WRITABLE.filter((n, i) => WRITABLE.findIndex((m) => outputNamed(m) === outputNamed(n)) === i);
+/** imgproxy's hex colour (vips/color/color.go RGBFromHex): RGB or RRGGBB. */
+function hexColour(raw: string): [number, number, number] | undefined {
+  if (!/^([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/.test(raw)) return undefined;
+  const hex = raw.length === 3 ? [...raw].map((c) => c + c).join('') : raw;
+  return [parseInt(hex.slice(0, 2), 16), parseInt(hex.slice(2, 4), 16), parseInt(hex.slice(4, 6), 16)];
+}
+
 const or = (names: readonly string[]) => `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
 
 export interface State {
@@ -73,6 +80,10 @@ export interface State {
   gravity: { g: IpGravity; by: string };
   crop: { w: number; h: number; gravity: IpGravity | undefined; by: string } | undefined;
   trim: number | undefined;
+  /** `trim`'s colour (r, g, b); undefined: the top-left pixel's. */
+  trimColour: [number, number, number] | undefined;
+  /** `trim`'s equal_hor, equal_ver. */
+  trimEqual: [boolean, boolean];
   padding: [number, number, number, number] | undefined;
   rotate: 0 | 90 | 180 | 270;
   flipH: boolean;
@@ -115,6 +126,8 @@ export function initialState(): State {
     gravity: { g: centre, by: 'g' },
     crop: undefined,
     trim: undefined,
+    trimColour: undefined,
+    trimEqual: [false, false],
     padding: undefined,
     rotate: 0,
     flipH: false,
@@ -311,10 +324,16 @@ const APPLY: readonly [readonly string[], Apply][] = [
       maxArgs(args, 4);
       const [threshold, colour, equalHor, equalVer] = args;
       s.trim = threshold ? int('threshold: ', threshold, 0, 255) : undefined;
-      if (colour) throw new ArgError('colour: not supported; kinu trims the colour of the top-left pixel');
-      if ((equalHor && bool('equal_hor: ', equalHor)) || (equalVer && bool('equal_ver: ', equalVer))) {
-        throw new ArgError('equal_hor/equal_ver: not supported; kinu trims each side on its own');
-      }
+      if (colour) {
+        const c = hexColour(colour);
+        if (!c) throw new ArgError(`colour: expected a hex colour (RGB or RRGGBB), got ${shown(colour)}`);
+        s.trimColour = c;
+      } else s.trimColour = undefined;
+      // As imgproxy's parser: an empty equal_* keeps what an earlier trim (a preset) set.
+      s.trimEqual = [
+        equalHor ? bool('equal_hor: ', equalHor) : s.trimEqual[0],
+        equalVer ? bool('equal_ver: ', equalVer) : s.trimEqual[1],
+      ];
     },
   ],
   [
@@ -357,14 +376,9 @@ const APPLY: readonly [readonly string[], Apply][] = [
     ['background', 'bg'],
     (s, args) => {
       if (args.length === 1 && args[0] === '') s.background = undefined;
-      else if (args.length === 1 && /^([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/.test(args[0]!)) {
-        const hex = args[0]!.length === 3 ? [...args[0]!].map((c) => c + c).join('') : args[0]!;
-        s.background = {
-          r: parseInt(hex.slice(0, 2), 16),
-          g: parseInt(hex.slice(2, 4), 16),
-          b: parseInt(hex.slice(4, 6), 16),
-          alpha: 1,
-        };
+      else if (args.length === 1 && hexColour(args[0]!)) {
+        const [r, g, b] = hexColour(args[0]!)!;
+        s.background = { r, g, b, alpha: 1 };
       } else if (args.length === 3) {
         s.background = {
           r: int('R: ', args[0]!, 0, 255),
