@@ -4,7 +4,7 @@ import sharp, { type Metadata } from 'sharp';
 import { KinuError } from '../errors.ts';
 import { FORMAT_TABLE, sourceFormat, type FormatName } from '../formats.ts';
 import { estimateCost } from './cost.ts';
-import { checkLimits, type Limits } from './plan.ts';
+import { checkLimits, type Limits, type SourceInfo } from './plan.ts';
 import { checkPngCrc } from './png-crc.ts';
 import { foreignHeader, foreignSourceInfo, sniffForeign, toSharpInput } from './foreign/index.ts';
 import { sourceInfo } from './pipeline.ts';
@@ -64,21 +64,7 @@ export async function inspectImage(
   }
   const kind = FORMAT_TABLE[name];
   checkLimits(src, limits);
-  // The proof decode holds what the source's decoder holds: uploads take their share of the memory budget too.
-  await opts.reserve?.(
-    estimateCost({
-      sourceFormat: src.format,
-      sourceWidth: src.width,
-      sourceHeight: src.height,
-      sourceLayout: src.layout,
-      inputBytes: input.length,
-      format: 'png',
-      width: 64,
-      height: 64,
-      frames: src.frames,
-      wholeImage: false,
-    }).bytes,
-  );
+  await opts.reserve?.(proofCost(src, input.length));
   if (format === 'png') checkPngCrc(input);
   try {
     // Every row of every frame is decoded, as delivery would, so a truncated body fails here and not later;
@@ -126,20 +112,7 @@ async function inspectForeign(
   const header = await foreignHeader(input, fo);
   const src = foreignSourceInfo(header, input.length);
   checkLimits(src, limits);
-  await opts.reserve?.(
-    estimateCost({
-      sourceFormat: src.format,
-      sourceWidth: src.width,
-      sourceHeight: src.height,
-      sourceLayout: src.layout,
-      inputBytes: input.length,
-      format: 'png',
-      width: 64,
-      height: 64,
-      frames: src.frames,
-      wholeImage: false,
-    }).bytes,
-  );
+  await opts.reserve?.(proofCost(src, input.length));
   const carrier = await toSharpInput(input, { ...fo, expect: src });
   const kind = FORMAT_TABLE[sourceFormat(src.format)!];
   return {
@@ -157,4 +130,20 @@ async function inspectForeign(
     hasIcc: carrier.hasIcc,
     bitDepth: header.bitDepth,
   };
+}
+
+/** The proof decode holds what the source's decoder holds: uploads take their share of the memory budget too. */
+function proofCost(src: SourceInfo, inputBytes: number): number {
+  return estimateCost({
+    sourceFormat: src.format,
+    sourceWidth: src.width,
+    sourceHeight: src.height,
+    sourceLayout: src.layout,
+    inputBytes,
+    format: 'png',
+    width: 64,
+    height: 64,
+    frames: src.frames,
+    wholeImage: false,
+  }).bytes;
 }

@@ -5,7 +5,7 @@ import { KinuError } from '../errors.ts';
 import { FORMAT_TABLE, formatOfMetadata, type OutputFormat } from '../formats.ts';
 import type { Transform } from '../transform.ts';
 import type { AcceptClass } from './negotiate.ts';
-import { checkLimits, makePlan, type Limits, type SourceInfo } from './plan.ts';
+import { animationTiming, checkLimits, makePlan, type Limits, type SourceInfo } from './plan.ts';
 import { estimateCost, formatBytes } from './cost.ts';
 import type { HeaderMemo } from './header-memo.ts';
 import { checkPngCrc } from './png-crc.ts';
@@ -90,19 +90,16 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
       signal: opts.signal,
       settings: opts.limits.foreign,
     };
-    let src: SourceInfo;
-    if (foreign) src = foreignSourceInfo(await foreignHeader(input, foreignOpts), input.length);
-    else {
-      const known = opts.header?.memo.get(opts.header.id, input.length);
-      if (known) src = known;
-      else {
-        const meta = await sharp(input, { limitInputPixels: false }).metadata();
-        const info = { ...sourceInfo(meta), bytes: input.length };
-        opts.header?.memo.set(opts.header.id, info);
-        src = info;
-      }
-      if (src.format === 'png') checkPngCrc(input);
+    // A foreign header is read in a codec thread: remembered like sharp's, it costs that round trip once.
+    let src = opts.header?.memo.get(opts.header.id, input.length);
+    if (!src) {
+      const info: SourceInfo & { bytes: number } = foreign
+        ? foreignSourceInfo(await foreignHeader(input, foreignOpts), input.length)
+        : { ...sourceInfo(await sharp(input, { limitInputPixels: false }).metadata()), bytes: input.length };
+      opts.header?.memo.set(opts.header.id, info);
+      src = info;
     }
+    if (src.format === 'png') checkPngCrc(input);
     checkLimits(src, opts.limits);
 
     let base = input;
@@ -244,10 +241,6 @@ export async function decodeSource(
     .toBuffer();
 }
 
-/** What sharp's encoders accept for frame delays (ms) and play counts; a WebP frame may declare 16,777,215 ms. */
-const MAX_DELAY = 65535;
-const MAX_LOOP = 65535;
-
 /**
  * Format (the table's name; sharp's for formats outside it), size after auto-orient, per frame, and the
  * animation's timing; what the table marks unread (HEVC) is refused here, before libvips tries to decode it.
@@ -277,11 +270,7 @@ export function sourceInfo(meta: Metadata): SourceInfo {
     height: swap ? meta.width : height,
     frames,
     hasAlpha: meta.hasAlpha ?? false,
-    delay: frames > 1 ? frameDelays(meta.delay, frames) : undefined,
-    // Beyond 65535 (a GIF's 65535 repeats read as 65536 plays) the option is dropped: libvips then writes the
-    // decoder's own count as each format can, exactly for GIF and as "forever" for WebP.
-    loop:
-      frames > 1 && Number.isInteger(meta.loop) && meta.loop! >= 0 && meta.loop! <= MAX_LOOP ? meta.loop : undefined,
+    ...animationTiming(frames, meta.delay, meta.loop),
     layout: {
       progressive: meta.isProgressive === true,
       channels: positive(meta.channels) ? meta.channels : 4,
@@ -292,12 +281,3 @@ export function sourceInfo(meta: Metadata): SourceInfo {
 }
 
 const positive = (v: number | undefined): v is number => Number.isInteger(v) && v! > 0;
-const clampInt = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, Math.round(v)));
-
-/** One delay per frame, each one the encoder can write; a missing tail repeats the last delay given. */
-function frameDelays(delay: readonly number[] | undefined, frames: number): number[] | undefined {
-  const given = (delay ?? []).slice(0, frames).map((d) => (Number.isFinite(d) ? clampInt(d, 0, MAX_DELAY) : 0));
-  if (given.length === 0) return undefined;
-  while (given.length < frames) given.push(given[given.length - 1]!);
-  return given;
-}

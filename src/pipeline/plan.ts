@@ -20,6 +20,32 @@ export interface Limits {
   readonly foreign?: ForeignSettings;
 }
 
+/** What sharp's encoders accept for frame delays (ms) and play counts; a WebP frame may declare 16,777,215 ms. */
+const MAX_DELAY = 65535;
+const MAX_LOOP = 65535;
+
+/**
+ * An animation's timing as a header gives it (sharp's or a foreign decoder's), bounded to what the encoders
+ * take: one delay per frame (a missing tail repeats the last one given). Beyond 65535 plays (a GIF's 65535
+ * repeats read as 65536) the count is dropped: libvips then writes the decoder's own, exactly for GIF and as
+ * "forever" for WebP.
+ */
+export function animationTiming(
+  frames: number,
+  delay: readonly number[] | undefined,
+  loop: number | undefined,
+): Pick<SourceInfo, 'delay' | 'loop'> {
+  if (frames <= 1) return { delay: undefined, loop: undefined };
+  const given = (delay ?? [])
+    .slice(0, frames)
+    .map((d) => (Number.isFinite(d) ? Math.min(MAX_DELAY, Math.max(0, Math.round(d))) : 0));
+  while (given.length > 0 && given.length < frames) given.push(given[given.length - 1]!);
+  return {
+    delay: given.length > 0 ? given : undefined,
+    loop: Number.isInteger(loop) && loop! >= 0 && loop! <= MAX_LOOP ? loop : undefined,
+  };
+}
+
 /** What the header says, after auto-orient (and after trim, when trimming ran first). */
 export interface SourceInfo {
   readonly format: string;

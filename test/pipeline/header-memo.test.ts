@@ -52,3 +52,19 @@ test('a second variant of one original reads its header once', async (ctx) => {
   assert.equal(reads, 1);
   assert.deepEqual(await Promise.all(bodies.map(async (b) => (await decode(b)).width)), [100, 120, 100]);
 });
+
+test("a foreign original's remembered header spares the codec thread's header job", async () => {
+  // HEIC's header is read in a codec thread; a remembered one (here oversized, so it shows) is used instead.
+  const input = readFileSync(corpus('heic/winter-1440x960.heic'));
+  const memo = createHeaderMemo();
+  const declared = { format: 'heic', width: 20_000, height: 20_000, frames: 1, hasAlpha: false, bytes: input.length };
+  memo.set('h', declared);
+  await assert.rejects(
+    runPipeline(input, t, { ...opts, header: { memo, id: 'h' } }),
+    (e) => e instanceof KinuError && e.code === 'too_many_pixels',
+  );
+  // Read afresh under another id, it is remembered with its real size.
+  const out = await runPipeline(input, t, { ...opts, header: { memo, id: 'h2' } });
+  assert.equal((await decode(out.data)).width, 64);
+  assert.deepEqual([memo.get('h2', input.length)?.width, memo.get('h2', input.length)?.format], [1440, 'heic']);
+});

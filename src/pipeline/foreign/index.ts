@@ -3,7 +3,7 @@
 // the codec pool's threads (pool.ts); kinu's small readers (BMP, ICO) run in process.
 import { KinuError } from '../../errors.ts';
 import { FORMAT_TABLE, type FormatName } from '../../formats.ts';
-import type { SourceInfo } from '../plan.ts';
+import { animationTiming, type SourceInfo } from '../plan.ts';
 import { runInPool } from './pool.ts';
 import { toTiff } from './tiff.ts';
 import type { ForeignEncoded, ForeignHeader, ForeignImage } from './types.ts';
@@ -123,7 +123,7 @@ export async function foreignHeader(bytes: Uint8Array, opts: ForeignOptions): Pr
 }
 
 /** The header as the plan reads it: a foreign source keeps its own format (so its default output is JPEG). */
-export function foreignSourceInfo(h: ForeignHeader, bytes: number): SourceInfo {
+export function foreignSourceInfo(h: ForeignHeader, bytes: number): SourceInfo & { readonly bytes: number } {
   return {
     format: h.format,
     width: h.width,
@@ -132,10 +132,7 @@ export function foreignSourceInfo(h: ForeignHeader, bytes: number): SourceInfo {
     hasAlpha: h.hasAlpha,
     bytes,
     layout: { progressive: false, channels: h.hasAlpha ? 4 : 3, sampleBytes: h.bitDepth > 8 ? 2 : 1 },
-    // An animation's timing (JPEG XL), bounded to what the encoders accept, as sourceInfo bounds sharp's.
-    delay:
-      h.frames > 1 && h.delay?.length ? h.delay.map((d) => Math.min(65535, Math.max(0, Math.round(d)))) : undefined,
-    loop: h.frames > 1 && h.loop !== undefined && h.loop >= 0 && h.loop <= 65535 ? h.loop : undefined,
+    ...animationTiming(h.frames, h.delay, h.loop),
   };
 }
 
