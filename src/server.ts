@@ -204,6 +204,11 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
     source,
   });
   app.register(metricsRoute, { prefix: '/_kinu', metrics });
+  // Dialects' s3:// and http(s):// source URLs name keys when kinu's source is that bucket or origin.
+  const sources = {
+    s3: config.source.kind === 's3' ? parseS3Url(config.source.root) : undefined,
+    http: config.source.kind === 'http' ? { base: config.source.root } : undefined,
+  };
   const dialects: Record<DialectName, (prefix: string) => DialectParser> = {
     native: (prefix) => (rawUrl) =>
       parseNative(rawUrl, {
@@ -217,12 +222,6 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
         app.log.warn(
           `no KINU_IMGPROXY_KEY set: imgproxy URLs under ${prefix || '/'} are unsigned (any signature segment accepted)`,
         );
-      // imgproxy's s3:// and http(s):// source URLs name keys when kinu's source is that bucket or origin.
-      const c = config.source;
-      const sources = {
-        s3: c.kind === 's3' ? parseS3Url(c.root) : undefined,
-        http: c.kind === 'http' ? { base: c.root } : undefined,
-      };
       return (rawUrl) =>
         parseImgproxy(rawUrl, { prefix, ...config.imgproxy, ...sources, originals: config.http.originals });
     },
@@ -231,7 +230,7 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
         app.log.warn(
           `no KINU_THUMBOR_KEY set: thumbor URLs under ${prefix || '/'} are unsigned (unsafe/ accepted, signatures not checked)`,
         );
-      return (rawUrl) => parseThumbor(rawUrl, { prefix, keys: config.thumbor.keys });
+      return (rawUrl) => parseThumbor(rawUrl, { prefix, keys: config.thumbor.keys, ...sources });
     },
     tofu: (prefix) => {
       if (config.tofu.secrets.length === 0)

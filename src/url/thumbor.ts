@@ -18,10 +18,11 @@ import type {
 } from '../transform.ts';
 import { parseColour } from './colours.ts';
 import { validateKey } from './key.ts';
+import { resolveSource, type SourceOptions } from './source-url.ts';
 import { toTransform, type ParsedRequest } from './native.ts';
 import { MAX_PARAM_SIDE, type ParamValues } from './params.ts';
 
-export interface ThumborOptions {
+export interface ThumborOptions extends SourceOptions {
   /** Path prefix the dialect is mounted under, without a trailing slash. */
   readonly prefix: string;
   /** thumbor SECURITY_KEYs; empty: `unsafe/` URLs are accepted and signatures are not checked. */
@@ -114,7 +115,7 @@ export function parseThumbor(rawUrl: string, opts: ThumborOptions): ParsedReques
       "thumbor's JSON metadata is not supported (the native dialect's fmt=json answers the output's size and format)",
     );
 
-  const key = imageKey(g.image!);
+  const key = imageKey(g.image!, opts);
   const f = parseFilters(g.filters === undefined ? undefined : decode('filters', g.filters));
   // noise() without a seed: thumbor goes on with the process's random state; kinu seeds from the URL's path
   // (signature and query left out), so the same URL always gives the same pixels.
@@ -251,7 +252,7 @@ function checkSignature(head: string, rest: string, keys: readonly string[]): vo
   if (!ok) throw new KinuError('bad_signature', 'signature: does not match this URL');
 }
 
-function imageKey(raw: string): string {
+function imageKey(raw: string, opts: SourceOptions): string {
   const first = raw.split('/', 1)[0]!;
   if (STRAY.test(first)) {
     if (!raw.includes('/')) throw bad('image', `missing after the options (${show(first)} is an option)`);
@@ -262,12 +263,8 @@ function imageKey(raw: string): string {
     throw bad(clip(first, 32), `out of place or given twice; ${ORDER}`);
   }
   const image = decode('image', raw);
-  if (/^https?:/i.test(image)) {
-    throw new KinuError(
-      'invalid_key',
-      "image: absolute http(s) image URLs are not supported: kinu reads originals from its source (KINU_SOURCE) and has no HTTP origin yet; give the image's key in the source",
-    );
-  }
+  // thumbor's HTTP loader fetches absolute URLs; kinu reads those under its own HTTP origin (and its allow-list).
+  if (/^https?:\/\//i.test(image)) return resolveSource(image, opts, 'image');
   try {
     return validateKey(image);
   } catch (e) {

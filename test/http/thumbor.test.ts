@@ -94,15 +94,15 @@ describe('thumbor over HTTP, unsigned (no KINU_THUMBOR_KEY)', () => {
     }
   });
 
-  test('absolute http(s) images are a 400 invalid_key: kinu has no HTTP origin', async () => {
+  test("absolute http(s) images outside kinu's source are a 404 naming what it reads", async () => {
     const p = problem(
       await app.inject({
         url: '/th/unsafe/filters:blur(7)/https%3A%2F%2Fgithub.com%2Fthumbor%2Fthumbor%2Fraw%2Fmaster%2Fexample.jpg',
       }),
-      400,
-      'invalid_key',
+      404,
+      'not_found',
     );
-    assert.match(p.detail, /^image: absolute http\(s\)/);
+    assert.match(p.detail, /^image: "https:\/\/github.com\/.*" is not in kinu's source, which reads only keys/);
   });
 
   test('a missing image is a 404', async () => {

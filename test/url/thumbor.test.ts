@@ -43,7 +43,7 @@ function rejects(
 
 // [thumbor path after /unsafe/, expected key, nearest native query ('' = identity)]. A URL with a box also carries
 // thumbor's own geometry (`thumbor`), which the plan follows: set aside here, tested in thumbor-peer.test.ts.
-// Images given as http(s) URLs in thumbor's docs are replaced by a key (kinu has no HTTP origin; see below).
+// Images given as http(s) URLs in thumbor's docs are replaced by a key (a folder source reads keys; see below).
 const TABLE: [string, string, string][] = [
   // libthumbor tests/test_url_composer.py, tests/test_cryptourl.py
   [`300x200/${LIB}`, LIB, 'w=300&h=200&enlarge=1'],
@@ -205,15 +205,15 @@ describe('thumbor URLs → the native fields of the nearest native URL', () => {
 
 describe('refused, naming the part', () => {
   const BAD: [string, ErrorCode, string][] = [
-    // no HTTP origin: thumbor's docs load every example from https://github.com/…
+    // thumbor's docs load every example from https://github.com/…, which is outside a folder source.
     [
       '/unsafe/filters:blur(7)/https%3A%2F%2Fgithub.com%2Fthumbor%2Fthumbor%2Fraw%2Fmaster%2Fexample.jpg',
-      'invalid_key',
+      'not_found',
       'image',
     ],
     [
       '/unsafe/fit-in/300x225/filters:fill(blue,1)/https://github.com/thumbor/thumbor/wiki/dice_transparent_background.png',
-      'invalid_key',
+      'not_found',
       'image',
     ],
     ['/unsafe/a/../b.jpg', 'invalid_key', 'image'],

@@ -19,7 +19,8 @@ import {
 } from './options.ts';
 import { applyPreset } from './presets.ts';
 import { verifyImgproxySignature, type ImgproxyKeys } from './sign.ts';
-import { decodeSource, redenormalize, resolveSource, type SourceOptions } from './url.ts';
+import { resolveSource, type SourceOptions } from '../source-url.ts';
+import { decodeSource, redenormalize } from './url.ts';
 
 export { IMGPROXY_FORMATS, type ImgproxyOption, type ImgproxyPresets } from './options.ts';
 export { parseImgproxyPresets } from './presets.ts';

@@ -1,6 +1,7 @@
-// imgproxy source URLs as imgproxy names them (issue 14 item 3): `s3://bucket/key` when kinu's source is that
-// bucket (s3rver on 127.0.0.1), `http(s)://` URLs under kinu's HTTP origin (a loopback origin, through the
-// SSRF guard and KINU_HTTP_ALLOW_NETS), plain and base64url; another bucket or origin is a 404 that says why.
+// Source URLs as the dialects name them (issue 14 item 3): imgproxy's `s3://bucket/key` when kinu's source is
+// that bucket (s3rver on 127.0.0.1), imgproxy's and thumbor's `http(s)://` URLs under kinu's HTTP origin (a
+// loopback origin, through the SSRF guard and KINU_HTTP_ALLOW_NETS), plain and base64url; another bucket or
+// origin is a 404 that says why.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -83,7 +84,7 @@ describe("imgproxy http(s):// sources, when kinu's source is an HTTP origin", ()
     ({ app } = testServer({
       KINU_SOURCE: `http://127.0.0.1:${port}/media/`,
       KINU_HTTP_ALLOW_NETS: '127.0.0.0/8',
-      KINU_DIALECTS: 'imgproxy=/ip',
+      KINU_DIALECTS: 'imgproxy=/ip,thumbor=/th',
     }));
     // The same origin without the allow-list: the SSRF guard refuses loopback.
     ({ app: other } = testServer({ KINU_SOURCE: `http://127.0.0.1:${port}/media/`, KINU_DIALECTS: 'imgproxy=/ip' }));
@@ -125,5 +126,15 @@ describe("imgproxy http(s):// sources, when kinu's source is an HTTP origin", ()
     const res = await other.inject({ url: `/ip/_/${b64(`http://127.0.0.1:${port}/media/dir/a%20b.png`)}.png` });
     assert.equal(res.statusCode, 502, res.body);
     assert.match(JSON.parse(res.body).detail, /KINU_HTTP_ALLOW_NETS/);
+  });
+
+  test("thumbor's absolute image URLs under the origin are read through it, as thumbor's HTTP loader reads them", async () => {
+    const url = `http://127.0.0.1:${port}/media/dir/a%20b.png`;
+    await assertImage(app, `/th/unsafe/10x0/${url}`, 10);
+    await assertImage(app, `/th/unsafe/fit-in/12x12/filters:format(png)/${encodeURIComponent(url)}`, 12);
+    const before = asked.length;
+    await assertRefused(app, '/th/unsafe/10x0/http://example.com/media/a.png', 404, /^image: .* not in kinu's source/);
+    await assertRefused(app, `/th/unsafe/10x0/http://127.0.0.1:${port}/private/a.png`, 404, /not in kinu's source/);
+    assert.equal(asked.length, before, 'nothing refused reached the origin');
   });
 });
