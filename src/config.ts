@@ -377,6 +377,13 @@ export const SETTINGS = {
     "thumbor dialect: thumbor's `SECURITY_KEY`(s), comma-separated for rotation; none = `unsafe/` URLs accepted and signatures not checked",
     peerKeys,
   ),
+  imgixToken: setting(
+    'KINU_IMGIX_TOKEN',
+    'imgix-token',
+    undefined,
+    "imgix dialect: the source's secure URL token(s), comma-separated for rotation (`s` = MD5 of token + path + query); none = unsigned",
+    peerKeys,
+  ),
   unsignedDialects: setting(
     'KINU_UNSIGNED_DIALECTS',
     'unsigned-dialects',
@@ -737,6 +744,7 @@ export interface Config {
     readonly watermark: string | undefined;
   };
   readonly thumbor: { readonly keys: readonly string[] };
+  readonly imgix: { readonly tokens: readonly string[] };
   readonly tofu: { readonly secrets: readonly string[]; readonly original: string };
 }
 
@@ -871,35 +879,55 @@ export function loadConfig(input: ConfigInput = {}): Config {
       watermark: opt('imgproxyWatermark'),
     },
     thumbor: { keys: opt('thumborKey') ?? [] },
+    imgix: { tokens: opt('imgixToken') ?? [] },
     tofu: { secrets: opt('tofuSecret') ?? [], original: v('tofuOriginal') },
   });
 }
 
-/** The setting that signs each dialect's URLs. */
-const DIALECT_KEYS: Readonly<Record<DialectName, SettingName>> = {
+/**
+ * The setting that signs each dialect's URLs. Cloudflare's and ipx's grammars have no signature (each of their
+ * URLs is one more variant), so they are signed never and need KINU_UNSIGNED_DIALECTS beside a signed dialect;
+ * Next.js's optimizer answers only its allow-listed widths and qualities, a bounded set, so it needs none.
+ */
+const DIALECT_KEYS: Readonly<Record<DialectName, SettingName | 'never' | 'bounded'>> = {
   native: 'secret',
   imgproxy: 'imgproxyKey',
   thumbor: 'thumborKey',
   tofu: 'tofuSecret',
+  imgix: 'imgixToken',
+  cloudflare: 'never',
+  nextjs: 'bounded',
+  ipx: 'never',
 };
 const named = (k: SettingName) => `${SETTINGS[k].env} (--${SETTINGS[k].flag})`;
+const keyOf = (d: DialectName): SettingName | undefined => {
+  const k = DIALECT_KEYS[d];
+  return k === 'never' || k === 'bounded' ? undefined : k;
+};
 
 /** Once any dialect is signed, an unsigned one beside it would serve any size to anyone: refuse, unless opted in. */
 function unsignedDialectProblems(values: Record<string, unknown>): string[] {
-  const signed = (d: DialectName) => values[DIALECT_KEYS[d]] !== undefined;
-  const keys = DIALECT_NAMES.filter(signed).map((d) => SETTINGS[DIALECT_KEYS[d]].env);
+  const signed = (d: DialectName) => {
+    const k = keyOf(d);
+    return k !== undefined && values[k] !== undefined;
+  };
+  const keys = DIALECT_NAMES.filter(signed).map((d) => SETTINGS[keyOf(d)!].env);
   const allowed = (values.unsignedDialects as DialectName[] | undefined) ?? [];
   const problems = allowed
     .filter(signed)
     .map(
       (d) =>
-        `${named('unsignedDialects')}: the ${d} dialect is signed (${SETTINGS[DIALECT_KEYS[d]].env} is set); remove it from the list`,
+        `${named('unsignedDialects')}: the ${d} dialect is signed (${SETTINGS[keyOf(d)!].env} is set); remove it from the list`,
     );
   if (keys.length === 0) return problems;
   const mounted = Object.keys(values.dialects as object) as DialectName[];
-  for (const d of mounted.filter((x) => !signed(x) && !allowed.includes(x))) {
+  for (const d of mounted.filter((x) => !signed(x) && !allowed.includes(x) && DIALECT_KEYS[x] !== 'bounded')) {
+    const k = keyOf(d);
+    const fix = k
+      ? `set ${named(k)} to sign it, or add ${d} to ${named('unsignedDialects')} to serve it unsigned on purpose`
+      : `its URLs have no signature: add ${d} to ${named('unsignedDialects')} to serve it unsigned on purpose`;
     problems.push(
-      `the ${d} dialect (KINU_DIALECTS) would serve unsigned URLs although ${keys.join(', ')} ${keys.length > 1 ? 'are' : 'is'} set: set ${named(DIALECT_KEYS[d])} to sign it, or add ${d} to ${named('unsignedDialects')} to serve it unsigned on purpose`,
+      `the ${d} dialect (KINU_DIALECTS) would serve unsigned URLs although ${keys.join(', ')} ${keys.length > 1 ? 'are' : 'is'} set: ${fix}`,
     );
   }
   return problems;

@@ -36,6 +36,10 @@ import { createTieredCache, type TieredCache } from './cache/tiered.ts';
 import type { Source } from './source/source.ts';
 import { parseNative } from './url/native.ts';
 import { parseImgproxy } from './url/imgproxy/index.ts';
+import { parseCloudflare } from './url/cloudflare/index.ts';
+import { parseImgix } from './url/imgix/index.ts';
+import { parseIpx } from './url/ipx/index.ts';
+import { parseNextjs } from './url/nextjs/index.ts';
 import { parseThumbor } from './url/thumbor.ts';
 import { parseTofu } from './url/tofu.ts';
 import type { DialectName, DialectParser } from './url/dialects.ts';
@@ -245,6 +249,14 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
           presets: config.presets,
         });
     },
+    imgix: (prefix) => {
+      if (config.imgix.tokens.length === 0)
+        app.log.warn(`no KINU_IMGIX_TOKEN set: imgix URLs under ${prefix || '/'} are unsigned (s= not checked)`);
+      return (rawUrl) => parseImgix(rawUrl, { prefix, ...sources });
+    },
+    cloudflare: (prefix) => (rawUrl) => parseCloudflare(rawUrl, { prefix, ...sources }),
+    nextjs: (prefix) => (rawUrl) => parseNextjs(rawUrl, { prefix, ...sources }),
+    ipx: (prefix) => (rawUrl) => parseIpx(rawUrl, { prefix, ...sources }),
   };
   const mounts: { prefix: string; parse: DialectParser }[] = [];
   for (const [name, prefix] of Object.entries(config.http.dialects) as [DialectName, string][]) {

@@ -17,6 +17,7 @@ const KEYS = {
   },
   thumbor: { KINU_THUMBOR_KEY: 'MY_SECURE_KEY' },
   tofu: { KINU_TOFU_SECRET: 'tofu-secret-2011' },
+  imgix: { KINU_IMGIX_TOKEN: 'aaaa2222bbbb3333' },
 } as const;
 type Dialect = keyof typeof KEYS;
 const SETTING: Record<Dialect, string> = {
@@ -24,12 +25,14 @@ const SETTING: Record<Dialect, string> = {
   imgproxy: 'KINU_IMGPROXY_KEY',
   thumbor: 'KINU_THUMBOR_KEY',
   tofu: 'KINU_TOFU_SECRET',
+  imgix: 'KINU_IMGIX_TOKEN',
 };
 const MOUNT: Record<Dialect, string> = {
   native: 'native=/',
   imgproxy: 'imgproxy=/ip',
   thumbor: 'thumbor=/th',
   tofu: 'tofu=/t',
+  imgix: 'imgix=/ix',
 };
 const DIALECTS = Object.keys(KEYS) as Dialect[];
 
@@ -67,6 +70,23 @@ describe('a mounted dialect without its own key while another is signed', () => 
   test('every unsigned dialect is named, each with its own setting', () => {
     const p = problems({ KINU_DIALECTS: 'native=/,imgproxy=/ip,thumbor=/th,tofu=/t', ...KEYS.native });
     assert.deepEqual(p.map((x) => /the (\w+) dialect/.exec(x)?.[1]).sort(), ['imgproxy', 'thumbor', 'tofu']);
+  });
+
+  test("Cloudflare's and ipx's URLs have no signature: refused beside a signed dialect unless allowed; Next.js's bounded allow-lists need no key", () => {
+    const p = problems({
+      KINU_DIALECTS: 'native=/,cloudflare=/cdn-cgi/image,ipx=/_ipx,nextjs=/_next/image',
+      ...KEYS.native,
+    });
+    assert.deepEqual(p.map((x) => /the (\w+) dialect/.exec(x)?.[1]).sort(), ['cloudflare', 'ipx']);
+    for (const x of p) assert.match(x, /no signature: add \w+ to KINU_UNSIGNED_DIALECTS/);
+    assert.deepEqual(
+      problems({
+        KINU_DIALECTS: 'native=/,cloudflare=/cdn-cgi/image,ipx=/_ipx',
+        KINU_UNSIGNED_DIALECTS: 'cloudflare,ipx',
+        ...KEYS.native,
+      }),
+      [],
+    );
   });
 
   test('kinu serve exits 2 with the message, before listening', async () => {
