@@ -1,6 +1,6 @@
 // The canonical description of one output image. Every URL dialect parses into it; the cache key and ETag
 // are derived from it, so equal requests must produce equal objects (defaults filled, dpr folded into w/h).
-import type { OutputFormat } from './formats.ts';
+import type { NegotiatedFormat, OutputFormat } from './formats.ts';
 
 export const FITS = ['cover', 'contain', 'fill', 'inside', 'outside'] as const;
 export type Fit = (typeof FITS)[number];
@@ -192,6 +192,14 @@ export interface Transform {
   /** Quality per output format (imgproxy `format_quality`), used when `quality` is unset: the format is known only
    *  once it is chosen (from `Accept` or the source). Pairs sorted by format, so equal requests key alike. */
   formatQuality: readonly (readonly [format: OutputFormat, quality: number])[] | undefined;
+  /**
+   * `fmt=auto` limited to these formats, best first (Next.js's `images.formats`, the AVIF/WebP of Cloudflare's
+   * `format=auto` and imgix's `auto=format`); undefined: every format kinu negotiates, in its order.
+   */
+  autoFormats: readonly NegotiatedFormat[] | undefined;
+  /** What `fmt=auto` serves a client that accepts none of them: `source` = the original's own format, as the
+   *  hosted services answer; undefined = kinu's JPEG/PNG/GIF by alpha and animation. */
+  autoFallback: 'source' | undefined;
 }
 
 export const IDENTITY: Readonly<Transform> = Object.freeze<Transform>({
@@ -228,6 +236,8 @@ export const IDENTITY: Readonly<Transform> = Object.freeze<Transform>({
   flattenAlways: undefined,
   maxBytes: undefined,
   formatQuality: undefined,
+  autoFormats: undefined,
+  autoFallback: undefined,
 });
 
 const KEY_ORDER: readonly (keyof Transform)[] = Object.keys(IDENTITY) as (keyof Transform)[];

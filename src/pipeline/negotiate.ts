@@ -33,9 +33,15 @@ export function negotiate(c: AcceptClass, need: { alpha: boolean; animated: bool
  * Every format the client can show, best first: the plan takes the first whose cost fits the memory budget
  * and the deadline, so a huge AVIF for Chrome becomes a WebP instead of a refusal.
  */
-export function preferences(c: AcceptClass, need: { alpha: boolean; animated: boolean }): OutputFormat[] {
+export function preferences(
+  c: AcceptClass,
+  need: { alpha: boolean; animated: boolean },
+  only: readonly NegotiatedFormat[] = NEGOTIATED_FORMATS,
+  fallback: OutputFormat = fallbackFormat(need),
+): OutputFormat[] {
   // An animation goes only to formats that can write one (libvips cannot write animated AVIF): WebP, then GIF.
   const fits = (f: NegotiatedFormat) =>
     c[f] && (!need.alpha || FORMATS[f].alpha) && (!need.animated || FORMATS[f].animation);
-  return [...NEGOTIATED_FORMATS.filter(fits), fallbackFormat(need)];
+  const chosen: OutputFormat[] = only.filter(fits);
+  return chosen.includes(fallback) ? chosen : [...chosen, fallback];
 }

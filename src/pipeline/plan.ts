@@ -113,7 +113,10 @@ export function outputFormat(t: Transform, src: SourceInfo, accept: AcceptClass)
  */
 function formatChoices(t: Transform, src: SourceInfo, accept: AcceptClass): OutputFormat[] {
   const wantsAnimation = keepsFrames(t) && src.frames > 1;
-  if (t.format === 'auto') return preferences(accept, { alpha: src.hasAlpha, animated: wantsAnimation });
+  if (t.format === 'auto') {
+    const own = t.autoFallback === 'source' ? defaultOutputFormat(src.format, src.hasAlpha) : undefined;
+    return preferences(accept, { alpha: src.hasAlpha, animated: wantsAnimation }, t.autoFormats, own);
+  }
   if (t.format === undefined || t.format === 'json') {
     const native = defaultOutputFormat(src.format, src.hasAlpha);
     const first = t.pngToJpeg && native === 'png' && src.format === 'png' && !src.hasAlpha ? 'jpeg' : native;

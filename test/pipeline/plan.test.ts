@@ -225,6 +225,18 @@ describe('output format', () => {
     assert.equal(plan({ format: 'auto', animated: false }, anim, bare).format, 'png');
   });
 
+  test("fmt=auto limited by a peer dialect: only its formats, best first, else the original's own format", () => {
+    const all = acceptClass('image/jxl,image/avif,image/webp,*/*');
+    const bare = acceptClass('*/*');
+    const webpOnly = { format: 'auto' as const, autoFormats: ['webp' as const], autoFallback: 'source' as const };
+    assert.equal(plan(webpOnly, {}, all).format, 'webp');
+    assert.equal(plan(webpOnly, {}, bare).format, 'jpeg');
+    // An opaque PNG stays PNG (the hosted services answer the original's type), not kinu's JPEG.
+    assert.equal(plan(webpOnly, { format: 'png' }, bare).format, 'png');
+    assert.equal(plan({ ...webpOnly, autoFormats: ['avif', 'webp'] }, {}, all).format, 'avif');
+    assert.equal(plan({ format: 'auto', autoFormats: ['avif', 'webp'] }, { format: 'png' }, bare).format, 'jpeg');
+  });
+
   test('Accept parsing: explicit types only, q=0 refuses', () => {
     assert.deepEqual(acceptClass(undefined), { jxl: false, avif: false, webp: false });
     assert.deepEqual(acceptClass('image/*'), { jxl: false, avif: false, webp: false });
