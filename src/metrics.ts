@@ -15,6 +15,15 @@ export interface MetricsDeps {
     | undefined;
   /** sharp.counters(): its pipelines running on libuv's pool now (`process`), and its calls waiting for a pool thread. */
   readonly libvips?: () => { readonly process: number; readonly queue: number };
+  /** The codec threads of decoders outside sharp (pipeline/foreign/pool.ts poolStats; one pool per process). */
+  readonly codecs?: () => {
+    readonly alive: number;
+    readonly running: number;
+    readonly queued: number;
+    readonly spawned: number;
+    readonly terminated: number;
+    readonly crashed: number;
+  };
 }
 
 /** Low-cardinality route label: image URLs with params, originals, and /_kinu/*. Never the URL. */
@@ -137,6 +146,49 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     registers,
     collect() {
       this.set(deps.libvips?.().queue ?? 0);
+    },
+  });
+  // HEIC, JPEG XL, AVIF sequences and BMP decode in codec threads (KINU_CODEC_WORKERS): their queue is the one to
+  // watch when such uploads are common, and stopped/crashed threads show deadlines and codec faults.
+  const codecs = () => deps.codecs?.();
+  new Gauge({
+    name: 'kinu_codec_threads',
+    help: 'Codec threads alive now (decoders outside sharp: HEIC, JPEG XL, AVIF sequences, BMP), of KINU_CODEC_WORKERS.',
+    registers,
+    collect() {
+      this.set(codecs()?.alive ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'kinu_codec_jobs_running',
+    help: 'Decodes and header reads running in codec threads now.',
+    registers,
+    collect() {
+      this.set(codecs()?.running ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'kinu_codec_jobs_waiting',
+    help: 'Decodes and header reads waiting for a codec thread.',
+    registers,
+    collect() {
+      this.set(codecs()?.queued ?? 0);
+    },
+  });
+  new Counter({
+    name: 'kinu_codec_threads_stopped_total',
+    help: 'Codec threads terminated because their job passed KINU_TIMEOUT or was abandoned (each is respawned when needed).',
+    registers,
+    collect() {
+      setCounter(this, codecs()?.terminated ?? 0);
+    },
+  });
+  new Counter({
+    name: 'kinu_codec_crashes_total',
+    help: 'Codec threads lost to a codec fault (out of memory, a WebAssembly trap); only that request failed.',
+    registers,
+    collect() {
+      setCounter(this, codecs()?.crashed ?? 0);
     },
   });
   new Counter({

@@ -18,6 +18,7 @@ import { playgroundRoutes } from './http/playground.ts';
 import { createAccess, requestId, type Access } from './http/access.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { poolStats } from './pipeline/foreign/pool.ts';
 import { logDestination } from './log.ts';
 import { createLimiter, type Limiter } from './pipeline/limiter.ts';
 import { createFileSource } from './source/file.ts';
@@ -135,6 +136,7 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
     sourceHealth: () => source.health?.(),
     cacheHealth: () => cache.health?.(),
     libvips: () => sharp.counters(),
+    codecs: poolStats,
   });
   access = createAccess({ log: app.log, metrics });
   const deliver = createDeliver({

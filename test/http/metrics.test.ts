@@ -232,3 +232,20 @@ test('metrics: a failed pipeline run is counted, without stage timings; 503 whil
   assert.equal(value(after, 'kinu_http_requests_total', { route: 'image', status: '422' }), 1);
   assert.equal(value(after, 'kinu_http_requests_total', { route: 'image', status: '503' }), 1);
 });
+
+test('metrics: codec threads — a BMP decodes in one, which then idles alive; a corrupt one fails only its request', async (t) => {
+  const { app } = testServer();
+  t.after(() => app.close());
+  const port = await listen(app);
+  const before = await scrape(port);
+  const res = await raw(port, '/bmp/bmpsuite/g/pal1.bmp?w=9&fmt=png');
+  assert.equal(res.status, 200);
+  assert.equal((await raw(port, '/corrupt/bmp-invalid-bpp.bmp?w=9')).status, 422);
+  const after = await scrape(port);
+  // The pool lives for the process and retires idle threads after 60 s: at least the thread that just ran.
+  assert.ok(value(after, 'kinu_codec_threads') >= 1, 'a codec thread is alive after a BMP decode');
+  assert.equal(value(after, 'kinu_codec_jobs_running'), 0);
+  assert.equal(value(after, 'kinu_codec_jobs_waiting'), 0);
+  assert.equal(value(after, 'kinu_codec_crashes_total') - value(before, 'kinu_codec_crashes_total'), 0);
+  assert.ok(after.text.includes('# TYPE kinu_codec_threads_stopped_total counter'));
+});
