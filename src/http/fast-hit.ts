@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Deliver, DeliverRequest, Delivery } from '../deliver.ts';
 import type { ParsedRequest } from '../url/native.ts';
 import type { AccessLine } from './access.ts';
-import { createHeaderBlocks } from './headers.ts';
+import { contentDisposition, createHeaderBlocks } from './headers.ts';
 
 export interface FastHitOptions {
   /** Mounted dialects whose parse is pure, longest prefix first. */
@@ -35,8 +35,22 @@ export type FastHit = (
 export function createFastHit(opts: FastHitOptions): FastHit {
   const headers = createHeaderBlocks(opts.cacheControl);
   const mounts = opts.mounts.map((m) => ({ under: `${m.prefix}/`, parse: m.parse }));
-  const answer = (req: IncomingMessage, res: ServerResponse, d: Variant, reqId: string, started: number) => {
-    res.writeHead(d.status, headers(d, reqId));
+  const answer = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    d: Variant,
+    reqId: string,
+    started: number,
+    disposition: ParsedRequest['disposition'],
+  ) => {
+    const list = headers(d, reqId);
+    // As the route: a 200 names its file when the URL asks (imgproxy fn/att, Next.js); the shared list is copied.
+    res.writeHead(
+      d.status,
+      disposition && d.status === 200
+        ? [...list, 'content-disposition', contentDisposition(disposition, d.contentType)]
+        : list,
+    );
     const body = d.status === 200 && req.method === 'GET' ? d.body : undefined;
     res.end(body);
     opts.log(req, { reqId, status: d.status, bytes: body?.length ?? 0, cache: d.cache, started });
@@ -49,9 +63,11 @@ export function createFastHit(opts: FastHitOptions): FastHit {
     if (!mount) return full();
     let r: DeliverRequest;
     let d;
+    let disposition: ParsedRequest['disposition'];
     try {
-      const { key, transform, disposition } = mount.parse(url);
-      if (disposition) return full(); // its header is set by the route
+      const parsed = mount.parse(url);
+      const { key, transform } = parsed;
+      disposition = parsed.disposition;
       r = {
         key,
         transform,
@@ -63,10 +79,10 @@ export function createFastHit(opts: FastHitOptions): FastHit {
     } catch {
       return full(); // errors are Fastify's to render
     }
-    if (d?.kind === 'variant') return answer(req, res, d, reqId, started);
+    if (d?.kind === 'variant') return answer(req, res, d, reqId, started, disposition);
     if (!opts.localTiers) return full();
     opts.deliver.hit(r).then(
-      (h) => (h?.kind === 'variant' ? answer(req, res, h, reqId, started) : full()),
+      (h) => (h?.kind === 'variant' ? answer(req, res, h, reqId, started, disposition) : full()),
       () => full(),
     );
   };

@@ -227,3 +227,45 @@ test('a memory hit the client never reads is cut after the write timeout', async
   clearTimeout(timer);
   client.destroy();
 });
+
+test('a hit whose URL names a file (imgproxy fn/att, Next.js) is answered by the fast path with its Content-Disposition', async (t) => {
+  const { createServer } = await import('node:http');
+  const { createFastHit } = await import('../../src/http/fast-hit.ts');
+  const lines: number[] = [];
+  const fast = createFastHit({
+    mounts: [
+      {
+        prefix: '',
+        parse: (url) => ({
+          key: 'a.jpg',
+          transform: null,
+          ...(url.includes('att') ? { disposition: { type: 'attachment' as const, stem: 'holiday' } } : {}),
+        }),
+      },
+    ],
+    deliver: {
+      peek: (r: { ifNoneMatch?: string }) => (r.ifNoneMatch ? variant({ status: 304, body: undefined }) : variant()),
+    } as unknown as Parameters<typeof createFastHit>[0]['deliver'],
+    cacheControl: CC,
+    draining: () => false,
+    log: (_req, l) => lines.push(l.status),
+    localTiers: false,
+  });
+  const server = createServer((req, res) =>
+    fast(req, res, 'rid', performance.now(), () => res.writeHead(599).end('not the fast path')),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => server.close(resolve)));
+  const port = (server.address() as { port: number }).port;
+  const att = await raw(port, '/att');
+  assert.equal(att.status, 200);
+  assert.equal(att.headers['content-disposition'], 'attachment; filename="holiday.jpg"');
+  assert.equal(att.headers.etag, '"abc"');
+  const plain = await raw(port, '/plain');
+  assert.equal(plain.status, 200);
+  assert.equal(plain.headers['content-disposition'], undefined, 'the shared header block is not changed');
+  const notModified = await raw(port, '/att', 'GET', { 'if-none-match': '"abc"' });
+  assert.equal(notModified.status, 304);
+  assert.equal(notModified.headers['content-disposition'], undefined);
+  assert.deepEqual(lines, [200, 200, 304]);
+});
