@@ -23,7 +23,7 @@ export interface ParsedRequest {
   /**
    * Content-Disposition asked for (imgproxy `fn`/`att`): the filename without its extension (the response's
    * format gives that). Per request, outside the Transform, so it is no part of the cache key: the route sets it
-   * on the answer. A dialect that sets it is not answered by fast-hit (it falls through to the route).
+   * (and fast-hit) set it on a 200.
    */
   disposition?: { readonly type: 'inline' | 'attachment'; readonly stem: string };
 }
