@@ -24,6 +24,8 @@ COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` (the build) needs the dev dependencies; sharp's prebuilt libvips needs no script.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY bin ./bin
+# dav1d in WebAssembly, read at run time by dist/pipeline/foreign/av1.js (AVIF sequences).
+COPY vendor ./vendor
 COPY --from=build /opt/kinu/dist ./dist
 COPY client ./client
 COPY examples ./examples

@@ -6,6 +6,8 @@
 //   W3  memory-cache hit, 20 URLs, concurrency 32 (wrk)   vs a bare node:http child answering from a Map;
 //       kinu with its defaults (access log at info, to a file), and W3q with the access log off
 //   W4  disk-cache hit (memory tier off), same URLs, c=32 vs the bare server reading the file per request
+// QUALITY: bytes, SSIMULACRA 2, SSIM and CPU per miss per format, default q vs q=auto vs fmt=best, beside ipx and
+// Next.js's optimizer defaults (bench/quality-table.ts), in process.
 // and MEM: peak RSS of the kinu child at concurrency 16 on 24 MP photos, and RSS across a 5,000-request
 // soak, per allocator (glibc, MALLOC_ARENA_MAX=2, jemalloc). See bench/README.md.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,8 +25,9 @@ import { hostileTable, runHostile, type HostileRow } from './hostile.ts';
 import { MAX_PIXELS } from './reference.ts';
 import { log, round, runHit, runMiss, NOISE_CORES, type WorkloadResult } from './workloads.ts';
 import { hasWrk, WRK_MISSING } from './wrk.ts';
+import { qualityTable, runQuality, type QualityRow } from './quality-table.ts';
 
-const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'MEM', 'CRASH', 'HOSTILE'] as const;
+const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'MEM', 'CRASH', 'HOSTILE', 'QUALITY'] as const;
 type Workload = (typeof WORKLOADS)[number];
 // W3/W4: CPU per hit of kinu with its defaults (access log on) at most this many times the bare server's (issue 18).
 const GOALS = { W1: 0.95, W2: 0.95, W3cpu: 1.5, W4cpu: 2, peakMb: 1024, growthPct: 10 };
@@ -32,7 +35,7 @@ const GOALS = { W1: 0.95, W2: 0.95, W3cpu: 1.5, W4cpu: 2, peakMb: 1024, growthPc
 const HELP = `npm run bench [-- <folder>] [options]
 
   <folder>                photos to use (default: test/corpus/photos)
-  --only <list>           workloads to run, comma-separated: W1,W2,W3,W4,MEM,CRASH,HOSTILE (default all)
+  --only <list>           workloads to run, comma-separated: W1,W2,W3,W4,MEM,CRASH,HOSTILE,QUALITY (default all)
   --duration <s>          W1/W2: measured seconds per side, split over the rounds (default 10)
   --requests <n>          W1/W2: a fixed number of measured requests per side instead of --duration
   --hit-duration <s>      W3/W4: measured seconds per side, split over the rounds (default 8)
@@ -53,6 +56,8 @@ const HELP = `npm run bench [-- <folder>] [options]
   --soak-concurrency <n>  MEM: (default 8)
   --mem-cache-mb <n>      MEM: KINU_MEMORY_CACHE_MB of the MEM children (default: kinu's, 256); a small one
                           fills early, so later growth is not the cache filling up
+  --quality-photos <n>    QUALITY: how many of the real photos (default 5)
+  --quality-width <px>    QUALITY: output width (default 1200)
   --json                  print the results as JSON instead of tables
 `;
 
@@ -101,6 +106,8 @@ async function main(): Promise<number> {
       'soak-requests': { type: 'string' },
       'soak-concurrency': { type: 'string' },
       'mem-cache-mb': { type: 'string' },
+      'quality-photos': { type: 'string' },
+      'quality-width': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -183,7 +190,9 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   try {
     log(`preparing originals from ${from} in ${source} …`);
-    const corpus = await prepareCorpus(from, source, { generate24mp: values['no-24mp'] ? 0 : 3 });
+    // QUALITY alone needs no 24 MP photos.
+    const no24 = values['no-24mp'] || (only.size === 1 && only.has('QUALITY'));
+    const corpus = await prepareCorpus(from, source, { generate24mp: no24 ? 0 : 3 });
     // The children get this process's environment (UV_THREADPOOL_SIZE, VIPS_*, …) plus their own settings.
     const base: NodeJS.ProcessEnv = {
       ...process.env,
@@ -314,6 +323,17 @@ async function main(): Promise<number> {
     const hostile: HostileRow[] | undefined = only.has('HOSTILE')
       ? await runHostile({ env: process.env, log })
       : undefined;
+    const qualityWidth = positive('quality-width', values['quality-width'], 1200);
+    const qualityPhotos: string[] = [];
+    const quality: QualityRow[] | undefined = only.has('QUALITY')
+      ? await runQuality({
+          photos: corpus.main.filter((p) => !p.generated).map((p) => p.path),
+          count: positive('quality-photos', values['quality-photos'], 5),
+          width: qualityWidth,
+          log,
+          used: qualityPhotos,
+        })
+      : undefined;
     const out = {
       environment,
       photos: corpus.all.map((p) => ({
@@ -341,6 +361,7 @@ async function main(): Promise<number> {
       memory,
       crash,
       hostile,
+      quality,
       totalSeconds: round((performance.now() - t0) / 1000, 0),
     };
     process.stdout.write(
@@ -348,6 +369,8 @@ async function main(): Promise<number> {
     );
     if (crash && !values.json) process.stdout.write(`\n${crashTable(crash)}\n`);
     if (hostile && !values.json) process.stdout.write(`\n${hostileTable(hostile)}\n`);
+    if (quality && !values.json)
+      process.stdout.write(`\n${qualityTable(quality, qualityWidth, qualityPhotos.length)}\n`);
     return 0;
   } finally {
     process.off('SIGINT', onSignal);

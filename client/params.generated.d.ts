@@ -16,8 +16,8 @@ export interface KinuParams {
     enlarge?: boolean;
     /** cut this region first, in source pixels after auto-orient. Values: X,Y,W,H integers (W,H ≥ 1). Example: `?crop=100,50,800,600`. */
     crop?: readonly [x: number, y: number, width: number, height: number];
-    /** output format (default: the source's; JPEG or PNG for formats browsers cannot show); `auto` picks from `Accept`. Values: auto · jpeg · png · webp · avif · gif · jxl · json. Example: `?fmt=auto`. */
-    fmt?: 'jpeg' | 'png' | 'webp' | 'avif' | 'gif' | 'jxl' | 'auto' | 'json';
+    /** output format (default: the source's; JPEG or PNG for formats browsers cannot show); `auto` picks from `Accept`; `best` encodes each format `Accept` allows and keeps the smallest meeting `q=auto`'s target. Values: auto · best · jpeg · png · webp · avif · gif · jxl · json. Example: `?fmt=auto`. */
+    fmt?: 'jpeg' | 'png' | 'webp' | 'avif' | 'gif' | 'jxl' | 'auto' | 'best' | 'json';
     /** quality (defaults: JPEG 80, WebP 80, AVIF 50, JPEG XL 75; ignored by PNG and GIF); `auto` picks per image the lowest meeting a SSIMULACRA 2 target (`X-Kinu-Quality` tells which). Values: integer 1–100 · auto · auto:high · auto:low. Example: `?q=70`. */
     q?: number | 'auto' | 'auto:high' | 'auto:low';
     /** padding colour for `contain`/`pad`, and what alpha is flattened onto for JPEG (default white). Values: RRGGBB · RRGGBBAA. Example: `?bg=ff8800`. */

@@ -9,8 +9,18 @@ import { parseParams } from './url/native.ts';
 import type { ParamValues } from './url/params.ts';
 import { DIALECT_NAMES, type DialectName } from './url/dialects.ts';
 import { parseImgproxyPresets, type ImgproxyPresets } from './url/imgproxy/index.ts';
+import {
+  NEXT_DEVICE_SIZES,
+  NEXT_FORMATS,
+  NEXT_IMAGE_SIZES,
+  NEXT_QUALITIES,
+  nextjsFormats,
+  nextjsQualities,
+  nextjsWidths,
+} from './url/nextjs/settings.ts';
 import { validateKey } from './url/key.ts';
 import { createAddressGuard } from './source/ssrf.ts';
+import type { NegotiatedFormat } from './formats.ts';
 import { checkOriginalTemplate, TOFU_ORIGINAL_DEFAULT } from './url/tofu.ts';
 import type { ConnectionLimits } from './http/connections.ts';
 
@@ -408,6 +418,27 @@ export const SETTINGS = {
       if (why) ctx.addIssue({ code: 'custom', message: why });
     }),
   ),
+  nextjsWidths: setting(
+    'KINU_NEXTJS_WIDTHS',
+    'nextjs-widths',
+    [...NEXT_IMAGE_SIZES, ...NEXT_DEVICE_SIZES].join(','),
+    "nextjs dialect: the `w` values answered, comma-separated (Next's `images.imageSizes` + `images.deviceSizes`); any other is a 400",
+    nextjsWidths,
+  ),
+  nextjsQualities: setting(
+    'KINU_NEXTJS_QUALITIES',
+    'nextjs-qualities',
+    NEXT_QUALITIES.join(','),
+    "nextjs dialect: the `q` values answered (Next's `images.qualities`; Next 16 answers only 75 by default); any other is a 400",
+    nextjsQualities,
+  ),
+  nextjsFormats: setting(
+    'KINU_NEXTJS_FORMATS',
+    'nextjs-formats',
+    NEXT_FORMATS.join(','),
+    "nextjs dialect: Next's `images.formats`, the types picked from `Accept` (first match wins): `image/webp`, `image/avif,image/webp`, …",
+    nextjsFormats,
+  ),
   imgproxyKey: setting(
     'KINU_IMGPROXY_KEY',
     'imgproxy-key',
@@ -745,6 +776,11 @@ export interface Config {
   };
   readonly thumbor: { readonly keys: readonly string[] };
   readonly imgix: { readonly tokens: readonly string[] };
+  readonly nextjs: {
+    readonly widths: readonly number[];
+    readonly qualities: readonly number[];
+    readonly formats: readonly NegotiatedFormat[];
+  };
   readonly tofu: { readonly secrets: readonly string[]; readonly original: string };
 }
 
@@ -880,6 +916,7 @@ export function loadConfig(input: ConfigInput = {}): Config {
     },
     thumbor: { keys: opt('thumborKey') ?? [] },
     imgix: { tokens: opt('imgixToken') ?? [] },
+    nextjs: { widths: v('nextjsWidths'), qualities: v('nextjsQualities'), formats: v('nextjsFormats') },
     tofu: { secrets: opt('tofuSecret') ?? [], original: v('tofuOriginal') },
   });
 }

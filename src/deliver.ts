@@ -178,7 +178,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
   >();
   function identify(req: DeliverRequest, stat: SourceStat, wmVersion: string | undefined): Identified {
     const t = req.transform;
-    const negotiated = t?.format === 'auto';
+    const negotiated = t?.format === 'auto' || t?.format === 'best';
     const last = t && identities.get(t);
     if (
       last &&

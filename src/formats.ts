@@ -59,6 +59,9 @@ export interface FormatRow {
   readonly browsers?: 'all' | { readonly accept: number };
   /** The output a request without `fmt` gets from it; absent: JPEG, or PNG where alpha must survive. */
   readonly defaultOutput?: string;
+  /** The output a request without `fmt` gets when it keeps the animation of an original whose `defaultOutput`
+   *  cannot animate (an AVIF sequence: libvips cannot write one). */
+  readonly animatedOutput?: string;
   readonly write?: Writer;
 }
 
@@ -135,6 +138,8 @@ const TABLE = {
     decode: { bytesPerPixel: 18, shrinks: false, highDepthBytesPerPixel: 24 },
     browsers: { accept: 1 },
     defaultOutput: 'avif',
+    // Every browser that shows an AVIF sequence shows an animated WebP, which keeps alpha and 24-bit colour.
+    animatedOutput: 'webp',
     write: {
       alpha: true,
       animation: false,
@@ -343,9 +348,10 @@ function rank(n: FormatName): number {
 }
 
 /** The source's own format where browsers can show it; otherwise JPEG, or PNG where alpha must survive. */
-export function defaultOutputFormat(inputFormat: string, hasAlpha: boolean): OutputFormat {
+export function defaultOutputFormat(inputFormat: string, hasAlpha: boolean, animated = false): OutputFormat {
   const n = sourceFormat(inputFormat);
-  const out = n === undefined ? undefined : FORMAT_TABLE[n].defaultOutput;
+  const row = n === undefined ? undefined : FORMAT_TABLE[n];
+  const out = animated && row?.animatedOutput !== undefined ? row.animatedOutput : row?.defaultOutput;
   return out !== undefined ? (out as OutputFormat) : fallbackFormat({ alpha: hasAlpha, animated: false });
 }
 

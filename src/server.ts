@@ -254,10 +254,11 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
     imgix: (prefix) => {
       if (config.imgix.tokens.length === 0)
         app.log.warn(`no KINU_IMGIX_TOKEN set: imgix URLs under ${prefix || '/'} are unsigned (s= not checked)`);
-      return (rawUrl) => parseImgix(rawUrl, { prefix, ...sources });
+      return (rawUrl) => parseImgix(rawUrl, { prefix, ...sources, tokens: config.imgix.tokens });
     },
     cloudflare: (prefix) => (rawUrl) => parseCloudflare(rawUrl, { prefix, ...sources }),
-    nextjs: (prefix) => (rawUrl) => parseNextjs(rawUrl, { prefix, ...sources }),
+    nextjs: (prefix) => (rawUrl) =>
+      parseNextjs(rawUrl, { prefix, ...sources, ...config.nextjs, originals: config.http.originals }),
     ipx: (prefix) => (rawUrl) => parseIpx(rawUrl, { prefix, ...sources }),
   };
   const mounts: { prefix: string; parse: DialectParser }[] = [];

@@ -28,8 +28,9 @@ export type Position =
 export const AUTO_QUALITIES = ['auto', 'auto:high', 'auto:low'] as const;
 export type AutoQuality = (typeof AUTO_QUALITIES)[number];
 
-/** `auto` is resolved per request from `Accept`; `json` answers metadata of the output instead of pixels. */
-export type RequestedFormat = OutputFormat | 'auto' | 'json';
+/** `auto` is resolved per request from `Accept`, `best` too (the smallest of the formats it allows); `json`
+ *  answers metadata of the output instead of pixels. */
+export type RequestedFormat = OutputFormat | 'auto' | 'best' | 'json';
 
 export interface Rgba {
   r: number;
@@ -116,7 +117,11 @@ export type Adjustment =
   /** Per-channel histogram equalisation (_equalize.c). */
   | { op: 'equalize' }
   /** One random offset per pixel in ±amount/2 (_noise.c), from glibc's random() seeded with `seed` (> 0). */
-  | { op: 'noise'; amount: number; seed: number };
+  | { op: 'noise'; amount: number; seed: number }
+  /** Each channel blended toward `fill` by its percent (_colorize.c); r, g, b arrays for canonicalKey. */
+  | { op: 'colorize'; pct: [number, number, number]; fill: [number, number, number] }
+  /** Cubic-spline tables (_curve.c) for all channels, then r, g, b: each flat [x0, y0, x1, y1, …] bytes. */
+  | { op: 'curve'; curves: [number[], number[], number[], number[]] };
 
 /** thumbor's round_corner: pixels outside each corner's ellipse (radii a, b) painted, or transparent. */
 export interface RoundCorner {
@@ -138,6 +143,54 @@ export interface WatermarkAt {
   alpha: number;
   wRatio: number | undefined;
   hRatio: number | undefined;
+}
+
+/**
+ * What imgix sizes from the source (`pipeline/imgix-geometry.ts`): sides as fractions of the source, the side
+ * `fit=crop` derives held within min/max, `ar` without sides, `rect` in fractions or anchors, `fp-z`, and
+ * fillmax's canvas. The native fields carry fit, position and enlarge; this only resolves the box and crop.
+ */
+export interface ImgixGeometry {
+  /** Device pixels, or with `relative` a fraction of the source's side (× dpr); 0 = unset. */
+  width: number;
+  height: number;
+  relative: readonly [w: boolean, h: boolean];
+  /** min-w, max-w, min-h, max-h in device pixels (fit=crop); 0 = no bound. */
+  bounds: readonly [number, number, number, number];
+  /** ar=W:H (fit=crop) as W/H; 0 = none. */
+  ar: number;
+  /** rect: x, y, w, h; each below 1 a fraction of the source's side; x, y of -1/-2/-3 = left|top, center|middle, right|bottom. */
+  rect: readonly [number, number, number, number] | undefined;
+  /** fp-z: the crop around the focal point shrunk by this factor (1 = none). */
+  zoom: number;
+  /** fit=fillmax: the image centred on a canvas of the box (`source`: each side at most the source's). */
+  canvas: 'box' | 'source' | undefined;
+}
+
+/**
+ * imgproxy's watermark placement (processing/watermark.go), for `watermark`'s image: a compass point with
+ * offsets (pixels × the dpr imgproxy ends up using, or fractions of the side below 1) that may overflow the
+ * image, or `re` (tiled from the centre, the offsets as gaps); `scale` > 0 fits the mark into scale × the image.
+ */
+export interface ImgproxyWatermark {
+  position: string;
+  x: number;
+  y: number;
+  scale: number;
+}
+
+/**
+ * Cloudflare's `/cdn-cgi/image` geometry the native fields cannot say (planned in `pipeline/plan.ts`).
+ * `trim`: top, right, bottom and left pixels cut off the source, then the width and height kept from that corner
+ * (0 = all), before anything else (trim=T;R;B;L, trim.width). `align`: a focal `position` places cover's window so
+ * the point sits at the same relative place in the window as in the image (XxY gravity: left = x·(W − w)), not
+ * at its centre. `clamp`: cover without `enlarge` cuts the box to the source's sides instead of shrinking it to
+ * the box's aspect ratio (fit=crop: a smaller source keeps its size).
+ */
+export interface CloudflareRules {
+  trim: readonly [top: number, right: number, bottom: number, left: number, width: number, height: number] | undefined;
+  align: boolean;
+  clamp: boolean;
 }
 
 export interface Transform {
@@ -178,6 +231,8 @@ export interface Transform {
   roundCorner: RoundCorner | undefined;
   /** When set, `watermark`'s image is placed by thumbor's rules (`steps/watermark-at.ts`), not by its gravity. */
   watermarkAt: WatermarkAt | undefined;
+  /** When set, `watermark`'s image is placed by imgproxy's rules (`steps/watermark-imgproxy.ts`). */
+  watermarkImgproxy: ImgproxyWatermark | undefined;
   /** thumbor's autojpg(): an opaque PNG original is written as JPEG unless a format is asked for. */
   pngToJpeg: true | undefined;
   /** Flatten onto `background` whatever the output format (thumbor's background_color and fill(…, true)). */
@@ -200,6 +255,23 @@ export interface Transform {
   /** What `fmt=auto` serves a client that accepts none of them: `source` = the original's own format, as the
    *  hosted services answer; undefined = kinu's JPEG/PNG/GIF by alpha and animation. */
   autoFallback: 'source' | undefined;
+  /** When set, plan.ts applies Cloudflare's trim, XxY alignment and fit=crop rules to the native fields. */
+  cloudflare: CloudflareRules | undefined;
+  /**
+   * Next.js's optimizer rules on what the original turns out to be (its image-optimizer/transform.ts): an SVG is
+   * refused (400), with `autoFallback` a WebP or AVIF original becomes JPEG for a client accepting none of
+   * `autoFormats`, and an animated GIF, PNG or WebP is served `as-is` (Next's answer) or, where KINU_ORIGINALS
+   * keeps originals from being served, `resized` like a still.
+   */
+  nextjs: 'as-is' | 'resized' | undefined;
+  /** When set, plan.ts resolves imgix's box from the source (`pipeline/imgix-geometry.ts`), then plans the native fields. */
+  imgix: ImgixGeometry | undefined;
+  /**
+   * ipx's `s=WxH` without `enlarge` (its clampDimensionsPreservingAspectRatio): the w×h box first shrinks, keeping
+   * its aspect ratio, until it fits inside the original's sides (compared unrotated, as ipx does); `enlarge` then
+   * applies to what is resized (ipx sets it: a crop may grow to that box).
+   */
+  boxInSource: true | undefined;
 }
 
 export const IDENTITY: Readonly<Transform> = Object.freeze<Transform>({
@@ -232,12 +304,17 @@ export const IDENTITY: Readonly<Transform> = Object.freeze<Transform>({
   adjust: undefined,
   roundCorner: undefined,
   watermarkAt: undefined,
+  watermarkImgproxy: undefined,
   pngToJpeg: undefined,
   flattenAlways: undefined,
   maxBytes: undefined,
   formatQuality: undefined,
   autoFormats: undefined,
   autoFallback: undefined,
+  cloudflare: undefined,
+  imgix: undefined,
+  nextjs: undefined,
+  boxInSource: undefined,
 });
 
 const KEY_ORDER: readonly (keyof Transform)[] = Object.keys(IDENTITY) as (keyof Transform)[];

@@ -43,7 +43,7 @@ const DEFAULT_OUT: Record<string, string> = {
   gif: 'gif',
   webp: 'webp',
   avif: 'heif',
-  avifs: 'heif', // an AVIF sequence stays AVIF (its first frame: issue 16)
+  avifs: 'webp', // an AVIF sequence stays animated: WebP, as libvips cannot write AVIF sequences (issue 16)
   svg: 'png',
   ico: 'png',
 };

@@ -185,12 +185,14 @@ describe("every dialect's format names resolve through the table", () => {
     ],
   ] as const;
   for (const [dialect, names, parse] of shapes) {
-    test(`${dialect}: each name is a row; written ones parse to it, the others are refused as unwritable`, () => {
+    test(`${dialect}: each name is a row; written ones parse to it, the others are refused as unwritable (thumbor: ignored)`, () => {
       for (const s of names) {
         const n = formatNamed(s);
         assert.ok(n, `${dialect}: ${s} is not in the format table`);
         const out = outputNamed(s);
         if (out) assert.equal(parse(s).transform?.format, out, `${dialect}: ${s}`);
+        // thumbor's engine writes the original's format when it has no encoder for the asked one (engines/pil.py).
+        else if (dialect === 'thumbor') assert.equal(parse(s).transform?.format, undefined, `${dialect}: ${s}`);
         else
           assert.throws(
             () => parse(s),

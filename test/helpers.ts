@@ -110,9 +110,9 @@ export async function meanColour(
   body: Buffer,
   region?: { left: number; top: number; width: number; height: number },
 ): Promise<[number, number, number]> {
-  let img = sharp(body).removeAlpha().toColourspace('srgb');
-  if (region) img = img.extract(region);
-  const { channels } = await img.stats();
+  // sharp's stats() reads its input, not the pipeline's output: the region is cut to a PNG first.
+  const input = region ? await sharp(body).extract(region).png().toBuffer() : body;
+  const { channels } = await sharp(input).removeAlpha().toColourspace('srgb').stats();
   return [channels[0]!.mean, channels[1]!.mean, channels[2]!.mean];
 }
 

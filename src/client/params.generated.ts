@@ -17,8 +17,8 @@ export interface KinuParams {
   enlarge?: boolean;
   /** cut this region first, in source pixels after auto-orient. Values: X,Y,W,H integers (W,H ≥ 1). Example: `?crop=100,50,800,600`. */
   crop?: readonly [x: number, y: number, width: number, height: number];
-  /** output format (default: the source's; JPEG or PNG for formats browsers cannot show); `auto` picks from `Accept`. Values: auto · jpeg · png · webp · avif · gif · jxl · json. Example: `?fmt=auto`. */
-  fmt?: 'jpeg' | 'png' | 'webp' | 'avif' | 'gif' | 'jxl' | 'auto' | 'json';
+  /** output format (default: the source's; JPEG or PNG for formats browsers cannot show); `auto` picks from `Accept`; `best` encodes each format `Accept` allows and keeps the smallest meeting `q=auto`'s target. Values: auto · best · jpeg · png · webp · avif · gif · jxl · json. Example: `?fmt=auto`. */
+  fmt?: 'jpeg' | 'png' | 'webp' | 'avif' | 'gif' | 'jxl' | 'auto' | 'best' | 'json';
   /** quality (defaults: JPEG 80, WebP 80, AVIF 50, JPEG XL 75; ignored by PNG and GIF); `auto` picks per image the lowest meeting a SSIMULACRA 2 target (`X-Kinu-Quality` tells which). Values: integer 1–100 · auto · auto:high · auto:low. Example: `?q=70`. */
   q?: number | 'auto' | 'auto:high' | 'auto:low';
   /** padding colour for `contain`/`pad`, and what alpha is flattened onto for JPEG (default white). Values: RRGGBB · RRGGBBAA. Example: `?bg=ff8800`. */
@@ -67,7 +67,7 @@ export const PARAM_SPEC: Readonly<Record<KinuParamName, ParamSpec>> = {
   pos: { kind: 'position', words: ['center', 'top', 'bottom', 'left', 'right', 'top-left', 'top-right', 'bottom-left', 'bottom-right', 'attention', 'entropy'], items: [{ min: 0, max: 1, places: 4 }, { min: 0, max: 1, places: 4 }] },
   enlarge: { kind: 'flag' },
   crop: { kind: 'list', counts: [4], items: [{ min: 0, max: 100000, places: 0 }, { min: 0, max: 100000, places: 0 }, { min: 1, max: 100000, places: 0 }, { min: 1, max: 100000, places: 0 }] },
-  fmt: { kind: 'enum', values: ['jpeg', 'png', 'webp', 'avif', 'gif', 'jxl', 'auto', 'json'] },
+  fmt: { kind: 'enum', values: ['jpeg', 'png', 'webp', 'avif', 'gif', 'jxl', 'auto', 'best', 'json'] },
   q: { kind: 'number', range: { min: 1, max: 100, places: 0 }, words: ['auto', 'auto:high', 'auto:low'] },
   bg: { kind: 'colour', pattern: "^([0-9a-fA-F]{6}|[0-9a-fA-F]{8})$" },
   blur: { kind: 'number', range: { min: 0.3, max: 100, places: 2 } },
@@ -95,7 +95,7 @@ export const PARAM_DOCS: Readonly<Record<KinuParamName, { readonly doc: string; 
   pos: { doc: "what `cover` keeps, or where `contain` places the image (default `center`); `X,Y` is a focal point", values: "center · top · bottom · left · right · top-left · top-right · bottom-left · bottom-right · attention · entropy · X,Y (0–1 each)", example: "0.3,0.6" },
   enlarge: { doc: "allow output larger than the source (default 0)", values: "0 · 1", example: "1" },
   crop: { doc: "cut this region first, in source pixels after auto-orient", values: "X,Y,W,H integers (W,H ≥ 1)", example: "100,50,800,600" },
-  fmt: { doc: "output format (default: the source's; JPEG or PNG for formats browsers cannot show); `auto` picks from `Accept`", values: "auto · jpeg · png · webp · avif · gif · jxl · json", example: "auto" },
+  fmt: { doc: "output format (default: the source's; JPEG or PNG for formats browsers cannot show); `auto` picks from `Accept`; `best` encodes each format `Accept` allows and keeps the smallest meeting `q=auto`'s target", values: "auto · best · jpeg · png · webp · avif · gif · jxl · json", example: "auto" },
   q: { doc: "quality (defaults: JPEG 80, WebP 80, AVIF 50, JPEG XL 75; ignored by PNG and GIF); `auto` picks per image the lowest meeting a SSIMULACRA 2 target (`X-Kinu-Quality` tells which)", values: "integer 1–100 · auto · auto:high · auto:low", example: "70" },
   bg: { doc: "padding colour for `contain`/`pad`, and what alpha is flattened onto for JPEG (default white)", values: "RRGGBB · RRGGBBAA", example: "ff8800" },
   blur: { doc: "Gaussian blur sigma", values: "0.3–100", example: "5" },

@@ -34,7 +34,10 @@ export type FastHit = (
  *  request to Fastify (called at most once, synchronously or after a disk lookup that found nothing). */
 export function createFastHit(opts: FastHitOptions): FastHit {
   const headers = createHeaderBlocks(opts.cacheControl);
-  const mounts = opts.mounts.map((m) => ({ under: `${m.prefix}/`, parse: m.parse }));
+  const mounts = opts.mounts.map((m) => ({ under: `${m.prefix}/`, prefix: m.prefix, parse: m.parse }));
+  // As the route: a mount owns its prefix's own path too, with a query (Next.js's /_next/image?url=…).
+  const owns = (m: { under: string; prefix: string }, url: string) =>
+    url.startsWith(m.under) || (m.prefix !== '' && (url === m.prefix || url.startsWith(`${m.prefix}?`)));
   const answer = (
     req: IncomingMessage,
     res: ServerResponse,
@@ -59,13 +62,15 @@ export function createFastHit(opts: FastHitOptions): FastHit {
     const url = req.url;
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !url || url.startsWith('/_kinu/') || opts.draining())
       return full();
-    const mount = mounts.find((m) => url.startsWith(m.under));
+    const mount = mounts.find((m) => owns(m, url));
     if (!mount) return full();
     let r: DeliverRequest;
     let d;
     let disposition: ParsedRequest['disposition'];
     try {
       const parsed = mount.parse(url);
+      // thumbor max_age(): its Cache-Control is set by the route.
+      if (parsed.maxAge !== undefined) return full();
       const { key, transform } = parsed;
       disposition = parsed.disposition;
       r = {

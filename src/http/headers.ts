@@ -108,6 +108,19 @@ interface Block {
   readonly quality: number | undefined;
 }
 
+/**
+ * thumbor's max_age(): `max-age=N,public` and an Expires N seconds ahead, as its handler writes them. For 0 thumbor
+ * sends no Cache-Control; kinu also sends Last-Modified, from which caches would guess a lifetime, so it says
+ * `no-cache` instead.
+ */
+export function maxAgeHeaders(seconds: number): Record<string, string> {
+  if (seconds === 0) return { 'cache-control': 'no-cache' };
+  return {
+    'cache-control': `max-age=${seconds},public`,
+    expires: new Date(Date.now() + seconds * 1000).toUTCString(),
+  };
+}
+
 export function setDeliveryHeaders(reply: FastifyReply, d: Delivery, cacheControl: string): void {
   reply.headers(deliveryHeaders(d, cacheControl));
 }

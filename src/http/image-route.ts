@@ -4,7 +4,7 @@ import type { Deliver } from '../deliver.ts';
 import { KinuError } from '../errors.ts';
 import type { ParsedRequest } from '../url/native.ts';
 import { markOriginal } from './access.ts';
-import { contentDisposition, setDeliveryHeaders } from './headers.ts';
+import { contentDisposition, maxAgeHeaders, setDeliveryHeaders } from './headers.ts';
 
 export interface ImageRouteOptions {
   readonly prefix: string;
@@ -16,12 +16,17 @@ export interface ImageRouteOptions {
 }
 
 export function registerImageRoute(app: FastifyInstance, opts: ImageRouteOptions): void {
+  // A mount owns its prefix's path too: Next.js URLs are the prefix itself with a query (/_next/image?url=…).
+  for (const url of opts.prefix === '' ? ['/*'] : [`${opts.prefix}/*`, opts.prefix]) route(app, opts, url);
+}
+
+function route(app: FastifyInstance, opts: ImageRouteOptions, url: string): void {
   app.route({
     // HEAD is declared, not derived: Fastify's derived HEAD route would reset an original's Content-Length to 0.
     method: ['GET', 'HEAD'],
-    url: `${opts.prefix}/*`,
+    url,
     async handler(request, reply) {
-      const { key, transform, disposition } = opts.parse(request.raw.url ?? '/');
+      const { key, transform, disposition, maxAge } = opts.parse(request.raw.url ?? '/');
       if (transform === null) markOriginal(reply.raw);
       if (transform === null && opts.originals === 'deny') {
         throw new KinuError('originals_denied', 'this server does not serve originals; add params, e.g. ?w=800');
@@ -52,6 +57,8 @@ export function registerImageRoute(app: FastifyInstance, opts: ImageRouteOptions
       });
       reply.code(d.status);
       setDeliveryHeaders(reply, d, opts.cacheControl);
+      // A stale answer keeps its short lifetime whatever the URL asks.
+      if (maxAge !== undefined && !d.stale) reply.headers(maxAgeHeaders(maxAge));
       if (d.status === 304) return reply.send();
       if (disposition) reply.header('content-disposition', contentDisposition(disposition, d.contentType));
       if (request.method === 'HEAD' && d.kind === 'original') {
@@ -63,7 +70,7 @@ export function registerImageRoute(app: FastifyInstance, opts: ImageRouteOptions
   });
   app.route({
     method: app.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD'),
-    url: `${opts.prefix}/*`,
+    url,
     // Refused in onRequest, before Fastify would parse (and reject) a body with some other status.
     onRequest: async () => {
       throw new KinuError('method_not_allowed', 'image URLs answer GET and HEAD only', {

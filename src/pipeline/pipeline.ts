@@ -5,13 +5,15 @@ import { KinuError } from '../errors.ts';
 import { FORMAT_TABLE, formatOfMetadata, type OutputFormat } from '../formats.ts';
 import type { Transform } from '../transform.ts';
 import type { AcceptClass } from './negotiate.ts';
-import { animationTiming, checkLimits, makePlan, type Limits, type SourceInfo } from './plan.ts';
+import { animationTiming, checkLimits, makePlan, qualityFor, type Limits, type SourceInfo } from './plan.ts';
 import { estimateCost, formatBytes } from './cost.ts';
 import type { HeaderMemo } from './header-memo.ts';
 import { checkPngCrc } from './png-crc.ts';
+import { nextAnimated } from './next-animated.ts';
 import { foreignEncode, foreignHeader, foreignSourceInfo, sniffForeign, toSharpInput } from './foreign/index.ts';
 import { fromSharpError, matchSharpError } from './sharp-errors.ts';
 import { autoQualityOf, encodeAuto } from './quality/auto.ts';
+import { type BestTrial, encodeBest } from './quality/best.ts';
 import { encodeToFit } from './max-bytes.ts';
 import { STEPS, type RawShape, type StepContext } from './steps/index.ts';
 import { cropAfterTrim, trimImage } from './trim.ts';
@@ -48,6 +50,8 @@ export interface PipelineResult {
   readonly frames: number;
   /** The quality `q=auto` or `maxBytes` chose; undefined when neither ran (a number, a lossless format, …). */
   readonly quality: number | undefined;
+  /** `fmt=best`: every format tried, in the plan's order (absent when one format was all there was to try). */
+  readonly trials?: readonly BestTrial[];
   /** Milliseconds: header + plan + steps queued, then the libvips run and encode. */
   readonly timings: { readonly process: number; readonly encode: number };
 }
@@ -100,6 +104,17 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
       src = info;
     }
     if (src.format === 'png') checkPngCrc(input);
+    if (t.nextjs) {
+      // Next.js serves an animation unoptimized (no resize, no re-encode) and refuses SVG by default.
+      if (t.nextjs === 'as-is' && nextAnimated(input, src)) {
+        const { width, height, frames } = src;
+        const format = src.format as 'gif' | 'png' | 'webp';
+        const timings = { process: performance.now() - t0, encode: 0 };
+        return { data: input, format, width, height, frames, quality: undefined, timings };
+      }
+      if (src.format === 'svg')
+        throw new KinuError('invalid_param', 'url: "url" parameter is valid but image type is not allowed (SVG)');
+    }
     checkLimits(src, opts.limits);
 
     let base = input;
@@ -171,6 +186,27 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
     const external = FORMAT_TABLE[plan.format].write?.external;
     const fit = t.maxBytes !== undefined && plan.quality !== undefined && !external ? t.maxBytes : undefined;
     const auto = fit === undefined ? autoQualityOf(plan) : undefined;
+    if (fit === undefined && plan.candidates) {
+      const q = t.quality;
+      const best = await encodeBest(
+        img,
+        plan.candidates,
+        (f) => qualityFor(t, f),
+        typeof q === 'string' ? q : undefined,
+        ctx.load,
+        check,
+      );
+      return {
+        data: best.data,
+        format: best.format,
+        width: best.info.width,
+        height: best.info.height,
+        frames: 1,
+        quality: best.quality,
+        trials: best.trials,
+        timings: { process: t1 - t0, encode: performance.now() - t1 },
+      };
+    }
     const { data, info, choice } =
       fit !== undefined
         ? await encodeToFit(img, plan.format, plan.quality!, fit, animationOf(plan), check).then((r) => ({

@@ -5,8 +5,9 @@ import { fallbackFormat, FORMAT_TABLE, FORMATS, defaultOutputFormat, MAX_SIDE, t
 import { DEFAULT_BACKGROUND, type Gravity, type Rgba, type Transform } from '../transform.ts';
 import { estimateCost, formatBytes, type Cost, type SourceLayout } from './cost.ts';
 import { preferences, type AcceptClass } from './negotiate.ts';
-import { planImgproxy } from './imgproxy-geometry.ts';
+import { planImgproxy, type Turn } from './imgproxy-geometry.ts';
 import { planThumbor } from './thumbor-geometry.ts';
+import { canvasPad, imgixBox } from './imgix-geometry.ts';
 import type { ForeignSettings } from './foreign/index.ts';
 
 export interface Limits {
@@ -72,6 +73,10 @@ export interface Plan {
   /** Load every frame (animated output) or only the first. */
   readonly animated: boolean;
   readonly crop: { left: number; top: number; width: number; height: number } | undefined;
+  /** imgproxy's `c:W:H:sm`: libvips' attention places a box of `crop`'s size instead (steps/crop.ts). */
+  readonly smartCrop?: true;
+  /** imgproxy's geometry: the dpr it ends up using (its DprScale), which also scales its watermark's offsets. */
+  readonly imgproxyDpr?: number;
   /** Resize to exactly width×height; `fit` is how sharp gets there (cover crops by `position`, contain pads). */
   readonly resize:
     | { width: number; height: number; fit: 'fill' | 'cover' | 'contain'; position: SharpPosition }
@@ -86,6 +91,9 @@ export interface Plan {
   readonly flatten: Rgba | undefined;
   /** Estimated peak memory and encode time: reserved from the limiter's budget before the work starts. */
   readonly cost: Cost;
+  /** `fmt=best`: the formats to encode, `format` first, when more than one fits (pipeline/quality/best.ts keeps
+   *  the smallest meeting the target); `cost` is then the sum of their encodes. */
+  readonly candidates?: readonly OutputFormat[];
 }
 
 export { MAX_SIDE };
@@ -113,12 +121,19 @@ export function outputFormat(t: Transform, src: SourceInfo, accept: AcceptClass)
  */
 function formatChoices(t: Transform, src: SourceInfo, accept: AcceptClass): OutputFormat[] {
   const wantsAnimation = keepsFrames(t) && src.frames > 1;
-  if (t.format === 'auto') {
-    const own = t.autoFallback === 'source' ? defaultOutputFormat(src.format, src.hasAlpha) : undefined;
-    return preferences(accept, { alpha: src.hasAlpha, animated: wantsAnimation }, t.autoFormats, own);
+  if (t.format === 'auto' || t.format === 'best') {
+    // Next.js: a client naming none of images.formats gets JPEG for a WebP or AVIF original.
+    const legacy = t.nextjs && (src.format === 'webp' || src.format === 'avif') ? 'jpeg' : undefined;
+    const own =
+      t.autoFallback === 'source'
+        ? (legacy ?? defaultOutputFormat(src.format, src.hasAlpha, wantsAnimation))
+        : undefined;
+    const all = preferences(accept, { alpha: src.hasAlpha, animated: wantsAnimation }, t.autoFormats, own);
+    // fmt=best scores each candidate by decoding it with sharp, which cannot read JPEG XL: it is left out.
+    return t.format === 'best' ? all.filter((f) => !FORMAT_TABLE[f].write?.external) : all;
   }
   if (t.format === undefined || t.format === 'json') {
-    const native = defaultOutputFormat(src.format, src.hasAlpha);
+    const native = defaultOutputFormat(src.format, src.hasAlpha, wantsAnimation);
     const first = t.pngToJpeg && native === 'png' && src.format === 'png' && !src.hasAlpha ? 'jpeg' : native;
     const fallback = fallbackFormat({ alpha: src.hasAlpha, animated: false });
     return first === fallback || first === 'gif' ? [first] : [first, fallback];
@@ -127,21 +142,29 @@ function formatChoices(t: Transform, src: SourceInfo, accept: AcceptClass): Outp
 }
 
 export function makePlan(src: SourceInfo, t: Transform, accept: AcceptClass, limits: Limits): Plan {
-  const manual = t.crop ? clampCrop(t.crop, src) : undefined;
+  const ix = t.imgix ? imgixBox(src.width, src.height, t.imgix, t.position, t.fit === 'cover') : undefined;
+  const cfTrim = t.cloudflare?.trim;
+  const manual = ix ? ix.crop : cfTrim ? cloudflareTrim(cfTrim, src) : t.crop ? clampCrop(t.crop, src) : undefined;
   const cw = manual?.width ?? src.width;
   const ch = manual?.height ?? src.height;
   // The box applies to the output, so with a quarter turn the image is resized into the swapped box.
   const quarter = t.rotate === 90 || t.rotate === 270;
-  const bw = quarter ? t.height : t.width;
-  const bh = quarter ? t.width : t.height;
-  const peer = t.thumbor
+  const bw = quarter ? (ix ? ix.height : t.height) : ix ? ix.width : t.width;
+  const bh = quarter ? (ix ? ix.width : t.width) : ix ? ix.height : t.height;
+  const peer: PeerGeometry | undefined = t.thumbor
     ? thumborGeometry(cw, ch, t.thumbor, manual)
     : t.imgproxy
-      ? imgproxyGeometry(cw, ch, t.imgproxy, manual)
+      ? imgproxyGeometry(cw, ch, t.imgproxy, manual, t)
       : undefined;
-  const geo = peer?.geo ?? resizeGeometry(cw, ch, bw, bh, t);
+  const inSource = t.boxInSource && boxInSource(t.width, t.height, src);
+  const geo =
+    peer?.geo ??
+    (inSource
+      ? resizeGeometry(cw, ch, inSource[quarter ? 1 : 0], inSource[quarter ? 0 : 1], t)
+      : resizeGeometry(cw, ch, bw, bh, t));
   const crop = peer ? peer.crop : manual;
-  const pad = peer?.pad ?? t.pad;
+  const canvas = ix && canvasPad(t.imgix!, { width: bw, height: bh }, geo, { width: cw, height: ch });
+  const pad = peer?.pad ?? (canvas ? (canvas.map((v, i) => v + (t.pad?.[i] ?? 0)) as Plan['pad']) : t.pad);
 
   const [pt, pr, pb, pl] = pad ?? [0, 0, 0, 0];
   const rw = quarter ? geo.height : geo.width;
@@ -149,7 +172,15 @@ export function makePlan(src: SourceInfo, t: Transform, accept: AcceptClass, lim
   const width = rw + pl + pr;
   const height = rh + pt + pb;
 
-  const { format, animated, cost } = chooseFormat(formatChoices(t, src, accept), src, t, width, height, limits, accept);
+  const { format, animated, cost, candidates } = chooseFormat(
+    formatChoices(t, src, accept),
+    src,
+    t,
+    width,
+    height,
+    limits,
+    accept,
+  );
   const info = FORMATS[format];
   // Without alpha in the output, padding uses the flatten colour: a translucent bg would otherwise be
   // flattened onto black by the encoder.
@@ -163,8 +194,7 @@ export function makePlan(src: SourceInfo, t: Transform, accept: AcceptClass, lim
     transform: t,
     format,
     // q=auto… is searched at encode (pipeline/quality/auto.ts); this is then its fallback, the format's default.
-    quality:
-      typeof t.quality === 'number' ? t.quality : (t.formatQuality?.find(([f]) => f === format)?.[1] ?? info.quality),
+    quality: qualityFor(t, format),
     animated,
     crop,
     resize,
@@ -175,10 +205,17 @@ export function makePlan(src: SourceInfo, t: Transform, accept: AcceptClass, lim
     background,
     flatten,
     cost,
+    ...(candidates && { candidates }),
+    ...(peer?.smartCrop && !animated && { smartCrop: true }),
+    ...(peer?.dpr !== undefined && { imgproxyDpr: peer.dpr }),
   };
 }
 
-/** The first choice whose side limit, memory estimate and encode time fit; else why the last one does not. */
+/**
+ * The first choice whose side limit, memory estimate and encode time fit; else why the last one does not. For
+ * `fmt=best` (a still), also every later choice that fits beside it: the sum of their encodes (the decode once)
+ * must fit the budget and half the time limit, as one request's does.
+ */
 function chooseFormat(
   choices: readonly OutputFormat[],
   src: SourceInfo,
@@ -187,7 +224,7 @@ function chooseFormat(
   height: number,
   limits: Limits,
   accept: AcceptClass,
-): { format: OutputFormat; animated: boolean; cost: Cost } {
+): { format: OutputFormat; animated: boolean; cost: Cost; candidates?: OutputFormat[] } {
   const budget = limits.memoryBytes ?? Infinity;
   const timeoutMs = limits.timeoutMs ?? Infinity;
   const whole =
@@ -221,6 +258,8 @@ function chooseFormat(
     );
   }
   let refusal: KinuError | undefined;
+  let first: { format: OutputFormat; animated: boolean; cost: Cost } | undefined;
+  const candidates: OutputFormat[] = [];
   for (const format of choices) {
     const info = FORMATS[format];
     const animated = keepsFrames(t) && src.frames > 1 && info.animation;
@@ -251,15 +290,33 @@ function chooseFormat(
       );
       continue;
     }
-    return { format, animated, cost };
+    if (!first) {
+      first = { format, animated, cost };
+      if (t.format !== 'best' || animated) return first;
+      candidates.push(format);
+      continue;
+    }
+    const sum = { bytes: first.cost.bytes + cost.bytes - decodeOnly.bytes, ms: first.cost.ms + cost.ms };
+    if (sum.bytes <= budget && sum.ms <= timeoutMs / 2) {
+      first.cost = sum;
+      candidates.push(format);
+    }
   }
+  if (first) return candidates.length > 1 ? { ...first, candidates } : first;
   // Where kinu chose the format, an animation too costly in every format the client takes is served as a
   // still of its first frame rather than refused.
-  if (src.frames > 1 && (t.format === 'auto' || t.format === undefined || t.format === 'json')) {
+  if (src.frames > 1 && (t.format === 'auto' || t.format === 'best' || t.format === undefined || t.format === 'json')) {
     const still = { ...src, frames: 1 };
     return chooseFormat(formatChoices(t, still, accept), still, t, width, height, limits, accept);
   }
   throw refusal!;
+}
+
+/** The quality `format` is written at for a numeric or absent `q`: it, imgproxy's per-format one, the default. */
+export function qualityFor(t: Transform, format: OutputFormat): number | undefined {
+  return typeof t.quality === 'number'
+    ? t.quality
+    : (t.formatQuality?.find(([f]) => f === format)?.[1] ?? FORMATS[format].quality);
 }
 
 /** libvips cannot rotate, mirror, trim, pixelate or watermark a multi-page image: those keep the first frame. */
@@ -287,6 +344,21 @@ function clampCrop(c: NonNullable<Transform['crop']>, src: SourceInfo) {
   };
 }
 
+/** Cloudflare's trim: sides cut off, then at most width × height kept from the top-left corner left. */
+function cloudflareTrim(
+  [top, right, bottom, left, w, h]: NonNullable<NonNullable<Transform['cloudflare']>['trim']>,
+  src: SourceInfo,
+) {
+  const width = Math.min(src.width - left - right, w || Infinity);
+  const height = Math.min(src.height - top - bottom, h || Infinity);
+  if (width < 1 || height < 1)
+    throw new KinuError(
+      'invalid_param',
+      `trim: ${top};${right};${bottom};${left} leaves nothing of the ${src.width}×${src.height} image`,
+    );
+  return { left, top, width, height };
+}
+
 interface Geometry {
   width: number;
   height: number;
@@ -302,8 +374,9 @@ function imgproxyGeometry(
   ch: number,
   g: NonNullable<Transform['imgproxy']>,
   manual: Plan['crop'],
-): { geo: Geometry; crop: Plan['crop']; pad: Plan['pad'] } {
-  const p = planImgproxy(cw, ch, g);
+  turn: Turn,
+): PeerGeometry {
+  const p = planImgproxy(cw, ch, g, turn);
   const crop =
     p.crop && manual
       ? { ...p.crop, left: p.crop.left + manual.left, top: p.crop.top + manual.top }
@@ -314,8 +387,22 @@ function imgproxyGeometry(
     ? { width: w.width, height: w.height, fit: 'cover', position: 'attention' }
     : p.resize && { width: p.resize.width, height: p.resize.height, fit: 'fill', position: 'center' };
   const focalWindow = w && !w.smart ? { left: w.left, top: w.top, width: w.width, height: w.height } : undefined;
-  return { geo: { width: p.width, height: p.height, resize, focalWindow }, crop, pad: p.pad };
+  return {
+    geo: { width: p.width, height: p.height, resize, focalWindow },
+    crop: crop && { left: crop.left, top: crop.top, width: crop.width, height: crop.height },
+    pad: p.pad,
+    smartCrop: p.crop?.smart || undefined,
+    dpr: p.dpr,
+  };
 }
+
+type PeerGeometry = {
+  geo: Geometry;
+  crop: Plan['crop'];
+  pad: Plan['pad'];
+  smartCrop?: true | undefined;
+  dpr?: number | undefined;
+};
 
 /** thumbor's geometry (`thumbor-geometry.ts`) as one crop in source pixels (its auto crop inside the manual one), a resize and padding. */
 function thumborGeometry(
@@ -338,13 +425,23 @@ function thumborGeometry(
   return { geo: { width: p.width, height: p.height, resize, focalWindow: undefined }, crop, pad: p.pad };
 }
 
+/** `Transform.boxInSource`: ipx's clampDimensionsPreservingAspectRatio, its rounding included. */
+function boxInSource(w: number | undefined, h: number | undefined, src: SourceInfo): [number, number] | undefined {
+  if (w === undefined || h === undefined) return undefined;
+  const ratio = w / h;
+  let [width, height] = [w, h];
+  if (width > src.width) [width, height] = [src.width, px(src.width / ratio)];
+  if (height > src.height) [width, height] = [px(src.height * ratio), src.height];
+  return [width, height];
+}
+
 /** Where the image of sw×sh ends up for a box bw×bh (either may be absent). Never enlarges unless asked. */
 export function resizeGeometry(
   sw: number,
   sh: number,
   bw: number | undefined,
   bh: number | undefined,
-  t: Pick<Transform, 'fit' | 'position' | 'enlarge'>,
+  t: Pick<Transform, 'fit' | 'position' | 'enlarge'> & { readonly cloudflare?: Transform['cloudflare'] },
 ): Geometry {
   const cap = (s: number) => (t.enlarge ? s : Math.min(s, 1));
   const scaled = (s: number): Geometry => {
@@ -379,9 +476,11 @@ export function resizeGeometry(
     case 'cover':
     case 'contain': {
       const s = t.fit === 'cover' ? Math.max(bw / sw, bh / sh) : Math.min(bw / sw, bh / sh);
-      // Without enlarge a small source keeps its size and the box shrinks, keeping the asked aspect ratio.
-      const shrink = !t.enlarge && s > 1 ? s : 1;
-      const k = s / shrink;
+      // Without enlarge a small source keeps its size and the box shrinks, keeping the asked aspect ratio
+      // (or, for Cloudflare's fit=crop, the box is cut to the source's sides).
+      const clamped = !t.enlarge && t.cloudflare?.clamp === true;
+      const shrink = !t.enlarge && s > 1 && !clamped ? s : 1;
+      const k = clamped ? Math.min(s, 1) : s / shrink;
       const cover = t.fit === 'cover';
       const width = cover ? Math.min(px(bw / shrink), px(sw * k)) : px(bw / shrink);
       const height = cover ? Math.min(px(bh / shrink), px(sh * k)) : px(bh / shrink);
@@ -389,8 +488,13 @@ export function resizeGeometry(
       if (cover && pos.kind === 'focal') {
         const fw = px(sw * k);
         const fh = px(sh * k);
-        const left = clamp(Math.round(pos.x * fw - width / 2), 0, fw - width);
-        const top = clamp(Math.round(pos.y * fh - height / 2), 0, fh - height);
+        const aligned = t.cloudflare?.align === true;
+        const left = aligned
+          ? Math.round(pos.x * (fw - width))
+          : clamp(Math.round(pos.x * fw - width / 2), 0, fw - width);
+        const top = aligned
+          ? Math.round(pos.y * (fh - height))
+          : clamp(Math.round(pos.y * fh - height / 2), 0, fh - height);
         return {
           width,
           height,

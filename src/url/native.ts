@@ -26,6 +26,11 @@ export interface ParsedRequest {
    * (and fast-hit) set it on a 200.
    */
   disposition?: { readonly type: 'inline' | 'attachment'; readonly stem: string };
+  /**
+   * Seconds the answer may be cached (thumbor `max_age()`): per request as `disposition` is, no part of the cache
+   * key. Fast-hit leaves such a request to the route, which sets Cache-Control from it (0: not to be cached).
+   */
+  maxAge?: number;
 }
 
 export function parseNative(rawUrl: string, opts: NativeOptions): ParsedRequest {

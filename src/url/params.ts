@@ -115,9 +115,9 @@ export const PARAMS = {
     'crop=100,50,800,600',
   ),
   fmt: row(
-    z.enum([...OUTPUT_FORMATS, 'auto', 'json']),
-    `auto · ${OUTPUT_FORMATS.join(' · ')} · json`,
-    "output format (default: the source's; JPEG or PNG for formats browsers cannot show); `auto` picks from `Accept`",
+    z.enum([...OUTPUT_FORMATS, 'auto', 'best', 'json']),
+    `auto · best · ${OUTPUT_FORMATS.join(' · ')} · json`,
+    "output format (default: the source's; JPEG or PNG for formats browsers cannot show); `auto` picks from `Accept`; `best` encodes each format `Accept` allows and keeps the smallest meeting `q=auto`'s target",
     'fmt=auto',
   ),
   q: row(

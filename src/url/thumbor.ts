@@ -5,7 +5,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { matchesAny } from './sign.ts';
 import { clip, KinuError, quoted } from '../errors.ts';
-import { FORMAT_TABLE, formatNamed, outputNamed, type OutputFormat } from '../formats.ts';
+import { formatNamed, outputNamed, type OutputFormat } from '../formats.ts';
 import type {
   Adjustment,
   Gravity,
@@ -56,6 +56,12 @@ export const THUMBOR_FILTERS = [
   'equalize',
   'noise',
   'max_bytes',
+  'colorize',
+  'curve',
+  'cover',
+  'extract_focal',
+  'max_age',
+  'red_eye',
 ] as const;
 
 // libthumbor's Url.regex() after the signature segment, which is split off first. Tokens must come in this
@@ -115,8 +121,8 @@ export function parseThumbor(rawUrl: string, opts: ThumborOptions): ParsedReques
       "thumbor's JSON metadata is not supported (the native dialect's fmt=json answers the output's size and format)",
     );
 
-  const key = imageKey(g.image!, opts);
   const f = parseFilters(g.filters === undefined ? undefined : decode('filters', g.filters));
+  const key = imageKey(g.image!, opts, f);
   // noise() without a seed: thumbor goes on with the process's random state; kinu seeds from the URL's path
   // (signature and query left out), so the same URL always gives the same pixels.
   for (const a of f.adjust ?? []) if (a.op === 'noise' && a.seed === 0) a.seed = urlSeed(rest);
@@ -155,8 +161,10 @@ export function parseThumbor(rawUrl: string, opts: ThumborOptions): ParsedReques
   if (rot !== 0) v.rot = rot;
   if (flipH || flipV) v.flip = flipH && flipV ? 'hv' : flipH ? 'h' : 'v';
   if (f.gray) v.gray = true;
+  if (f.cover) v.anim = false;
   if (f.wm) Object.assign(v, f.wm);
   const t = toTransform(v);
+  const maxAge = f.maxAge === undefined ? {} : { maxAge: f.maxAge };
   // The native fields above are the nearest native box; `thumbor` is what the plan follows (thumbor's own arithmetic).
   // thumbor trims first and then moves its crop by what trim cut off: the crop is in the untrimmed image.
   const trimmed: Pick<Transform, 'trimCorner' | 'cropUntrimmed'> = {
@@ -174,9 +182,10 @@ export function parseThumbor(rawUrl: string, opts: ThumborOptions): ParsedReques
     !trimmed.trimCorner &&
     !trimmed.cropUntrimmed
   )
-    return { key, transform: t };
+    return { key, transform: t, ...maxAge };
   return {
     key,
+    ...maxAge,
     transform: {
       ...t,
       thumbor: geometry,
@@ -252,7 +261,14 @@ function checkSignature(head: string, rest: string, keys: readonly string[]): vo
   if (!ok) throw new KinuError('bad_signature', 'signature: does not match this URL');
 }
 
-function imageKey(raw: string, opts: SourceOptions): string {
+function imageKey(raw: string, opts: SourceOptions, f: Filters): string {
+  if (f.extractFocal !== undefined) {
+    const nested = nestedCrop(decode('image', raw));
+    if (nested) {
+      (f.focal ??= []).splice(f.extractFocal, 0, nested.point);
+      return sourceKey(nested.image, opts);
+    }
+  }
   const first = raw.split('/', 1)[0]!;
   if (STRAY.test(first)) {
     if (!raw.includes('/')) throw bad('image', `missing after the options (${show(first)} is an option)`);
@@ -262,7 +278,11 @@ function imageKey(raw: string, opts: SourceOptions): string {
       throw bad(clip(first, 32), 'expected trim, trim:top-left or trim:top-left:<tolerance>');
     throw bad(clip(first, 32), `out of place or given twice; ${ORDER}`);
   }
-  const image = decode('image', raw);
+  return sourceKey(decode('image', raw), opts);
+}
+
+/** The decoded image: a key in the source, or an absolute URL under kinu's HTTP origin. */
+function sourceKey(image: string, opts: SourceOptions): string {
   // thumbor's HTTP loader fetches absolute URLs; kinu reads those under its own HTTP origin (and its allow-list).
   if (/^https?:\/\//i.test(image)) return resolveSource(image, opts, 'image');
   try {
@@ -292,6 +312,36 @@ function parseCrop(g: Record<string, string | undefined>): [number, number, numb
   if (r <= l || b <= t) return undefined;
   if (r > 100000 || b > 100000) throw bad(token, 'manual crop corners must be at most 100000');
   return [l, t, r - l, b - t];
+}
+
+// extract_focal.py: the host segment is dropped, then the rest is read with libthumbor's Url.regex(); a URL
+// without unsafe/ or a signature stops the search, one without a manual crop is searched again (10 levels).
+const NESTED_HOST = /^(https?:\/\/)?.*?\//;
+const NESTED = new RegExp(
+  [
+    '^/?(?:(?:(?<unsafe>unsafe)|(?<hash>[^/]{28,}?))/)?',
+    '(?:debug/)?(?:meta/)?(?:trim(?::(?:top-left|bottom-right))?(?::\\d+)?/)?',
+    '(?:(?<l>\\d+)x(?<t>\\d+):(?<r>\\d+)x(?<b>\\d+)/)?',
+    '(?:(?:adaptive-)?(?:full-)?fit-in/)?(?:-?(?:\\d+|orig)?x-?(?:\\d+|orig)?/)?',
+    '(?:(?:left|right|center)/)?(?:(?:top|bottom|middle)/)?(?:smart/)?(?:filters:.+?\\)/)?(?<image>.+)',
+  ].join(''),
+);
+
+/** extract_focal(): the image behind the first nested thumbor URL with a manual crop, and that crop as a point. */
+function nestedCrop(url: string): { image: string; point: [number, number, number] } | undefined {
+  for (let level = 0; level < 10; level++) {
+    const m = NESTED.exec(url.replace(NESTED_HOST, ''))?.groups;
+    if (!m || !(m.unsafe || m.hash)) return undefined;
+    if (m.l !== undefined) {
+      const [l, t, r, b] = [m.l, m.t, m.r, m.b].map(Number) as [number, number, number, number];
+      const [w, h] = [r - l, b - t];
+      // FocalPoint.from_square; a point of weight 0 makes thumbor's center of mass divide by zero.
+      if (w * h === 0) throw bad('filter extract_focal', `the nested crop ${l}x${t}:${r}x${b} has no area`);
+      return { image: m.image!, point: [l + Math.floor(w / 2), t + Math.floor(h / 2), w * h] };
+    }
+    url = m.image!;
+  }
+  return undefined;
 }
 
 /** A box side for the native fields: 0, missing or `orig` follow the original (thumbor's geometry keeps `orig`). */
@@ -331,6 +381,12 @@ interface Filters {
   wmAt?: WatermarkAt;
   pngToJpeg?: true;
   maxBytes?: number;
+  /** max_age(): seconds for Cache-Control, per request. */
+  maxAge?: number;
+  /** cover(): an animation's first frame only. */
+  cover?: true;
+  /** extract_focal(): where among focal()'s points the nested crop's point goes. */
+  extractFocal?: number;
 }
 
 /** Filters thumbor applies as often as they are given; any other repeated filter is a 400. */
@@ -343,6 +399,8 @@ const REPEATABLE = new Set([
   'convolution',
   'equalize',
   'noise',
+  'colorize',
+  'curve',
 ]);
 /** kinu's cap on a convolution kernel (thumbor has none): 9×9, as the work grows with pixels × entries. */
 const MAX_KERNEL = 81;
@@ -351,6 +409,8 @@ const MAX_KERNEL = 81;
 export const THUMBOR_FORMATS: readonly string[] = ['jpeg', 'jpg', 'png', 'webp', 'avif', 'gif', 'heic', 'heif'];
 const WRITABLE = THUMBOR_FORMATS.filter((n) => outputNamed(n) !== undefined);
 const UINT = /^\d+$/;
+/** curve.py's argument regex, with the commas between points that ast.literal_eval needs. */
+const CURVE = /^\[(?:\(\d+,\d+\)(?:,\(\d+,\d+\))*,?)?\]$/;
 const INT_MAX = 2147483647;
 const DECIMAL = /^-?(?:\d+\.?\d*|\d*\.?\d+)$/;
 const BOOLEAN: Record<string, boolean> = { true: true, True: true, 1: true, false: false, False: false, 0: false };
@@ -366,6 +426,9 @@ function parseFilters(text: string | undefined): Filters {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)\((.*)\)$/s.exec(call);
     if (!m) throw bad('filters', `cannot read ${show(call)}; expected name(args)`);
     const name = m[1]!;
+    // thumbor's FiltersFactory skips a name it has no filter for (not in its FILTERS, or misspelt) and renders
+    // the rest: its own urls_helpers.py sends redeye() and gifv() and expects a 200. kinu skips them too.
+    if (!(THUMBOR_FILTERS as readonly string[]).includes(name) && name !== 'frame') return;
     if (seen.has(name) && !REPEATABLE.has(name)) throw bad(`filter ${clip(name, 32)}`, 'given more than once');
     seen.add(name);
     applyFilter(f, name, splitArgs(m[2]!));
@@ -406,12 +469,10 @@ function applyFilter(f: Filters, name: string, args: string[]): void {
       // thumbor's format filter sets nothing for a name it does not know: the original's format stays.
       if (!THUMBOR_FORMATS.includes(spelled)) return;
       const known = formatNamed(spelled);
+      // heic/heif: thumbor's PIL engine without a HEIF encoder writes the original's format (engines/pil.py
+      // read()); kinu cannot write HEIC either, so the format is left as without the filter.
       const fmt = known === undefined ? undefined : outputNamed(known);
-      if (!fmt)
-        fail(
-          `expected ${WRITABLE.slice(0, -1).join(', ')} or ${WRITABLE.at(-1)}, got ${show(args[0]!)}${known ? ` (kinu cannot write ${FORMAT_TABLE[known].label})` : ''}`,
-        );
-      f.format = fmt;
+      if (fmt) f.format = fmt;
       return;
     }
     case 'quality': {
@@ -606,6 +667,61 @@ function applyFilter(f: Filters, name: string, args: string[]): void {
       if (Number(amount) > 0) (f.adjust ??= []).push({ op: 'noise', amount: Number(amount), seed: Number(seed) });
       return;
     }
+    case 'colorize': {
+      arity(4, 4, 'red_pct,green_pct,blue_pct,fill_color');
+      const pct = args.slice(0, 3);
+      // _colorize.c reads the percents as C ints (PositiveNumber) and the colour with bytearray.fromhex.
+      if (!pct.every((a) => UINT.test(a) && Number(a) <= INT_MAX))
+        fail(`percents: expected integers 0–${INT_MAX}, got ${show(pct.join(','))}`);
+      if (!/^[0-9a-f]{6}$/i.test(args[3]!)) fail(`fill_color: expected six hex digits (rrggbb), got ${show(args[3]!)}`);
+      const hex = args[3]!;
+      (f.adjust ??= []).push({
+        op: 'colorize',
+        pct: pct.map(Number) as [number, number, number],
+        fill: [0, 2, 4].map((i) => Number.parseInt(hex.slice(i, i + 2), 16)) as [number, number, number],
+      });
+      return;
+    }
+    case 'curve': {
+      // The curves hold commas: read the argument text whole, as curve.py's regex and ast.literal_eval do.
+      const curves = args.join(',').split(/(?<=\]),/);
+      if (curves.length !== 4 || !curves.every((c) => CURVE.test(c)))
+        fail('expected curve([(x,y),…],[(x,y),…],[(x,y),…],[(x,y),…]): all channels, then red, green, blue');
+      const tables = curves.map((c) => {
+        const numbers = c.match(/\d+/g) ?? [];
+        if (numbers.length === 0) fail('every curve needs at least one point');
+        // _curve.c keeps a point count in an unsigned char and each value as its low byte.
+        if (numbers.length > 2 * 255) fail('at most 255 points a curve');
+        if (numbers.some((n) => n.length > 18)) fail('point values must have at most 18 digits');
+        return numbers.map((n) => Number(BigInt(n) & 255n));
+      });
+      (f.adjust ??= []).push({ op: 'curve', curves: tables as [number[], number[], number[], number[]] });
+      return;
+    }
+    case 'cover':
+      // transformer.py looks for the text "cover()" among the filters: with arguments it is not there.
+      if (args.length === 0) f.cover = true;
+      return;
+    case 'extract_focal':
+      arity(0, 0, '');
+      f.extractFocal = f.focal?.length ?? 0;
+      return;
+    case 'max_age': {
+      arity(1, 1, 'seconds');
+      if (!UINT.test(args[0]!) || Number(args[0]) > INT_MAX)
+        fail(`expected seconds 0–${INT_MAX}, got ${show(args[0]!)}`);
+      f.maxAge = Number(args[0]);
+      return;
+    }
+    case 'red_eye':
+      // redeye.py corrects eyes inside faces from thumbor's face detector only; kinu has no face detector, so, as
+      // in thumbor without one (or without OpenCV), the image is left as it is.
+      arity(0, 0, '');
+      return;
+    case 'frame':
+      return fail(
+        "thumbor's nine-patch frame is not supported: it needs a second image (the frame) decoded beside the original, which kinu's pipeline carries only for watermark()",
+      );
     case 'max_bytes': {
       arity(1, 1, 'bytes');
       if (!UINT.test(args[0]!) || Number(args[0]) > 1e9)

@@ -18,7 +18,7 @@ describe('error responses', () => {
     ['/photos/hato-pigeons.jpg?width=10', 400, 'invalid_param', /^width: unknown parameter/],
     ['/photos/hato-pigeons.jpg?w=1&w=2', 400, 'invalid_param', /^w: given more than once/],
     ['/photos/hato-pigeons.jpg?w=', 400, 'invalid_param', /^w:/],
-    ['/photos/hato-pigeons.jpg?fmt=bmp', 400, 'invalid_param', /^fmt: expected auto · jpeg/],
+    ['/photos/hato-pigeons.jpg?fmt=bmp', 400, 'invalid_param', /^fmt: expected auto · best · jpeg/],
     ['/photos/hato-pigeons.jpg?preset=nope', 400, 'invalid_param', /^preset:/],
     ['/photos/hato-pigeons.jpg?w=10&&h=10', 400, 'invalid_param'],
     ['/photos//hato-pigeons.jpg?w=10', 400, 'invalid_key', /^key:/],

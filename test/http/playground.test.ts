@@ -200,7 +200,7 @@ describe('/_kinu/playground', () => {
     assert.deepEqual(by.wm_scale!.control, { kind: 'range', min: 0.0001, max: 1, step: 0.0001, log: false });
     assert.deepEqual(by.fmt!.control, {
       kind: 'select',
-      options: ['jpeg', 'png', 'webp', 'avif', 'gif', 'jxl', 'auto', 'json'],
+      options: ['jpeg', 'png', 'webp', 'avif', 'gif', 'jxl', 'auto', 'best', 'json'],
     });
     assert.deepEqual(by.rot!.control, { kind: 'select', options: ['0', '90', '180', '270'] });
     assert.deepEqual(by.gray!.control, { kind: 'select', options: ['0', '1'] });

@@ -36,10 +36,18 @@ function parse(path: string, opts: ImgproxyDialectOptions = OPTS) {
   return parseImgproxy(path, opts);
 }
 
+/** imgproxy's default qualities (processing/config.go) where they are not kinu's: every URL without `q` has them. */
+const IMGPROXY_QUALITIES = { avif: 63, jxl: 77, webp: 79 } as const;
+
+/** The native URL's Transform, with imgproxy's default quality for its format (or all of them) when `q` is unset. */
 function nativeTransform(query: string): Transform {
   const t = parseNative(`/a.jpg?${query}`, { prefix: '', secrets: [], presets: {} }).transform;
   assert.ok(t);
-  return t;
+  if (t.quality !== undefined) return t;
+  if (t.format === undefined || t.format === 'auto' || t.format === 'best')
+    return { ...t, formatQuality: Object.entries(IMGPROXY_QUALITIES) as [never, number][] };
+  const q = (IMGPROXY_QUALITIES as Record<string, number>)[t.format];
+  return q === undefined ? t : { ...t, quality: q };
 }
 
 const A = 'plain/local:///a.jpg';
@@ -66,8 +74,9 @@ const NO_GEOMETRY: ImgproxyGeometry = {
 
 // imgproxy path after the signature → equivalent native query (same canonical Transform, so same bytes and ETag);
 // with a third element, where the native box cannot say what imgproxy does whatever the source's size: the
-// native query of the rest, and the imgproxy geometry carried beside it (planned by pipeline/imgproxy-geometry.ts).
-const EQUIVALENT: [string, string, Partial<ImgproxyGeometry>?][] = [
+// native query of the rest, and the imgproxy geometry carried beside it (planned by pipeline/imgproxy-geometry.ts);
+// with a fourth, the imgproxy-only fields beside them (flatten onto bg, the watermark's placement).
+const EQUIVALENT: [string, string, Partial<ImgproxyGeometry>?, Partial<Transform>?][] = [
   // docs, usage/processing "Example" (source made local): long names, short names, base64 source
   [
     `preset:sharp/resize:fill:300:400:0/gravity:sm/${A}@png`,
@@ -107,11 +116,16 @@ const EQUIVALENT: [string, string, Partial<ImgproxyGeometry>?][] = [
   ],
   [`crop:100:200:nowe:10:20/${A}`, IDENTITY_Q, { crop: [100, 200, ['nowe', 10, 20]] }],
   [`quality:55/${A}`, 'q=55'],
-  [`background:128:129:130/${A}`, 'bg=808182'],
-  [`background:ffddee/${A}`, 'bg=ffddee'],
+  [`background:128:129:130/${A}`, 'bg=808182', undefined, { flattenAlways: true }],
+  [`background:ffddee/${A}`, 'bg=ffddee', undefined, { flattenAlways: true }],
   [`background:fff/background:/${A}`, IDENTITY_Q],
   [`dpr:2/${A}`, IDENTITY_Q, { dpr: 2 }],
-  [`watermark:0.5:soea:0:0:0.6/${A}`, 'wm=logo.png&wm_pos=bottom-right&wm_opacity=0.5&wm_scale=0.6'],
+  [
+    `watermark:0.5:soea:0:0:0.6/${A}`,
+    'wm=logo.png&wm_opacity=0.5',
+    {},
+    { watermarkImgproxy: { position: 'soea', x: 0, y: 0, scale: 0.6 } },
+  ],
   [`preset:test1:test2/${A}`, 'q=70', { rt: 'fill', width: 100, height: 50 }],
   [`preset:test1/quality:70/${A}`, 'w=100&q=70'],
   [`cachebuster:123/${A}`, IDENTITY_Q],
@@ -133,14 +147,15 @@ const EQUIVALENT: [string, string, Partial<ImgproxyGeometry>?][] = [
   [`s:300:200:1:1/${A}`, IDENTITY_Q, { width: 300, height: 200, enlarge: true, extend: ['ce', 0, 0] }],
   [`rs:fill:300:200/ex:1/${A}`, IDENTITY_Q, { rt: 'fill', width: 300, height: 200, extend: ['ce', 0, 0] }],
   [`w:300/h:0/${A}`, 'w=300'],
-  // imgproxy places gravity in the output's orientation, kinu in the source's: mapped through rotate and flip
-  [`rt:fill/w:300/h:200/rot:90/g:no/${A}`, 'w=300&h=200&fit=cover&rot=90&pos=left'],
-  [`rt:fill/w:300/h:200/rot:180/g:noea/${A}`, 'w=300&h=200&fit=cover&rot=180&pos=bottom-left'],
-  [`rt:fill/w:300/h:200/rot:270/g:ea/${A}`, 'w=300&h=200&fit=cover&rot=270&pos=bottom'],
-  [`rt:fill/s:300:200/fl:1/g:we/${A}`, 'w=300&h=200&fit=cover&flip=h&pos=right'],
-  [`rt:fill/s:300:200/fl:t:t/g:noea/${A}`, 'w=300&h=200&fit=cover&flip=hv&pos=bottom-left'],
-  [`rt:fill/s:300:200/rot:90/g:fp:0.2:0.3/${A}`, 'w=300&h=200&fit=cover&rot=90&pos=0.3,0.8'],
-  [`rs:fit:300:200/ex:1:no/rot:90/${A}`, 'w=300&h=200&fit=contain&rot=90&pos=left'],
+  // with rot/fl imgproxy plans in the turned orientation: its geometry, as given, beside the native turn
+  [`rt:fill/w:300/h:200/rot:90/g:no/${A}`, 'rot=90', { rt: 'fill', width: 300, height: 200, gravity: ['no', 0, 0] }],
+  [`rt:fill/s:300:200/fl:t:t/g:noea/${A}`, 'flip=hv', { rt: 'fill', width: 300, height: 200, gravity: ['noea', 0, 0] }],
+  [`rs:fit:300:200/ex:1:no/rot:90/${A}`, 'fit=contain&rot=90', { width: 300, height: 200, extend: ['no', 0, 0] }],
+  [`rs:fill:300:200/g:no:10:0/rot:90/${A}`, 'rot=90', { rt: 'fill', width: 300, height: 200, gravity: ['no', 10, 0] }],
+  [`c:0.5:0.5/rot:90/${A}`, 'rot=90', { crop: [0.5, 0.5, ['ce', 0, 0]] }],
+  [`zoom:2/fl:1/${A}`, 'flip=h', { zoom: [2, 2] }],
+  // only what cuts nothing stays native with a turn
+  [`rs:fit:300:200/rot:90/${A}`, 'w=300&h=200&fit=inside&rot=90'],
   [`rot:450/${A}`, 'rot=90'],
   [`fl::1/${A}`, 'flip=v'],
   // padding: CSS order, missing sides copied as imgproxy does, scaled by dpr (half to even)
@@ -164,10 +179,19 @@ const EQUIVALENT: [string, string, Partial<ImgproxyGeometry>?][] = [
   [`ext:avif/${A}`, 'fmt=avif'],
   [`f:webp/${A}@png`, 'fmt=png'],
   [`f:webp/${b64('local:///a.jpg')}.gif`, 'fmt=gif'],
-  [`bg:f00/${A}`, 'bg=ff0000'],
-  [`bg:ffffff/${A}`, 'bg=ffffff'],
+  // imgproxy Pro's best format is kinu's fmt=best (the smallest of the formats Accept allows).
+  [`f:best/${A}`, 'fmt=best'],
+  [`q:70/${A}@best`, 'fmt=best&q=70'],
+  [`bg:f00/${A}`, 'bg=ff0000', undefined, { flattenAlways: true }],
+  [`bg:ffffff/${A}`, 'bg=ffffff', undefined, { flattenAlways: true }],
   [`wm:0/${A}`, IDENTITY_Q],
-  [`wm:1/${A}`, 'wm=logo.png&wm_pos=center'],
+  [`wm:1/${A}`, 'wm=logo.png', {}, { watermarkImgproxy: { position: 'ce', x: 0, y: 0, scale: 0 } }],
+  [
+    `wm:0.5:re:10:0.1:2/${A}`,
+    'wm=logo.png&wm_opacity=0.5',
+    {},
+    { watermarkImgproxy: { position: 're', x: 10, y: 0.1, scale: 2 } },
+  ],
   [`cb:/${A}`, IDENTITY_Q],
   // what proxies and browsers do to paths, undone as imgproxy does
   ['rs%3Afill%3A300%3A200/plain/local:/a.jpg', IDENTITY_Q, { rt: 'fill', width: 300, height: 200 }],
@@ -175,11 +199,11 @@ const EQUIVALENT: [string, string, Partial<ImgproxyGeometry>?][] = [
 ];
 
 describe('imgproxy URLs → the same Transform as the equivalent native URL', () => {
-  for (const [path, query, geometry] of EQUIVALENT) {
+  for (const [path, query, geometry, extra] of EQUIVALENT) {
     test(`${path}  ≡  ?${query}${geometry ? ` + imgproxy ${JSON.stringify(geometry)}` : ''}`, () => {
       const r = parse(`/insecure/${path}`);
       assert.equal(r.key, 'a.jpg');
-      const want = nativeTransform(query);
+      const want = { ...nativeTransform(query), ...extra };
       assert.deepEqual(r.transform, geometry ? { ...want, imgproxy: { ...NO_GEOMETRY, ...geometry } } : want);
     });
   }
@@ -259,15 +283,8 @@ const ERRORS: [string, ErrorCode, string][] = [
   [`g:fp:0.5/${A}`, 'invalid_param', 'g'],
   [`g:fp:1.5:0/${A}`, 'invalid_param', 'g'],
   [`ex:1:sm/${A}`, 'invalid_param', 'ex'],
-  // imgproxy's geometry is planned in the source's orientation only: with rot/fl, what needs it is refused
-  [`rs:fill:300:200/g:no:10:0/rot:90/${A}`, 'invalid_param', 'g'],
-  [`rs:fit:300:200/ex:1:fp:0.5:0.5/fl:1/${A}`, 'invalid_param', 'ex'],
-  [`rs:auto:300:200/rot:90/${A}`, 'invalid_param', 'rs'],
-  [`rt:force/w:300/rot:180/${A}`, 'invalid_param', 'rt'],
-  [`c:0.5:0.5/rot:90/${A}`, 'invalid_param', 'c'],
-  [`zoom:2/rot:90/${A}`, 'invalid_param', 'zoom'],
-  [`c:100:100:sm/${A}`, 'invalid_param', 'c'],
-  [`c:100:100:nowe/rot:90/${A}`, 'invalid_param', 'c'],
+  // imgproxy's extend gravities have no sm either (processing/gravity_type.go ExtendGravityTypes)
+  [`exar:1:sm/${A}`, 'invalid_param', 'exar'],
   [`c:/${A}`, 'invalid_param', 'c'],
   [`t:10:fffff/${A}`, 'invalid_param', 't'],
   [`t:10:red/${A}`, 'invalid_param', 't'],
@@ -289,7 +306,6 @@ const ERRORS: [string, ErrorCode, string][] = [
   [`q:101/${A}`, 'invalid_param', 'q'],
   [`dpr:0/${A}`, 'invalid_param', 'dpr'],
   [`dpr:5/${A}`, 'invalid_param', 'dpr'],
-  [`f:best/${A}`, 'invalid_param', 'f'],
   [`f:tiff/${A}`, 'invalid_param', 'f'],
   [`format:heic/${A}`, 'invalid_param', 'format'],
   [`${A}@bmp`, 'invalid_param', 'extension'],
@@ -297,9 +313,9 @@ const ERRORS: [string, ErrorCode, string][] = [
   [`strip_metadata:false/${A}`, 'invalid_param', 'strip_metadata'],
   [`ar:0/${A}`, 'invalid_param', 'ar'],
   [`ar:maybe/${A}`, 'invalid_param', 'ar'],
-  [`wm:0.5:re/${A}`, 'invalid_param', 'wm'],
-  [`wm:0.5:ce:10:0/${A}`, 'invalid_param', 'wm'],
-  [`wm:0.5:ce:0:0:2/${A}`, 'invalid_param', 'wm'],
+  [`wm:0.5:re:-10:0/${A}`, 'invalid_param', 'wm'],
+  [`wm:0.5:sm/${A}`, 'invalid_param', 'wm'],
+  [`wm:0.5:ce:0:0:-1/${A}`, 'invalid_param', 'wm'],
   [`wm:1.5/${A}`, 'invalid_param', 'wm'],
   [`pr:nope/${A}`, 'invalid_param', 'pr'],
   [`zoom:0/${A}`, 'invalid_param', 'zoom'],
@@ -565,8 +581,11 @@ describe('mb, fq, raw, skp, fn, att', () => {
     assert.deepEqual(parse(`/_/fq:jpeg:70:webp:60/${A}@webp`).transform, parse(`/_/q:60/${A}@webp`).transform);
     const t = parse(`/_/fq:webp:60:jpg:70:heic:40/${A}`).transform!;
     assert.equal(t.quality, undefined);
+    // beside imgproxy's own defaults where kinu's differ (AVIF 63, JPEG XL 77)
     assert.deepEqual(t.formatQuality, [
+      ['avif', 63],
       ['jpeg', 70],
+      ['jxl', 77],
       ['webp', 60],
     ]);
     const q = parse(`/_/fq:jpeg:70/q:50/${A}`).transform!;

@@ -242,12 +242,12 @@ describe('refused, naming the part', () => {
     ['/unsafe/filters:noise(-5)/a.jpg', 'invalid_param', 'filter noise'],
     ['/unsafe/filters:noise(10,2147483648)/a.jpg', 'invalid_param', 'filter noise'],
     ['/unsafe/filters:equalize(1)/a.jpg', 'invalid_param', 'filter equalize'],
-    ['/unsafe/filters:cover()/a.gif', 'invalid_param', 'filter cover'],
+    ['/unsafe/filters:frame(f.png)/a.gif', 'invalid_param', 'filter frame'],
     ['/unsafe/filters:quality(0)/a.jpg', 'invalid_param', 'filter quality'],
     ['/unsafe/filters:quality(101)/a.jpg', 'invalid_param', 'filter quality'],
     ['/unsafe/filters:quality()/a.jpg', 'invalid_param', 'filter quality'],
     ['/unsafe/filters:quality(80):quality(90)/a.jpg', 'invalid_param', 'filter quality'],
-    ['/unsafe/filters:format(heic)/a.jpg', 'invalid_param', 'filter format'],
+    ['/unsafe/filters:max_age(1.5)/a.jpg', 'invalid_param', 'filter max_age'],
     ['/unsafe/filters:blur(2,-1)/a.jpg', 'invalid_param', 'filter blur'],
     ['/unsafe/filters:sharpen(1,2)/a.jpg', 'invalid_param', 'filter sharpen'],
     ['/unsafe/filters:sharpen(1,20,true)/a.jpg', 'invalid_param', 'filter sharpen'],
@@ -294,6 +294,11 @@ describe('what thumbor ignores, kinu ignores (tests/filters/test_rotate.py, test
     ['filters:focal(lkasjdklfjlkajsfd)/a.jpg', 'a.jpg'],
     ['filters:focal(146x206)/a.jpg', 'a.jpg'],
     ['10x10:5x20/a.jpg', 'a.jpg'],
+    // thumbor/filters/__init__.py FiltersFactory.create_instances: a name without a filter is skipped;
+    // tests/handlers/test_base_handler.py's urls_helpers send redeye() and gifv().
+    ['filters:gifv()/a.jpg', 'a.jpg'],
+    ['filters:redeye():gifv(webm):gifv(webm)/a.jpg', 'a.jpg'],
+    ['filters:no_such_filter(1,2)/a.jpg', 'a.jpg'],
   ];
   for (const [path, plain] of SAME) {
     test(`/unsafe/${path} = /unsafe/${plain}`, () => {

@@ -44,7 +44,7 @@ const DECODERS: Partial<Record<FormatName, Decoder>> = {
   heic: { where: 'pool' },
   heif: { where: 'pool' },
   jxl: { where: 'pool' },
-  // AVIF sequences (brand avis) only: sharp refuses them; still AVIF is sharp's. Read as their first frame.
+  // AVIF sequences (brand avis) only: sharp refuses them; still AVIF is sharp's. Every frame, from the track.
   avif: { where: 'pool' },
   // Pure JS, but a 100 MP BMP takes 1–2 s to unpack: off the thread that serves requests, like the others.
   bmp: { where: 'pool' },

@@ -1,4 +1,4 @@
-// wasm-vips (libvips 8.18 in WebAssembly, with libjxl and libheif+aom) for the codecs the prebuilt sharp lacks.
+// wasm-vips (libvips 8.18 in WebAssembly, with libjxl) for JPEG XL, which the prebuilt sharp lacks.
 // Loaded only inside a foreign-decoder worker, once per worker: its heap (and the pthreads it spawns) go away
 // with the worker, which is how the pool gives memory back and stops a decode past its deadline.
 import Vips from 'wasm-vips';
@@ -10,8 +10,8 @@ let loading: Promise<VipsModule> | undefined;
 
 export function vips(): Promise<VipsModule> {
   loading ??= Vips({
-    // The jxl and heif side modules only: the resvg one (SVG) is sharp's job.
-    dynamicLibraries: ['vips-jxl.wasm', 'vips-heif.wasm'],
+    // The jxl side module only: SVG (resvg) is sharp's job, AVIF sequences avifs.ts's (libvips reads no tracks).
+    dynamicLibraries: ['vips-jxl.wasm'],
     // libvips' warnings never reach the server's stdout (the access log): a failure's reason comes with its
     // exception (vipsReason).
     print: () => {},
@@ -23,7 +23,6 @@ export function vips(): Promise<VipsModule> {
     // Only the loaders kinu sends here may ever run, whatever the bytes turn out to be.
     v.operationBlock('VipsForeignLoad', true);
     v.operationBlock('VipsForeignLoadJxl', false);
-    v.operationBlock('VipsForeignLoadHeif', false);
     return v;
   });
   return loading;

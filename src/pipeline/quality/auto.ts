@@ -23,7 +23,8 @@ const TILE = 128;
 const PROXY_SIDE = 2 * TILE;
 /** A first trial this close to the target (score points) is not followed by a second. */
 const CLOSE = 1;
-const PROXY_MARGIN = 1;
+/** Score points the proxy reads above the whole output (exported for fmt=best's gate). */
+export const PROXY_MARGIN = 1;
 const MIN_SIDE = 16;
 
 export interface RawPixels {
@@ -33,23 +34,54 @@ export interface RawPixels {
   readonly channels: 1 | 2 | 3 | 4;
 }
 
+/**
+ * Scores encodes of one image's proxy (see proxyOf) against its own pixels: built once per image, shared by the
+ * formats `fmt=best` tries; each (format, quality) is encoded and scored once.
+ */
+export class ProxyScorer {
+  readonly #proxy: RawPixels;
+  readonly #reference: Ssimulacra2Reference;
+  readonly #tried = new Map<string, number>();
+  constructor(pixels: RawPixels) {
+    this.#proxy = proxyOf(pixels);
+    this.#reference = new Ssimulacra2Reference(rgb(this.#proxy), { approximate: true });
+  }
+  async score(format: OutputFormat, q: number | undefined): Promise<number> {
+    const key = `${format} ${q}`;
+    let s = this.#tried.get(key);
+    if (s === undefined) {
+      // sharp's writers only (fmt=best leaves JPEG XL out: its output needs the codec pool to decode).
+      const out = await FORMATS[format].encode(load(this.#proxy), q).toBuffer();
+      s = this.#reference.score(await decode(out));
+      this.#tried.set(key, s);
+    }
+    return s;
+  }
+}
+
+/** Whether `pixels` is too small to measure: `q=auto` then keeps the format's usual quality. */
+export const tooSmall = (p: { width: number; height: number }) => p.width < MIN_SIDE || p.height < MIN_SIDE;
+
 /** The quality for `format` whose output of `pixels` meets the preset's target. */
-export async function chooseQuality(pixels: RawPixels, format: OutputFormat, preset: AutoQuality): Promise<AutoChoice> {
+export async function chooseQuality(
+  pixels: RawPixels,
+  format: OutputFormat,
+  preset: AutoQuality,
+  scorer?: ProxyScorer,
+): Promise<AutoChoice> {
   const w = FORMATS[format];
   const search = w.auto;
   if (!search) throw new Error(`q=auto: ${format} has no quality search`);
   // The proxy scores about a point above the whole output (8 corpus photos at 400 px): aim that much higher.
   const target = AUTO_TARGETS[preset] + PROXY_MARGIN;
   // Nothing to measure in a few pixels: the format's usual quality.
-  if (pixels.width < MIN_SIDE || pixels.height < MIN_SIDE) return { quality: w.quality!, score: NaN, trials: 0 };
-  const proxy = proxyOf(pixels);
-  const reference = new Ssimulacra2Reference(rgb(proxy), { approximate: true });
+  if (tooSmall(pixels)) return { quality: w.quality!, score: NaN, trials: 0 };
+  const proxy = scorer ?? new ProxyScorer(pixels);
   const tried = new Map<number, number>();
   const trial = async (q: number) => {
     let s = tried.get(q);
     if (s === undefined) {
-      const out = await w.encode(load(proxy), q).toBuffer();
-      s = reference.score(await decode(out));
+      s = await proxy.score(format, q);
       tried.set(q, s);
     }
     return s;
@@ -173,13 +205,7 @@ export async function encodeAuto(
   preset: AutoQuality,
   load: (data: Buffer, raw: RawShape) => Sharp,
 ): Promise<{ data: Buffer; info: OutputInfo; choice: AutoChoice }> {
-  const raw = await img.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-  const pixels: RawPixels = {
-    data: raw.data,
-    width: raw.info.width,
-    height: raw.info.height,
-    channels: raw.info.channels as RawPixels['channels'],
-  };
+  const pixels = await renderPixels(img);
   const choice = await chooseQuality(pixels, format, preset);
   const out = await FORMATS[format]
     .encode(
@@ -188,4 +214,15 @@ export async function encodeAuto(
     )
     .toBuffer({ resolveWithObject: true });
   return { ...out, choice };
+}
+
+/** The steps' output as 8-bit sRGB pixels, rendered once for every trial and the real encode(s). */
+export async function renderPixels(img: Sharp): Promise<RawPixels> {
+  const raw = await img.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  return {
+    data: raw.data,
+    width: raw.info.width,
+    height: raw.info.height,
+    channels: raw.info.channels as RawPixels['channels'],
+  };
 }

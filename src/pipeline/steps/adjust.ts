@@ -1,10 +1,11 @@
 import type { Adjustment } from '../../transform.ts';
+import { curveTable } from './curve.ts';
 import { equalize } from './equalize.ts';
 import { noise } from './noise.ts';
 import type { Step } from './step.ts';
 
-// thumbor's pixel filters (thumbor/ext/filters/_brightness.c, _contrast.c, _rgb.c, _saturation.c, _convolution.c;
-// _equalize.c and _noise.c in equalize.ts and noise.ts) on the resized pixels, in the URL's order, with their C
+// thumbor's pixel filters (thumbor/ext/filters/_brightness.c, _contrast.c, _rgb.c, _saturation.c, _convolution.c,
+// _colorize.c; _equalize.c, _noise.c and _curve.c in equalize.ts, noise.ts and curve.ts) on the resized pixels, in the URL's order, with their C
 // arithmetic: integer deltas truncated toward zero, results clamped to 0–255, saturation in single precision.
 // Alpha is left alone but by convolution.
 export const adjust: Step = {
@@ -49,11 +50,14 @@ function apply(data: Buffer, ch: number, a: Exclude<Adjustment, { op: 'convoluti
     return;
   }
   // Every other filter maps each channel value through a table.
-  const tables = [0, 1, 2].map((c) => {
-    const t = new Uint8Array(256);
-    for (let v = 0; v < 256; v++) t[v] = clamp(channel(a, c, v));
-    return t;
-  });
+  const tables =
+    a.op === 'curve'
+      ? curveTables(a.curves)
+      : [0, 1, 2].map((c) => {
+          const t = new Uint8Array(256);
+          for (let v = 0; v < 256; v++) t[v] = clamp(channel(a, c, v));
+          return t;
+        });
   for (let i = 0; i + 2 < data.length; i += ch) {
     data[i] = tables[0]![data[i]!]!;
     data[i + 1] = tables[1]![data[i + 1]!]!;
@@ -92,8 +96,14 @@ function convolve(
   }
 }
 
+/** _curve.c: a channel's own curve, then the curve of all channels. */
+function curveTables(curves: Extract<Adjustment, { op: 'curve' }>['curves']): Uint8Array[] {
+  const all = curveTable(curves[0]);
+  return [1, 2, 3].map((c) => curveTable(curves[c]!).map((v) => all[v]!));
+}
+
 function channel(
-  a: Exclude<Adjustment, { op: 'saturation' | 'convolution' | 'equalize' | 'noise' }>,
+  a: Exclude<Adjustment, { op: 'saturation' | 'convolution' | 'equalize' | 'noise' | 'curve' }>,
   c: number,
   v: number,
 ): number {
@@ -106,5 +116,10 @@ function channel(
     }
     case 'rgb':
       return v + Math.trunc((255 * [a.r, a.g, a.b][c]!) / 100);
+    case 'colorize': {
+      // (pixel × (100.0 − pct) + fill × pct) / 100.0 in double, truncated to int.
+      const pct = a.pct[c]!;
+      return Math.trunc((v * (100 - pct) + a.fill[c]! * pct) / 100);
+    }
   }
 }

@@ -13,6 +13,7 @@ import { roundCorner } from './round-corner.ts';
 import type { Step } from './step.ts';
 import { watermark } from './watermark.ts';
 import { watermarkAt } from './watermark-at.ts';
+import { watermarkImgproxy } from './watermark-imgproxy.ts';
 
 export const STEPS: readonly Step[] = [
   crop,
@@ -27,6 +28,7 @@ export const STEPS: readonly Step[] = [
   roundCorner,
   watermark,
   watermarkAt,
+  watermarkImgproxy,
   encode,
 ];
 

@@ -85,7 +85,7 @@ export function positions(image: [number, number], mark: [number, number], at: W
   return xs.flatMap((x) => ys.map((y): [number, number] => [x, y]));
 }
 
-function blit(
+export function blit(
   layer: Buffer,
   W: number,
   H: number,

@@ -6,7 +6,10 @@ import type { Step } from './step.ts';
 
 export const watermark: Step = {
   name: 'watermark',
-  applies: (plan) => plan.transform.watermark !== undefined && plan.transform.watermarkAt === undefined,
+  applies: (plan) =>
+    plan.transform.watermark !== undefined &&
+    plan.transform.watermarkAt === undefined &&
+    plan.transform.watermarkImgproxy === undefined,
   async apply(img, plan, ctx) {
     const wm = plan.transform.watermark!;
     const width = wm.scale === undefined ? plan.width : Math.max(1, Math.round(plan.width * wm.scale));

@@ -1,53 +1,15 @@
-// The State the options built → kinu's Transform, through the native params (toTransform), so a dialect
-// cannot mean something the native grammar cannot say. What cannot be mapped is refused here with the reason.
-import type { Fit, Gravity, ImgproxyGeometry, ImgproxyGravity, Position, Transform } from '../../transform.ts';
+// The State the options built → kinu's Transform: through the native params (toTransform) where they mean
+// exactly what imgproxy does (same cache entry as the native twin), else with imgproxy's own geometry, watermark
+// placement, flatten and qualities as Transform fields the pipeline follows.
+import { FORMATS, type OutputFormat } from '../../formats.ts';
+import type { Fit, ImgproxyGeometry, ImgproxyGravity, Position, Transform } from '../../transform.ts';
 import { toTransform } from '../native.ts';
 import type { ParamValues } from '../params.ts';
-import { COMPASS, GRAVITY_AT, invalid, type Compass, type IpGravity, type State } from './options.ts';
+import { COMPASS, GRAVITY_AT, invalid, type IpGravity, type State } from './options.ts';
 
 export interface ApplyOptions {
   /** Key of the watermark image in the source; none: `wm` is refused. */
   readonly watermark: string | undefined;
-}
-
-/**
- * Where imgproxy places a crop or padding in the output's orientation, kinu places it in the source's (it
- * resizes before it rotates and mirrors): map an output-side point back through the mirror, then the turn.
- */
-function toSource(s: State, x: number, y: number, centred: boolean): [number, number] {
-  const inv = (v: number) => (centred ? -v : 1 - v);
-  let [u, v] = [s.flipH ? inv(x) : x, s.flipV ? inv(y) : y];
-  switch (s.rotate) {
-    case 90:
-      [u, v] = [v, inv(u)];
-      break;
-    case 180:
-      [u, v] = [inv(u), inv(v)];
-      break;
-    case 270:
-      [u, v] = [inv(v), u];
-      break;
-  }
-  return [u, v];
-}
-
-function position(s: State, g: IpGravity, by: string, allowFocal: boolean): Position {
-  if (g.type === 'sm') return { kind: 'attention' };
-  if (g.type === 'fp') {
-    if (!allowFocal)
-      throw invalid(
-        `${by}: fp gravity for extend is not supported together with rot or fl (kinu plans imgproxy's geometry in the source's orientation only)`,
-      );
-    const [x, y] = toSource(s, g.x, g.y, false);
-    return { kind: 'focal', x, y };
-  }
-  if (g.x !== 0 || g.y !== 0)
-    throw invalid(
-      `${by}: gravity offsets are not supported together with rot or fl (kinu plans imgproxy's geometry in the source's orientation only)`,
-    );
-  const [dx, dy] = COMPASS[g.type];
-  const [u, v] = toSource(s, dx, dy, true);
-  return { kind: 'gravity', gravity: GRAVITY_AT[`${u},${v}`]! };
 }
 
 const roundHalfEven = (v: number) => {
@@ -55,16 +17,23 @@ const roundHalfEven = (v: number) => {
   return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 };
 
-function cropBox(s: State): undefined {
-  const c = s.crop;
-  if (!c || (c.w === 0 && c.h === 0)) return undefined;
-  throw invalid(
-    `${c.by}: crop is not supported together with rot or fl (kinu plans imgproxy's geometry in the source's orientation only)`,
-  );
+/** A compass point (no offsets: nativeIsExact) or sm as the native position; the native path has no rot/fl. */
+function position(g: IpGravity): Position {
+  if (g.type === 'sm') return { kind: 'attention' };
+  if (g.type === 'fp') return { kind: 'focal', x: g.x, y: g.y };
+  const [dx, dy] = COMPASS[g.type];
+  return { kind: 'gravity', gravity: GRAVITY_AT[`${dx},${dy}`]! };
 }
 
 export function toKinu(s: State, o: ApplyOptions): Transform {
-  const geometry = s.rotate === 0 && !s.flipH && !s.flipV && !nativeIsExact(s) ? imgproxyGeometry(s) : undefined;
+  const wm = s.watermark;
+  if (wm && o.watermark === undefined)
+    throw invalid(`${wm.by}: no watermark image is configured; set KINU_IMGPROXY_WATERMARK to its key in the source`);
+  // imgproxy plans in the turned orientation: the native box means the same only where nothing is cut or placed.
+  // A watermark needs the dpr imgproxy ends up using (its offsets scale by it), which its geometry computes.
+  const turned = s.rotate !== 0 || s.flipH || s.flipV;
+  const native = nativeIsExact(s) && (!turned || s.rt === 'fit' || !(s.width > 0 && s.height > 0)) && !wm;
+  const geometry = native ? undefined : imgproxyGeometry(s);
   const base = toNative(
     geometry
       ? { ...s, width: 0, height: 0, crop: undefined, padding: undefined, zoom: [1, 1], minWidth: 0, minHeight: 0 }
@@ -72,7 +41,18 @@ export function toKinu(s: State, o: ApplyOptions): Transform {
     o,
   );
   const withGeometry = geometry ? { ...base, imgproxy: geometry } : base;
-  return { ...withGeometry, ...trimming(s), ...encoding(s) };
+  return { ...withGeometry, ...trimming(s), ...encoding(s), ...watermarking(s), ...flattening(s) };
+}
+
+/** `wm`'s placement (processing/watermark.go); the mark and its opacity are the native `watermark`. */
+function watermarking(s: State): Partial<Pick<Transform, 'watermarkImgproxy'>> {
+  const wm = s.watermark;
+  return wm ? { watermarkImgproxy: { position: wm.position, x: wm.x, y: wm.y, scale: wm.scale } } : {};
+}
+
+/** imgproxy flattens onto `bg` whatever the output format once `bg` is given (processing/flatten.go). */
+function flattening(s: State): Partial<Pick<Transform, 'flattenAlways'>> {
+  return s.background ? { flattenAlways: true } : {};
 }
 
 /** `trim`'s colour and equal_* (outside the native grammar, which trims against the top-left pixel only). */
@@ -84,20 +64,34 @@ function trimming(s: State): Partial<Pick<Transform, 'trimColour' | 'trimEqual'>
   return out;
 }
 
+/** imgproxy's IMGPROXY_QUALITY and IMGPROXY_FORMAT_QUALITY defaults (processing/config.go). */
+const IMGPROXY_QUALITY = 80;
+const IMGPROXY_FORMAT_QUALITY: Partial<Record<OutputFormat, number>> = { webp: 79, avif: 63, jxl: 77 };
+
+/** imgproxy's quality for `f` without `q` (processing/options.go Quality): `fq`, its default, then 80. */
+function defaultQuality(s: State, f: OutputFormat): number {
+  return s.formatQuality.get(f) || IMGPROXY_FORMAT_QUALITY[f] || IMGPROXY_QUALITY;
+}
+
 /**
- * `mb` and `fq`. A quality is explicit when `q` or the format is known here (fq then folds into the native
- * `q`, keeping the native twin's cache entry); otherwise the per-format list waits for the chosen format.
+ * `mb`, `q` and `fq`. Without `q` imgproxy writes each format at its own default quality: folded into the native
+ * `q` when the format is known here (none where it is kinu's own default, keeping the native twin's cache entry),
+ * otherwise a per-format list for when the format is chosen; formats without a quality scale are left out.
  */
 function encoding(s: State): Partial<Pick<Transform, 'maxBytes' | 'formatQuality' | 'quality'>> {
   const out: Partial<Pick<Transform, 'maxBytes' | 'formatQuality' | 'quality'>> = {};
   if (s.maxBytes > 0) out.maxBytes = s.maxBytes;
-  const fq = [...s.formatQuality].filter(([, q]) => q > 0);
-  if (s.quality === 0 && fq.length > 0) {
-    if (s.format !== undefined) {
-      const q = s.formatQuality.get(s.format);
-      if (q) out.quality = q;
-    } else out.formatQuality = fq.sort(([a], [b]) => (a < b ? -1 : 1));
+  if (s.quality > 0) return out;
+  const differs = (f: OutputFormat) => FORMATS[f].quality !== undefined && defaultQuality(s, f) !== FORMATS[f].quality;
+  if (s.format !== undefined && s.format !== 'best') {
+    if (differs(s.format)) out.quality = defaultQuality(s, s.format);
+    return out;
   }
+  const fq = (Object.keys(FORMATS) as OutputFormat[])
+    .filter(differs)
+    .sort()
+    .map((f) => [f, defaultQuality(s, f)] as const);
+  if (fq.length > 0) out.formatQuality = fq;
   return out;
 }
 
@@ -136,8 +130,6 @@ const tuple = (g: IpGravity): ImgproxyGravity => (g.type === 'sm' ? ['sm', 0, 0]
 
 function imgproxyGeometry(s: State): ImgproxyGeometry {
   const c = s.crop;
-  if (c && (c.gravity ?? s.gravity.g).type === 'sm')
-    throw invalid(`${c.by}: sm (smart) gravity for crop is not supported; use a compass point or fp:x:y`);
   const extendGravity = (e: State['extend']) => (e.on ? tuple(e.gravity) : undefined);
   return {
     width: s.width,
@@ -156,40 +148,21 @@ function imgproxyGeometry(s: State): ImgproxyGeometry {
   };
 }
 
-/** The native mapping: exact for what nativeIsExact accepts; with rot/fl, the nearest native request or a 400. */
+/** The native mapping: exact for what toKinu sends here (nativeIsExact), neutral beside imgproxy's geometry. */
 function toNative(s: State, o: ApplyOptions): Transform {
   const boxed = s.width > 0 && s.height > 0;
-  const sized = s.width > 0 || s.height > 0;
-  const zoomed = s.zoom[0] !== 1 || s.zoom[1] !== 1;
-  if (zoomed || s.minWidth > 0 || s.minHeight > 0)
-    throw invalid(
-      `${zoomed ? 'zoom' : s.minWidth > 0 ? 'min-width' : 'min-height'}: not supported together with rot or fl (kinu plans imgproxy's geometry in the source's orientation only)`,
-    );
-  if (s.rt === 'auto' && boxed) {
-    throw invalid(
-      `${s.rtBy}: auto with both width and height is not supported together with rot or fl (kinu plans imgproxy's geometry in the source's orientation only)`,
-    );
-  }
-  if (s.rt === 'force' && sized && !boxed) {
-    throw invalid(
-      `${s.rtBy}: force with only ${s.width > 0 ? 'width' : 'height'} is not supported together with rot or fl (kinu plans imgproxy's geometry in the source's orientation only)`,
-    );
-  }
   let fit: Fit = 'inside';
   let pos: Position | undefined;
   if (s.rt === 'fill' || s.rt === 'fill-down') {
     fit = 'cover';
-    if (boxed) pos = position(s, s.gravity.g, s.gravity.by, true);
+    if (boxed) pos = position(s.gravity.g);
   } else if (s.rt === 'force') {
     fit = 'fill';
   } else if (s.extend.on || s.extendAr.on) {
     fit = 'contain';
     const e = s.extend.on ? s.extend : s.extendAr;
-    if (boxed) pos = position(s, e.gravity, e.by, false);
+    if (boxed) pos = position(e.gravity);
   }
-  const wm = s.watermark;
-  if (wm && o.watermark === undefined)
-    throw invalid(`${wm.by}: no watermark image is configured; set KINU_IMGPROXY_WATERMARK to its key in the source`);
   // imgproxy scales padding by dpr (rounding half to even); kinu's pad is in output pixels.
   const pad = s.padding?.map((v) => roundHalfEven(v * s.dpr)) as [number, number, number, number] | undefined;
   const p: ParamValues = {
@@ -199,7 +172,6 @@ function toNative(s: State, o: ApplyOptions): Transform {
     fit,
     pos,
     enlarge: s.enlarge,
-    crop: cropBox(s),
     fmt: s.format,
     q: s.quality || undefined,
     bg: s.background,
@@ -210,14 +182,7 @@ function toNative(s: State, o: ApplyOptions): Transform {
     trim: s.trim,
     pad,
     pixelate: s.pixelate || undefined,
-    ...(wm && o.watermark !== undefined
-      ? { wm: o.watermark, wm_pos: gravityName(wm.position), wm_opacity: wm.opacity, wm_scale: wm.scale || undefined }
-      : {}),
+    ...(s.watermark && o.watermark !== undefined ? { wm: o.watermark, wm_opacity: s.watermark.opacity } : {}),
   };
   return toTransform(p);
-}
-
-function gravityName(c: Compass): Gravity {
-  const [x, y] = COMPASS[c];
-  return GRAVITY_AT[`${x},${y}`]!;
 }

@@ -93,8 +93,10 @@ export interface State {
   sharpen: number;
   pixelate: number;
   quality: number;
-  format: OutputFormat | undefined;
-  watermark: { opacity: number; position: Compass; scale: number; by: string } | undefined;
+  /** `best`: imgproxy Pro's best format, kinu's `fmt=best`. */
+  format: OutputFormat | 'best' | undefined;
+  /** `wm`: position a compass point or `re`; offsets pixels (× dpr) or, below 1, fractions; scale 0 = unset. */
+  watermark: { opacity: number; position: Compass | 're'; x: number; y: number; scale: number; by: string } | undefined;
   zoom: [number, number];
   minWidth: number;
   minHeight: number;
@@ -232,11 +234,12 @@ function resizingType(s: State, name: string, raw: string): void {
   s.rtBy = name;
 }
 
-export function format(raw: string): OutputFormat {
+export function format(raw: string): OutputFormat | 'best' {
   const name = raw.toLowerCase();
   const f = IMGPROXY_FORMATS.includes(name) ? outputNamed(name) : undefined;
   if (f) return f;
-  if (raw === 'best') throw new ArgError(`best (imgproxy Pro) is not supported; choose ${or(CHOICES)}`);
+  // imgproxy Pro encodes several formats and keeps the smallest: kinu's fmt=best (its own target, README).
+  if (raw === 'best') return 'best';
   if (IMGPROXY_FORMATS.includes(name) || NOT_IMAGES.includes(name))
     throw new ArgError(`kinu cannot write ${raw}; choose ${or(CHOICES)}`);
   throw new ArgError(`expected ${or(WRITABLE)}, got ${shown(raw)}`);
@@ -416,17 +419,19 @@ const APPLY: readonly [readonly string[], Apply][] = [
       maxArgs(args, 5);
       const [opacity, position, x, y, scale] = args;
       const o = num('opacity: ', opacity!, 0, 1);
-      if (position === 're') throw new ArgError('position: re (replicate) is not supported; kinu places one watermark');
-      if (position && !COMPASS_NAMES.includes(position))
-        throw new ArgError(`position: expected ${COMPASS_NAMES.join(', ')}, got ${shown(position)}`);
-      if (
-        (x && num('x offset: ', x, -1e6, 1e6, 'a number') !== 0) ||
-        (y && num('y offset: ', y, -1e6, 1e6, 'a number') !== 0)
-      ) {
-        throw new ArgError('offsets: not supported; kinu places the watermark flush with the edge given by position');
-      }
-      const sc = scale ? num('scale: ', scale, 0, 1, 'a number 0–1 (kinu: a fraction of the output width)') : 0;
-      s.watermark = o === 0 ? undefined : { opacity: o, position: (position || 'ce') as Compass, scale: sc, by: name };
+      if (position && position !== 're' && !COMPASS_NAMES.includes(position))
+        throw new ArgError(`position: expected ${[...COMPASS_NAMES, 're'].join(', ')}, got ${shown(position)}`);
+      const dx = x ? num('x offset: ', x, -1e6, 1e6, 'a number') : 0;
+      const dy = y ? num('y offset: ', y, -1e6, 1e6, 'a number') : 0;
+      // With re the offsets are the gaps between copies; imgproxy would pad the mark by a negative amount.
+      if (position === 're' && (dx < 0 || dy < 0))
+        throw new ArgError(`offsets: with re they are the gaps between copies, ≥ 0; got ${dx}:${dy}`);
+      // 0 = unset (imgproxy refuses 0; builders write it for "no scale"); above 1 the mark outgrows the image.
+      const sc = scale ? num('scale: ', scale, 0, 100, 'a number 0–100 (× the image; 0 = the mark as it is)') : 0;
+      s.watermark =
+        o === 0
+          ? undefined
+          : { opacity: o, position: (position || 'ce') as Compass | 're', x: dx, y: dy, scale: sc, by: name };
     },
   ],
   [

@@ -1,6 +1,6 @@
-// JPEG XL in and out through wasm-vips' libjxl in the codec pool (src/pipeline/foreign/jxl.ts), and AVIF
-// sequences read as their first frame (avifs.ts): header, decode against the conformance suite's reference
-// rendering, animation, 16-bit with alpha, damage, and the encoder's quality mapping and round trip.
+// JPEG XL in and out through wasm-vips' libjxl in the codec pool (src/pipeline/foreign/jxl.ts): header, decode
+// against the conformance suite's reference rendering, animation, 16-bit with alpha, damage, and the encoder's
+// quality mapping and round trip. (AVIF sequences: avifs.test.ts.)
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
@@ -14,7 +14,6 @@ import { corpus } from '../../helpers.ts';
 const ORIENTED = readFileSync(corpus('jxl/bench-oriented-brg-orientation5.jxl')); // coded 500×606, orientation 5
 const ANIMATED = readFileSync(corpus('jxl/animation-spline-60frames.jxl')); // 60 × 320×320, 20 ms, forever
 const ALPHA12 = readFileSync(corpus('jxl/alpha-premultiplied-12bit.jxl')); // 1024², 12-bit colour, alpha
-const SEQUENCE = readFileSync(corpus('avif/sequence-4frames-kinu.avifs')); // 4 × 96×64 solid colours
 // A first wasm job in a fresh thread compiles the codec: generous deadlines, the load here is not ours.
 const OPTS = () => ({ maxPixels: 100_000_000, deadline: Date.now() + 120_000 });
 
@@ -38,10 +37,9 @@ async function rejection(p: Promise<unknown>): Promise<KinuError> {
 }
 
 describe('foreign: JPEG XL', { timeout: 240_000 }, () => {
-  test('sniffForeign: a JXL container and a bare codestream are jxl; an AVIF sequence goes to the pool as avif', () => {
+  test('sniffForeign: a JXL container and a bare codestream are jxl; a still AVIF stays with sharp', () => {
     assert.equal(sniffForeign(ORIENTED), 'jxl'); // container (ftyp jxl box)
     assert.equal(sniffForeign(ANIMATED), 'jxl'); // bare codestream (FF 0A)
-    assert.equal(sniffForeign(SEQUENCE), 'avif');
     assert.equal(sniffForeign(readFileSync(corpus('avif/fox-8bit-420.avif'))), undefined); // still AVIF: sharp's
   });
 
@@ -113,24 +111,5 @@ describe('foreign: JPEG XL', { timeout: 240_000 }, () => {
     assert.ok(d > 0 && d < 6, `q75 differs from its source by ${d.toFixed(2)}`);
     const exact = await toSharpInput((await encode(100)).encoded, OPTS());
     assert.equal(meanAbsDiff((await rgb(sharp(exact.data))).data, data), 0, 'q100 is lossless');
-  });
-});
-
-describe('foreign: AVIF sequences', { timeout: 120_000 }, () => {
-  test('an AVIF sequence (which sharp refuses) is read as its first frame', async () => {
-    await assert.rejects(sharp(SEQUENCE).metadata(), /unsupported image format/);
-    const h = await foreignHeader(SEQUENCE, OPTS());
-    assert.deepEqual([h.format, h.width, h.height, h.frames], ['avif', 96, 64, 1]);
-    const c = await toSharpInput(SEQUENCE, OPTS());
-    const { data } = await rgb(sharp(c.data));
-    // The first frame is rgb(0, 200, 30); the later ones are (60, 160, 30), (120, 120, 30), (180, 80, 30).
-    const mean = [0, 1, 2].map((k) => data.filter((_, i) => i % 3 === k).reduce((a, b) => a + b, 0) / (96 * 64));
-    assert.ok(Math.abs(mean[0]!) < 6 && Math.abs(mean[1]! - 200) < 6, `first frame's colour: ${mean.map(Math.round)}`);
-  });
-
-  test('one whose still image libheif cannot read is a clear 415, not a 500', async () => {
-    const e = await rejection(foreignHeader(readFileSync(corpus('avif/sequence-star-alpha.avifs')), OPTS()));
-    assert.equal(e.code, 'unsupported_format');
-    assert.match(e.detail, /AVIF sequences are read as their first frame/);
   });
 });
