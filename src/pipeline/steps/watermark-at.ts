@@ -1,7 +1,5 @@
-import sharp from 'sharp';
-import { KinuError } from '../../errors.ts';
 import type { WatermarkAt } from '../../transform.ts';
-import { fromSharpError } from '../sharp-errors.ts';
+import { blit, readMark, rgbaMark, resizeMark } from './mark.ts';
 import type { Step } from './step.ts';
 
 // thumbor's watermark filter (thumbor/filters/watermark.py, _alpha.c): the mark's alpha lowered by
@@ -14,25 +12,12 @@ export const watermarkAt: Step = {
     const at = plan.transform.watermarkAt!;
     const W = plan.width;
     const H = plan.height;
-    let mark: { data: Buffer; width: number; height: number };
-    try {
-      const open = () => sharp(ctx.watermark!, { failOn: 'warning', limitInputPixels: 25_000_000 });
-      const decoded = await open().toColourspace('srgb').ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    const mark = await readMark(plan.transform.watermark!.key, async () => {
+      const decoded = await rgbaMark(ctx.watermark!);
       const drop = Math.trunc((255 * at.alpha) / 100);
       for (let i = 3; i < decoded.data.length; i += 4) decoded.data[i] = Math.max(0, decoded.data[i]! - drop);
-      const [mw, mh] = markSize([W, H], [decoded.info.width, decoded.info.height], at);
-      const data =
-        mw === decoded.info.width && mh === decoded.info.height
-          ? decoded.data
-          : await sharp(decoded.data, { raw: { width: decoded.info.width, height: decoded.info.height, channels: 4 } })
-              .resize(mw, mh, { fit: 'fill' })
-              .raw()
-              .toBuffer();
-      mark = { data, width: mw, height: mh };
-    } catch (err) {
-      const e = fromSharpError(err);
-      throw new KinuError(e.code, `watermark ${plan.transform.watermark!.key}: ${e.detail}`, { cause: err });
-    }
+      return resizeMark(decoded, ...markSize([W, H], [decoded.width, decoded.height], at));
+    });
     // One image-sized layer holding every copy: sharp composites each layer within the image only.
     const layer = Buffer.alloc(W * H * 4);
     for (const [x, y] of positions([W, H], [mark.width, mark.height], at)) blit(layer, W, H, mark, x, y);
@@ -83,21 +68,4 @@ export function positions(image: [number, number], mark: [number, number], at: W
     ys = tile(ny, image[1] - ny * mark[1], mark[1]);
   }
   return xs.flatMap((x) => ys.map((y): [number, number] => [x, y]));
-}
-
-export function blit(
-  layer: Buffer,
-  W: number,
-  H: number,
-  mark: { data: Buffer; width: number; height: number },
-  x: number,
-  y: number,
-): void {
-  const x0 = Math.max(0, x);
-  const x1 = Math.min(W, x + mark.width);
-  if (x1 <= x0) return;
-  for (let row = Math.max(0, y); row < Math.min(H, y + mark.height); row++) {
-    const from = ((row - y) * mark.width + (x0 - x)) * 4;
-    mark.data.copy(layer, (row * W + x0) * 4, from, from + (x1 - x0) * 4);
-  }
 }

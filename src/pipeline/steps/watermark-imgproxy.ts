@@ -1,10 +1,7 @@
-import sharp from 'sharp';
-import { KinuError } from '../../errors.ts';
 import type { ImgproxyWatermark } from '../../transform.ts';
 import { calcPosition, roundToEven, scale, scaleToEven } from '../imgproxy-geometry.ts';
-import { fromSharpError } from '../sharp-errors.ts';
 import type { Step } from './step.ts';
-import { blit } from './watermark-at.ts';
+import { blit, readMark, rgbaMark, resizeMark } from './mark.ts';
 
 // imgproxy's watermark (processing/watermark.go, vips.c vips_apply_watermark): the mark at its own size, or fit
 // (enlarging too) into scale × the image; its alpha × opacity; placed by calc_position.go with the offsets ×
@@ -18,27 +15,14 @@ export const watermarkImgproxy: Step = {
     const W = plan.width;
     const H = plan.height;
     const dpr = plan.imgproxyDpr ?? 1;
-    let mark: { data: Buffer; width: number; height: number };
-    try {
-      const decoded = await sharp(ctx.watermark!, { failOn: 'warning', limitInputPixels: 25_000_000 })
-        .toColourspace('srgb')
-        .ensureAlpha()
-        .raw()
-        .toBuffer({ resolveWithObject: true });
-      const [mw, mh] = markSize([W, H], [decoded.info.width, decoded.info.height], wm.scale);
-      const data =
-        mw === decoded.info.width && mh === decoded.info.height
-          ? decoded.data
-          : await sharp(decoded.data, { raw: { width: decoded.info.width, height: decoded.info.height, channels: 4 } })
-              .resize(mw, mh, { fit: 'fill' })
-              .raw()
-              .toBuffer();
+    // imgproxy multiplies the alpha after its resize; thumbor lowers it before.
+    const mark = await readMark(key, async () => {
+      const decoded = await rgbaMark(ctx.watermark!);
+      const sized = await resizeMark(decoded, ...markSize([W, H], [decoded.width, decoded.height], wm.scale));
+      const { data } = sized;
       if (opacity < 1) for (let i = 3; i < data.length; i += 4) data[i] = Math.round(data[i]! * opacity);
-      mark = { data, width: mw, height: mh };
-    } catch (err) {
-      const e = fromSharpError(err);
-      throw new KinuError(e.code, `watermark ${key}: ${e.detail}`, { cause: err });
-    }
+      return sized;
+    });
     // One image-sized layer holding every copy: sharp composites each layer within the image only.
     const layer = Buffer.alloc(W * H * 4);
     for (const [x, y] of positions([W, H], [mark.width, mark.height], wm, dpr)) blit(layer, W, H, mark, x, y);

@@ -1,6 +1,4 @@
-import sharp, { type OutputInfo } from 'sharp';
-import { KinuError } from '../../errors.ts';
-import { fromSharpError } from '../sharp-errors.ts';
+import { openMark, readMark } from './mark.ts';
 import { POSITIONS } from './resize.ts';
 import type { Step } from './step.ts';
 
@@ -13,11 +11,10 @@ export const watermark: Step = {
   async apply(img, plan, ctx) {
     const wm = plan.transform.watermark!;
     const width = wm.scale === undefined ? plan.width : Math.max(1, Math.round(plan.width * wm.scale));
-    let mark: { data: Buffer; info: OutputInfo };
-    try {
-      // Never larger than the output: libvips refuses to composite an overlay bigger than the image.
-      // Decoded to sRGB + alpha, so opacity is one multiply of the alpha bytes whatever the mark's bands.
-      mark = await sharp(ctx.watermark!, { failOn: 'warning', limitInputPixels: 25_000_000 })
+    // Never larger than the output: libvips refuses to composite an overlay bigger than the image.
+    // Decoded to sRGB + alpha, so opacity is one multiply of the alpha bytes whatever the mark's bands.
+    const mark = await readMark(wm.key, () =>
+      openMark(ctx.watermark!)
         .resize({
           width: Math.min(width, plan.width),
           height: plan.height,
@@ -27,11 +24,8 @@ export const watermark: Step = {
         .toColourspace('srgb')
         .ensureAlpha()
         .raw()
-        .toBuffer({ resolveWithObject: true });
-    } catch (err) {
-      const e = fromSharpError(err);
-      throw new KinuError(e.code, `watermark ${wm.key}: ${e.detail}`, { cause: err });
-    }
+        .toBuffer({ resolveWithObject: true }),
+    );
     const { data, info } = mark;
     if (wm.opacity < 1) for (let i = 3; i < data.length; i += 4) data[i] = Math.round(data[i]! * wm.opacity);
     return img.composite([
