@@ -53,6 +53,9 @@ export interface FormatRow {
     readonly shrinks: boolean;
     /** When its samples are over 8 bits (a 10- or 12-bit AVIF decodes to 16-bit planes: 23.5 B/px measured). */
     readonly highDepthBytesPerPixel?: number;
+    /** Every frame of an animation is decoded before sharp reads any (the decoders outside sharp: an animated
+     *  JPEG XL, an AVIF sequence), and held with its carrier copy: each frame past the first costs that too. */
+    readonly allFrames?: true;
   };
   /** Which browsers show it: every one (a safe fallback), or those whose Accept names its mime, `rank` ordering
    *  what `fmt=auto` offers (smaller first). Absent: none, or too few to send it unasked. */
@@ -135,7 +138,7 @@ const TABLE = {
     mime: 'image/avif',
     extensions: ['avif', 'avifs'],
     read: true,
-    decode: { bytesPerPixel: 18, shrinks: false, highDepthBytesPerPixel: 24 },
+    decode: { bytesPerPixel: 18, shrinks: false, highDepthBytesPerPixel: 24, allFrames: true },
     browsers: { accept: 1 },
     defaultOutput: 'avif',
     // Every browser that shows an AVIF sequence shows an animated WebP, which keeps alpha and 24-bit colour.
@@ -226,7 +229,7 @@ const TABLE = {
     extensions: ['jxl'],
     read: true,
     frames: true,
-    decode: { bytesPerPixel: 20, shrinks: false, highDepthBytesPerPixel: 30 },
+    decode: { bytesPerPixel: 20, shrinks: false, highDepthBytesPerPixel: 30, allFrames: true },
     browsers: { accept: 0 },
     write: {
       alpha: true,

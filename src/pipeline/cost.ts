@@ -18,7 +18,12 @@ const FIXED_BYTES = 24 * 1024 * 1024;
  * decode cost is the rows the resize needs, covered by FIXED_BYTES, except progressive JPEG and interlaced PNG
  * (see wholeDecodeBytesPerPixel).
  */
-function decodeOf(format: string): { bytesPerPixel: number; shrinks: boolean; highDepthBytesPerPixel?: number } {
+function decodeOf(format: string): {
+  bytesPerPixel: number;
+  shrinks: boolean;
+  highDepthBytesPerPixel?: number;
+  allFrames?: true;
+} {
   const n = sourceFormat(format);
   return (n === undefined ? undefined : FORMAT_TABLE[n].decode) ?? { bytesPerPixel: 0, shrinks: false };
 }
@@ -52,6 +57,9 @@ function wholeDecodeBytesPerPixel(format: string, l: SourceLayout | undefined): 
   return 2 * components;
 }
 
+/** Each further frame a whole-animation decoder holds: its RGBA pixels and their copy in the carrier (8-bit). */
+const HELD_FRAME_BYTES = 8;
+
 /** Steps that need the whole output in memory at once (libvips cannot stream a quarter turn or a trim). */
 const WHOLE_IMAGE_BYTES_PER_PIXEL = 4;
 
@@ -65,6 +73,8 @@ export interface CostInput {
   readonly width: number;
   readonly height: number;
   readonly frames: number;
+  /** Frames of the original (1 for a still): what a decoder that holds them all (`decode.allFrames`) keeps. */
+  readonly sourceFrames?: number;
   /** A step that materialises the whole image (rotate, flip, trim, watermark, per-frame effects). */
   readonly wholeImage: boolean;
 }
@@ -78,6 +88,7 @@ export function estimateCost(c: CostInput): Cost {
     : 1;
   const decoded = (c.sourceWidth * c.sourceHeight) / (shrink * shrink);
   const { bytesPerPixel, nsPerPixel } = FORMATS[c.format].cost;
+  const heldFrames = decode.allFrames ? Math.max(0, (c.sourceFrames ?? 1) - 1) : 0;
   const whole = c.sourceWidth * c.sourceHeight * wholeDecodeBytesPerPixel(c.sourceFormat, c.sourceLayout);
   const bytes =
     FIXED_BYTES +
@@ -87,6 +98,7 @@ export function estimateCost(c: CostInput): Cost {
         ? (decode.highDepthBytesPerPixel ?? decode.bytesPerPixel)
         : decode.bytesPerPixel) +
     whole +
+    heldFrames * c.sourceWidth * c.sourceHeight * (c.sourceLayout?.sampleBytes === 2 ? 2 : 1) * HELD_FRAME_BYTES +
     outPixels * bytesPerPixel +
     (c.wholeImage ? outPixels * WHOLE_IMAGE_BYTES_PER_PIXEL : 0);
   return { bytes: Math.ceil(bytes), ms: (outPixels * nsPerPixel) / 1e6 };

@@ -144,6 +144,7 @@ function proofCost(src: SourceInfo, inputBytes: number): number {
     width: 64,
     height: 64,
     frames: src.frames,
+    sourceFrames: src.frames,
     wholeImage: false,
   }).bytes;
 }

@@ -142,6 +142,7 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
           width: 1,
           height: 1,
           frames: 1,
+          sourceFrames: src.frames,
           wholeImage: false,
         }).bytes +
         src.width * src.height * (t.trimCorner || t.trimEqual ? 12 : 8); // decoded once more to read a corner or to even the cuts

@@ -247,6 +247,7 @@ function chooseFormat(
       width: w,
       height: h,
       frames,
+      sourceFrames: src.frames,
       wholeImage: whole || (frames > 1 && (t.blur !== undefined || t.sharpen !== undefined)),
     });
   // Decoding alone may not fit (a huge AVIF original): no output format helps, the original is too large.

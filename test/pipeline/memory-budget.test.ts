@@ -7,6 +7,7 @@ import { KinuError } from '../../src/errors.ts';
 import { createLimiter } from '../../src/pipeline/limiter.ts';
 import { makePlan, type SourceInfo } from '../../src/pipeline/plan.ts';
 import { estimateCost } from '../../src/pipeline/cost.ts';
+import { FORMATS } from '../../src/formats.ts';
 import { IDENTITY, type Transform } from '../../src/transform.ts';
 import { testServer } from '../helpers.ts';
 
@@ -116,6 +117,28 @@ describe('plan: cost against the budget', () => {
       wholeImage: false,
     });
     assert.ok(avif.bytes > 4 * jpeg.bytes);
+  });
+
+  test('an animated JPEG XL or AVIF sequence holds every frame before sharp reads one: each costs its pixels', () => {
+    const cost = (sourceFormat: string, sourceFrames: number) =>
+      estimateCost({
+        sourceFormat,
+        sourceWidth: 1000,
+        sourceHeight: 1000,
+        inputBytes: 0,
+        format: 'webp',
+        width: 100,
+        height: 100,
+        frames: sourceFrames,
+        sourceFrames,
+        wholeImage: false,
+      }).bytes;
+    for (const f of ['jxl', 'avif']) {
+      // 8 bytes a pixel for each further frame: its RGBA pixels and their copy in the carrier.
+      assert.equal(cost(f, 60) - cost(f, 1) - (cost('gif', 60) - cost('gif', 1)), 59 * 1000 * 1000 * 8, f);
+    }
+    // sharp's own decoders read an animation frame by frame: the frames cost only in the output.
+    assert.equal(cost('gif', 60) - cost('gif', 1), 59 * 100 * 100 * FORMATS.webp.cost.bytesPerPixel);
   });
 
   test('an explicit fmt=avif that can never fit is a 400 naming the budget', () => {
