@@ -13,7 +13,7 @@ import type { Limits } from './pipeline/plan.ts';
 import { checkSize } from './source/limit.ts';
 import { sniffStream } from './source/sniff.ts';
 import type { Source, SourceStat } from './source/source.ts';
-import { canonicalKey, type Transform } from './transform.ts';
+import { canonicalKey, overlayKeys, type Overlay, type Transform } from './transform.ts';
 import { isKinuError, KinuError, quoted, type ErrorCode } from './errors.ts';
 import type { CacheEntry, CacheTier } from './cache/cache.ts';
 import { createSingleFlight } from './cache/single-flight.ts';
@@ -104,10 +104,13 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       limiter.run(
         reported(deps.onPipelineRun, async (lease) => {
           const t0 = performance.now();
-          const [input, watermark] = await Promise.all([
+          const overlays = overlayKeys(t);
+          const [input, ...fetched] = await Promise.all([
             fetchBytes(req.key, signal),
-            t.watermark ? fetchBytes(t.watermark.key, signal) : undefined,
+            ...overlays.map(([, key]) => fetchBytes(key, signal)),
           ]);
+          const images: Partial<Record<Overlay, Buffer>> = {};
+          for (const [i, [role]] of overlays.entries()) images[role] = fetched[i];
           const fetchMs = performance.now() - t0;
           const out = await runPipeline(input, t, {
             limits,
@@ -118,7 +121,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
             header: { memo: headers, id: `${req.key}\0${version}` },
             accept: acceptClass(req.accept),
             signal,
-            watermark,
+            ...images,
           });
           const json = t.format === 'json';
           // A copy of exactly its length: libvips' output buffer holds 2–3× its size in RSS, so caching it as is
@@ -171,12 +174,12 @@ export function createDeliver(deps: DeliverDeps): Deliver {
   }
 
   // Hits repeat one parsed transform object per URL (url/memo.ts): its last identity is kept on it, so a hit
-  // builds no long string and hashes nothing. Any input that differs (key, stat, watermark, Accept) recomputes.
+  // builds no long string and hashes nothing. Any input that differs (key, stat, overlays, Accept) recomputes.
   const identities = new WeakMap<
     Transform,
-    { key: string; stat: SourceStat; wm: string | undefined; accept: string | undefined; id: Identified }
+    { key: string; stat: SourceStat; overlays: string | undefined; accept: string | undefined; id: Identified }
   >();
-  function identify(req: DeliverRequest, stat: SourceStat, wmVersion: string | undefined): Identified {
+  function identify(req: DeliverRequest, stat: SourceStat, overlaysVersion: string | undefined): Identified {
     const t = req.transform;
     const negotiated = t?.format === 'auto' || t?.format === 'best';
     const last = t && identities.get(t);
@@ -184,20 +187,20 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       last &&
       last.stat === stat &&
       last.key === req.key &&
-      last.wm === wmVersion &&
+      last.overlays === overlaysVersion &&
       (!negotiated || last.accept === req.accept)
     )
       return last.id;
     const variant =
       t === null
         ? 'original'
-        : `${canonicalKey(t)}|${negotiated ? acceptClassKey(acceptClass(req.accept)) : ''}|${wmVersion ?? ''}`;
+        : `${canonicalKey(t)}|${negotiated ? acceptClassKey(acceptClass(req.accept)) : ''}|${overlaysVersion ?? ''}`;
     const key = variantKey(`${req.key}\0${stat.version}\0${variant}`);
     const id = {
       key,
       common: { etag: `"${key}"`, lastModified: stat.lastModified, varyAccept: negotiated, sourceKey: req.key },
     };
-    if (t) identities.set(t, { key: req.key, stat, wm: wmVersion, accept: req.accept, id });
+    if (t) identities.set(t, { key: req.key, stat, overlays: overlaysVersion, accept: req.accept, id });
     return id;
   }
 
@@ -216,15 +219,18 @@ export function createDeliver(deps: DeliverDeps): Deliver {
     // KINU_TIMEOUT counts from the request's arrival: source lookups and queueing spend it too.
     const deadline = Date.now() + deps.timeoutMs;
     const t = req.transform;
-    // The watermark's version is part of the ETag too: a new logo must not be served under an old tag.
-    // `req` is passed as the options: its signal is read only if the source really has to be asked.
-    const [stat, wmStat] = t?.watermark
-      ? await Promise.all([source.stat(req.key, req), source.stat(t.watermark.key, req)])
-      : [await source.stat(req.key, req), undefined];
-    const { key, common } = identify(req, stat, wmStat?.version);
+    // The overlays' versions (watermark, frame) are part of the ETag too: a new logo must not be served under an
+    // old tag. `req` is passed as the options: its signal is read only if the source really has to be asked.
+    const overlays = t ? overlayKeys(t) : [];
+    const [stat, ...overlayStats] =
+      overlays.length > 0
+        ? await Promise.all([source.stat(req.key, req), ...overlays.map(([, key]) => source.stat(key, req))])
+        : [await source.stat(req.key, req)];
+    // One overlay's version alone is what the watermark's was: ETags of watermarked variants stay as they were.
+    const { key, common } = identify(req, stat, overlayStats.map((s) => s.version).join('\0') || undefined);
     if (notModified(req, common.etag, stat.lastModified)) return notModifiedDelivery(req, common);
     // The source is failing and these are its last good versions: only a cached variant can be served.
-    const staleBecause = stat.staleBecause ?? wmStat?.staleBecause;
+    const staleBecause = stat.staleBecause ?? overlayStats.find((s) => s.staleBecause)?.staleBecause;
 
     if (t === null) {
       if (staleBecause) throw staleBecause;
@@ -288,7 +294,7 @@ export function createDeliver(deps: DeliverDeps): Deliver {
   /** A request whose identity is known without I/O: its 304, or its variant key to look up; else undefined. */
   function known(req: DeliverRequest): Delivery | Identified | undefined {
     const t = req.transform;
-    if (t === null || t.watermark || !cache) return undefined;
+    if (t === null || overlayKeys(t).length > 0 || !cache) return undefined;
     const stat = source.peek?.(req.key);
     if (!stat) return undefined;
     const id = identify(req, stat, undefined);

@@ -21,7 +21,12 @@ export interface Writer {
    *  sharp 0.34 on an x86-64 core (see pipeline/cost.ts); AVIF's encoder is the costly one. `stoppable`: libvips'
    *  timeout can stop the encoder midway (row-wise writers); the others run to the end once started. */
   readonly cost: { readonly bytesPerPixel: number; readonly nsPerPixel: number; readonly stoppable: boolean };
-  readonly encode: (img: Sharp, quality: number | undefined, animation?: Animation) => Sharp;
+  readonly encode: (
+    img: Sharp,
+    quality: number | undefined,
+    animation?: Animation,
+    opts?: { readonly progressive?: boolean },
+  ) => Sharp;
   /** Encoded outside sharp, by a WebAssembly codec in the codec pool (pipeline/foreign/): `encode` then gives 8-bit
    *  sRGB raw pixels, which the pipeline hands to that codec with this effort and the quality. */
   readonly external?: { readonly effort: number };
@@ -86,7 +91,8 @@ const TABLE = {
       quality: 80,
       maxSide: 65535,
       cost: { bytesPerPixel: 7, nsPerPixel: 70, stoppable: true },
-      encode: (img, q) => img.jpeg({ quality: q, progressive: false, chromaSubsampling: '4:2:0' }),
+      encode: (img, q, _anim, o) =>
+        img.jpeg({ quality: q, progressive: o?.progressive ?? false, chromaSubsampling: '4:2:0' }),
       auto: { start: 60, slope: 0.45, min: 20, max: 95 },
     },
   },
@@ -126,7 +132,7 @@ const TABLE = {
       maxSide: 16383,
       cost: { bytesPerPixel: 8, nsPerPixel: 200, stoppable: false },
       encode: (img, q, anim) => img.webp({ quality: q, effort: 4, ...anim }),
-      auto: { start: 60, slope: 0.4, min: 20, max: 95 },
+      auto: { start: 72, slope: 0.4, min: 20, max: 95 },
     },
   },
   // libheif holds the picture and its YUV planes (17.5 B/px measured) and never shrinks on load; libvips cannot

@@ -46,6 +46,18 @@ export interface Watermark {
   scale: number | undefined;
 }
 
+/** The images a transform reads beside the original, by role: deliver.ts stats and fetches them with it, and
+ *  their versions are part of the ETag (a new logo or frame must not be served under an old tag). */
+export type Overlay = 'watermark' | 'frame';
+const NO_OVERLAYS: readonly (readonly [Overlay, string])[] = Object.freeze([]);
+export function overlayKeys(t: Transform): readonly (readonly [Overlay, string])[] {
+  if (t.watermark === undefined && t.frame === undefined) return NO_OVERLAYS;
+  const keys: [Overlay, string][] = [];
+  if (t.watermark !== undefined) keys.push(['watermark', t.watermark.key]);
+  if (t.frame !== undefined) keys.push(['frame', t.frame]);
+  return keys;
+}
+
 /**
  * thumbor's geometry, planned from the source size as its transformer.py does (`pipeline/thumbor-geometry.ts`):
  * crops cut in source pixels around focal points or the alignment, proportional sides rounded as thumbor's
@@ -233,6 +245,11 @@ export interface Transform {
   watermarkAt: WatermarkAt | undefined;
   /** When set, `watermark`'s image is placed by imgproxy's rules (`steps/watermark-imgproxy.ts`). */
   watermarkImgproxy: ImgproxyWatermark | undefined;
+  /**
+   * thumbor's frame(): the key of a nine-patch image in the source, drawn around the image, which it pads by the
+   * frame's borders (`steps/frame.ts`); read beside the original like the watermark (`overlayKeys`).
+   */
+  frame: string | undefined;
   /** thumbor's autojpg(): an opaque PNG original is written as JPEG unless a format is asked for. */
   pngToJpeg: true | undefined;
   /** Flatten onto `background` whatever the output format (thumbor's background_color and fill(…, true)). */
@@ -255,6 +272,8 @@ export interface Transform {
   /** What `fmt=auto` serves a client that accepts none of them: `source` = the original's own format, as the
    *  hosted services answer; undefined = kinu's JPEG/PNG/GIF by alpha and animation. */
   autoFallback: 'source' | undefined;
+  /** JPEG written progressive (imgix `fm=pjpg`, Cloudflare's `format=jpeg`); kinu's own JPEG is baseline. */
+  progressive: true | undefined;
   /** When set, plan.ts applies Cloudflare's trim, XxY alignment and fit=crop rules to the native fields. */
   cloudflare: CloudflareRules | undefined;
   /**
@@ -272,6 +291,34 @@ export interface Transform {
    * applies to what is resized (ipx sets it: a crop may grow to that box).
    */
   boxInSource: true | undefined;
+  /** sharp's resize kernel (ipx's `kernel`, handed over with `s`); undefined: lanczos3, sharp's default. */
+  kernel: Kernel | undefined;
+  /** sharp's own operations, one call each as ipx makes them (`steps/sharp-ops.ts`). */
+  sharpOps: SharpOps | undefined;
+  /** `fit: contain`'s margins repeat the image's edge pixels instead of `background` (imgix `fit=clamp`). */
+  clampEdges: true | undefined;
+}
+
+export const KERNELS = [
+  'nearest',
+  'linear',
+  'cubic',
+  'mitchell',
+  'lanczos2',
+  'lanczos3',
+  'mks2013',
+  'mks2021',
+] as const;
+export type Kernel = (typeof KERNELS)[number];
+
+/** Arguments of sharp's gamma(in, out), median(size), threshold(t), normalise(), tint(rgb) and negate(). */
+export interface SharpOps {
+  gamma?: readonly [number, number];
+  median?: number;
+  threshold?: number;
+  normalise?: true;
+  tint?: readonly [number, number, number];
+  negate?: true;
 }
 
 export const IDENTITY: Readonly<Transform> = Object.freeze<Transform>({
@@ -305,16 +352,21 @@ export const IDENTITY: Readonly<Transform> = Object.freeze<Transform>({
   roundCorner: undefined,
   watermarkAt: undefined,
   watermarkImgproxy: undefined,
+  frame: undefined,
   pngToJpeg: undefined,
   flattenAlways: undefined,
   maxBytes: undefined,
   formatQuality: undefined,
   autoFormats: undefined,
   autoFallback: undefined,
+  progressive: undefined,
   cloudflare: undefined,
   imgix: undefined,
   nextjs: undefined,
   boxInSource: undefined,
+  kernel: undefined,
+  sharpOps: undefined,
+  clampEdges: undefined,
 });
 
 const KEY_ORDER: readonly (keyof Transform)[] = Object.keys(IDENTITY) as (keyof Transform)[];

@@ -73,6 +73,8 @@ export interface CostInput {
   readonly width: number;
   readonly height: number;
   readonly frames: number;
+  /** sharp decodes at full size whatever the output (its gamma() turns shrink-on-load off). */
+  readonly fullDecode?: boolean;
   /** Frames of the original (1 for a still): what a decoder that holds them all (`decode.allFrames`) keeps. */
   readonly sourceFrames?: number;
   /** A step that materialises the whole image (rotate, flip, trim, watermark, per-frame effects). */
@@ -83,9 +85,10 @@ export function estimateCost(c: CostInput): Cost {
   const outPixels = c.width * c.height * c.frames;
   const decode = decodeOf(c.sourceFormat);
   // libwebp and libjpeg decode at a reduced scale when the output is much smaller; libheif never does.
-  const shrink = decode.shrinks
-    ? Math.max(1, Math.floor(Math.min(c.sourceWidth / c.width, c.sourceHeight / c.height)))
-    : 1;
+  const shrink =
+    decode.shrinks && !c.fullDecode
+      ? Math.max(1, Math.floor(Math.min(c.sourceWidth / c.width, c.sourceHeight / c.height)))
+      : 1;
   const decoded = (c.sourceWidth * c.sourceHeight) / (shrink * shrink);
   const { bytesPerPixel, nsPerPixel } = FORMATS[c.format].cost;
   const heldFrames = decode.allFrames ? Math.max(0, (c.sourceFrames ?? 1) - 1) : 0;

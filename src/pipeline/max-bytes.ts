@@ -27,10 +27,11 @@ export async function encodeToFit(
   target: number,
   animation: Animation | undefined,
   check: () => void,
+  opts?: { readonly progressive?: boolean },
 ): Promise<{ data: Buffer; info: OutputInfo; quality: number }> {
   let q = quality;
   for (;;) {
-    const out = await FORMATS[format].encode(img.clone(), q, animation).toBuffer({ resolveWithObject: true });
+    const out = await FORMATS[format].encode(img.clone(), q, animation, opts).toBuffer({ resolveWithObject: true });
     if (out.data.length <= target || q <= MIN_FIT_QUALITY) return { ...out, quality: q };
     check();
     q = nextFitQuality(q, out.data.length, target);

@@ -3,7 +3,7 @@
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { KinuError } from '../errors.ts';
 import { FORMAT_TABLE, formatOfMetadata, type OutputFormat } from '../formats.ts';
-import type { Transform } from '../transform.ts';
+import type { Overlay, Transform } from '../transform.ts';
 import type { AcceptClass } from './negotiate.ts';
 import { animationTiming, checkLimits, makePlan, qualityFor, type Limits, type SourceInfo } from './plan.ts';
 import { estimateCost, formatBytes } from './cost.ts';
@@ -17,7 +17,8 @@ import { type BestTrial, encodeBest } from './quality/best.ts';
 import { encodeToFit } from './max-bytes.ts';
 import { STEPS, type RawShape, type StepContext } from './steps/index.ts';
 import { cropAfterTrim, trimImage } from './trim.ts';
-import { animationOf } from './steps/encode.ts';
+import { readNinePatch } from './steps/frame.ts';
+import { animationOf, encodeOptions } from './steps/encode.ts';
 
 // libvips' operation cache keeps recent loads alive with what their decoders hold, which its memory cap does
 // not see (a progressive 100 MP JPEG's coefficients: 600 MB per request, up to 100 operations). Every request
@@ -28,12 +29,12 @@ sharp.cache(false);
 // MALLOC_ARENA_MAX is set (as deploy/ sets it) and 1 otherwise; this makes dev and production the same.
 sharp.concurrency(1);
 
-export interface PipelineOptions {
+/** The overlay images the transform names (`overlayKeys`), fetched by the caller: `watermark`, `frame`. */
+export interface PipelineOptions extends Readonly<Partial<Record<Overlay, Buffer>>> {
   readonly limits: Limits;
   readonly timeoutMs: number;
   readonly accept: AcceptClass;
   readonly signal?: AbortSignal;
-  readonly watermark?: Buffer;
   /** When the answer is due (epoch ms); default now + timeoutMs. Time spent before the pipeline counts. */
   readonly deadline?: number;
   /** Takes the plan's estimated peak from the memory budget, waiting while it is spent (the limiter's lease). */
@@ -172,10 +173,12 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
       check();
     }
 
-    const plan = makePlan(src, t, opts.accept, opts.limits);
+    // thumbor's frame pads the image by its borders: they are read first, so the plan knows the output's size.
+    const frame = t.frame === undefined ? undefined : await readNinePatch(t.frame, opts.frame);
+    const plan = makePlan(src, t, opts.accept, opts.limits, frame?.pad);
     await opts.reserve?.(plan.cost.bytes, opts.signal);
     check();
-    const ctx: StepContext = { watermark: opts.watermark, load: (d, raw) => load(d, false, raw) };
+    const ctx: StepContext = { watermark: opts.watermark, frame, load: (d, raw) => load(d, false, raw) };
     let img = baseRaw ? load(base, false, baseRaw) : load(await carrier(), plan.animated);
     for (const step of STEPS) {
       if (!step.applies(plan)) continue;
@@ -210,10 +213,12 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
     }
     const { data, info, choice } =
       fit !== undefined
-        ? await encodeToFit(img, plan.format, plan.quality!, fit, animationOf(plan), check).then((r) => ({
-            ...r,
-            choice: { quality: r.quality },
-          }))
+        ? await encodeToFit(img, plan.format, plan.quality!, fit, animationOf(plan), check, encodeOptions(plan)).then(
+            (r) => ({
+              ...r,
+              choice: { quality: r.quality },
+            }),
+          )
         : auto
           ? await encodeAuto(img, plan.format, auto, ctx.load)
           : { ...(await img.toBuffer({ resolveWithObject: true })), choice: undefined };

@@ -83,6 +83,12 @@ export interface Plan {
     | undefined;
   /** Padding around the resized image: top, right, bottom, left (`pad`, or thumbor's fill canvas). */
   readonly pad: [number, number, number, number] | undefined;
+  /**
+   * thumbor's frame(): the borders its nine-patch adds (top, right, bottom, left), read from the frame before the
+   * plan. `width` and `height` are the image inside them, as the steps before the frame see it; the output, and
+   * every limit and cost, is larger by them (`steps/frame.ts`).
+   */
+  readonly frame?: readonly [number, number, number, number];
   /** For focal points: after a `fill` resize to the cover size, cut this window. */
   readonly focalWindow: { left: number; top: number; width: number; height: number } | undefined;
   readonly width: number;
@@ -141,7 +147,13 @@ function formatChoices(t: Transform, src: SourceInfo, accept: AcceptClass): Outp
   return [t.format];
 }
 
-export function makePlan(src: SourceInfo, t: Transform, accept: AcceptClass, limits: Limits): Plan {
+export function makePlan(
+  src: SourceInfo,
+  t: Transform,
+  accept: AcceptClass,
+  limits: Limits,
+  frame?: readonly [number, number, number, number],
+): Plan {
   const ix = t.imgix ? imgixBox(src.width, src.height, t.imgix, t.position, t.fit === 'cover') : undefined;
   const cfTrim = t.cloudflare?.trim;
   const manual = ix ? ix.crop : cfTrim ? cloudflareTrim(cfTrim, src) : t.crop ? clampCrop(t.crop, src) : undefined;
@@ -172,12 +184,13 @@ export function makePlan(src: SourceInfo, t: Transform, accept: AcceptClass, lim
   const width = rw + pl + pr;
   const height = rh + pt + pb;
 
+  const [ft, fr, fb, fl] = frame ?? [0, 0, 0, 0];
   const { format, animated, cost, candidates } = chooseFormat(
     formatChoices(t, src, accept),
     src,
     t,
-    width,
-    height,
+    width + fl + fr,
+    height + ft + fb,
     limits,
     accept,
   );
@@ -208,6 +221,7 @@ export function makePlan(src: SourceInfo, t: Transform, accept: AcceptClass, lim
     ...(candidates && { candidates }),
     ...(peer?.smartCrop && !animated && { smartCrop: true }),
     ...(peer?.dpr !== undefined && { imgproxyDpr: peer.dpr }),
+    ...(frame && { frame }),
   };
 }
 
@@ -233,8 +247,11 @@ function chooseFormat(
     t.flipV ||
     t.trim !== undefined ||
     t.watermark !== undefined ||
+    t.frame !== undefined ||
     t.pixelate !== undefined ||
     t.adjust !== undefined ||
+    t.sharpOps !== undefined || // normalise's histogram; negate/tint… before a flatten at save are materialised
+    t.clampEdges !== undefined ||
     t.roundCorner !== undefined;
   const costOf = (format: OutputFormat, frames: number, w: number, h: number) =>
     estimateCost({
@@ -248,6 +265,7 @@ function chooseFormat(
       height: h,
       frames,
       sourceFrames: src.frames,
+      fullDecode: t.sharpOps?.gamma !== undefined,
       wholeImage: whole || (frames > 1 && (t.blur !== undefined || t.sharpen !== undefined)),
     });
   // Decoding alone may not fit (a huge AVIF original): no output format helps, the original is too large.
@@ -320,7 +338,7 @@ export function qualityFor(t: Transform, format: OutputFormat): number | undefin
     : (t.formatQuality?.find(([f]) => f === format)?.[1] ?? FORMATS[format].quality);
 }
 
-/** libvips cannot rotate, mirror, trim, pixelate or watermark a multi-page image: those keep the first frame. */
+/** libvips cannot rotate, mirror, trim, pixelate, watermark or frame a multi-page image: those keep the first frame. */
 function keepsFrames(t: Transform): boolean {
   return (
     t.animated &&
@@ -329,7 +347,8 @@ function keepsFrames(t: Transform): boolean {
     !t.flipV &&
     t.trim === undefined &&
     t.pixelate === undefined &&
-    t.watermark === undefined
+    t.watermark === undefined &&
+    t.frame === undefined
   );
 }
 

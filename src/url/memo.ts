@@ -19,7 +19,8 @@ export interface MemoParser extends DialectParser {
 
 /** Two bytes per character (as V8 may store strings) for the URL and the key, plus the parsed transform. */
 function parseBytes(rawUrl: string, p: ParsedRequest): number {
-  return 2 * (rawUrl.length + p.key.length + (p.transform?.watermark?.key.length ?? 0)) + 1024;
+  const overlays = (p.transform?.watermark?.key.length ?? 0) + (p.transform?.frame?.length ?? 0);
+  return 2 * (rawUrl.length + p.key.length + overlays) + 1024;
 }
 
 export function memoParse(parse: DialectParser, opts: ParseMemoOptions): MemoParser {

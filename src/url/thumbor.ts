@@ -62,6 +62,7 @@ export const THUMBOR_FILTERS = [
   'extract_focal',
   'max_age',
   'red_eye',
+  'frame',
 ] as const;
 
 // libthumbor's Url.regex() after the signature segment, which is split off first. Tokens must come in this
@@ -179,6 +180,7 @@ export function parseThumbor(rawUrl: string, opts: ThumborOptions): ParsedReques
     !f.wmAt &&
     !f.pngToJpeg &&
     !f.maxBytes &&
+    !f.frame &&
     !trimmed.trimCorner &&
     !trimmed.cropUntrimmed
   )
@@ -195,6 +197,7 @@ export function parseThumbor(rawUrl: string, opts: ThumborOptions): ParsedReques
       pngToJpeg: f.pngToJpeg,
       flattenAlways: f.flattenAlways,
       maxBytes: f.maxBytes,
+      frame: f.frame,
       ...trimmed,
     },
   };
@@ -385,6 +388,8 @@ interface Filters {
   maxAge?: number;
   /** cover(): an animation's first frame only. */
   cover?: true;
+  /** frame(): the nine-patch's key in the source. */
+  frame?: string;
   /** extract_focal(): where among focal()'s points the nested crop's point goes. */
   extractFocal?: number;
 }
@@ -428,7 +433,7 @@ function parseFilters(text: string | undefined): Filters {
     const name = m[1]!;
     // thumbor's FiltersFactory skips a name it has no filter for (not in its FILTERS, or misspelt) and renders
     // the rest: its own urls_helpers.py sends redeye() and gifv() and expects a 200. kinu skips them too.
-    if (!(THUMBOR_FILTERS as readonly string[]).includes(name) && name !== 'frame') return;
+    if (!(THUMBOR_FILTERS as readonly string[]).includes(name)) return;
     if (seen.has(name) && !REPEATABLE.has(name)) throw bad(`filter ${clip(name, 32)}`, 'given more than once');
     seen.add(name);
     applyFilter(f, name, splitArgs(m[2]!));
@@ -718,10 +723,18 @@ function applyFilter(f: Filters, name: string, args: string[]): void {
       // in thumbor without one (or without OpenCV), the image is left as it is.
       arity(0, 0, '');
       return;
-    case 'frame':
-      return fail(
-        "thumbor's nine-patch frame is not supported: it needs a second image (the frame) decoded beside the original, which kinu's pipeline carries only for watermark()",
-      );
+    case 'frame': {
+      arity(1, 1, 'url');
+      const url = args[0]!;
+      if (/^https?:/i.test(url))
+        fail("absolute http(s) image URLs are not supported: give the frame's key in the source");
+      try {
+        f.frame = validateKey(url);
+      } catch (e) {
+        fail(`url: ${(e as KinuError).detail.replace(/^key: /, '')}`);
+      }
+      return;
+    }
     case 'max_bytes': {
       arity(1, 1, 'bytes');
       if (!UINT.test(args[0]!) || Number(args[0]) > 1e9)

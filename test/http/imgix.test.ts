@@ -140,6 +140,48 @@ describe('imgix URLs from js-core and unpic, rendered', () => {
     }
   });
 
+  test('fit=clamp: fitted inside the box like fit=fill, the rest of the box its edge pixels repeated', async () => {
+    // docs.imgix.com/apis/rendering/size/fit#fit-clamp: "fit within the width and height dimensions without cropping
+    // or distorting the image, and the remaining space is filled with extended pixels from the edge of the image.
+    // The resulting image will match the constraining dimensions."
+    const rgb = async (params: Record<string, string | number>) => {
+      const { r, m } = await get(local(client.buildURL('png/palette-photo.png', { ...params, fm: 'png' })));
+      const { data, info } = await sharp(r.rawPayload).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const at = (x: number, y: number) => [...data.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3)];
+      return { m, at };
+    };
+    // 290×442 into 200×100: 66×100 of image (as fit=fill), columns 67–132; into 100×200: 100×152, rows 24–175.
+    for (const [w, h, horizontal] of [
+      [200, 100, true],
+      [100, 200, false],
+    ] as const) {
+      const clamp = await rgb({ w, h, fit: 'clamp' });
+      const fill = await rgb({ w, h, fit: 'fill', 'fill-color': 'f0f' });
+      assert.deepEqual([clamp.m.width, clamp.m.height], [w, h]);
+      const magenta = [255, 0, 255];
+      // The image's span: fit=fill's non-magenta pixels along the middle line.
+      const line = horizontal ? w : h;
+      const mid = (i: number) => (horizontal ? [i, h / 2] : [w / 2, i]) as [number, number];
+      const inside = Array.from({ length: line }, (_, i) => i).filter(
+        (i) => JSON.stringify(fill.at(...mid(i))) !== JSON.stringify(magenta),
+      );
+      const [first, last] = [inside[0]!, inside.at(-1)!];
+      assert.ok(first > 0 && last < line - 1);
+      const across = horizontal ? h : w;
+      for (let j = 0; j < across; j += 7) {
+        const xy = (i: number) => (horizontal ? [i, j] : [j, i]) as [number, number];
+        // the same image where fit=fill puts it
+        for (const i of [first, (first + last) >> 1, last]) assert.deepEqual(clamp.at(...xy(i)), fill.at(...xy(i)));
+        // and its edge pixels repeated out to the box
+        for (const i of [0, first - 1]) assert.deepEqual(clamp.at(...xy(i)), clamp.at(...xy(first)));
+        for (const i of [last + 1, line - 1]) assert.deepEqual(clamp.at(...xy(i)), clamp.at(...xy(last)));
+      }
+    }
+    // an animation: every frame fills the box by itself
+    const gif = await get(local(client.buildURL('gif/animated-loop-3.gif', { w: 100, h: 200, fit: 'clamp' })));
+    assert.deepEqual([gif.m.format, gif.m.width, gif.m.pageHeight, gif.m.pages], ['gif', 100, 200, 10]);
+  });
+
   test('an unsigned URL is 403 while a token is set; blur=50 is mild (sigma 5), blur=500 is not', async () => {
     const r = await app.inject({ url: `/ix/${PHOTO}?w=100` });
     assert.equal(r.statusCode, 403);

@@ -97,6 +97,44 @@ const CASES: [string, string[], number?][] = [
   ['kernel_lanczos3&s_100x100', [L]],
   ['pos_top&w_100', [L]],
   ['_', [A]],
+  // sharp's own operations (ipx handlers gamma, median, threshold, normalize, negate, tint, kernel), in URLs
+  // that mix them with each other and with resize, extend, rotation, flatten and alpha.
+  ['gamma_2.2&w_200', [L, P]],
+  ['gamma_1.5_2.5&s_100x100', [P]],
+  ['gamma_3&w_100', [A]],
+  ['gamma_2&grayscale&w_200', [L]],
+  ['median_5&w_200', [L]],
+  ['median_3&w_100', [A]],
+  ['threshold_100&w_200', [L]],
+  ['threshold_128&w_100', [A]],
+  ['grayscale&threshold_90&w_100', [P]],
+  ['normalize&w_200', [L, P]],
+  ['normalize&w_100', [A]],
+  ['negate&w_200', [L]],
+  ['negate&w_100', [A]],
+  ['negate&f_jpeg&w_100', [A]],
+  ['tint_red&f_jpeg&w_100', [A]],
+  ['normalize&f_jpeg&w_100', [A]],
+  ['threshold_128&median_3&f_jpeg&w_100', [A]],
+  ['gamma_2&f_jpeg&w_100', [A]],
+  ['extend_5&negate&f_jpeg&w_60', [A]],
+  ['tint_%23ff8000&w_200', [L]],
+  ['tint_red&w_100', [A]],
+  ['tint_%23f00&w_100', [P]],
+  ['tint_red&flatten&w_100', [A]],
+  ['negate&flatten&b_00ff00&w_100', [A]],
+  ['blur_2&median_3&negate&w_200', [L]],
+  ['extend_10&negate&w_100', [L]],
+  ['extend_10_0_0_10&threshold_128&b_ff0000&w_100', [P]],
+  ['negate&rotate_90&w_150', [L]],
+  ['threshold_90&flip&w_150', [P]],
+  ['normalize&tint_blue&sharpen_1&w_150', [L]],
+  ['median_3&w_100&f_webp&a', [G]],
+  ['gamma_2.2&w_100&f_webp&a', [G]],
+  ['kernel_nearest&s_100x100', [L]],
+  ['kernel_cubic&s_150x100&fit_contain', [P]],
+  ['kernel_mitchell&s_100x100&w_80', [L]],
+  ['kernel_linear&s_2000x3000&enlarge', [P]],
 ];
 
 describe('ipx parity: ipx 3.1.1 and kinu answer the same URLs alike', () => {
@@ -174,8 +212,27 @@ describe('ipx parity: ipx 3.1.1 and kinu answer the same URLs alike', () => {
   });
 
   test('refusals are problem+json naming the modifier', async () => {
-    const r = await app.inject({ url: `/_ipx/w_100&median_3/${L}` });
-    assert.match(problem(r, 400, 'invalid_param').detail, /^median:/);
+    const r = await app.inject({ url: `/_ipx/w_100&gamma_2&rotate_90/${L}` });
+    assert.match(problem(r, 400, 'invalid_param').detail, /^gamma:/);
+  });
+  test('what ipx itself fails on (500) is a 400 naming the modifier: modulate, hex without #, missing arguments', async () => {
+    for (const [mods, name] of [
+      ['modulate_1.5_1_0', 'modulate'],
+      ['tint_ff0000', 'tint'],
+      ['tint', 'tint'],
+      ['median', 'median'],
+      ['median_0', 'median'],
+      ['threshold', 'threshold'],
+      ['threshold_256', 'threshold'],
+      ['gamma_0.5', 'gamma'],
+      ['gamma_2_4', 'gamma'],
+      ['kernel_box&s_100x100', 'kernel'],
+    ]) {
+      const theirs = await ipx(new Request(`http://ipx.test/w_50&${mods}/${L}`));
+      assert.equal(theirs.status, 500, mods);
+      const ours = await app.inject({ url: `/_ipx/w_50&${mods}/${L}` });
+      assert.match(problem(ours, 400, 'invalid_param').detail, new RegExp(`^${name}:`), mods);
+    }
   });
 
   async function same(path: string, tolerance: number, accept?: string) {

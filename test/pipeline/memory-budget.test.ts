@@ -141,6 +141,14 @@ describe('plan: cost against the budget', () => {
     assert.equal(cost('gif', 60) - cost('gif', 1), 59 * 100 * 100 * FORMATS.webp.cost.bytesPerPixel);
   });
 
+  test("sharp's gamma() turns shrink-on-load off: a WebP decodes at full size, and the estimate says so", () => {
+    // negate() keeps shrink-on-load: the two differ only in the decode (libwebp's, which holds the image).
+    const webp = { ...PHOTO, format: 'webp' };
+    const negate = makePlan(webp, tf({ width: 400, sharpOps: { negate: true } }), ALL, LIMITS).cost.bytes;
+    const gamma = makePlan(webp, tf({ width: 400, sharpOps: { gamma: [2.2, 2.2] } }), ALL, LIMITS).cost.bytes;
+    assert.ok(gamma > negate + 3082 * 2048 * 4, `${gamma} > ${negate}`);
+  });
+
   test('an explicit fmt=avif that can never fit is a 400 naming the budget', () => {
     const e = refusal(() => makePlan(PHOTO, tf({ ...huge, format: 'avif' }), ALL, LIMITS));
     assert.equal(e.code, 'output_too_large');

@@ -69,12 +69,17 @@ describe('imgix → Transform', () => {
   test('dl → attachment named by dl', () => {
     assert.deepEqual(parse('/ix/a/b.jpg?dl=photo.jpg').disposition, { type: 'attachment', stem: 'photo' });
   });
+  test('fit=clamp fits inside the box, enlarging, as fill does, with the margins of repeated edge pixels', () => {
+    const t = parse('/ix/a.jpg?w=200&h=100&fit=clamp').transform!;
+    assert.deepEqual([t.width, t.height, t.fit, t.enlarge, t.clampEdges], [200, 100, 'contain', true, true]);
+    assert.equal(parse('/ix/a.jpg?w=200&h=100&fit=fill').transform!.clampEdges, undefined);
+  });
   test('refusals name the parameter', () => {
     refusal('/ix/a.jpg?fm=mp4', /\bfm: /);
     refusal('/ix/a.jpg?rot=45', /\brot: /);
     refusal('/ix/a.jpg?auto=enhance', /\bauto: /);
     refusal('/ix/a.jpg?txt=hello', /\btxt: /);
-    refusal('/ix/a.jpg?fit=clamp&w=10&h=10', /\bfit: /);
+    refusal('/ix/a.jpg?fit=bogus&w=10&h=10', /\bfit: /);
     refusal('/ix/a.jpg?w=abc', /\bw: /);
     refusal('/ix/a.jpg?mark=a/../b.png', /\bmark: /, 'invalid_key');
     refusal('/ix/a.jpg?mark=/logo.png&mark-w=40', /\bmark-w: /);

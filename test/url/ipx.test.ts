@@ -95,6 +95,18 @@ describe('ipx dialect: URL → Transform', () => {
     ['w_100&foo_bar&_&', 'w=100'],
     ['f_jxl&w_100', 'w=100'],
     ['w_100&fit_bogus&pos_nowhere&b_nocolour&kernel_cubic', 'w=100'],
+    // sharp's own operations, arguments as ipx's handlers pass them (gamma's out defaults to its in)
+    ['w_100&gamma_2.2', 'w=100', { sharpOps: { gamma: [2.2, 2.2] } }],
+    ['w_100&gamma_1_3', 'w=100', { sharpOps: { gamma: [1, 3] } }],
+    ['w_100&median_5_9', 'w=100', { sharpOps: { median: 5 } }],
+    ['w_100&threshold_0', 'w=100', { sharpOps: { threshold: 0 } }],
+    ['w_100&normalize_1_50', 'w=100', { sharpOps: { normalise: true } }],
+    ['negate&w_100&tint_%23ff800080', 'w=100', { sharpOps: { negate: true, tint: [255, 128, 0] } }],
+    ['w_100&tint_rebeccapurple', 'w=100', { sharpOps: { tint: [102, 51, 153] } }],
+    ['w_100&tint_transparent', 'w=100', { sharpOps: { tint: [0, 0, 0] } }],
+    // the kernel goes with s, and stays when a later w replaces the size
+    ['s_200x100&kernel_nearest', 'w=200&h=100&enlarge=1', { boxInSource: true, kernel: 'nearest' }],
+    ['s_200x100&kernel_mks2021&w_80', 'w=80', { kernel: 'mks2021' }],
   ];
   for (const [mods, query, extra] of TABLE) {
     test(`/_ipx/${mods}/a.jpg ≡ ?${query}`, () => {
@@ -107,6 +119,8 @@ describe('ipx dialect: URL → Transform', () => {
   test('`_`, and modifiers ipx acts on with nothing to do, serve the original', () => {
     assert.equal(parse('/_ipx/_/a.jpg').transform, null);
     assert.equal(parse('/_ipx/enlarge&fit_contain&foo/a.jpg').transform, null);
+    // an operation alone is not the original
+    assert.deepEqual(parse('/_ipx/negate/a.jpg').transform?.sharpOps, { negate: true });
   });
 
   test('the id: a key (percent-decoded once; a cache-busting query dropped) or a URL under the HTTP origin', () => {
@@ -124,15 +138,12 @@ describe('ipx dialect: URL → Transform', () => {
 
 describe('ipx dialect: refusals name the modifier', () => {
   const REFUSED: [string, ErrorCode, string][] = [
-    // sharp operations kinu has no equivalent of
-    ['median_3', 'invalid_param', 'median'],
-    ['gamma_2.2', 'invalid_param', 'gamma'],
-    ['negate', 'invalid_param', 'negate'],
-    ['normalize', 'invalid_param', 'normalize'],
-    ['threshold_128', 'invalid_param', 'threshold'],
+    // ipx 3.1 fails on every modulate (sharp rejects the undefined saturation it passes)
     ['modulate_1.2', 'invalid_param', 'modulate'],
-    ['tint_ff0000', 'invalid_param', 'tint'],
-    ['s_100x100&kernel_nearest', 'invalid_param', 'kernel'],
+    ['modulate_1.2_1_90', 'invalid_param', 'modulate'],
+    // gamma's darkening comes before the resize in sharp; kinu turns the resized image before it
+    ['gamma_2&rotate_90&w_100', 'invalid_param', 'gamma'],
+    ['gamma_2&flop', 'invalid_param', 'gamma'],
     ['s_100x100&kernel_bogus', 'invalid_param', 'kernel'],
     ['f_tiff', 'invalid_param', 'f'],
     ['f_heif', 'invalid_param', 'f'],
@@ -158,6 +169,20 @@ describe('ipx dialect: refusals name the modifier', () => {
     ['rotate', 'invalid_param', 'rotate'],
     ['q_0', 'invalid_param', 'q'],
     ['quality_101', 'invalid_param', 'quality'],
+    ['gamma', 'invalid_param', 'gamma'],
+    ['gamma_0.9', 'invalid_param', 'gamma'],
+    ['gamma_2_3.5', 'invalid_param', 'gamma'],
+    ['gamma_2_', 'invalid_param', 'gamma'],
+    ['median', 'invalid_param', 'median'],
+    ['median_2.5', 'invalid_param', 'median'],
+    ['median_1001', 'invalid_param', 'median'],
+    ['threshold', 'invalid_param', 'threshold'],
+    ['threshold_-1', 'invalid_param', 'threshold'],
+    ['tint', 'invalid_param', 'tint'],
+    ['tint_ff0000', 'invalid_param', 'tint'],
+    ['tint_beef', 'invalid_param', 'tint'],
+    ['tint_Red', 'invalid_param', 'tint'],
+    ['tint_%23ff00f', 'invalid_param', 'tint'],
   ];
   for (const [mods, code, part] of REFUSED) {
     test(`/_ipx/${mods}/a.jpg → ${code} naming ${part}`, () => rejects(`/_ipx/${mods}/a.jpg`, code, part));

@@ -308,10 +308,4 @@ describe('filters thumbor answers without changing the image', () => {
       assert.deepEqual([info.width, info.height], [20, 15]);
     }
   });
-
-  test('frame() is a 400 that says why', async () => {
-    const res = await app.inject({ url: '/th/unsafe/filters:frame(p.png)/p.png' });
-    assert.equal(res.statusCode, 400);
-    assert.match(res.json().detail, /^filter frame: thumbor's nine-patch frame is not supported/);
-  });
 });

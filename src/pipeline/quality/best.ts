@@ -5,7 +5,7 @@ import type { OutputInfo, Sharp } from 'sharp';
 import { FORMATS, type OutputFormat } from '../../formats.ts';
 import type { AutoQuality } from '../../transform.ts';
 import type { RawShape } from '../steps/step.ts';
-import { AUTO_TARGETS, chooseQuality, PROXY_MARGIN, ProxyScorer, renderPixels, tooSmall } from './auto.ts';
+import { AUTO_TARGETS, chooseQuality, ProxyScorer, proxyMargin, renderPixels, tooSmall } from './auto.ts';
 
 export interface BestTrial {
   readonly format: OutputFormat;
@@ -29,8 +29,8 @@ export interface BestResult {
 /**
  * The rule: every candidate is encoded, at its own `q=auto…` quality when `q` is a preset, else at the fixed
  * or default quality; it meets the target when its proxy scores at least the preset's (`auto`'s for a number
- * or none) plus the proxy's margin. The smallest that meets it is kept (the earlier, preferred one on a tie);
- * when none does, the best scoring one.
+ * or none) plus the proxy's margin for the output's size (auto.ts, proxyMargin). The smallest that meets it is
+ * kept (the earlier, preferred one on a tie); when none does, the best scoring one.
  */
 export async function encodeBest(
   img: Sharp,
@@ -43,7 +43,7 @@ export async function encodeBest(
   const pixels = await renderPixels(img);
   const small = tooSmall(pixels);
   const scorer = small ? undefined : new ProxyScorer(pixels);
-  const gate = AUTO_TARGETS[preset ?? 'auto'] + PROXY_MARGIN - 1e-6;
+  const gate = AUTO_TARGETS[preset ?? 'auto'] + proxyMargin(pixels) - 1e-6;
   const trials: BestTrial[] = [];
   let kept: { data: Buffer; info: OutputInfo; trial: BestTrial; auto: boolean } | undefined;
   for (const format of candidates) {

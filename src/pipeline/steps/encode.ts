@@ -9,10 +9,15 @@ export function animationOf(plan: Plan): Animation | undefined {
   return plan.animated ? { delay: delay ? [...delay] : undefined, loop } : undefined;
 }
 
+/** Per-request encoder options a dialect asks for (progressive JPEG). */
+export function encodeOptions(plan: Plan): { progressive?: boolean } | undefined {
+  return plan.transform.progressive ? { progressive: true } : undefined;
+}
+
 export const encode: Step = {
   name: 'encode',
   applies: () => true,
   apply(img, plan) {
-    return FORMATS[plan.format].encode(img, plan.quality, animationOf(plan));
+    return FORMATS[plan.format].encode(img, plan.quality, animationOf(plan), encodeOptions(plan));
   },
 };

@@ -17,13 +17,14 @@ export interface RawMark {
 /** The mark opened for reading, to add its own operations to. */
 export const openMark = (input: Buffer) => sharp(input, { failOn: 'warning', limitInputPixels: MARK_MAX_PIXELS });
 
-/** Runs `read`, turning sharp's failures into the catalogue's errors naming the mark's key. */
-export async function readMark<T>(key: string, read: () => Promise<T>): Promise<T> {
+/** Runs `read`, turning sharp's failures into the catalogue's errors naming the mark's key (and its role: the
+ *  watermark, or thumbor's frame, read the same way by `frame.ts`). */
+export async function readMark<T>(key: string, read: () => Promise<T>, role = 'watermark'): Promise<T> {
   try {
     return await read();
   } catch (err) {
     const e = fromSharpError(err);
-    throw new KinuError(e.code, `watermark ${key}: ${e.detail}`, { cause: err });
+    throw new KinuError(e.code, `${role} ${key}: ${e.detail}`, { cause: err });
   }
 }
 

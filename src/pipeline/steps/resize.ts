@@ -24,9 +24,11 @@ export const resize: Step = {
     const out = img.resize({
       width: r.width,
       height: r.height,
-      fit: r.fit,
+      // clamp-edges.ts adds the margins contain would paint
+      fit: r.fit === 'contain' && plan.transform.clampEdges ? 'inside' : r.fit,
       position: POSITIONS[r.position],
       background: plan.background,
+      kernel: plan.transform.kernel,
     });
     return plan.focalWindow ? out.extract(plan.focalWindow) : out;
   },

@@ -1,5 +1,6 @@
 import type { Sharp } from 'sharp';
 import type { Plan } from '../plan.ts';
+import type { NinePatch } from './frame.ts';
 
 /** Uncompressed pixels; `pageHeight` when they are the frames of an animation, one under the other. */
 export interface RawShape {
@@ -12,6 +13,8 @@ export interface RawShape {
 export interface StepContext {
   /** Watermark bytes, fetched by the caller when the transform names one. */
   readonly watermark: Buffer | undefined;
+  /** thumbor's frame, decoded before the plan (its borders size the output). */
+  readonly frame?: NinePatch | undefined;
   readonly load: (input: Buffer, raw?: RawShape) => Sharp;
 }
 

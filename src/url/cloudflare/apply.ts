@@ -34,7 +34,7 @@ const FORMATS: Readonly<Record<CfFormat, Transform['format']>> = {
   auto: 'auto',
   avif: 'avif',
   webp: 'webp',
-  // kinu writes baseline JPEG only; Cloudflare's `jpeg` is progressive.
+  // Cloudflare's `jpeg` is progressive (apply sets Transform.progressive), `baseline-jpeg` is not.
   jpeg: 'jpeg',
   'baseline-jpeg': 'jpeg',
   png: 'png',
@@ -99,6 +99,7 @@ export function toKinu(s: State): Transform {
   return {
     ...t,
     format: s.format === undefined ? undefined : FORMATS[s.format],
+    progressive: s.format === 'jpeg' ? true : undefined,
     // "Cloudflare will default to JPEG when possible due to the large size of PNG files."
     pngToJpeg: s.format === undefined ? true : undefined,
     ...(s.format === 'auto' && { autoFormats: ['avif', 'webp'] as const, autoFallback: 'source' as const }),
@@ -149,10 +150,12 @@ function adjustments(s: State): Transform['adjust'] {
 function refuseUnsupported(s: State): void {
   if (s.brightness !== 0 && s.brightness !== 1)
     throw invalid(
-      "brightness: a brightness factor is not supported by kinu (its brightness adds, as thumbor's); 0 and 1 (no change) are accepted",
+      'brightness: Cloudflare publishes no formula for its brightness factor (colour space, clipping), so kinu cannot match it; 0 and 1 (no change) are accepted',
     );
   if (s.gamma !== 0 && s.gamma !== 1)
-    throw invalid('gamma: gamma correction is not supported by kinu; 0 and 1 (no change) are accepted');
+    throw invalid(
+      "gamma: Cloudflare publishes no formula for its gamma, and sharp's gamma() is not an exposure change; 0 and 1 (no change) are accepted",
+    );
   if (s.border && s.border.keep > 0)
     throw invalid('trim.border.keep: keeping part of the trimmed border is not supported by kinu');
 }

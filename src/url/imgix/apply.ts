@@ -85,6 +85,7 @@ const FITS: Readonly<Record<string, [Fit, boolean]>> = {
   min: ['cover', false],
   scale: ['fill', true],
   fill: ['contain', true],
+  clamp: ['contain', true], // and Transform.clampEdges
   fillmax: ['inside', false],
   facearea: ['cover', true],
 };
@@ -136,7 +137,6 @@ export function toKinu(q: ImgixQuery, o: ApplyOptions): Transform {
 
   const dpr = q.has('dpr') ? num('dpr', get('dpr')!, 0, 5) || 1 : 1;
   const fitName = get('fit') ?? 'clip';
-  if (fitName === 'clamp') throw refused('fit', 'clamp extends edge pixels, which kinu cannot');
   const fitRow = FITS[fitName];
   if (!fitRow) throw bad('fit', fitName, Object.keys(FITS).join(', '));
   const [fit, enlarge] = fitRow;
@@ -220,6 +220,7 @@ export function toKinu(q: ImgixQuery, o: ApplyOptions): Transform {
     // The native box fields stay empty; fit/position/enlarge are what the plan applies to imgix's box.
     t = { ...t, fit, position, enlarge, imgix: g };
   }
+  if (fitName === 'clamp') t = { ...t, clampEdges: true };
   return { ...t, ...encoding(q), ...effects(q, bg), ...orientation(q), ...watermark(q, o, dpr) };
 }
 
@@ -261,6 +262,7 @@ function encoding(q: ImgixQuery): Partial<Transform> {
         : bad('fm', fm, Object.keys(FORMATS).join(', '));
     }
     out.format = FORMATS[fm];
+    if (fm === 'pjpg') out.progressive = true;
   } else if (auto.has('format')) {
     // imgix: AVIF, else WebP; else the original's type, or with compress JPEG (PNG with alpha).
     out.format = 'auto';

@@ -4,7 +4,17 @@
 // (`w_200&h_100` is 200 wide, proportional); `s` alone takes fit, position, background and kernel.
 import { KinuError } from '../../errors.ts';
 import { MAX_SIDE, type OutputFormat } from '../../formats.ts';
-import { type Gravity, IDENTITY, type Position, type Rgba, type Transform } from '../../transform.ts';
+import {
+  type Gravity,
+  IDENTITY,
+  KERNELS,
+  type Kernel,
+  type Position,
+  type Rgba,
+  type SharpOps,
+  type Transform,
+} from '../../transform.ts';
+import { parseColour } from '../colours.ts';
 import { toTransform } from '../native.ts';
 import type { ParamValues } from '../params.ts';
 import { CONTEXT_FIRST, colour, invalid, IPX_MODIFIERS, position, REFUSED, requireNumber } from './modifiers.ts';
@@ -35,8 +45,8 @@ export function ipxTransform(modifiers: ReadonlyMap<string, string>): Transform 
   const given = [...modifiers].filter(([name]) => Object.hasOwn(IPX_MODIFIERS, name));
   if (given.length === 0) return null;
   for (const [name] of given) {
-    if (REFUSED.has(IPX_MODIFIERS[name as keyof typeof IPX_MODIFIERS]))
-      throw new KinuError('invalid_param', `${name}: kinu has no equivalent of sharp's ${name}()`);
+    const why = REFUSED.get(IPX_MODIFIERS[name as keyof typeof IPX_MODIFIERS]);
+    if (why) throw new KinuError('invalid_param', `${name}: ${why}`);
   }
   const value = (n: string) => modifiers.get(n);
 
@@ -65,6 +75,7 @@ export function ipxTransform(modifiers: ReadonlyMap<string, string>): Transform 
   let crop: [number, number, number, number] | undefined;
   const p: ParamValues = {};
   const t: Partial<Transform> = {};
+  const ops: SharpOps = {};
   let rotation = 0;
   for (const [name, v] of sorted) {
     switch (IPX_MODIFIERS[name as keyof typeof IPX_MODIFIERS] as Handler) {
@@ -142,6 +153,28 @@ export function ipxTransform(modifiers: ReadonlyMap<string, string>): Transform 
       case 'grayscale':
         p.gray = true;
         break;
+      // sharp's own checks on what ipx passes it (only the arguments its handler reads): a missing argument
+      // arrives as '', which sharp rejects.
+      case 'gamma': {
+        const g = requireNumber(name, v, 0, { min: 1, max: 3 });
+        ops.gamma = [g, v.split('_')[1] === undefined ? g : requireNumber(name, v, 1, { min: 1, max: 3 })];
+        break;
+      }
+      case 'median':
+        ops.median = requireNumber(name, v, 0, { min: 1, max: 1000, integer: true });
+        break;
+      case 'threshold':
+        ops.threshold = requireNumber(name, v, 0, { min: 0, max: 255, integer: true });
+        break;
+      case 'normalize':
+        ops.normalise = true;
+        break;
+      case 'negate':
+        ops.negate = true;
+        break;
+      case 'tint':
+        ops.tint = tint(name, v);
+        break;
       case 'enlarge':
       case 'format':
       case 'animated':
@@ -154,6 +187,12 @@ export function ipxTransform(modifiers: ReadonlyMap<string, string>): Transform 
       'crop: with rotate and w or s, sharp cuts the rotated image; kinu cuts the original: rotate after a crop with h only, or crop in the original',
     );
   if (crop) p.crop = crop;
+  if (ops.gamma && (rotation || p.flip))
+    throw new KinuError(
+      'invalid_param',
+      "gamma: with rotate, flip or flop kinu turns the resized image before gamma's darkening, which sharp applies before the resize",
+    );
+  if (Object.keys(ops).length > 0) t.sharpOps = ops;
 
   if (resize?.by === 'width') p.w = resize.width;
   if (resize?.by === 'height') p.h = resize.height;
@@ -162,7 +201,8 @@ export function ipxTransform(modifiers: ReadonlyMap<string, string>): Transform 
     const fit = ctx.fit ? fitOf(ctx.fit) : 'cover';
     const pos = ctx.position ? position(ctx.position[0], ctx.position[1]) : undefined;
     t.background = background(ctx.background);
-    checkKernel(modifiers.get('kernel'));
+    const kernel = kernelOf(modifiers.get('kernel'));
+    if (kernel !== 'lanczos3') t.kernel = kernel;
     if (resize?.by === 'box') {
       p.w = resize.w;
       p.h = resize.h;
@@ -234,12 +274,23 @@ function fitOf([name, v]: [string, string]): (typeof FITS)[number] {
   return fit as (typeof FITS)[number];
 }
 
-const KERNELS = ['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3', 'mks2013', 'mks2021'];
-function checkKernel(v: string | undefined): void {
-  if (v === undefined) return;
+// The kernel stays with sharp's resize options once `s` set it, even when a later `w` or `width` replaces the size.
+function kernelOf(v: string | undefined): Kernel | undefined {
+  if (v === undefined) return undefined;
   const k = v.split('_')[0]!;
-  if (!KERNELS.includes(k)) throw invalid('kernel', KERNELS.join(', '), k);
-  if (k !== 'lanczos3') throw new KinuError('invalid_param', `kernel: kinu resizes with lanczos3 only, got ${k}`);
+  if (!(KERNELS as readonly string[]).includes(k)) throw invalid('kernel', KERNELS.join(', '), k);
+  return k as Kernel;
+}
+
+// sharp's tint() reads the value with the color package: CSS names (lower case), `transparent`, `#` and 3, 4, 6 or
+// 8 hex digits (the `#` written %23 in a path). Hex without `#` fails in sharp; alpha is ignored by the tint.
+function tint(modifier: string, v: string): readonly [number, number, number] {
+  const first = v.split('_')[0]!;
+  const hex = /^#([\da-f]{3,4}|[\da-f]{6}|[\da-f]{8})$/i.test(first);
+  const word = /^[a-z]+$/.test(first) && !/^[\da-f]+$/.test(first); // a word that is not hex digits
+  const c = hex || word ? parseColour(hex ? first.slice(1) : first) : undefined;
+  if (!c) throw invalid(modifier, "a CSS colour name or '#' and hex RGB (%23 in a path)", first);
+  return [c.r, c.g, c.b];
 }
 
 function outputFormat(f: string | undefined): OutputFormat | 'auto' | undefined {

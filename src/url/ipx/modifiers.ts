@@ -46,8 +46,11 @@ export const IPX_MODIFIERS = {
   animated: 'animated',
 } as const;
 
-/** sharp operations kinu has no equivalent for: refused rather than silently skipped. */
-export const REFUSED = new Set(['median', 'gamma', 'negate', 'normalize', 'threshold', 'modulate', 'tint']);
+/** Refused with why: ipx 3.1 hands sharp modulate({brightness, saturation: undefined, hue: undefined}), which
+ *  sharp 0.34 rejects, so every modulate URL is a 500 from ipx itself. */
+export const REFUSED: ReadonlyMap<string, string> = new Map([
+  ['modulate', 'ipx 3.1 answers 500 to every modulate (it passes sharp no saturation, which sharp rejects)'],
+]);
 
 /** Handlers ipx runs first, in the URL's order (their `order: -1`); the rest run sorted by name. */
 export const CONTEXT_FIRST = new Set(['quality', 'fit', 'position', 'background']);
