@@ -39,7 +39,16 @@ export function deliveryHeaders(d: Delivery, cacheControl: string): Record<strin
   return h;
 }
 
+// A hit times the cache stage alone, almost always under 10 ms: its value comes from this table, as toFixed costs
+// ~2 µs a request, a fiftieth of a memory hit. Indexed by tenths of a millisecond, as toFixed(1) rounds them.
+const CACHE_ONLY = Array.from({ length: 100 }, (_, i) => `cache;dur=${(i / 10).toFixed(1)}`);
+
 function serverTiming(t: Delivery['timings']): string {
+  if (t.cache !== undefined && t.fetch === undefined && t.process === undefined && t.encode === undefined) {
+    const tenths = Math.round(t.cache * 10);
+    // The nearest tenth (toFixed(1) may round a binary near-half the other way: 0.1 ms, no matter).
+    if (tenths >= 0 && tenths < 100) return CACHE_ONLY[tenths]!;
+  }
   let timing = '';
   for (const k of STAGES) if (t[k] !== undefined) timing += `${timing ? ', ' : ''}${k};dur=${t[k]!.toFixed(1)}`;
   return timing;

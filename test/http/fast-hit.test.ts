@@ -65,6 +65,17 @@ test('a reused header block says what deliveryHeaders says, for every request an
   });
 });
 
+test('Server-Timing: a hit under 10 ms from the table, to the nearest tenth; other timings written out', () => {
+  const timing = (timings: Variant['timings']) => deliveryHeaders(variant({ timings }), CC)['server-timing'];
+  assert.equal(timing({ cache: 0.04 }), 'cache;dur=0.0');
+  assert.equal(timing({ cache: 3.26 }), 'cache;dur=3.3');
+  assert.equal(timing({ cache: 9.94 }), 'cache;dur=9.9');
+  assert.equal(timing({ cache: 9.96 }), 'cache;dur=10.0');
+  assert.equal(timing({ cache: 12.345 }), 'cache;dur=12.3');
+  assert.equal(timing({ cache: 0.2, fetch: 1.25, encode: 7 }), 'cache;dur=0.2, fetch;dur=1.3, encode;dur=7.0');
+  assert.equal(timing({}), undefined);
+});
+
 test('the access line written directly is the line pino writes for the same fields', () => {
   const lines: string[] = [];
   const stream = new Writable({
