@@ -398,7 +398,7 @@ export const SETTINGS = {
     'KINU_UNSIGNED_DIALECTS',
     'unsigned-dialects',
     undefined,
-    'dialects allowed to serve unsigned URLs although a secret or key is set, comma-separated (e.g. `thumbor,imgproxy`; `native` = native URLs without `KINU_SECRET`). Without it kinu refuses to start when a mounted dialect has no key of its own while `KINU_SECRET`, `KINU_IMGPROXY_KEY`, `KINU_THUMBOR_KEY` or `KINU_TOFU_SECRET` is set',
+    'dialects allowed to serve unsigned URLs although a secret or key is set, comma-separated (e.g. `thumbor,imgproxy`; `native` = native URLs without `KINU_SECRET`). Without it kinu refuses to start when a mounted dialect has no key of its own while `KINU_SECRET`, `KINU_IMGPROXY_KEY`, `KINU_THUMBOR_KEY`, `KINU_TOFU_SECRET` or `KINU_IMGIX_TOKEN` is set. `cloudflare` and `ipx` URLs have no signature, so beside a signed dialect they must be listed; `nextjs` needs no entry (its width and quality allow-lists bound what it makes)',
     dialectList,
   ),
   tofuSecret: setting(

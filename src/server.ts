@@ -256,10 +256,16 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
         app.log.warn(`no KINU_IMGIX_TOKEN set: imgix URLs under ${prefix || '/'} are unsigned (s= not checked)`);
       return (rawUrl) => parseImgix(rawUrl, { prefix, ...sources, tokens: config.imgix.tokens });
     },
-    cloudflare: (prefix) => (rawUrl) => parseCloudflare(rawUrl, { prefix, ...sources }),
+    cloudflare: (prefix) => {
+      app.log.warn(`cloudflare URLs under ${prefix || '/'} are unsigned: Cloudflare's grammar has no signature`);
+      return (rawUrl) => parseCloudflare(rawUrl, { prefix, ...sources });
+    },
     nextjs: (prefix) => (rawUrl) =>
       parseNextjs(rawUrl, { prefix, ...sources, ...config.nextjs, originals: config.http.originals }),
-    ipx: (prefix) => (rawUrl) => parseIpx(rawUrl, { prefix, ...sources }),
+    ipx: (prefix) => {
+      app.log.warn(`ipx URLs under ${prefix || '/'} are unsigned: ipx's grammar has no signature`);
+      return (rawUrl) => parseIpx(rawUrl, { prefix, ...sources });
+    },
   };
   const mounts: { prefix: string; parse: DialectParser }[] = [];
   for (const [name, prefix] of Object.entries(config.http.dialects) as [DialectName, string][]) {

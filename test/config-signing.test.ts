@@ -1,6 +1,7 @@
 // Signing covers every dialect: once any secret or key is set, a mounted dialect without its own key
 // refuses to start (naming the dialect and the setting that signs it) unless KINU_UNSIGNED_DIALECTS lets it.
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { main } from '../src/cli.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
@@ -177,5 +178,30 @@ describe('configurations that still start', () => {
   });
   test('no key at all: every dialect unsigned (unsigned mode, warned about at start)', () => {
     assert.deepEqual(problems({ KINU_DIALECTS: 'native=/,imgproxy=/ip,thumbor=/th,tofu=/t' }), []);
+  });
+  test('every unsigned peer mount is warned about at start, the keyless grammars saying why', async () => {
+    const lines: { level: number; msg: string }[] = [];
+    const stream = new Writable({
+      write(chunk, _enc, cb) {
+        for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+        cb();
+      },
+    });
+    const { app } = testServer(
+      { KINU_DIALECTS: 'native=/,imgix=/ix,cloudflare=/cdn-cgi/image,ipx=/_ipx,nextjs=/_next/image' },
+      { logger: { level: 'warn', stream } },
+    );
+    await app.ready();
+    await app.close();
+    const warned = lines.filter((l) => l.level === 40).map((l) => l.msg);
+    assert.ok(
+      warned.some((m) => /^no KINU_IMGIX_TOKEN set: imgix URLs under \/ix are unsigned/.test(m)),
+      warned.join('\n'),
+    );
+    assert.ok(
+      warned.includes("cloudflare URLs under /cdn-cgi/image are unsigned: Cloudflare's grammar has no signature"),
+    );
+    assert.ok(warned.includes("ipx URLs under /_ipx are unsigned: ipx's grammar has no signature"));
+    assert.ok(!warned.some((m) => m.includes('nextjs')), 'Next.js is bounded by its allow-lists');
   });
 });

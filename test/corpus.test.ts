@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import sharp, { type Metadata, type Sharp } from 'sharp';
-import { CORPUS, corpus, testServer } from './helpers.ts';
+import { CORPUS, corpus, meanAbsDiff, rgbPixels, testServer } from './helpers.ts';
 
 interface Entry {
   file: string;
@@ -138,13 +138,13 @@ describe('corpus', { concurrency: 4 }, () => {
       test(`${e.file}: converted to sRGB from its ${x.icc?.colourSpace ?? 'default CMYK'} profile`, async () => {
         const res = await get(e.file, 'w=100&fmt=png');
         assert.equal(res.statusCode, 200);
-        const out = await rgb(sharp(res.rawPayload));
+        const out = await rgbPixels(sharp(res.rawPayload));
         const box = { width: out.width, height: out.height, fit: 'fill' } as const;
-        const converted = await rgb(sharp(corpus(e.file), { autoOrient: true }).resize(box));
+        const converted = await rgbPixels(sharp(corpus(e.file), { autoOrient: true }).resize(box));
         // What a server that drops the profile shows: RGB as stored, or CMY read as RGB.
         const naive = x.mustConvertCmykToSrgb
           ? await cmyAsRgb(sharp(corpus(e.file), { autoOrient: true }).resize(box))
-          : await rgb(sharp(corpus(e.file), { autoOrient: true, ignoreIcc: true }).resize(box));
+          : await rgbPixels(sharp(corpus(e.file), { autoOrient: true, ignoreIcc: true }).resize(box));
         const good = meanAbsDiff(out.data, converted.data);
         const bad = meanAbsDiff(out.data, naive.data);
         assert.ok(good < 2, `differs from sharp's profile-aware conversion by ${good.toFixed(2)}`);
@@ -170,7 +170,7 @@ describe('corpus: colours that only a profile-aware conversion gets right', { co
     test(`${file}: ${name}`, async () => {
       const res = await get(file, 'w=100&fmt=png');
       assert.equal(res.statusCode, 200);
-      const img = await rgb(sharp(res.rawPayload));
+      const img = await rgbPixels(sharp(res.rawPayload));
       const mean = [0, 0, 0];
       for (let y = top; y < top + height; y++) {
         for (let x = left; x < left + width; x++)
@@ -199,7 +199,7 @@ describe('corpus: high bit depth', () => {
           assert.equal(res.statusCode, 200, res.body.slice(0, 200));
           const m = await sharp(res.rawPayload).metadata();
           assert.deepEqual([m.depth, m.bitsPerSample], ['uchar', 8], `${file} as ${fmt}`);
-          return rgb(sharp(res.rawPayload));
+          return rgbPixels(sharp(res.rawPayload));
         }),
       );
       const diff = meanAbsDiff(ten!.data, eight!.data);
@@ -262,23 +262,11 @@ async function thumb(file: string) {
   return { data, width: info.width, height: info.height };
 }
 
-async function rgb(img: Sharp) {
-  const { data, info } = await img.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height };
-}
-
 async function cmyAsRgb(img: Sharp) {
   const { data, info } = await img.toColourspace('cmyk').raw().toBuffer({ resolveWithObject: true });
   const out = Buffer.alloc(info.width * info.height * 3);
   for (let i = 0, j = 0; i < data.length; i += 4, j += 3) data.copy(out, j, i, i + 3);
   return { data: out, width: info.width, height: info.height };
-}
-
-function meanAbsDiff(a: Buffer, b: Buffer): number {
-  assert.equal(a.length, b.length, 'same size');
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
-  return sum / a.length;
 }
 
 // The manifest must be the one the expectations were written for.

@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { loadConfig, type Config } from '../src/config.ts';
 import { KinuError, type ErrorCode } from '../src/errors.ts';
 import { buildServer, type KinuServer, type ServerDeps } from '../src/server.ts';
@@ -114,6 +114,31 @@ export async function meanColour(
   const input = region ? await sharp(body).extract(region).png().toBuffer() : body;
   const { channels } = await sharp(input).removeAlpha().toColourspace('srgb').stats();
   return [channels[0]!.mean, channels[1]!.mean, channels[2]!.mean];
+}
+
+/** 8-bit sRGB pixels of an image, alpha dropped: what the pixel comparisons and the metrics (RgbImage) read. */
+export async function rgbPixels(input: Buffer | Sharp) {
+  const img = Buffer.isBuffer(input) ? sharp(input) : input;
+  const { data, info } = await img.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: 3 as const };
+}
+
+/** Mean absolute difference of two pixel buffers of one shape, 0–255. */
+export function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
+  assert.equal(a.length, b.length, 'same size');
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
+  return sum / a.length;
+}
+
+/** The KinuError a promise rejects with (fails if it resolves or rejects with anything else). */
+export async function rejection(p: Promise<unknown>): Promise<KinuError> {
+  const e = await p.then(
+    () => assert.fail('expected a refusal'),
+    (err: unknown) => err,
+  );
+  assert.ok(e instanceof KinuError, String(e));
+  return e;
 }
 
 /** Asserts a KinuError with this code and, when `part` is given, a detail that names it first (`part: …`). */

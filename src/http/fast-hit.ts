@@ -34,10 +34,16 @@ export type FastHit = (
  *  request to Fastify (called at most once, synchronously or after a disk lookup that found nothing). */
 export function createFastHit(opts: FastHitOptions): FastHit {
   const headers = createHeaderBlocks(opts.cacheControl);
-  const mounts = opts.mounts.map((m) => ({ under: `${m.prefix}/`, prefix: m.prefix, parse: m.parse }));
-  // As the route: a mount owns its prefix's own path too, with a query (Next.js's /_next/image?url=…).
-  const owns = (m: { under: string; prefix: string }, url: string) =>
-    url.startsWith(m.under) || (m.prefix !== '' && (url === m.prefix || url.startsWith(`${m.prefix}?`)));
+  // As the route: a mount owns its prefix's own path too, with a query (Next.js's /_next/image?url=…); the
+  // strings are built once, not per request and mount.
+  const mounts = opts.mounts.map((m) => ({
+    under: `${m.prefix}/`,
+    bare: m.prefix === '' ? undefined : m.prefix,
+    query: `${m.prefix}?`,
+    parse: m.parse,
+  }));
+  const owns = (m: (typeof mounts)[number], url: string) =>
+    url.startsWith(m.under) || (m.bare !== undefined && (url === m.bare || url.startsWith(m.query)));
   const answer = (
     req: IncomingMessage,
     res: ServerResponse,

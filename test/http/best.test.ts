@@ -3,31 +3,21 @@
 // one cache entry per Accept class); and planned as the sum of its encodes.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import sharp from 'sharp';
 import { FORMATS, type OutputFormat } from '../../src/formats.ts';
 import { acceptClass } from '../../src/pipeline/negotiate.ts';
 import { makePlan, type SourceInfo } from '../../src/pipeline/plan.ts';
 import { AUTO_TARGETS, proxyMargin } from '../../src/pipeline/quality/auto.ts';
-import { type RgbImage, ssimulacra2 } from '../../src/pipeline/quality/ssimulacra2.ts';
+import { ssimulacra2 } from '../../src/pipeline/quality/ssimulacra2.ts';
 import { IDENTITY } from '../../src/transform.ts';
 import { readFileSync } from 'node:fs';
 import { runPipeline } from '../../src/pipeline/pipeline.ts';
-import { corpus, decode, testServer } from '../helpers.ts';
+import { corpus, decode, rgbPixels, testServer } from '../helpers.ts';
 
 const PHOTO = '/photos/hato-pigeons.jpg';
 const CHROME = 'image/avif,image/webp,image/apng,image/*,*/*;q=0.8';
 const FORMAT_OF: Record<string, OutputFormat> = { jpeg: 'jpeg', webp: 'webp', heif: 'avif', png: 'png' };
 // The proxy the choice is read on lands within about two points of the whole output (as q=auto's test allows).
 const SLACK = 2;
-
-async function rgb(body: Buffer): Promise<RgbImage> {
-  const { data, info } = await sharp(body)
-    .removeAlpha()
-    .toColourspace('srgb')
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: 3 };
-}
 
 describe('fmt=best', () => {
   const { app } = testServer();
@@ -36,12 +26,12 @@ describe('fmt=best', () => {
 
   /** Each candidate requested alone (the same params with its own fmt), decoded and scored against the PNG. */
   async function candidates(query: string, formats: readonly OutputFormat[]) {
-    const ref = await rgb((await get(`${PHOTO}?w=400&fmt=png`)).rawPayload);
+    const ref = await rgbPixels((await get(`${PHOTO}?w=400&fmt=png`)).rawPayload);
     return Promise.all(
       formats.map(async (f) => {
         const res = await get(`${PHOTO}?w=400&fmt=${f}${query}`);
         assert.equal(res.statusCode, 200);
-        return { format: f, body: res.rawPayload, score: ssimulacra2(ref, await rgb(res.rawPayload)) };
+        return { format: f, body: res.rawPayload, score: ssimulacra2(ref, await rgbPixels(res.rawPayload)) };
       }),
     );
   }

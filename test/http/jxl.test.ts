@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import sharp, { type Sharp } from 'sharp';
+import sharp from 'sharp';
 import { sniffForeign, toSharpInput } from '../../src/pipeline/foreign/index.ts';
-import { corpus, decode, tempDir, testServer } from '../helpers.ts';
+import { corpus, decode, meanAbsDiff, rgbPixels, tempDir, testServer } from '../helpers.ts';
 
 const ORIENTED = readFileSync(corpus('jxl/bench-oriented-brg-orientation5.jxl'));
 const dir = tempDir('kinu-jxl-');
@@ -25,15 +25,6 @@ after(() => app.close());
 const CHROME_155 = 'image/jxl,image/avif,image/webp,image/apng,image/*,*/*;q=0.8';
 const get = (url: string, accept = '*/*') => app.inject({ url, headers: { accept } });
 
-async function rgb(img: Sharp) {
-  const { data, info } = await img.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height };
-}
-const meanAbsDiff = (a: Uint8Array, b: Uint8Array) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += Math.abs(a[i]! - b[i]!);
-  return s / a.length;
-};
 const OPTS = () => ({ maxPixels: 100_000_000, deadline: Date.now() + 120_000 });
 
 describe('JPEG XL over HTTP', { timeout: 300_000 }, () => {
@@ -45,7 +36,7 @@ describe('JPEG XL over HTTP', { timeout: 300_000 }, () => {
     assert.deepEqual([m.format, m.width, m.height, m.exif], ['jpeg', 303, 250, undefined]);
     // The reference rendering carries the same ICC profile: through kinu it is converted to sRGB the same way.
     const ref = await get('/reference.png?w=303&fmt=jpeg');
-    const d = meanAbsDiff((await rgb(sharp(res.rawPayload))).data, (await rgb(sharp(ref.rawPayload))).data);
+    const d = meanAbsDiff((await rgbPixels(sharp(res.rawPayload))).data, (await rgbPixels(sharp(ref.rawPayload))).data);
     assert.ok(d < 4, `differs from the reference by ${d.toFixed(2)}`);
   });
 
@@ -75,9 +66,9 @@ describe('JPEG XL over HTTP', { timeout: 300_000 }, () => {
     assert.equal(res.headers['content-type'], 'image/jxl');
     assert.equal(sniffForeign(res.rawPayload), 'jxl');
     const back = await toSharpInput(res.rawPayload, OPTS());
-    const want = await rgb(sharp(corpus('photos/hato-pigeons.jpg')).rotate().resize(400));
+    const want = await rgbPixels(sharp(corpus('photos/hato-pigeons.jpg')).rotate().resize(400));
     assert.deepEqual([back.width, back.height], [want.width, want.height]);
-    const d = meanAbsDiff((await rgb(sharp(back.data))).data, want.data);
+    const d = meanAbsDiff((await rgbPixels(sharp(back.data))).data, want.data);
     assert.ok(d < 5, `differs from the resized source by ${d.toFixed(2)}`);
     // No EXIF of its own: the file is the codestream and nothing else beside its container.
     assert.equal(res.rawPayload.includes('Exif'), false);

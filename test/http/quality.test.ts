@@ -5,19 +5,10 @@ import { after, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { FORMATS } from '../../src/formats.ts';
 import { AUTO_TARGETS } from '../../src/pipeline/quality/auto.ts';
-import { type RgbImage, Ssimulacra2Reference, ssimulacra2 } from '../../src/pipeline/quality/ssimulacra2.ts';
-import { decode, testServer } from '../helpers.ts';
+import { Ssimulacra2Reference, ssimulacra2 } from '../../src/pipeline/quality/ssimulacra2.ts';
+import { decode, rgbPixels, testServer } from '../helpers.ts';
 
 const PHOTOS = ['/photos/jolla-leaf.jpg', '/photos/hato-pigeons.jpg'];
-
-async function rgb(body: Buffer): Promise<RgbImage> {
-  const { data, info } = await sharp(body)
-    .removeAlpha()
-    .toColourspace('srgb')
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: 3 };
-}
 
 describe('q=auto', () => {
   const { app } = testServer();
@@ -40,7 +31,7 @@ describe('q=auto', () => {
         .encode(sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }), q)
         .toBuffer();
       assert.ok(again.equals(res.rawPayload), 'the body is the encode at the quality the header names');
-      const score = ssimulacra2(await rgb(png), await rgb(res.rawPayload));
+      const score = ssimulacra2(await rgbPixels(png), await rgbPixels(res.rawPayload));
       // The search runs on a proxy: the whole output may land a little off the target.
       assert.ok(score >= AUTO_TARGETS.auto - 2, `SSIMULACRA 2 ${score.toFixed(1)}, target ${AUTO_TARGETS.auto}`);
     });
@@ -57,7 +48,7 @@ describe('q=auto', () => {
       const q = Number(res.headers['x-kinu-quality']);
       assert.ok(q >= FORMATS[fmt].auto!.min && q <= FORMATS[fmt].auto!.max, `X-Kinu-Quality ${q}`);
       const png = (await get(`${PHOTOS[0]}?w=400&fmt=png`)).rawPayload;
-      const score = ssimulacra2(await rgb(png), await rgb(res.rawPayload));
+      const score = ssimulacra2(await rgbPixels(png), await rgbPixels(res.rawPayload));
       assert.ok(score >= AUTO_TARGETS.auto - 2, `SSIMULACRA 2 ${score.toFixed(1)}`);
     });
   }
@@ -74,20 +65,20 @@ describe('q=auto', () => {
       const res = await get(`${photo}?w=${width}&fmt=${fmt}&q=auto`);
       assert.equal(res.statusCode, 200);
       const png = (await get(`${photo}?w=${width}&fmt=png`)).rawPayload;
-      const out = await rgb(res.rawPayload);
+      const out = await rgbPixels(res.rawPayload);
       assert.equal(out.width, width);
-      const score = new Ssimulacra2Reference(await rgb(png), { approximate: true }).score(out);
+      const score = new Ssimulacra2Reference(await rgbPixels(png), { approximate: true }).score(out);
       assert.ok(score >= AUTO_TARGETS.auto - 1.5, `SSIMULACRA 2 ${score.toFixed(1)}, target ${AUTO_TARGETS.auto}`);
     });
   }
 
   test('the presets order the qualities: auto:low ≤ auto ≤ auto:high, and the scores follow', async () => {
     const png = (await get(`${PHOTOS[1]}?w=400&fmt=png`)).rawPayload;
-    const ref = await rgb(png);
+    const ref = await rgbPixels(png);
     const out: [number, number][] = [];
     for (const preset of ['auto:low', 'auto', 'auto:high']) {
       const res = await get(`${PHOTOS[1]}?w=400&fmt=webp&q=${preset}`);
-      out.push([Number(res.headers['x-kinu-quality']), ssimulacra2(ref, await rgb(res.rawPayload))]);
+      out.push([Number(res.headers['x-kinu-quality']), ssimulacra2(ref, await rgbPixels(res.rawPayload))]);
     }
     assert.ok(out[0]![0] < out[1]![0] && out[1]![0] < out[2]![0], `qualities ${out.map((o) => o[0])}`);
     assert.ok(out[0]![1] < out[1]![1] && out[1]![1] < out[2]![1], `scores ${out.map((o) => o[1].toFixed(1))}`);

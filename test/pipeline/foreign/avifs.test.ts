@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { KinuError } from '../../../src/errors.ts';
 import { defaultOutputFormat } from '../../../src/formats.ts';
 import { foreignHeader, sniffForeign, toSharpInput } from '../../../src/pipeline/foreign/index.ts';
-import { corpus, testServer } from '../../helpers.ts';
+import { corpus, meanAbsDiff, rejection, testServer } from '../../helpers.ts';
 
 const FOUR = readFileSync(corpus('avif/sequence-4frames-kinu.avifs')); // 4 × 96×64 solid colours, 4:4:4, alpha
 const STAR = readFileSync(corpus('avif/sequence-star-alpha.avifs')); // 5 × 159×159, 4:2:0, alpha, no still image
@@ -44,21 +43,6 @@ const near = (got: number[], want: number[], tol: number, what: string) =>
 
 async function rgb(input: Buffer | string, page = 0) {
   return sharp(input, { page }).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer();
-}
-const meanAbsDiff = (a: Uint8Array, b: Uint8Array) => {
-  assert.equal(a.length, b.length);
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += Math.abs(a[i]! - b[i]!);
-  return s / a.length;
-};
-
-async function rejection(p: Promise<unknown>): Promise<KinuError> {
-  const e = await p.then(
-    () => assert.fail('expected a refusal'),
-    (err: unknown) => err,
-  );
-  assert.ok(e instanceof KinuError, String(e));
-  return e;
 }
 
 describe('foreign: AVIF sequences', { timeout: 180_000 }, () => {

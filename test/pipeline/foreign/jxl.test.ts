@@ -4,37 +4,17 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import sharp, { type Sharp } from 'sharp';
-import { KinuError } from '../../../src/errors.ts';
+import sharp from 'sharp';
 import { foreignHeader, sniffForeign, toSharpInput } from '../../../src/pipeline/foreign/index.ts';
 import { distanceFromQuality } from '../../../src/pipeline/foreign/jxl.ts';
 import { runInPool } from '../../../src/pipeline/foreign/pool.ts';
-import { corpus } from '../../helpers.ts';
+import { corpus, meanAbsDiff, rejection, rgbPixels } from '../../helpers.ts';
 
 const ORIENTED = readFileSync(corpus('jxl/bench-oriented-brg-orientation5.jxl')); // coded 500×606, orientation 5
 const ANIMATED = readFileSync(corpus('jxl/animation-spline-60frames.jxl')); // 60 × 320×320, 20 ms, forever
 const ALPHA12 = readFileSync(corpus('jxl/alpha-premultiplied-12bit.jxl')); // 1024², 12-bit colour, alpha
 // A first wasm job in a fresh thread compiles the codec: generous deadlines, the load here is not ours.
 const OPTS = () => ({ maxPixels: 100_000_000, deadline: Date.now() + 120_000 });
-
-async function rgb(img: Sharp) {
-  const { data, info } = await img.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height };
-}
-const meanAbsDiff = (a: Uint8Array, b: Uint8Array) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += Math.abs(a[i]! - b[i]!);
-  return s / a.length;
-};
-
-async function rejection(p: Promise<unknown>): Promise<KinuError> {
-  const e = await p.then(
-    () => assert.fail('expected a refusal'),
-    (err: unknown) => err,
-  );
-  assert.ok(e instanceof KinuError, String(e));
-  return e;
-}
 
 describe('foreign: JPEG XL', { timeout: 240_000 }, () => {
   test('sniffForeign: a JXL container and a bare codestream are jxl; a still AVIF stays with sharp', () => {
@@ -62,13 +42,13 @@ describe('foreign: JPEG XL', { timeout: 240_000 }, () => {
   test('decode: upright, with its ICC profile, the pixels of the conformance reference rendering', async () => {
     const c = await toSharpInput(ORIENTED, { ...OPTS(), expect: { width: 606, height: 500 } });
     assert.deepEqual([c.width, c.height, c.channels, c.depth, c.hasIcc], [606, 500, 3, 8, true]);
-    const got = await rgb(sharp(c.data));
-    const ref = await rgb(sharp(corpus('jxl/bench-oriented-brg-ref.png')));
+    const got = await rgbPixels(sharp(c.data));
+    const ref = await rgbPixels(sharp(corpus('jxl/bench-oriented-brg-ref.png')));
     assert.deepEqual([got.width, got.height], [ref.width, ref.height]);
     const d = meanAbsDiff(got.data, ref.data);
     assert.ok(d < 1, `differs from the reference by ${d.toFixed(2)}`);
     // Read without the rotation (transposed back), it would be far off: the check can tell.
-    const transposed = await rgb(sharp(c.data).rotate(90).flop().resize(606, 500, { fit: 'fill' }));
+    const transposed = await rgbPixels(sharp(c.data).rotate(90).flop().resize(606, 500, { fit: 'fill' }));
     assert.ok(meanAbsDiff(transposed.data, ref.data) > 10);
   });
 
@@ -107,9 +87,9 @@ describe('foreign: JPEG XL', { timeout: 240_000 }, () => {
     assert.equal(sniffForeign(lossy), 'jxl');
     const back = await toSharpInput(lossy, OPTS());
     assert.deepEqual([back.width, back.height, back.channels], [info.width, info.height, 3]);
-    const d = meanAbsDiff((await rgb(sharp(back.data))).data, data);
+    const d = meanAbsDiff((await rgbPixels(sharp(back.data))).data, data);
     assert.ok(d > 0 && d < 6, `q75 differs from its source by ${d.toFixed(2)}`);
     const exact = await toSharpInput((await encode(100)).encoded, OPTS());
-    assert.equal(meanAbsDiff((await rgb(sharp(exact.data))).data, data), 0, 'q100 is lossless');
+    assert.equal(meanAbsDiff((await rgbPixels(sharp(exact.data))).data, data), 0, 'q100 is lossless');
   });
 });
