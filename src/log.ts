@@ -7,7 +7,7 @@
 import pino from 'pino';
 
 export function logDestination(fd = 1): pino.DestinationStream & { flush(cb?: (err?: Error) => void): void } {
-  const out = pino.destination({ dest: fd, sync: false, contentMode: 'buffer' });
+  const out = pino.destination({ dest: fd, sync: false, contentMode: 'buffer', minLength: 8192, periodicFlush: 250 });
   return {
     write: (line: string) => {
       out.write(Buffer.from(line) as unknown as string);

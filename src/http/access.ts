@@ -9,7 +9,25 @@ import type { Metrics, RouteLabel } from '../metrics.ts';
 const SAFE_ID = /^[\w.:@/+=-]{1,128}$/;
 
 export function requestId(header: string | string[] | undefined): string {
-  return typeof header === 'string' && SAFE_ID.test(header) ? header : randomUUID();
+  return typeof header === 'string' && SAFE_ID.test(header) ? header : newId();
+}
+
+// A fresh UUID per request (randomUUID) cost ~1.5 µs of a memory hit. Instead a random v4 UUID per 2^32 requests,
+// its last 12 hex digits a counter from a random start: every id still a v4 UUID, unique within the process,
+// and as unlikely as a random one to repeat another process's.
+let base = '';
+let counter = 0;
+let left = 0;
+function newId(): string {
+  if (left === 0) {
+    const u = randomUUID();
+    base = u.slice(0, 24);
+    counter = Number.parseInt(u.slice(24), 16);
+    left = 2 ** 32;
+  }
+  left--;
+  counter = (counter + 1) % 2 ** 48;
+  return base + counter.toString(16).padStart(12, '0');
 }
 
 const ORIGINAL = Symbol('kinu.original');
@@ -70,14 +88,57 @@ function lineWriter(
   const head = levels[info]!;
   const time = p[S.timeSym] as () => string;
   const end = p[S.endSym] as string;
+  // Formatted and written once per turn of the event loop, all the turn's lines in one string: a line built and
+  // written in the request cost ~4 µs more of a memory hit (measured with wrk, kinu pinned to one core).
+  let queued: Queued[] = [];
+  const flush = () => {
+    const items = queued;
+    queued = [];
+    unflushed.delete(flush);
+    let out = '';
+    for (const { l, method, url, ms, at } of items)
+      out +=
+        `${head}${at}${p[S.chindingsSym] as string},"reqId":"${l.reqId}"${method === undefined ? '' : `,"method":"${method}"`}` +
+        `${url === undefined ? '' : `,"url":${jsonString(url)}`},"status":${l.status},"bytes":${l.bytes}${l.cache === undefined ? '' : `,"cache":"${l.cache}"`}` +
+        `,"ms":${ms}${l.aborted ? ',"aborted":true' : ''},"msg":"request"${end}`;
+    if (out) stream.write(out);
+  };
   return (l, method, url, ms) => {
-    stream.write(
-      `${head}${time()}${p[S.chindingsSym] as string},"reqId":${JSON.stringify(l.reqId)}${method === undefined ? '' : `,"method":${JSON.stringify(method)}`}` +
-        `${url === undefined ? '' : `,"url":${JSON.stringify(url)}`},"status":${l.status},"bytes":${l.bytes}${l.cache === undefined ? '' : `,"cache":${JSON.stringify(l.cache)}`}` +
-        `,"ms":${ms}${l.aborted ? ',"aborted":true' : ''},"msg":"request"${end}`,
-    );
+    if (queued.length === 0) {
+      setImmediate(flush);
+      if (unflushed.size === 0) onExit();
+      unflushed.add(flush);
+    }
+    queued.push({ l, method, url, ms, at: time() });
   };
 }
+
+interface Queued {
+  readonly l: AccessLine;
+  readonly method: string | undefined;
+  readonly url: string | undefined;
+  readonly ms: number;
+  /** pino's `,"time":…` when the response ended. */
+  readonly at: string;
+}
+
+// Lines still queued when the process exits are written first, ahead of pino's own exit hook, which then writes
+// its stream out synchronously.
+const unflushed = new Set<() => void>();
+let exitHooked = false;
+function onExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.prependListener('exit', () => {
+    for (const f of unflushed) f();
+  });
+}
+
+// The id (SAFE_ID or a UUID), the method (an HTTP token: Node's parser takes no other) and the cache tier (a word)
+// never need escaping; a URL only when it holds what JSON escapes. JSON.stringify of each cost ~1 µs a line.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what JSON escapes
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+const jsonString = (s: string) => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
 
 /** Levels at which the info-level access line is not written (checked first, so nothing is built for it). */
 const QUIET = new Set(['warn', 'error', 'fatal', 'silent']);

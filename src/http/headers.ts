@@ -58,19 +58,24 @@ function serverTiming(t: Delivery['timings']): string {
  * A variant's headers as node:http's flat [name, value, …] list, built by deliveryHeaders once per variant
  * version and status and reused while every input it was built from is the same: a hit then fills in only
  * Server-Timing and X-Request-Id (the last pair), sparing the Date formatting and object building (~1.5 µs).
+ * A 200's block hangs off its body (a WeakMap: it lives as long as the cached bytes, and the lookup costs no
+ * string hashing, unlike an LRU by ETag, ~1 µs of a memory hit); a 304, which has no body, is found by ETag.
  * The list is shared: pass it straight to res.writeHead, which copies it into the response at once.
  */
 export function createHeaderBlocks(
   cacheControl: string,
   max = 4096,
 ): (d: Delivery & { kind: 'variant' }, reqId: string) => string[] {
-  const byStatus = { 200: new LRUCache<string, Block>({ max }), 304: new LRUCache<string, Block>({ max }) };
+  const byBody = new WeakMap<Buffer, Block>();
+  const notModified = new LRUCache<string, Block>({ max });
   return (d, reqId) => {
-    const blocks = byStatus[d.status];
     const timing = serverTiming(d.timings);
-    let b = blocks.get(d.etag);
+    const body = d.status === 200 ? d.body : undefined;
+    let b = body ? byBody.get(body) : notModified.get(d.etag);
     if (
       !b ||
+      b.etag !== d.etag ||
+      b.status !== d.status ||
       b.lastModified !== d.lastModified.getTime() ||
       b.length !== d.body?.length ||
       b.contentType !== d.contentType ||
@@ -86,6 +91,8 @@ export function createHeaderBlocks(
       b = {
         list,
         timingAt: list.indexOf('server-timing') + 1 || -1,
+        etag: d.etag,
+        status: d.status,
         lastModified: d.lastModified.getTime(),
         length: d.body?.length,
         contentType: d.contentType,
@@ -95,7 +102,8 @@ export function createHeaderBlocks(
         stale: d.stale,
         quality: d.quality,
       };
-      blocks.set(d.etag, b);
+      if (body) byBody.set(body, b);
+      else notModified.set(d.etag, b);
     }
     if (b.timingAt > 0) b.list[b.timingAt] = timing;
     b.list[b.list.length - 1] = reqId;
@@ -107,6 +115,8 @@ interface Block {
   readonly list: string[];
   /** Index of Server-Timing's value in `list`, -1 when it has none. */
   readonly timingAt: number;
+  readonly etag: string;
+  readonly status: number;
   readonly lastModified: number;
   readonly length: number | undefined;
   readonly contentType: string;

@@ -18,6 +18,8 @@ import { listen, raw } from './fakes.ts';
 
 const CC = 'public, max-age=31536000, immutable';
 type Variant = Delivery & { kind: 'variant' };
+// One body for every case: a 200's block hangs off its body, so each change below is a change under the same key.
+const BODY = Buffer.alloc(10);
 const variant = (over: Partial<Variant> = {}): Variant => ({
   kind: 'variant',
   status: 200,
@@ -28,7 +30,7 @@ const variant = (over: Partial<Variant> = {}): Variant => ({
   sourceKey: 'a b/c.jpg',
   cache: 'memory',
   timings: { cache: 0.04 },
-  body: Buffer.alloc(10),
+  body: BODY,
   ...over,
 });
 const asObject = (list: string[]) => Object.fromEntries(list.flatMap((v, i) => (i % 2 ? [] : [[v, list[i + 1]!]])));
@@ -48,6 +50,8 @@ test('a reused header block says what deliveryHeaders says, for every request an
     variant({ stale: 'source_failed' }),
     variant({ sourceKey: 'other.jpg', cache: 'disk' }),
     variant({ quality: 63 }), // q=auto's choice, X-Kinu-Quality
+    variant({ etag: '"other"' }), // the same bytes under another variant's tag
+    variant({ etag: '"other"', cache: 'disk' }),
     variant({ timings: {} }), // no Server-Timing at all
     variant(),
     variant({ status: 304, body: undefined, timings: {} }),
@@ -76,7 +80,7 @@ test('Server-Timing: a hit under 10 ms from the table, to the nearest tenth; oth
   assert.equal(timing({}), undefined);
 });
 
-test('the access line written directly is the line pino writes for the same fields', () => {
+test('the access line written directly is the line pino writes for the same fields', async () => {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk, _enc, cb) {
@@ -98,6 +102,8 @@ test('the access line written directly is the line pino writes for the same fiel
     for (const cache of ['memory', undefined]) {
       const req = { method: i === 2 ? undefined : 'HEAD', url } as unknown as IncomingMessage;
       access.done(req, { reqId: `r-${i}`, status: 304, bytes: 0, cache, started: performance.now() - 1.234 });
+      assert.equal(lines.length, 2 * (2 * i + (cache ? 0 : 1)), 'written at the end of the turn, not at once');
+      await new Promise(setImmediate);
       const mine = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
       assert.ok(lines.at(-1)!.endsWith('}\n'));
       log.info({ reqId: `r-${i}`, method: req.method, url, status: 304, bytes: 0, cache, ms: mine.ms }, 'request');

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { requestId } from '../../src/http/access.ts';
 import { createLimiter } from '../../src/pipeline/limiter.ts';
 import type { ServerDeps } from '../../src/server.ts';
 import { testServer } from '../helpers.ts';
@@ -184,4 +185,11 @@ test('at log level warn no access lines are written, but requests are still coun
   const metrics = (await raw(port, '/_kinu/metrics')).body.toString();
   assert.equal(lines.filter((l) => l.msg === 'request').length, 0);
   assert.match(metrics, /^kinu_http_requests_total\{route="image",method="GET",status="200"\} 2$/m);
+});
+
+test('generated ids are v4 UUIDs, every one different', () => {
+  const ids = Array.from({ length: 20_000 }, () => requestId(undefined));
+  for (const id of ids) assert.match(id, UUID);
+  assert.equal(new Set(ids).size, ids.length);
+  assert.equal(requestId('caller-id.1'), 'caller-id.1');
 });
