@@ -1,8 +1,22 @@
-// What an object's bytes are, read from their first bytes: the one home for image magic numbers. Originals are
+// What an object's bytes are, read from their first bytes (the magic numbers are in magic.ts). Originals are
 // served only when their content is an image, whatever their name says, so `/.env` or `/page.html` never leave.
 import { Readable } from 'node:stream';
 import { constants, gunzipSync } from 'node:zlib';
 import { FORMAT_TABLE, type FormatName } from '../formats.ts';
+import {
+  ascii,
+  bytesAt,
+  ftypBrands,
+  IMAGE_BRANDS,
+  isBmp,
+  isGif,
+  isIco,
+  isJpeg,
+  isJxl,
+  isPng,
+  isTiff,
+  isWebp,
+} from '../magic.ts';
 
 export interface Sniffed {
   /** jpeg, png, gif, webp, avif, heic, heif, tiff, jxl, bmp, ico, svg. */
@@ -22,49 +36,14 @@ function is(format: FormatName, sequence = false): { format: string; mime: strin
   return { format, mime: (sequence ? row.sequenceMime : undefined) ?? row.mime };
 }
 
-const ascii = (b: Buffer, at: number, s: string) =>
-  b.length >= at + s.length && b.toString('latin1', at, at + s.length) === s;
-const bytes = (b: Buffer, at: number, ...v: number[]) =>
-  b.length >= at + v.length && v.every((x, i) => b[at + i] === x);
-
-// ISOBMFF (HEIF family) brands that name a still image or image sequence; video brands (isom, mp42, …) do not.
-const BRANDS: Readonly<Record<string, { format: string; mime: string }>> = Object.assign(
-  Object.create(null) as object,
-  {
-    avif: is('avif'),
-    avis: is('avif', true),
-    heic: is('heic'),
-    heix: is('heic'),
-    heim: is('heic'),
-    heis: is('heic'),
-    hevc: is('heic', true),
-    hevx: is('heic', true),
-    mif1: is('heif'),
-    msf1: is('heif', true),
-  },
-);
-
 /** The ftyp box's major and compatible brands: AVIF if any says so, else HEIC, else generic HEIF; none: not an image. */
 function isobmff(b: Buffer): { format: string; mime: string } | undefined {
-  if (!ascii(b, 4, 'ftyp') || b.length < 16) return undefined;
-  const size = Math.min(b.readUInt32BE(0), b.length, 512);
-  if (size < 16 || size % 4 !== 0) return undefined;
-  const brands = [b.toString('latin1', 8, 12)];
-  for (let at = 16; at + 4 <= size; at += 4) brands.push(b.toString('latin1', at, at + 4));
-  const named = brands.map((x) => BRANDS[x]).filter((x) => x !== undefined);
+  const named = (ftypBrands(b) ?? []).flatMap((x) => {
+    const brand = IMAGE_BRANDS[x];
+    return brand ? [is(brand.format, brand.sequence)] : [];
+  });
   return named.find((x) => x.format === 'avif') ?? named.find((x) => x.format === 'heic') ?? named[0];
 }
-
-/** BMP: `BM`, the file size, reserved zeros, then a known DIB header size, so a text starting with BM is not one. */
-const bmp = (b: Buffer) =>
-  ascii(b, 0, 'BM') &&
-  b.length >= 18 &&
-  b.readUInt32LE(6) === 0 &&
-  [12, 40, 52, 56, 64, 108, 124].includes(b.readUInt32LE(14));
-
-/** ICO: reserved 0, type 1, at least one image, whose first directory entry has a zero reserved byte and 0–1 planes. */
-const ico = (b: Buffer) =>
-  bytes(b, 0, 0, 0, 1, 0) && b.length >= 22 && b.readUInt16LE(4) > 0 && b[9] === 0 && b.readUInt16LE(10) <= 1;
 
 /**
  * An SVG document: optional BOM and whitespace, then any XML declaration, comments, processing instructions
@@ -101,7 +80,7 @@ function doctypeEnd(s: string, from: number): number {
 
 /** gzip holding an SVG (`.svgz`): only its first KiB is inflated, so a compression bomb costs ~1 MiB at most. */
 function svgz(b: Buffer): boolean {
-  if (!bytes(b, 0, 0x1f, 0x8b, 0x08)) return false;
+  if (!bytesAt(b, 0, 0x1f, 0x8b, 0x08)) return false;
   try {
     return svg(gunzipSync(b.subarray(0, 1024), { finishFlush: constants.Z_SYNC_FLUSH }));
   } catch {
@@ -113,18 +92,15 @@ type Rule = readonly [test: (head: Buffer) => boolean, sniffed: Sniffed | ((head
 
 /** Every image kinu serves as an original. Some it cannot decode yet (HEIC, JPEG XL, BMP, ICO): they are still images. */
 const RULES: readonly Rule[] = [
-  [(b) => bytes(b, 0, 0xff, 0xd8, 0xff), is('jpeg')],
-  [(b) => bytes(b, 0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a), is('png')],
-  [(b) => ascii(b, 0, 'GIF87a') || ascii(b, 0, 'GIF89a'), is('gif')],
-  [(b) => ascii(b, 0, 'RIFF') && ascii(b, 8, 'WEBP'), is('webp')],
+  [isJpeg, is('jpeg')],
+  [isPng, is('png')],
+  [isGif, is('gif')],
+  [isWebp, is('webp')],
   [(b) => ascii(b, 4, 'ftyp'), isobmff],
-  [(b) => ascii(b, 0, 'II*\0') || ascii(b, 0, 'MM\0*') || ascii(b, 0, 'II+\0') || ascii(b, 0, 'MM\0+'), is('tiff')],
-  [
-    (b) => bytes(b, 0, 0xff, 0x0a) || bytes(b, 0, 0, 0, 0, 0x0c, 0x4a, 0x58, 0x4c, 0x20, 0x0d, 0x0a, 0x87, 0x0a),
-    is('jxl'),
-  ],
-  [bmp, is('bmp')],
-  [ico, is('ico')],
+  [isTiff, is('tiff')],
+  [isJxl, is('jxl')],
+  [isBmp, is('bmp')],
+  [isIco, is('ico')],
   [svgz, { ...is('svg'), encoding: 'gzip' }],
   [svg, is('svg')],
 ];

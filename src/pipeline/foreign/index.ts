@@ -3,6 +3,7 @@
 // the codec pool's threads (pool.ts); kinu's small readers (BMP, ICO) run in process.
 import { KinuError } from '../../errors.ts';
 import { FORMAT_TABLE, type FormatName } from '../../formats.ts';
+import { ftypBrands, IMAGE_BRANDS, isBmp, isIco, isJxl } from '../../magic.ts';
 import { animationTiming, type SourceInfo } from '../plan.ts';
 import { runInPool } from './pool.ts';
 import { toTiff } from './tiff.ts';
@@ -51,43 +52,27 @@ const DECODERS: Partial<Record<FormatName, Decoder>> = {
   ico: { where: 'process', header: ico.header, decode: ico.decode },
 };
 
-const ascii = (b: Uint8Array, at: number, s: string) =>
-  b.length >= at + s.length && Buffer.from(b.buffer, b.byteOffset + at, s.length).toString('latin1') === s;
-const bytesAt = (b: Uint8Array, at: number, ...v: number[]) =>
-  b.length >= at + v.length && v.every((x, i) => b[at + i] === x);
-
-const HEVC_BRANDS = new Set(['heic', 'heix', 'heim', 'heis', 'hevc', 'hevx']);
 /** The image properties of a HEIF file sit near its start (meta box); its coded data after. */
 const HEAD = 64 * 1024;
 
-/** The ftyp brands of an ISOBMFF file, or undefined if it is none. */
-function brands(b: Uint8Array): string[] | undefined {
-  if (!ascii(b, 4, 'ftyp') || b.length < 16) return undefined;
-  const size = Math.min(new DataView(b.buffer, b.byteOffset).getUint32(0), b.length, 512);
-  const out = [Buffer.from(b.buffer, b.byteOffset + 8, 4).toString('latin1')];
-  for (let at = 16; at + 4 <= size; at += 4) out.push(Buffer.from(b.buffer, b.byteOffset + at, 4).toString('latin1'));
-  return out;
-}
-
 /**
- * Which foreign decoder reads these bytes, from their magic numbers (source/sniff.ts tells images apart for
- * serving; this tells which decoder, and the layers keep the pipeline from importing it). HEIF is HEVC when a
+ * Which foreign decoder reads these bytes, from their magic numbers (magic.ts; source/sniff.ts tells images apart
+ * for serving, this tells which decoder). HEIF is HEVC when a
  * brand says so, or when a generic HEIF (mif1) holds an hvcC property; AVIF stays sharp's.
  */
 export function sniffForeign(b: Uint8Array): FormatName | undefined {
   const found = ((): FormatName | undefined => {
-    const list = brands(b);
+    const list = ftypBrands(b);
     if (list) {
       if (list[0] === 'avis') return 'avif';
       if (list.includes('avif') || list.includes('avis')) return undefined;
-      if (list.some((x) => HEVC_BRANDS.has(x))) return 'heic';
+      if (list.some((x) => IMAGE_BRANDS[x]?.format === 'heic')) return 'heic';
       const head = Buffer.from(b.buffer, b.byteOffset, Math.min(b.length, HEAD));
       return (list.includes('mif1') || list.includes('msf1')) && head.includes('hvcC') ? 'heif' : undefined;
     }
-    if (bytesAt(b, 0, 0xff, 0x0a) || bytesAt(b, 0, 0, 0, 0, 0x0c, 0x4a, 0x58, 0x4c, 0x20)) return 'jxl';
-    if (ascii(b, 0, 'BM') && b.length >= 18 && [12, 40, 52, 56, 64, 108, 124].includes(b[14]! | (b[15]! << 8)))
-      return 'bmp';
-    if (bytesAt(b, 0, 0, 0, 1, 0)) return 'ico';
+    if (isJxl(b)) return 'jxl';
+    if (isBmp(b)) return 'bmp';
+    if (isIco(b)) return 'ico';
     return undefined;
   })();
   // The format table's `read` turns a decoder on: a row still marked unread stays a 415 from sharp.
