@@ -2,9 +2,11 @@
 // its write timeout must answer exactly what the general path would.
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import pino from 'pino';
@@ -113,6 +115,35 @@ test('the access line written directly is the line pino writes for the same fiel
       assert.deepEqual({ ...mine, time: 0 }, { ...theirs, time: 0 });
     }
   }
+});
+
+test('access lines still queued when the process exits are written, through the batching log destination', () => {
+  // A child exits in the same turn as its responses: the lines wait in the access queue and in the 8 KB batch.
+  const src = (f: string) => JSON.stringify(fileURLToPath(new URL(`../../src/${f}`, import.meta.url)));
+  const script = `
+    import pino from 'pino';
+    const { createAccess } = await import(${src('http/access.ts')});
+    const { createMetrics } = await import(${src('metrics.ts')});
+    const { logDestination } = await import(${src('log.ts')});
+    const log = pino({ level: 'info' }, logDestination());
+    const limiter = { stats: () => ({ active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: 0 }) };
+    const access = createAccess({ log, metrics: createMetrics({ limiter }) });
+    for (let i = 0; i < 3; i++)
+      access.done({ method: 'GET', url: '/x-' + i + '.jpg' }, { reqId: 'id-' + i, status: 200, bytes: 7, cache: 'memory', started: performance.now() });
+    process.exit(0);`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { reqId: string; url: string; msg: string });
+  assert.deepEqual(
+    lines.map((l) => [l.reqId, l.url, l.msg]),
+    [0, 1, 2].map((i) => [`id-${i}`, `/x-${i}.jpg`, 'request']),
+  );
 });
 
 test('a memory hit and a 304 from the fast path; after a new version of the original, its new headers and bytes', async (t) => {
