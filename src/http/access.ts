@@ -106,7 +106,7 @@ function lineWriter(
   return (l, method, url, ms) => {
     if (queued.length === 0) {
       setImmediate(flush);
-      if (unflushed.size === 0) onExit();
+      onExit();
       unflushed.add(flush);
     }
     queued.push({ l, method, url, ms, at: time() });
