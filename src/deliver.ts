@@ -10,6 +10,7 @@ import { runPipeline } from './pipeline/pipeline.ts';
 import { createHeaderMemo } from './pipeline/header-memo.ts';
 import { describeOutput } from './pipeline/describe.ts';
 import type { Limits } from './pipeline/plan.ts';
+import { type BufferPool, createBufferPool, ORIGINALS_POOL_BYTES } from './source/buffer-pool.ts';
 import { checkSize } from './source/limit.ts';
 import { sniffStream } from './source/sniff.ts';
 import type { Source, SourceStat } from './source/source.ts';
@@ -67,6 +68,8 @@ export interface DeliverDeps {
   readonly cache?: TieredCache;
   /** Called once per pipeline execution (not per request sharing it): its stage timings, or undefined if it failed. */
   readonly onPipelineRun?: (timings: Delivery['timings'] | undefined) => void;
+  /** Where originals read whole are recycled; default one of ORIGINALS_POOL_BYTES. */
+  readonly originals?: BufferPool;
 }
 
 export interface Deliver {
@@ -88,7 +91,9 @@ export function createDeliver(deps: DeliverDeps): Deliver {
   const { source, limiter, limits, cache } = deps;
   const flights = createSingleFlight<Produced>();
   const headers = createHeaderMemo();
-  const fetchBytes = (key: string, signal?: AbortSignal) => source.read(key, { signal, maxBytes: limits.maxBytes });
+  const originals = deps.originals ?? createBufferPool({ maxFreeBytes: ORIGINALS_POOL_BYTES });
+  const fetchBytes = (key: string, signal?: AbortSignal) =>
+    source.read(key, { signal, maxBytes: limits.maxBytes, alloc: originals.take });
 
   // Runs once per variant key however many requests wait for it; the slot is taken before the fetch,
   // so the bytes of originals in memory are bounded too.
@@ -135,6 +140,10 @@ export function createDeliver(deps: DeliverDeps): Deliver {
             sourceKey: req.key,
             ...(out.quality !== undefined && { quality: out.quality }),
           };
+          // The pipeline has succeeded and the entry is a copy: nothing reads these bytes any more. (After a failure
+          // they are left to the collector: a step that failed is not proven to have stopped reading them.)
+          originals.give(input);
+          for (const b of fetched) originals.give(b);
           return { entry, timings: { fetch: fetchMs, ...out.timings } };
         }),
         signal,

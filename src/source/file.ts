@@ -108,8 +108,9 @@ export function createFileSource(
       const { fh, st } = await openFile(key);
       try {
         checkSize(st.size, opts.maxBytes);
-        // One allocation of the known size: streaming chunks and concatenating them doubled the garbage.
-        const buf = Buffer.allocUnsafe(st.size);
+        // One allocation of the known size (streaming chunks and concatenating them doubled the garbage), recycled
+        // when the caller pools them: every read below is awaited, so none writes after this settles.
+        const buf = opts.alloc?.(st.size) ?? Buffer.allocUnsafe(st.size);
         let n = 0;
         while (n < st.size) {
           opts.signal?.throwIfAborted();

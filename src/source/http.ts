@@ -248,9 +248,9 @@ export function createHttpSource(opts: HttpSourceOptions): Source {
       const res = await fetchOk('GET', key, signal);
       return { ...toStat(res), body: res };
     },
-    async read(key, { signal, maxBytes }) {
+    async read(key, { signal, maxBytes, alloc }) {
       const res = await fetchOk('GET', key, signal);
-      return readLimited(res, contentLength(res) ?? -1, maxBytes, signal);
+      return readLimited(res, contentLength(res) ?? -1, maxBytes, signal, alloc);
     },
     async ready() {
       try {

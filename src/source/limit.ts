@@ -8,9 +8,14 @@ export async function readLimited(
   declaredSize: number,
   maxBytes: number,
   signal?: AbortSignal,
+  alloc?: (size: number) => Buffer,
 ): Promise<Buffer> {
   if (declaredSize > maxBytes) body.destroy();
   checkSize(declaredSize, maxBytes);
+  // A declared size is copied into one buffer (the caller's, maybe recycled) as chunks arrive; only a body that
+  // outgrows it falls back to a list. Every copy happens in the loop, so none after this returns or throws.
+  const into = alloc && declaredSize > 0 ? alloc(declaredSize) : undefined;
+  let filled = 0;
   const chunks: Buffer[] = [];
   let total = 0;
   const onAbort = () => body.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
@@ -20,7 +25,10 @@ export async function readLimited(
       const buf = chunk as Buffer;
       total += buf.length;
       if (total > maxBytes) throw tooLarge(total, maxBytes);
-      chunks.push(buf);
+      if (into && chunks.length === 0 && filled + buf.length <= into.length) {
+        buf.copy(into, filled);
+        filled += buf.length;
+      } else chunks.push(buf);
     }
   } catch (err) {
     if (isKinuError(err)) throw err;
@@ -30,6 +38,8 @@ export async function readLimited(
     signal?.removeEventListener('abort', onAbort);
     body.destroy();
   }
+  if (into && chunks.length === 0) return filled === into.length ? into : into.subarray(0, filled);
+  if (into && filled > 0) chunks.unshift(into.subarray(0, filled));
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 

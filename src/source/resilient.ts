@@ -126,7 +126,7 @@ export function withResilience(source: Source, opts: ResilienceOptions): Resilie
     stat: (key, o) => run(`stat ${JSON.stringify(key)}`, o.signal, true, (signal) => source.stat(key, { signal })),
     read: (key, o) =>
       run(`read ${JSON.stringify(key)}`, o.signal, true, async (signal) => {
-        const buf = await source.read(key, { signal, maxBytes: o.maxBytes });
+        const buf = await source.read(key, { signal, maxBytes: o.maxBytes, alloc: o.alloc });
         bytesRead += buf.length;
         return buf;
       }),

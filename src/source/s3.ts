@@ -77,13 +77,13 @@ export function createS3Source(options: S3SourceOptions): Source {
       if (!o) throw notFound(key);
       return { ...toStat(o), body: o.body };
     },
-    async read(key, { signal, maxBytes }) {
+    async read(key, { signal, maxBytes, alloc }) {
       if (tooLong(key)) throw notFound(key);
       const o = await client.open(bucket, path(key), { signal }).catch((err) => {
         throw fail(err, key, signal);
       });
       if (!o) throw notFound(key);
-      return readLimited(o.body, o.size, maxBytes, signal);
+      return readLimited(o.body, o.size, maxBytes, signal, alloc);
     },
     async list({ limit, signal }) {
       const keys = await client.list(bucket, prefix, { signal, limit }).catch((err) => {

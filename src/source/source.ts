@@ -19,13 +19,23 @@ export interface SourceObject extends SourceStat {
   readonly body: Readable;
 }
 
+export interface ReadOptions {
+  readonly signal?: AbortSignal;
+  readonly maxBytes: number;
+  readonly alloc?: (size: number) => Buffer;
+}
+
 export interface Source {
   readonly name: string;
   stat(key: string, opts: { signal?: AbortSignal }): Promise<SourceStat>;
   /** A stream of the object, for originals served unchanged. */
   get(key: string, opts: { signal?: AbortSignal }): Promise<SourceObject>;
-  /** The whole object in one buffer, for the pipeline; source_too_large (413) past maxBytes. */
-  read(key: string, opts: { signal?: AbortSignal; maxBytes: number }): Promise<Buffer>;
+  /**
+   * The whole object in one buffer, for the pipeline; source_too_large (413) past maxBytes. An adapter that knows
+   * the size may get the buffer from `alloc` (a recycled one), but only if nothing writes into it once `read` has
+   * settled, whatever happened.
+   */
+  read(key: string, opts: ReadOptions): Promise<Buffer>;
   /** Up to `limit` keys of images in the source, sorted (the playground's sample list); optional. */
   list?(opts: { limit: number; signal?: AbortSignal }): Promise<string[]>;
   /**

@@ -2,6 +2,8 @@
 // requests, stale-if-error, single-flight, and what a failure leaves behind. The HTTP tests cover the same
 // through Fastify; these pin the use case itself, counting what it asks of the source, cache and pipeline.
 import assert from 'node:assert/strict';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import sharp from 'sharp';
 import type { CacheEntry } from '../../src/cache/cache.ts';
@@ -11,11 +13,13 @@ import { createDeliver, type Delivery, type DeliverRequest } from '../../src/del
 import { KinuError } from '../../src/errors.ts';
 import { deliveryHeaders } from '../../src/http/headers.ts';
 import { createLimiter } from '../../src/pipeline/limiter.ts';
+import { createBufferPool } from '../../src/source/buffer-pool.ts';
 import { permanent } from '../../src/source/failure.ts';
+import { createFileSource } from '../../src/source/file.ts';
 import type { Source } from '../../src/source/source.ts';
 import { withStatCache } from '../../src/source/stat-cache.ts';
 import { IDENTITY, type Transform } from '../../src/transform.ts';
-import { CORPUS, decode } from '../helpers.ts';
+import { CORPUS, decode, meanColour, tempDir } from '../helpers.ts';
 import { until } from '../http/fakes.ts';
 
 const IMAGE = await sharp({ create: { width: 16, height: 12, channels: 3, background: '#c04020' } })
@@ -301,5 +305,56 @@ describe('deliver: failures leave nothing behind', () => {
     assert.equal(c.map.size, 0);
     src.source.read = read;
     assert.equal((await deliver(req(resize(8)))).cache, 'miss');
+  });
+});
+
+describe('deliver: recycled original buffers', () => {
+  test('concurrent misses over originals read into recycled buffers each get their own image; failures keep theirs', async (t) => {
+    const dir = tempDir('kinu-pool-');
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    // Uncompressed PNGs (≈120 KB, so pooled) of one colour each and slightly different sizes, so every buffer is
+    // reused across originals: a buffer handed out while libvips still read it would show another's colour.
+    const colours = ['#e02010', '#10c020', '#2040e0', '#e0e010', '#10e0e0', '#e010e0'];
+    for (const [i, c] of colours.entries()) {
+      const side = 200 + 4 * i;
+      const png = await sharp({ create: { width: side, height: side, channels: 3, background: c } })
+        .png({ compressionLevel: 0 })
+        .toBuffer();
+      writeFileSync(join(dir, `${i}.png`), png);
+    }
+    writeFileSync(join(dir, 'broken.png'), Buffer.concat([readFileSync(join(dir, '0.png')).subarray(0, 90_000)]));
+    const originals = createBufferPool({ maxFreeBytes: 4 * 1024 * 1024 });
+    const deliver = createDeliver({
+      source: createFileSource({ root: dir, sweepUploads: false }),
+      limits: LIMITS,
+      timeoutMs: 10_000,
+      limiter: createLimiter({ concurrency: 4, queue: 100 }),
+      originals,
+    });
+    const jobs = [];
+    for (let round = 0; round < 5; round++)
+      for (const i of colours.keys()) jobs.push({ i, width: 8 + round * colours.length + i });
+    const out = await Promise.all(
+      jobs.map(async ({ i, width }) => {
+        const d = await deliver({ key: `${i}.png`, transform: resize(width) });
+        return { i, width, body: variant(d) };
+      }),
+    );
+    for (const { i, width, body } of out) {
+      assert.equal((await decode(body)).width, width);
+      const want = colours[i]!.match(/[0-9a-f]{2}/g)!.map((h) => Number.parseInt(h, 16));
+      const got = await meanColour(body);
+      for (const ch of [0, 1, 2])
+        assert.ok(Math.abs(got[ch]! - want[ch]!) < 2, `${i}.png w=${width}: ${got} ≠ ${want}`);
+    }
+    const s = originals.stats();
+    assert.ok(s.reused >= jobs.length - 8, `buffers were recycled: ${JSON.stringify(s)}`);
+    assert.ok(s.allocated <= 8, `at most the misses in flight had fresh buffers: ${JSON.stringify(s)}`);
+
+    // A failed pipeline's input is not given back (a sibling libvips call could still be reading it).
+    await assert.rejects(deliver({ key: 'broken.png', transform: resize(8) }), KinuError);
+    const after = originals.stats();
+    assert.equal(after.reused + after.allocated, s.reused + s.allocated + 1, 'the broken original was read pooled');
+    assert.equal(after.free, s.free - (after.reused - s.reused), 'and its buffer did not come back');
   });
 });

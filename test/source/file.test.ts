@@ -151,3 +151,22 @@ test('read() returns the exact bytes in one buffer and refuses files over maxByt
   await assert.rejects(src.read('a.bin', { maxBytes: 1000 }), { code: 'source_too_large' });
   await assert.rejects(src.read('missing.bin', { maxBytes: 1000 }), { code: 'not_found' });
 });
+
+test('read() fills the buffer its caller allocates (a recycled one) with exactly the file, and asks none past maxBytes', async () => {
+  const dir = tempDir();
+  const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 251));
+  writeFileSync(join(dir, 'a.bin'), bytes);
+  const src = createFileSource({ root: dir });
+  const given: Buffer[] = [];
+  const alloc = (size: number) => {
+    const b = Buffer.alloc(size + 1000, 0xee).subarray(0, size); // stale bytes around it, as a reused buffer has
+    given.push(b);
+    return b;
+  };
+  const got = await src.read('a.bin', { maxBytes: 1_000_000, alloc });
+  assert.equal(given.length, 1);
+  assert.ok(got.buffer === given[0]!.buffer, 'read into the buffer it was given');
+  assert.ok(got.equals(bytes));
+  await assert.rejects(src.read('a.bin', { maxBytes: 1000, alloc }), { code: 'source_too_large' });
+  assert.equal(given.length, 1, 'nothing allocated for a refused file');
+});

@@ -19,3 +19,23 @@ test('readLimited refuses a declared size over the limit before reading', async 
 test('readLimited stops a stream that lies about its size once it passes the limit', async () => {
   await assert.rejects(readLimited(chunks(10, 20), 10, 100), { code: 'source_too_large' });
 });
+
+test("readLimited copies a declared size into the caller's buffer, and still returns every byte when the body is longer or shorter", async () => {
+  const given: Buffer[] = [];
+  const alloc = (size: number) => {
+    const b = Buffer.alloc(size, 0xee);
+    given.push(b);
+    return b;
+  };
+  const exact = await readLimited(chunks(3, 4), 12, 100, undefined, alloc);
+  assert.ok(exact.buffer === given[0]!.buffer, 'read into the buffer given');
+  assert.deepEqual([...exact], [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
+  const short = await readLimited(chunks(2, 4), 12, 100, undefined, alloc);
+  assert.deepEqual([...short], [0, 0, 0, 0, 1, 1, 1, 1]);
+  const long = await readLimited(chunks(4, 4), 10, 100, undefined, alloc);
+  assert.deepEqual([...long], [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]);
+  assert.ok(long.buffer !== given[2]!.buffer, 'a body longer than declared is joined anew');
+  await assert.rejects(readLimited(chunks(10, 20), 50, 100, undefined, alloc), { code: 'source_too_large' });
+  await readLimited(chunks(1, 4), -1, 100, undefined, alloc);
+  assert.equal(given.length, 4, 'nothing asked for an unknown size');
+});
