@@ -19,13 +19,13 @@ export interface BufferPoolOptions {
   readonly maxFreeBytes: number;
   /** Smaller sizes are plainly allocated: they cost the collector little. */
   readonly minSize?: number;
-  /** Larger sizes are plainly allocated, so one huge original does not stay in memory; default a quarter of
+  /** Larger sizes are plainly allocated, so one huge original does not stay in memory; default half of
    *  `maxFreeBytes`. */
   readonly maxSize?: number;
 }
 
 /** What a server keeps of free original buffers between misses (idle memory it holds on purpose). */
-export const ORIGINALS_POOL_BYTES = 64 * 1024 * 1024;
+export const ORIGINALS_POOL_BYTES = 32 * 1024 * 1024;
 const MIN_SIZE = 64 * 1024;
 
 /** Capacities are multiples of an eighth of the next power of two: at most 25 % above the size asked. */
@@ -36,7 +36,7 @@ export function capacityFor(size: number): number {
 
 export function createBufferPool(opts: BufferPoolOptions): BufferPool {
   const minSize = opts.minSize ?? MIN_SIZE;
-  const maxSize = Math.min(opts.maxSize ?? opts.maxFreeBytes / 4, opts.maxFreeBytes);
+  const maxSize = Math.min(opts.maxSize ?? opts.maxFreeBytes / 2, opts.maxFreeBytes);
   // Most recently given last; a handful at most, so a scan is cheaper than any index.
   const free: ArrayBuffer[] = [];
   // Every ArrayBuffer this pool made, so only those are taken back (a view's .buffer names its owner).

@@ -61,8 +61,34 @@ export function withResilience(source: Source, opts: ResilienceOptions): Resilie
     idempotent: boolean,
     fn: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
-    const budget = AbortSignal.timeout(opts.timeoutMs);
-    const signal = caller ? AbortSignal.any([caller, budget]) : budget;
+    // One controller for the budget and the caller, its timer cleared at the end: AbortSignal.timeout + .any cost
+    // ~60 µs a call on Node 20 (weak references, a finalization registry), a controller and a timer ~25.
+    const scope = new AbortController();
+    const signal = scope.signal;
+    const budget = { aborted: false };
+    const timer = setTimeout(() => {
+      budget.aborted = true;
+      scope.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    }, opts.timeoutMs);
+    const onCaller = () => scope.abort(caller!.reason);
+    if (caller?.aborted) onCaller();
+    else caller?.addEventListener('abort', onCaller, { once: true });
+    try {
+      return await attempts(what, caller, idempotent, fn, signal, budget);
+    } finally {
+      clearTimeout(timer);
+      caller?.removeEventListener('abort', onCaller);
+    }
+  }
+
+  async function attempts<T>(
+    what: string,
+    caller: AbortSignal | undefined,
+    idempotent: boolean,
+    fn: (signal: AbortSignal) => Promise<T>,
+    signal: AbortSignal,
+    budget: { readonly aborted: boolean },
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       admit(what);
       try {
