@@ -4,13 +4,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { crc32 } from '../crc32.ts';
 import type { Cache, CacheEntry } from './cache.ts';
 import { tierHealth, type TierLog } from './health.ts';
 
-// Header: magic 4, version 1, reserved 3, meta length u32 BE, body length u32 BE, sha256 of meta + body 32.
+// Header: magic 4, version 1, reserved 3, meta length u32 BE, body length u32 BE, CRC-32 of meta + body u32 BE.
+// Version 1 carried a SHA-256, ~40 µs per 32 KB hit against ~13 for the CRC (which finds any torn or damaged
+// file as well; neither stops someone who can write the folder). Version 1 files read as damaged: a miss, removed.
 const MAGIC = 'KINU';
-const VERSION = 1;
-const HEADER = 48;
+const VERSION = 2;
+const HEADER = 20;
 const KEY = /^[A-Za-z0-9_-]{1,100}$/;
 const HASH_DIR = /^[0-9a-f]{64}$/;
 // Recency survives restarts as mtime; refreshing it at most once a minute keeps hits from becoming writes.
@@ -298,8 +301,9 @@ function encode(key: string, e: CacheEntry): Buffer {
   head[4] = VERSION;
   head.writeUInt32BE(meta.length, 8);
   head.writeUInt32BE(e.body.length, 12);
-  createHash('sha256').update(meta).update(e.body).digest().copy(head, 16);
-  return Buffer.concat([head, meta, e.body]);
+  const data = Buffer.concat([head, meta, e.body]);
+  data.writeUInt32BE(crc32(data, HEADER), 16);
+  return data;
 }
 
 /** The entry, or undefined for anything short, damaged, or filed under the wrong key or original. */
@@ -307,7 +311,7 @@ function decode(buf: Buffer, key: string, h: string): CacheEntry | undefined {
   if (buf.length < HEADER || buf.toString('latin1', 0, 4) !== MAGIC || buf[4] !== VERSION) return undefined;
   const metaEnd = HEADER + buf.readUInt32BE(8);
   if (buf.length !== metaEnd + buf.readUInt32BE(12)) return undefined;
-  if (!createHash('sha256').update(buf.subarray(HEADER)).digest().equals(buf.subarray(16, HEADER))) return undefined;
+  if (crc32(buf, HEADER) !== buf.readUInt32BE(16)) return undefined;
   let m: Record<string, unknown> | null;
   try {
     m = JSON.parse(buf.toString('utf8', HEADER, metaEnd));

@@ -163,6 +163,14 @@ describe('disk cache', () => {
     test('a flipped byte in the body', () => damaged(flip((n) => n - 100)));
     test('a flipped byte in the metadata', () => damaged(flip(() => 60)));
     test('a flipped byte in the header', () => damaged(flip(() => 1)));
+    test('a flipped byte in the checksum', () => damaged(flip(() => 17)));
+    test('a file of the previous layout (version 1, a SHA-256 after the lengths)', () =>
+      damaged((p) => {
+        const buf = readFileSync(p);
+        const v1 = Buffer.concat([buf.subarray(0, 16), Buffer.alloc(32), buf.subarray(20)]);
+        v1[4] = 1;
+        writeFileSync(p, v1);
+      }));
     test('a truncated file', () => damaged((p) => truncateSync(p, statSync(p).size - 1)));
     test('an empty file', () => damaged((p) => truncateSync(p, 0)));
     test('extra bytes at the end', () =>

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { generate as unpicNextjs } from 'unpic/providers/nextjs';
 import { NEXT_DEVICE_SIZES, NEXT_IMAGE_SIZES } from '../../src/url/nextjs/settings.ts';
-import { crc32 } from '../../src/pipeline/png-crc.ts';
+import { crc32 } from '../../src/crc32.ts';
 import sharp from 'sharp';
 import { corpus, decode, tempDir, testServer } from '../helpers.ts';
 import { problem } from './fakes.ts';
