@@ -1,5 +1,5 @@
 // The servers under test, each a child process on loopback: a real `kinu serve`, and the bare node:http
-// reference (bare.ts). Both print a listening line with their URL.
+// references (bare.ts for hits, bare-sharp.ts for misses). Each prints a listening line with its URL.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const BIN = fileURLToPath(new URL('../bin/kinu.js', import.meta.url));
 const BARE = fileURLToPath(new URL('./bare.ts', import.meta.url));
+const BARE_SHARP = fileURLToPath(new URL('./bare-sharp.ts', import.meta.url));
 export const JEMALLOC = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
 
 export interface Child {
@@ -85,6 +86,17 @@ export function startKinu(
 /** The bare reference: answers the URLs of `manifest` from a Map in memory, or by reading the file per request. */
 export function startBare(manifest: string, mode: 'memory' | 'disk', env: NodeJS.ProcessEnv): Promise<Child> {
   return startChild('bare', ['--import', 'tsx', BARE, manifest, mode], env, /bare listening on (http:\/\/\S+)/, 20_000);
+}
+
+/** The bare miss reference: node:http + the in-process side's sharp call, reading originals from `source`. */
+export function startBareSharp(source: string, env: NodeJS.ProcessEnv): Promise<Child> {
+  return startChild(
+    'bare-sharp',
+    ['--import', 'tsx', BARE_SHARP, source],
+    env,
+    /bare-sharp listening on (http:\/\/\S+)/,
+    20_000,
+  );
 }
 
 async function startChild(

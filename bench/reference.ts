@@ -15,6 +15,12 @@ export async function sharpOnce(
   quality: number,
 ): Promise<Sample & { width: number }> {
   const t0 = performance.now();
+  const data = await sharpEncode(path, width, format, quality);
+  return { ms: performance.now() - t0, bytes: data.length, width: imageWidth(format, data) };
+}
+
+/** The original read from disk, resized and encoded: the work of one miss, nothing else. */
+export async function sharpEncode(path: string, width: number, format: BenchFormat, quality: number): Promise<Buffer> {
   const input = await readFile(path);
   const img = sharp(input, {
     autoOrient: true,
@@ -22,11 +28,11 @@ export async function sharpOnce(
     limitInputPixels: MAX_PIXELS,
     sequentialRead: true,
   }).resize({ width, withoutEnlargement: true });
-  const data = await (format === 'jpeg'
-    ? img.jpeg({ quality, progressive: false, chromaSubsampling: '4:2:0' })
-    : format === 'webp'
-      ? img.webp({ quality, effort: 4 })
-      : img.avif({ quality, effort: 2 })
+  return (
+    format === 'jpeg'
+      ? img.jpeg({ quality, progressive: false, chromaSubsampling: '4:2:0' })
+      : format === 'webp'
+        ? img.webp({ quality, effort: 4 })
+        : img.avif({ quality, effort: 2 })
   ).toBuffer();
-  return { ms: performance.now() - t0, bytes: data.length, width: imageWidth(format, data) };
 }

@@ -5,7 +5,7 @@ import type { Photo } from './corpus.ts';
 import { job, urlPath } from './corpus.ts';
 import { createHttpClient } from './client.ts';
 import { MIME, imageWidth, type BenchFormat } from './image-info.ts';
-import { startKinu } from './kinu.ts';
+import { startBareSharp, startKinu } from './kinu.ts';
 import {
   closedLoop,
   machineBusySeconds,
@@ -143,6 +143,59 @@ export async function kinuSide(
     async close() {
       client.close();
       await kinu.stop();
+    },
+  };
+}
+
+/** The bare miss reference over HTTP: what a plain node:http server calling sharp costs, with kinu's client. */
+export async function bareSharpSide(
+  photos: readonly Photo[],
+  spec: MissSpec,
+  source: string,
+  env: NodeJS.ProcessEnv,
+  concurrency: number,
+): Promise<Side> {
+  const bare = await startBareSharp(source, env);
+  const client = createHttpClient(bare.base, concurrency);
+  const baseline = procStatus(bare.pid);
+  const request = async (i: number, base: number): Promise<Sample> => {
+    const { photo, width } = job(photos, i, base);
+    const path = urlPath(photo, width, spec.format, spec.quality);
+    const r = await client.get(path, { accept: '*/*' });
+    if (r.status !== 200 || r.headers['content-type'] !== MIME[spec.format])
+      throw new Error(
+        `bare-sharp GET ${path}: ${r.status}\n${r.body.subarray(0, 500).toString('utf8')}\n${bare.output()}`,
+      );
+    checkWidth(
+      `bare-sharp ${photo.key} w=${width}`,
+      spec.format,
+      expectedWidth(photo, width),
+      imageWidth(spec.format, r.body),
+    );
+    return { ms: r.ms, bytes: r.body.length };
+  };
+  return {
+    name: 'bare-sharp',
+    async warm(n) {
+      await closedLoop(
+        concurrency,
+        (i) => i >= n,
+        (i) => request(i, spec.warmWidth),
+      );
+    },
+    phase: (offset, stop) =>
+      measure(
+        concurrency,
+        stop,
+        (i) => request(offset + i, spec.baseWidth),
+        () => procCpuSeconds(bare.pid),
+      ),
+    peakRssMb: () => kbToMb(procStatus(bare.pid)?.hwmKb),
+    baselineRssMb: kbToMb(baseline?.rssKb),
+    rssNote: 'bare-sharp child VmHWM over its whole life',
+    async close() {
+      client.close();
+      await bare.stop();
     },
   };
 }

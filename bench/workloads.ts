@@ -23,7 +23,7 @@ import {
   type Summary,
 } from './load.ts';
 import { runWrk, WRK_MISSING } from './wrk.ts';
-import { kbToMb, kinuSide, sharpSide, type MissSpec, type PhaseStats, type Side } from './sides.ts';
+import { bareSharpSide, kbToMb, kinuSide, sharpSide, type MissSpec, type PhaseStats, type Side } from './sides.ts';
 
 export interface SideResult extends Summary {
   /** CPU ms per request of the process doing the work (kinu child, bare child, or this process for sharp). */
@@ -131,12 +131,17 @@ export async function runMiss(
 ): Promise<WorkloadResult & { timing: Record<string, number> | undefined; restMs: number | undefined }> {
   log(`${o.id}: starting kinu …`);
   const kinu = await kinuSide(o.photos, o.spec, o.source, o.env, o.concurrency);
+  let bare: Side | undefined;
   try {
     log(`${o.id}: warm-up (${o.warmup} per side) …`);
     await kinu.warm(o.warmup);
     const ref = sharpSide(o.photos, o.spec, o.concurrency);
     await ref.warm(o.warmup);
-    const totals = { kinu: new Totals(), ref: new Totals() };
+    // Not a goal: how much of kinu's distance to in-process sharp a bare HTTP server has already.
+    const bareSide = await bareSharpSide(o.photos, o.spec, o.source, o.env, o.concurrency);
+    bare = bareSide;
+    await bareSide.warm(o.warmup);
+    const totals = { kinu: new Totals(), ref: new Totals(), bare: new Totals() };
     const roundRatios: number[] = [];
     const perRound: { kinuRps: number; refRps: number }[] = [];
     let offset = 0;
@@ -150,10 +155,11 @@ export async function runMiss(
                 issued >= n
             )(Math.floor(((r + 1) * o.requests) / o.rounds) - Math.floor((r * o.requests) / o.rounds))
           : stopRule({ seconds: o.seconds! / o.rounds, cycle: o.photos.length });
-      log(`${o.id} round ${r + 1}/${o.rounds}: ${first.name}, then ${second.name} …`);
+      log(`${o.id} round ${r + 1}/${o.rounds}: ${first.name}, then ${second.name}, then bare-sharp …`);
       const a = await first.phase(offset, stop);
       const n = a.loop.samples.length;
       const b = await second.phase(offset, (issued) => issued >= n);
+      totals.bare.add(await bareSide.phase(offset, (issued) => issued >= n));
       offset += n;
       const [k, s] = kinuFirst ? [a, b] : [b, a];
       totals.kinu.add(k);
@@ -166,7 +172,15 @@ export async function runMiss(
     }
     const kinuResult = totals.kinu.result(kinu.peakRssMb(), kinu.baselineRssMb);
     const refResult = totals.ref.result(ref.peakRssMb(), ref.baselineRssMb);
+    const bareResult = totals.bare.result(bareSide.peakRssMb(), bareSide.baselineRssMb);
     const t = kinuResult.timing;
+    const cpu = (x: SideResult) => x.cpuMsPerReq;
+    const bareNote =
+      cpu(bareResult) !== undefined && cpu(refResult) !== undefined && cpu(kinuResult) !== undefined
+        ? `bare node:http + the same sharp call (bench/bare-sharp.ts): ${round(bareResult.rps, 1)} req/s, ` +
+          `CPU ${cpu(bareResult)!.toFixed(2)} ms/req = ${(cpu(bareResult)! / cpu(refResult)!).toFixed(3)}× in-process sharp; ` +
+          `kinu ${(cpu(kinuResult)! / cpu(bareResult)!).toFixed(3)}× bare-sharp`
+        : undefined;
     return {
       ...finish(
         {
@@ -180,7 +194,7 @@ export async function runMiss(
           roundRatios,
           rounds: perRound,
           goal: o.goal,
-          notes: o.notes,
+          notes: bareNote ? [...o.notes, bareNote] : o.notes,
         },
         true,
       ),
@@ -189,6 +203,7 @@ export async function runMiss(
     };
   } finally {
     await kinu.close();
+    await bare?.close();
   }
 }
 
