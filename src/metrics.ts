@@ -15,6 +15,8 @@ export interface MetricsDeps {
     | undefined;
   /** sharp.counters(): its pipelines running on libuv's pool now (`process`), and its calls waiting for a pool thread. */
   readonly libvips?: () => { readonly process: number; readonly queue: number };
+  /** The recycled original buffers (source/buffer-pool.ts stats): bytes kept free, buffers reused and made. */
+  readonly originals?: () => { readonly freeBytes: number; readonly reused: number; readonly allocated: number };
   /** The codec threads of decoders outside sharp (pipeline/foreign/pool.ts poolStats; one pool per process). */
   readonly codecs?: () => {
     readonly alive: number;
@@ -189,6 +191,26 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     registers,
     collect() {
       setCounter(this, codecs()?.crashed ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'kinu_original_buffers_free_bytes',
+    help: 'Bytes of recycled original buffers kept between misses (bounded: README, Memory and allocator).',
+    registers,
+    collect() {
+      this.set(deps.originals?.().freeBytes ?? 0);
+    },
+  });
+  new Counter({
+    name: 'kinu_original_buffers_total',
+    help: 'Originals read whole into a recycled buffer (reused) or a new one the pool keeps later (allocated); very small and very large ones are neither.',
+    labelNames: ['result'] as const,
+    registers,
+    collect() {
+      const o = deps.originals?.();
+      this.reset();
+      this.inc({ result: 'reused' }, o?.reused ?? 0);
+      this.inc({ result: 'allocated' }, o?.allocated ?? 0);
     },
   });
   new Counter({

@@ -20,6 +20,7 @@ import { metricsRoute } from './http/metrics-route.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { poolStats } from './pipeline/foreign/pool.ts';
 import { logDestination } from './log.ts';
+import { createBufferPool, ORIGINALS_POOL_BYTES } from './source/buffer-pool.ts';
 import { createLimiter, type Limiter } from './pipeline/limiter.ts';
 import { createFileSource } from './source/file.ts';
 import { withResilience } from './source/resilient.ts';
@@ -131,8 +132,10 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
       queue: config.limits.queue,
       memoryBytes: config.limits.memoryBytes,
     });
+  const originals = createBufferPool({ maxFreeBytes: ORIGINALS_POOL_BYTES });
   const metrics = createMetrics({
     limiter,
+    originals: originals.stats,
     sourceHealth: () => source.health?.(),
     cacheHealth: () => cache.health?.(),
     libvips: () => sharp.counters(),
@@ -146,6 +149,7 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
     limits: config.limits,
     timeoutMs: config.limits.timeoutMs,
     onPipelineRun: metrics.pipelineRun,
+    originals,
   });
   let draining = false;
   app.decorate('kinu', {

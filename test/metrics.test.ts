@@ -34,8 +34,12 @@ test('limiter and source health are read when scraped', async () => {
     retries: 5,
     bytesRead: 12345,
   };
-  const m = createMetrics({ limiter: { stats: () => stats }, sourceHealth: () => health });
+  const originals = { freeBytes: 3 << 20, reused: 40, allocated: 2 };
+  const m = createMetrics({ limiter: { stats: () => stats }, sourceHealth: () => health, originals: () => originals });
   let fs = await families(m);
+  assert.equal(value(fs, 'kinu_original_buffers_free_bytes'), 3 << 20);
+  assert.equal(value(fs, 'kinu_original_buffers_total', { result: 'reused' }), 40);
+  assert.equal(value(fs, 'kinu_original_buffers_total', { result: 'allocated' }), 2);
   assert.equal(value(fs, 'kinu_pipelines_active'), 2);
   assert.equal(value(fs, 'kinu_queue_length'), 7);
   assert.equal(value(fs, 'kinu_rejections_total'), 3);

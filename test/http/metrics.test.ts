@@ -4,6 +4,9 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { capacityFor } from '../../src/source/buffer-pool.ts';
 import { createFileSource } from '../../src/source/file.ts';
 import type { Source } from '../../src/source/source.ts';
 import { CORPUS, testServer } from '../helpers.ts';
@@ -248,4 +251,18 @@ test('metrics: codec threads — a BMP decodes in one, which then idles alive; a
   assert.equal(value(after, 'kinu_codec_jobs_waiting'), 0);
   assert.equal(value(after, 'kinu_codec_crashes_total') - value(before, 'kinu_codec_crashes_total'), 0);
   assert.ok(after.text.includes('# TYPE kinu_codec_threads_stopped_total counter'));
+});
+
+test('metrics: originals read whole go into recycled buffers, counted and their idle bytes shown', async (t) => {
+  const { app } = testServer();
+  t.after(() => app.close());
+  const port = await listen(app);
+  const size = statSync(join(CORPUS, 'photos/hato-pigeons.jpg')).size;
+  const before = await scrape(port);
+  assert.equal(value(before, 'kinu_original_buffers_free_bytes'), 0);
+  for (const w of [16, 17, 18]) assert.equal((await raw(port, `/photos/hato-pigeons.jpg?w=${w}`)).status, 200);
+  const after = await scrape(port);
+  assert.equal(value(after, 'kinu_original_buffers_total', { result: 'allocated' }), 1);
+  assert.equal(value(after, 'kinu_original_buffers_total', { result: 'reused' }), 2);
+  assert.equal(value(after, 'kinu_original_buffers_free_bytes'), capacityFor(size));
 });
