@@ -3,9 +3,9 @@
 // memory it peaked at.
 import type { Photo } from './corpus.ts';
 import { job, urlPath } from './corpus.ts';
-import { createHttpClient } from './client.ts';
+import { createHttpClient, type Reply } from './client.ts';
 import { MIME, imageWidth, type BenchFormat } from './image-info.ts';
-import { startBareSharp, startKinu } from './kinu.ts';
+import { startBareSharp, startKinu, type Child } from './kinu.ts';
 import {
   closedLoop,
   machineBusySeconds,
@@ -97,54 +97,11 @@ export async function kinuSide(
   env: NodeJS.ProcessEnv,
   concurrency: number,
 ): Promise<Side> {
-  const kinu = await startKinu(source, env);
-  const client = createHttpClient(kinu.base, concurrency);
-  const baseline = procStatus(kinu.pid);
-  const request = async (i: number, base: number): Promise<Sample> => {
-    const { photo, width } = job(photos, i, base);
-    const path = urlPath(photo, width, spec.format, spec.quality);
-    try {
-      const r = await client.get(path, { accept: '*/*' });
-      const type = r.headers['content-type'];
-      if (r.status !== 200 || type !== MIME[spec.format])
-        throw new Error(`GET ${path}: ${r.status} ${type}\n${r.body.subarray(0, 500).toString('utf8')}`);
-      if (r.headers['x-kinu-cache'] !== 'miss')
-        throw new Error(`GET ${path}: X-Kinu-Cache ${r.headers['x-kinu-cache']}, expected miss`);
-      checkWidth(
-        `kinu ${photo.key} w=${width}`,
-        spec.format,
-        expectedWidth(photo, width),
-        imageWidth(spec.format, r.body),
-      );
-      return { ms: r.ms, bytes: r.body.length, timing: parseServerTiming(r.headers['server-timing']) };
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\n--- kinu output (last lines) ---\n${kinu.output()}`, { cause: e });
-    }
-  };
-  return {
-    name: 'kinu',
-    async warm(n) {
-      await closedLoop(
-        concurrency,
-        (i) => i >= n,
-        (i) => request(i, spec.warmWidth),
-      );
-    },
-    phase: (offset, stop) =>
-      measure(
-        concurrency,
-        stop,
-        (i) => request(offset + i, spec.baseWidth),
-        () => procCpuSeconds(kinu.pid),
-      ),
-    peakRssMb: () => kbToMb(procStatus(kinu.pid)?.hwmKb),
-    baselineRssMb: kbToMb(baseline?.rssKb),
-    rssNote: `kinu child VmHWM over its whole life`,
-    async close() {
-      client.close();
-      await kinu.stop();
-    },
-  };
+  return childSide('kinu', await startKinu(source, env), photos, spec, concurrency, (r, path) => {
+    if (r.headers['x-kinu-cache'] !== 'miss')
+      throw new Error(`GET ${path}: X-Kinu-Cache ${r.headers['x-kinu-cache']}, expected miss`);
+    return parseServerTiming(r.headers['server-timing']);
+  });
 }
 
 /** The bare miss reference over HTTP: what a plain node:http server calling sharp costs, with kinu's client. */
@@ -155,27 +112,42 @@ export async function bareSharpSide(
   env: NodeJS.ProcessEnv,
   concurrency: number,
 ): Promise<Side> {
-  const bare = await startBareSharp(source, env);
-  const client = createHttpClient(bare.base, concurrency);
-  const baseline = procStatus(bare.pid);
+  return childSide('bare-sharp', await startBareSharp(source, env), photos, spec, concurrency);
+}
+
+/** A server child answering the miss URLs: every answer checked (status, type, width, and `check`), its CPU from /proc. */
+function childSide(
+  name: string,
+  child: Child,
+  photos: readonly Photo[],
+  spec: MissSpec,
+  concurrency: number,
+  check?: (r: Reply, path: string) => Record<string, number>,
+): Side {
+  const client = createHttpClient(child.base, concurrency);
+  const baseline = procStatus(child.pid);
   const request = async (i: number, base: number): Promise<Sample> => {
     const { photo, width } = job(photos, i, base);
     const path = urlPath(photo, width, spec.format, spec.quality);
-    const r = await client.get(path, { accept: '*/*' });
-    if (r.status !== 200 || r.headers['content-type'] !== MIME[spec.format])
-      throw new Error(
-        `bare-sharp GET ${path}: ${r.status}\n${r.body.subarray(0, 500).toString('utf8')}\n${bare.output()}`,
+    try {
+      const r = await client.get(path, { accept: '*/*' });
+      const type = r.headers['content-type'];
+      if (r.status !== 200 || type !== MIME[spec.format])
+        throw new Error(`GET ${path}: ${r.status} ${type}\n${r.body.subarray(0, 500).toString('utf8')}`);
+      const timing = check?.(r, path);
+      checkWidth(
+        `${name} ${photo.key} w=${width}`,
+        spec.format,
+        expectedWidth(photo, width),
+        imageWidth(spec.format, r.body),
       );
-    checkWidth(
-      `bare-sharp ${photo.key} w=${width}`,
-      spec.format,
-      expectedWidth(photo, width),
-      imageWidth(spec.format, r.body),
-    );
-    return { ms: r.ms, bytes: r.body.length };
+      return { ms: r.ms, bytes: r.body.length, ...(timing && { timing }) };
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n--- ${name} output (last lines) ---\n${child.output()}`, { cause: e });
+    }
   };
   return {
-    name: 'bare-sharp',
+    name,
     async warm(n) {
       await closedLoop(
         concurrency,
@@ -188,14 +160,14 @@ export async function bareSharpSide(
         concurrency,
         stop,
         (i) => request(offset + i, spec.baseWidth),
-        () => procCpuSeconds(bare.pid),
+        () => procCpuSeconds(child.pid),
       ),
-    peakRssMb: () => kbToMb(procStatus(bare.pid)?.hwmKb),
+    peakRssMb: () => kbToMb(procStatus(child.pid)?.hwmKb),
     baselineRssMb: kbToMb(baseline?.rssKb),
-    rssNote: 'bare-sharp child VmHWM over its whole life',
+    rssNote: `${name} child VmHWM over its whole life`,
     async close() {
       client.close();
-      await bare.stop();
+      await child.stop();
     },
   };
 }

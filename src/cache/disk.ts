@@ -8,7 +8,8 @@ import { crc32 } from '../crc32.ts';
 import type { Cache, CacheEntry } from './cache.ts';
 import { tierHealth, type TierLog } from './health.ts';
 
-// Header: magic 4, version 1, reserved 3, meta length u32 BE, body length u32 BE, CRC-32 of meta + body u32 BE.
+// Header: magic 4, layout version 1 byte, reserved 3, meta length u32 BE, body length u32 BE, CRC-32 of meta + body
+// u32 BE.
 // Version 1 carried a SHA-256, ~40 µs per 32 KB hit against ~13 for the CRC (which finds any torn or damaged
 // file as well; neither stops someone who can write the folder). Version 1 files read as damaged: a miss, removed.
 const MAGIC = 'KINU';
