@@ -314,16 +314,20 @@ export function createDeliver(deps: DeliverDeps): Deliver {
     const id = identify(req, stat, undefined);
     return notModified(req, id.common.etag, stat.lastModified) ? notModifiedDelivery(req, id.common) : id;
   }
-  const hitDelivery = (common: Identity, e: CacheEntry, tier: CacheTier, c0: number): Delivery =>
-    withIdentity(common, {
-      kind: 'variant',
-      status: 200,
-      body: e.body,
-      contentType: e.contentType,
-      quality: e.quality,
-      cache: tier,
-      timings: { cache: performance.now() - c0 },
-    });
+  // Every hit builds one: a plain literal, as withIdentity's spread (CopyDataProperties) costs more per hit.
+  const hitDelivery = (common: Identity, e: CacheEntry, tier: CacheTier, c0: number): Delivery => ({
+    etag: common.etag,
+    lastModified: common.lastModified,
+    varyAccept: common.varyAccept,
+    sourceKey: common.sourceKey,
+    kind: 'variant',
+    status: 200,
+    body: e.body,
+    contentType: e.contentType,
+    quality: e.quality,
+    cache: tier,
+    timings: { cache: performance.now() - c0 },
+  });
 
   return Object.assign(deliver, {
     peek(req: DeliverRequest): Delivery | undefined {

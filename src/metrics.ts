@@ -288,24 +288,37 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   for (const m of processMetrics().getMetricsAsArray())
     registry.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0]);
 
+  let last: HttpSeries | undefined;
+  const series = (o: RequestObservation): HttpSeries => {
+    const id = `${o.route} ${o.method} ${o.status}`;
+    let s = http.get(id);
+    if (!s) {
+      s = {
+        labels: { route: o.route, method: o.method, status: String(o.status) },
+        route: o.route,
+        method: o.method,
+        status: o.status,
+        count: 0,
+        sum: 0,
+        buckets: new Array<number>(HTTP_BUCKETS.length).fill(0),
+      };
+      http.set(id, s);
+    }
+    return s;
+  };
+
   return {
     registry,
     request(o) {
-      const id = `${o.route} ${o.method} ${o.status}`;
-      let s = http.get(id);
-      if (!s) {
-        s = {
-          labels: { route: o.route, method: o.method, status: String(o.status) },
-          count: 0,
-          sum: 0,
-          buckets: new Array<number>(HTTP_BUCKETS.length).fill(0),
-        };
-        http.set(id, s);
-      }
+      // Hits repeat one route, method and status: the last series is reused without building its key.
+      let s = last;
+      if (s === undefined || s.status !== o.status || s.route !== o.route || s.method !== o.method)
+        s = last = series(o);
       s.count++;
       s.sum += o.seconds;
-      const i = HTTP_BUCKETS.findIndex((le) => o.seconds <= le);
-      if (i >= 0) s.buckets[i]!++;
+      let i = 0;
+      while (i < HTTP_BUCKETS.length && o.seconds > HTTP_BUCKETS[i]!) i++;
+      if (i < HTTP_BUCKETS.length) s.buckets[i]!++;
       if (o.bytes > 0) bytesByRoute.set(o.route, (bytesByRoute.get(o.route) ?? 0) + o.bytes);
       // A lookup happened for every variant answered 200 (a 304 is answered from the ETag alone).
       if (o.route === 'image' && o.status === 200 && o.cache !== undefined && o.cache in lookupCounts)
@@ -326,6 +339,9 @@ export function createMetrics(deps: MetricsDeps): Metrics {
 
 interface HttpSeries {
   readonly labels: Record<string, string>;
+  readonly route: string;
+  readonly method: string;
+  readonly status: number;
   count: number;
   sum: number;
   readonly buckets: number[];

@@ -12,22 +12,23 @@ export function requestId(header: string | string[] | undefined): string {
   return typeof header === 'string' && SAFE_ID.test(header) ? header : newId();
 }
 
-// A fresh UUID per request (randomUUID) cost ~1.5 µs of a memory hit. Instead a random v4 UUID per 2^32 requests,
-// its last 12 hex digits a counter from a random start: every id still a v4 UUID, unique within the process,
-// and as unlikely as a random one to repeat another process's.
-let base = '';
+// A fresh UUID per request (randomUUID) cost ~1.5 µs of a memory hit. Instead a random v4 UUID per 2^24 requests,
+// its last 6 hex digits a counter from a random start: every id still a v4 UUID, unique within the process,
+// and as unlikely as a random one to repeat another process's. The counter stays a small integer (a 48-bit one
+// cost a floating-point modulo and a double-to-hex conversion per request).
+let prefix = '';
 let counter = 0;
 let left = 0;
 function newId(): string {
   if (left === 0) {
     const u = randomUUID();
-    base = u.slice(0, 24);
-    counter = Number.parseInt(u.slice(24), 16);
-    left = 2 ** 32;
+    prefix = u.slice(0, 30);
+    counter = Number.parseInt(u.slice(30), 16);
+    left = 2 ** 24;
   }
   left--;
-  counter = (counter + 1) % 2 ** 48;
-  return base + counter.toString(16).padStart(12, '0');
+  counter = (counter + 1) & 0xffffff;
+  return prefix + (counter | 0x1000000).toString(16).slice(1);
 }
 
 const ORIGINAL = Symbol('kinu.original');

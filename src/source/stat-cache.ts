@@ -27,8 +27,10 @@ export interface StatCacheOptions {
 }
 
 interface Known {
-  at: number;
-  stat: SourceStat;
+  readonly at: number;
+  readonly stat: SourceStat;
+  /** A background lookup was started for it (see `refresh`). */
+  refreshing?: true;
 }
 
 /** What a remembered key costs: its characters (two bytes each, as V8 may store them) and the entry around it. */
@@ -47,6 +49,36 @@ export function withStatCache(source: Source & { health?(): SourceHealth }, opts
     sizeCalculation: (_at, key) => keyBytes(key),
   });
   const staleMs = opts.staleMs ?? 0;
+  // An unchanged object keeps its stat object: what is keyed on it (deliver's variant identity) stays valid.
+  const remember = (key: string, at: number, stat: SourceStat, before: Known | undefined): SourceStat => {
+    const kept =
+      before &&
+      before.stat.version === stat.version &&
+      before.stat.size === stat.size &&
+      before.stat.lastModified.getTime() === stat.lastModified.getTime() &&
+      before.stat.staleBecause === undefined
+        ? before.stat
+        : stat;
+    if (opts.ttlMs > 0 || staleMs > 0) known.set(key, { at, stat: kept });
+    return kept;
+  };
+  // A key asked for past half its lifetime is looked up again in the background, so one in constant demand never
+  // expires and its hits never wait for the source (nor leave the fast path). Only the entry that started it is
+  // replaced (not one a forget() or a newer lookup put there since); a failed refresh leaves it to expire.
+  const refresh = (key: string, hit: Known): void => {
+    hit.refreshing = true;
+    const at = Date.now();
+    source.stat(key, {}).then(
+      (stat) => {
+        if (known.peek(key) === hit) remember(key, at, stat, hit);
+      },
+      (err) => {
+        if (known.peek(key) !== hit || !isKinuError(err) || err.code !== 'not_found') return;
+        known.delete(key);
+        if (opts.ttlMs > 0) missing.set(key, at);
+      },
+    );
+  };
   return {
     ...source,
     name: source.name,
@@ -58,8 +90,7 @@ export function withStatCache(source: Source & { health?(): SourceHealth }, opts
       const hit = known.get(key);
       if (hit && now - hit.at < opts.ttlMs) return hit.stat;
       try {
-        const stat = await source.stat(key, o);
-        if (opts.ttlMs > 0 || staleMs > 0) known.set(key, { at: now, stat });
+        const stat = remember(key, now, await source.stat(key, o), hit);
         missing.delete(key);
         return stat;
       } catch (err) {
@@ -82,7 +113,11 @@ export function withStatCache(source: Source & { health?(): SourceHealth }, opts
     ...(source.health ? { health: source.health.bind(source) } : {}),
     peek(key) {
       const hit = known.get(key);
-      return hit && Date.now() - hit.at < opts.ttlMs ? hit.stat : undefined;
+      if (hit === undefined) return undefined;
+      const age = Date.now() - hit.at;
+      if (age >= opts.ttlMs) return undefined;
+      if (age * 2 >= opts.ttlMs && !hit.refreshing) refresh(key, hit);
+      return hit.stat;
     },
     forget(key) {
       known.delete(key);
