@@ -26,6 +26,9 @@ export interface StatCacheOptions {
   readonly maxMissingBytes?: number;
 }
 
+/** The share of its TTL after which an entry asked for is refreshed in the background. */
+const REFRESH_AT = 0.8;
+
 interface Known {
   readonly at: number;
   readonly stat: SourceStat;
@@ -62,9 +65,10 @@ export function withStatCache(source: Source & { health?(): SourceHealth }, opts
     if (opts.ttlMs > 0 || staleMs > 0) known.set(key, { at, stat: kept });
     return kept;
   };
-  // A key asked for past half its lifetime is looked up again in the background, so one in constant demand never
-  // expires and its hits never wait for the source (nor leave the fast path). Only the entry that started it is
-  // replaced (not one a forget() or a newer lookup put there since); a failed refresh leaves it to expire.
+  // A key asked for in the last fifth of its lifetime is looked up again in the background, so one in constant
+  // demand never expires and its hits never wait for the source (nor leave the fast path): 1.25 lookups per TTL
+  // where every request arriving after expiry made one. Only the entry that started it is replaced (not one a
+  // forget() or a newer lookup put there since); a failed refresh leaves it to expire.
   const refresh = (key: string, hit: Known): void => {
     hit.refreshing = true;
     const at = Date.now();
@@ -116,7 +120,7 @@ export function withStatCache(source: Source & { health?(): SourceHealth }, opts
       if (hit === undefined) return undefined;
       const age = Date.now() - hit.at;
       if (age >= opts.ttlMs) return undefined;
-      if (age * 2 >= opts.ttlMs && !hit.refreshing) refresh(key, hit);
+      if (age >= REFRESH_AT * opts.ttlMs && !hit.refreshing) refresh(key, hit);
       return hit.stat;
     },
     forget(key) {
