@@ -317,7 +317,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       s.count++;
       s.sum += o.seconds;
       let i = 0;
-      while (i < HTTP_BUCKETS.length && o.seconds > HTTP_BUCKETS[i]!) i++;
+      while (i < HTTP_BUCKETS.length && !(o.seconds <= HTTP_BUCKETS[i]!)) i++;
       if (i < HTTP_BUCKETS.length) s.buckets[i]!++;
       if (o.bytes > 0) bytesByRoute.set(o.route, (bytesByRoute.get(o.route) ?? 0) + o.bytes);
       // A lookup happened for every variant answered 200 (a 304 is answered from the ETag alone).

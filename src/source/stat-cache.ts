@@ -52,18 +52,24 @@ export function withStatCache(source: Source & { health?(): SourceHealth }, opts
     sizeCalculation: (_at, key) => keyBytes(key),
   });
   const staleMs = opts.staleMs ?? 0;
-  // An unchanged object keeps its stat object: what is keyed on it (deliver's variant identity) stays valid.
+  // A lookup's answer. An unchanged object keeps its stat object: what is keyed on it (deliver's variant
+  // identity) stays valid.
   const remember = (key: string, at: number, stat: SourceStat, before: Known | undefined): SourceStat => {
     const kept =
       before &&
       before.stat.version === stat.version &&
       before.stat.size === stat.size &&
-      before.stat.lastModified.getTime() === stat.lastModified.getTime() &&
-      before.stat.staleBecause === undefined
+      before.stat.lastModified.getTime() === stat.lastModified.getTime()
         ? before.stat
         : stat;
     if (opts.ttlMs > 0 || staleMs > 0) known.set(key, { at, stat: kept });
+    missing.delete(key);
     return kept;
+  };
+  // A lookup that found no object: remembered as the time it was seen.
+  const gone = (key: string, at: number): void => {
+    known.delete(key);
+    if (opts.ttlMs > 0) missing.set(key, at);
   };
   // A key asked for in the last fifth of its lifetime is looked up again in the background, so one in constant
   // demand never expires and its hits never wait for the source (nor leave the fast path): 1.25 lookups per TTL
@@ -77,9 +83,7 @@ export function withStatCache(source: Source & { health?(): SourceHealth }, opts
         if (known.peek(key) === hit) remember(key, at, stat, hit);
       },
       (err) => {
-        if (known.peek(key) !== hit || !isKinuError(err) || err.code !== 'not_found') return;
-        known.delete(key);
-        if (opts.ttlMs > 0) missing.set(key, at);
+        if (known.peek(key) === hit && isKinuError(err) && err.code === 'not_found') gone(key, at);
       },
     );
   };
@@ -94,14 +98,10 @@ export function withStatCache(source: Source & { health?(): SourceHealth }, opts
       const hit = known.get(key);
       if (hit && now - hit.at < opts.ttlMs) return hit.stat;
       try {
-        const stat = remember(key, now, await source.stat(key, o), hit);
-        missing.delete(key);
-        return stat;
+        return remember(key, now, await source.stat(key, o), hit);
       } catch (err) {
-        if (isKinuError(err) && err.code === 'not_found') {
-          known.delete(key);
-          if (opts.ttlMs > 0) missing.set(key, now);
-        } else if (isTransient(err) && hit && now - hit.at < staleMs) {
+        if (isKinuError(err) && err.code === 'not_found') gone(key, now);
+        else if (isTransient(err) && hit && now - hit.at < staleMs) {
           // Only while storage fails: a refusal (403) of a key it served before may be a takedown.
           return { ...hit.stat, staleBecause: err };
         }
