@@ -363,14 +363,14 @@ export const SETTINGS = {
     'KINU_CONCURRENCY',
     'concurrency',
     'CPU cores',
-    "pipelines run at once (per worker process); kinu starts libuv's thread pool, which runs them, with this many threads + 4 for file and DNS work, unless `UV_THREADPOOL_SIZE` is set in the environment",
+    "pipelines run at once (per worker process), and as many more requests may fetch their originals meanwhile; kinu starts libuv's thread pool, which runs them, with this many threads + 4 for file and DNS work, unless `UV_THREADPOOL_SIZE` is set in the environment",
     int(1, 1024),
   ),
   queue: setting(
     'KINU_QUEUE',
     'queue',
     '100',
-    'requests that may wait for a pipeline slot; one more gets 503 + `Retry-After`',
+    'requests that may wait beyond those running or fetching (2 × `KINU_CONCURRENCY`); one more gets 503 + `Retry-After`',
     int(0, 100000),
   ),
   dialects: setting(

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { LRUCache } from 'lru-cache';
 import { FORMATS, originalContentType } from './formats.ts';
 import { acceptClass, acceptClassKey } from './pipeline/negotiate.ts';
-import type { Lease, Limiter } from './pipeline/limiter.ts';
+import type { Limiter } from './pipeline/limiter.ts';
 import { runPipeline } from './pipeline/pipeline.ts';
 import { createHeaderMemo } from './pipeline/header-memo.ts';
 import { describeOutput } from './pipeline/describe.ts';
@@ -95,8 +95,9 @@ export function createDeliver(deps: DeliverDeps): Deliver {
   const fetchBytes = (key: string, signal?: AbortSignal) =>
     source.read(key, { signal, maxBytes: limits.maxBytes, alloc: originals.take });
 
-  // Runs once per variant key however many requests wait for it; the slot is taken before the fetch,
-  // so the bytes of originals in memory are bounded too.
+  // Runs once per variant key however many requests wait for it. Admitted before the fetch (so the bytes of
+  // originals in memory are bounded too), in a pipeline slot only once the original is here: a core is not
+  // left idle while the source answers.
   const produce =
     (
       req: DeliverRequest,
@@ -106,8 +107,8 @@ export function createDeliver(deps: DeliverDeps): Deliver {
       version: string,
     ) =>
     (signal: AbortSignal): Promise<Produced> =>
-      limiter.run(
-        reported(deps.onPipelineRun, async (lease) => {
+      limiter.admit(
+        reported(deps.onPipelineRun, async (admission) => {
           const t0 = performance.now();
           const overlays = overlayKeys(t);
           const [input, ...fetched] = await Promise.all([
@@ -117,17 +118,19 @@ export function createDeliver(deps: DeliverDeps): Deliver {
           const images: Partial<Record<Overlay, Buffer>> = {};
           for (const [i, [role]] of overlays.entries()) images[role] = fetched[i];
           const fetchMs = performance.now() - t0;
-          const out = await runPipeline(input, t, {
-            limits,
-            timeoutMs: deps.timeoutMs,
-            deadline,
-            reserve: lease.reserve,
-            // Keyed by what the ETag is made of: other bytes under the same key have another version.
-            header: { memo: headers, id: `${req.key}\0${version}` },
-            accept: acceptClass(req.accept),
-            signal,
-            ...images,
-          });
+          const out = await admission.run((lease) =>
+            runPipeline(input, t, {
+              limits,
+              timeoutMs: deps.timeoutMs,
+              deadline,
+              reserve: lease.reserve,
+              // Keyed by what the ETag is made of: other bytes under the same key have another version.
+              header: { memo: headers, id: `${req.key}\0${version}` },
+              accept: acceptClass(req.accept),
+              signal,
+              ...images,
+            }),
+          );
           const json = t.format === 'json';
           // A copy of exactly its length: libvips' output buffer holds 2–3× its size in RSS, so caching it as is
           // would make KINU_MEMORY_CACHE_MB undercount real memory by that much.
@@ -367,15 +370,15 @@ function withIdentity(c: Identity, rest: Rest<Delivery>): Delivery {
 }
 
 /** Wraps one pipeline execution so it is reported once, done or failed. */
-function reported(
+function reported<A>(
   report: DeliverDeps['onPipelineRun'],
-  run: (lease: Lease) => Promise<Produced>,
-): (lease: Lease) => Promise<Produced> {
+  run: (arg: A) => Promise<Produced>,
+): (arg: A) => Promise<Produced> {
   if (!report) return run;
-  return async (lease) => {
+  return async (arg) => {
     let produced: Produced | undefined;
     try {
-      produced = await run(lease);
+      produced = await run(arg);
       return produced;
     } finally {
       report(produced?.timings);

@@ -135,6 +135,14 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     },
   });
   new Gauge({
+    name: 'kinu_pipelines_ahead',
+    help: 'Requests admitted ahead of a pipeline slot: fetching their original, or holding it until a slot frees (at most KINU_CONCURRENCY).',
+    registers,
+    collect() {
+      this.set(deps.limiter.stats().ahead);
+    },
+  });
+  new Gauge({
     name: 'kinu_libvips_running',
     help: "Image operations sharp is running on libuv's thread pool now; fewer than kinu_pipelines_active while kinu_libvips_waiting is above 0 means the pool (UV_THREADPOOL_SIZE) is too small.",
     registers,

@@ -129,6 +129,8 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
     deps.limiter ??
     createLimiter({
       concurrency: config.limits.concurrency,
+      // As many more fetch their originals meanwhile: each core computes while the next original arrives.
+      ahead: config.limits.concurrency,
       queue: config.limits.queue,
       memoryBytes: config.limits.memoryBytes,
     });

@@ -27,7 +27,15 @@ function value(fs: Family[], name: string, labels: Record<string, string> = {}):
 }
 
 test('limiter and source health are read when scraped', async () => {
-  const stats = { active: 2, queued: 7, rejected: 3, reservedBytes: 5000, memoryWaiting: 1, memoryBytes: 1e9 };
+  const stats = {
+    active: 2,
+    ahead: 2,
+    queued: 7,
+    rejected: 3,
+    reservedBytes: 5000,
+    memoryWaiting: 1,
+    memoryBytes: 1e9,
+  };
   let health: SourceHealth = {
     state: 'open',
     errors: { source_timeout: 4, source_failed: 1 },
@@ -41,6 +49,7 @@ test('limiter and source health are read when scraped', async () => {
   assert.equal(value(fs, 'kinu_original_buffers_total', { result: 'reused' }), 40);
   assert.equal(value(fs, 'kinu_original_buffers_total', { result: 'allocated' }), 2);
   assert.equal(value(fs, 'kinu_pipelines_active'), 2);
+  assert.equal(value(fs, 'kinu_pipelines_ahead'), 2);
   assert.equal(value(fs, 'kinu_queue_length'), 7);
   assert.equal(value(fs, 'kinu_rejections_total'), 3);
   assert.equal(value(fs, 'kinu_memory_reserved_bytes'), 5000);
@@ -64,7 +73,15 @@ test('limiter and source health are read when scraped', async () => {
 test('without a source health the source metrics are zero, and the scrape still works', async () => {
   const m = createMetrics({
     limiter: {
-      stats: () => ({ active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity }),
+      stats: () => ({
+        active: 0,
+        ahead: 0,
+        queued: 0,
+        rejected: 0,
+        reservedBytes: 0,
+        memoryWaiting: 0,
+        memoryBytes: Infinity,
+      }),
     },
   });
   const fs = await families(m);
@@ -76,7 +93,15 @@ test('without a source health the source metrics are zero, and the scrape still 
 test('names and types follow Prometheus conventions', async () => {
   const m = createMetrics({
     limiter: {
-      stats: () => ({ active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity }),
+      stats: () => ({
+        active: 0,
+        ahead: 0,
+        queued: 0,
+        rejected: 0,
+        reservedBytes: 0,
+        memoryWaiting: 0,
+        memoryBytes: Infinity,
+      }),
     },
   });
   m.request({ route: 'image', method: 'GET', status: 200, seconds: 0.002, bytes: 100, cache: 'memory' });
@@ -99,7 +124,15 @@ test('names and types follow Prometheus conventions', async () => {
   const again = await families(
     createMetrics({
       limiter: {
-        stats: () => ({ active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: Infinity }),
+        stats: () => ({
+          active: 0,
+          ahead: 0,
+          queued: 0,
+          rejected: 0,
+          reservedBytes: 0,
+          memoryWaiting: 0,
+          memoryBytes: Infinity,
+        }),
       },
     }),
   );

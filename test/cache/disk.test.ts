@@ -291,9 +291,14 @@ describe('disk cache', () => {
         if (i % 50 === 25) ops.push(c.purge(`s${i % 5}.jpg`));
       }
       await Promise.all(ops);
+      // 41 keys of up to 2.3 KB overflow 60 KB: even the shared key's last write may have been evicted by writes
+      // that finished after it (a loaded machine reorders completions). What is there is a body once written.
       const final = await c.get(variantKey('same'));
-      assert.ok(final, 'the last write of the shared key is readable');
-      assert.ok(bodies.get(variantKey('same'))!.has(final.body.toString()));
+      assert.ok(final === undefined || bodies.get(variantKey('same'))!.has(final.body.toString()));
+      const last = 'the write after the storm';
+      await c.set(variantKey('same'), entry('same.jpg', last));
+      assert.equal((await c.get(variantKey('same')))?.body.toString(), last, 'a write once all settled is readable');
+      bodies.get(variantKey('same'))!.add(last);
       assert.deepEqual(readdirSync(join(dir, 'tmp')), []);
       assert.ok(files(dir).reduce((a, f) => a + f.size, 0) <= maxBytes);
     });

@@ -26,21 +26,27 @@ describe('backpressure', () => {
     await app.close();
   });
 
-  test('concurrency 1, queue 1 (from config): the third request gets 503; the queued one is served', async () => {
+  test('concurrency 1, queue 1 (from config): one more fetches ahead, one waits, the fourth gets 503', async () => {
     const held = heldSource();
     const { app } = testServer({ KINU_CONCURRENCY: '1', KINU_QUEUE: '1' }, { source: held.source });
     const first = app.inject({ url: URL });
     await until(() => held.state.entered === 1, 'first request in get()');
+    // The server admits KINU_CONCURRENCY more requests to fetch their originals while the slots compute.
     const second = app.inject({ url: `${URL}&q=50` });
-    await until(() => app.kinu.limiter.stats().queued === 1, 'second request queued');
-    const third = await app.inject({ url: `${URL}&q=40` });
-    problem(third, 503, 'overloaded');
-    assert.ok(third.headers['retry-after']);
+    await until(() => held.state.entered === 2, 'second request fetching ahead');
+    assert.equal(app.kinu.limiter.stats().ahead, 2, 'neither holds a pipeline slot while it fetches');
+    const third = app.inject({ url: `${URL}&q=45` });
+    await until(() => app.kinu.limiter.stats().queued === 1, 'third request queued');
+    const fourth = await app.inject({ url: `${URL}&q=40` });
+    problem(fourth, 503, 'overloaded');
+    assert.ok(fourth.headers['retry-after']);
     held.release();
     assert.equal((await first).statusCode, 200);
     assert.equal((await second).statusCode, 200);
+    assert.equal((await third).statusCode, 200);
     assert.deepEqual(app.kinu.limiter.stats(), {
       active: 0,
+      ahead: 0,
       queued: 0,
       rejected: 1,
       reservedBytes: 0,
@@ -71,6 +77,7 @@ describe('backpressure', () => {
     assert.equal((await third).status, 200);
     assert.deepEqual(app.kinu.limiter.stats(), {
       active: 0,
+      ahead: 0,
       queued: 0,
       rejected: 0,
       reservedBytes: 0,

@@ -95,7 +95,15 @@ test('the access line written directly is the line pino writes for the same fiel
     log,
     metrics: createMetrics({
       limiter: {
-        stats: () => ({ active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: 0 }),
+        stats: () => ({
+          active: 0,
+          ahead: 0,
+          queued: 0,
+          rejected: 0,
+          reservedBytes: 0,
+          memoryWaiting: 0,
+          memoryBytes: 0,
+        }),
       },
     }),
   });
@@ -126,7 +134,7 @@ test('access lines still queued when the process exits are written, through the 
     const { createMetrics } = await import(${src('metrics.ts')});
     const { logDestination } = await import(${src('log.ts')});
     const log = pino({ level: 'info' }, logDestination());
-    const limiter = { stats: () => ({ active: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: 0 }) };
+    const limiter = { stats: () => ({ active: 0, ahead: 0, queued: 0, rejected: 0, reservedBytes: 0, memoryWaiting: 0, memoryBytes: 0 }) };
     const access = createAccess({ log, metrics: createMetrics({ limiter }) });
     for (let i = 0; i < 3; i++)
       access.done({ method: 'GET', url: '/x-' + i + '.jpg' }, { reqId: 'id-' + i, status: 200, bytes: 7, cache: 'memory', started: performance.now() });

@@ -115,20 +115,27 @@ test('metrics: requests, cache tiers, pipeline runs (single-flight followers not
   await until(() => gated.calls.read === 1, 'the pipeline run reading the original');
   await new Promise((r) => setImmediate(r)); // the followers' promise callbacks have joined the flight by now
   const during = await scrape(port);
-  assert.equal(value(during, 'kinu_pipelines_active'), 1);
+  // Fetching its original, the run is admitted but holds no pipeline slot yet.
+  assert.equal(value(during, 'kinu_pipelines_active'), 0);
+  assert.equal(value(during, 'kinu_pipelines_ahead'), 1);
   assert.equal(value(during, 'kinu_queue_length'), 0);
 
-  // Another variant while the only slot is busy and the queue is 0: 503 overloaded.
-  const overloaded = await raw(port, '/photos/hato-pigeons.jpg?w=17');
+  // Another variant is admitted to fetch ahead (KINU_CONCURRENCY more); a third, with the queue at 0, is a 503.
+  const second = raw(port, '/photos/hato-pigeons.jpg?w=17');
+  await until(() => gated.calls.read === 2, 'the second variant reading its original');
+  assert.equal(value(await scrape(port), 'kinu_pipelines_ahead'), 2);
+  const overloaded = await raw(port, '/photos/hato-pigeons.jpg?w=18');
   assert.equal(overloaded.status, 503);
   gated.openRead();
   const misses = await Promise.all(burst);
+  const other = await second;
+  assert.equal(other.status, 200);
   for (const r of misses) assert.equal(r.status, 200);
   assert.deepEqual(
     misses.map((r) => r.headers['x-kinu-cache']),
     ['miss', 'miss', 'miss', 'miss', 'miss'],
   );
-  assert.equal(gated.calls.read, 1, 'one read for five requests');
+  assert.equal(gated.calls.read, 2, 'one read for five requests, one for the other variant');
 
   const hit = await raw(port, A);
   assert.equal(hit.headers['x-kinu-cache'], 'memory');
@@ -144,18 +151,18 @@ test('metrics: requests, cache tiers, pipeline runs (single-flight followers not
     value(after, name, labels) - value(before, name, labels);
   const image = (method: string, status: number) => ({ route: 'image', method, status: String(status) });
 
-  assert.equal(delta('kinu_pipeline_runs_total'), 1);
-  assert.equal(delta('kinu_http_requests_total', image('GET', 200)), 6);
+  assert.equal(delta('kinu_pipeline_runs_total'), 2);
+  assert.equal(delta('kinu_http_requests_total', image('GET', 200)), 7);
   assert.equal(delta('kinu_http_requests_total', image('HEAD', 200)), 1);
   assert.equal(delta('kinu_http_requests_total', image('GET', 503)), 1);
   assert.equal(delta('kinu_http_requests_total', image('GET', 404)), 1);
   assert.equal(delta('kinu_http_requests_total', { route: 'original', method: 'GET', status: '200' }), 1);
   assert.equal(
     delta('kinu_http_requests_total', { route: 'kinu', method: 'GET', status: '200' }),
-    2,
-    'the two scrapes before this one',
+    3,
+    'the three scrapes before this one',
   );
-  assert.equal(delta('kinu_cache_lookups_total', { result: 'miss' }), 5);
+  assert.equal(delta('kinu_cache_lookups_total', { result: 'miss' }), 6);
   assert.equal(delta('kinu_cache_lookups_total', { result: 'memory' }), 2, 'the GET and the HEAD hit');
   assert.equal(delta('kinu_cache_lookups_total', { result: 'disk' }), 0);
   assert.equal(delta('kinu_rejections_total'), 1);
@@ -164,14 +171,14 @@ test('metrics: requests, cache tiers, pipeline runs (single-flight followers not
   const bodies = (rs: RawResponse[]) => rs.reduce((n, r) => n + r.body.length, 0);
   assert.equal(
     delta('kinu_http_response_bytes_total', { route: 'image' }),
-    bodies([...misses, hit, overloaded, notFound]),
+    bodies([...misses, other, hit, overloaded, notFound]),
   );
   assert.equal(delta('kinu_http_response_bytes_total', { route: 'original' }), original.body.length);
 
   // The histogram: one series per route/method/status, cumulative buckets ending at +Inf = count.
   assert.equal(after.find((f) => f.name === 'kinu_http_request_duration_seconds')?.type, 'HISTOGRAM');
   const ok = histogramSeries(after, 'kinu_http_request_duration_seconds', image('GET', 200));
-  assert.equal(ok.count, 6);
+  assert.equal(ok.count, 7);
   const counts = Object.entries(ok.buckets)
     .sort(([a], [b]) => Number(a.replace('+Inf', 'Infinity')) - Number(b.replace('+Inf', 'Infinity')))
     .map(([, n]) => Number(n));
@@ -181,14 +188,14 @@ test('metrics: requests, cache tiers, pipeline runs (single-flight followers not
     [...counts].sort((a, b) => a - b),
     'buckets are cumulative',
   );
-  assert.equal(Number(ok.buckets['+Inf']), 6);
+  assert.equal(Number(ok.buckets['+Inf']), 7);
   assert.ok(ok.sum > 0);
 
   assert.equal(after.find((f) => f.name === 'kinu_pipeline_stage_duration_seconds')?.type, 'HISTOGRAM');
   for (const stage of ['fetch', 'process', 'encode']) {
     const h = histogramSeries(after, 'kinu_pipeline_stage_duration_seconds', { stage });
-    assert.equal(h.count, 1, stage);
-    assert.equal(Number(h.buckets['+Inf']), 1, stage);
+    assert.equal(h.count, 2, stage);
+    assert.equal(Number(h.buckets['+Inf']), 2, stage);
   }
 
   // The source, through the resilient wrapper's health, and the process metrics.

@@ -49,6 +49,7 @@ describe('limiter', () => {
     await Promise.all([gates[0]!.start, gates[1]!.start]);
     assert.deepEqual(limiter.stats(), {
       active: 2,
+      ahead: 0,
       queued: 1,
       rejected: 0,
       reservedBytes: 0,
@@ -63,6 +64,7 @@ describe('limiter', () => {
     await gates[2]!.start;
     assert.deepEqual(limiter.stats(), {
       active: 2,
+      ahead: 0,
       queued: 0,
       rejected: 1,
       reservedBytes: 0,
@@ -74,6 +76,7 @@ describe('limiter', () => {
     assert.deepEqual(await Promise.all(runs), ['a', 'b', 'c']);
     assert.deepEqual(limiter.stats(), {
       active: 0,
+      ahead: 0,
       queued: 0,
       rejected: 1,
       reservedBytes: 0,
@@ -119,6 +122,7 @@ describe('limiter', () => {
     );
     assert.deepEqual(limiter.stats(), {
       active: 0,
+      ahead: 0,
       queued: 0,
       rejected: 0,
       reservedBytes: 0,
@@ -153,6 +157,7 @@ describe('limiter', () => {
     assert.equal(ran, false);
     assert.deepEqual(limiter.stats(), {
       active: 0,
+      ahead: 0,
       queued: 0,
       rejected: 0,
       reservedBytes: 0,
@@ -169,6 +174,7 @@ describe('limiter', () => {
     );
     assert.deepEqual(limiter.stats(), {
       active: 0,
+      ahead: 0,
       queued: 0,
       rejected: 0,
       reservedBytes: 0,
@@ -191,6 +197,7 @@ describe('limiter', () => {
     await tick();
     assert.deepEqual(limiter.stats(), {
       active: 1,
+      ahead: 0,
       queued: 0,
       rejected: 0,
       reservedBytes: 0,
@@ -202,11 +209,106 @@ describe('limiter', () => {
     assert.equal(await run2, 'x');
     assert.deepEqual(limiter.stats(), {
       active: 0,
+      ahead: 0,
       queued: 0,
       rejected: 0,
       reservedBytes: 0,
       memoryWaiting: 0,
       memoryBytes: Infinity,
     });
+  });
+
+  test('admit: `ahead` more jobs fetch while the slots compute, and take slots in arrival order', async () => {
+    const limiter = createLimiter({ concurrency: 1, queue: 1, ahead: 1 });
+    const order: string[] = [];
+    const fetched = { a: gate(), b: gate() };
+    const computing = gate();
+    const job = (name: 'a' | 'b', compute: () => Promise<unknown>) =>
+      limiter.admit(async (admission) => {
+        await fetched[name].fn();
+        return admission.run(async () => {
+          order.push(name);
+          return compute();
+        });
+      });
+    const a = job('a', computing.fn);
+    const b = job('b', async () => 'b');
+    // Both fetch at once though there is one slot; a third job waits for admission, a fourth is refused.
+    await Promise.all([fetched.a.start, fetched.b.start]);
+    assert.equal(limiter.stats().active, 0);
+    assert.equal(limiter.stats().ahead, 2);
+    let thirdRan = false;
+    const third = limiter.run(async () => {
+      thirdRan = true;
+      order.push('c');
+      return 'c';
+    });
+    assert.equal(limiter.stats().queued, 1);
+    await overloaded(limiter.run(async () => 'never'));
+    // b's input arrives first: b takes the free slot. Done, it lets the third job in, which needs no fetch and
+    // computes while a still fetches.
+    fetched.b.release();
+    assert.equal(await b, 'b');
+    assert.equal(await third, 'c');
+    assert.ok(thirdRan);
+    // a's input arrives while a fourth job holds the slot: a waits for it, admitted but not computing.
+    const holder = gate();
+    const fourth = limiter.run(holder.fn);
+    await holder.start;
+    fetched.a.release();
+    await tick();
+    assert.deepEqual(limiter.stats(), {
+      active: 1,
+      ahead: 1,
+      queued: 0,
+      rejected: 1,
+      reservedBytes: 0,
+      memoryWaiting: 0,
+      memoryBytes: Infinity,
+    });
+    assert.deepEqual(order, ['b', 'c']);
+    holder.release();
+    await fourth;
+    await computing.start;
+    computing.release('a');
+    assert.equal(await a, 'a');
+    assert.deepEqual(order, ['b', 'c', 'a']);
+    assert.deepEqual(limiter.stats(), {
+      active: 0,
+      ahead: 0,
+      queued: 0,
+      rejected: 1,
+      reservedBytes: 0,
+      memoryWaiting: 0,
+      memoryBytes: Infinity,
+    });
+  });
+
+  test('admit: a job aborted while waiting for a slot leaves, and its admission is freed', async () => {
+    const limiter = createLimiter({ concurrency: 1, queue: 0, ahead: 1 });
+    const first = gate();
+    const running = limiter.run(first.fn);
+    await first.start;
+    const abort = new AbortController();
+    let ran = false;
+    const waiting = limiter.admit(
+      (admission) =>
+        admission.run(async () => {
+          ran = true;
+        }),
+      abort.signal,
+    );
+    await tick();
+    assert.equal(limiter.stats().ahead, 1);
+    abort.abort(new Error('client went away'));
+    await assert.rejects(waiting, /client went away/);
+    assert.equal(limiter.stats().ahead, 0);
+    // Its admission is free again: another job gets in instead of a 503.
+    const next = limiter.run(async () => 'next');
+    first.release();
+    await running;
+    assert.equal(await next, 'next');
+    assert.equal(ran, false);
+    assert.equal(limiter.stats().rejected, 0);
   });
 });
