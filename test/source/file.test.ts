@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
@@ -133,6 +142,7 @@ describe('file source, special files', () => {
     if (r.status !== 0) return t.skip('mkfifo not available');
     assert.equal(await code(source.stat('pipe.jpg', {})), 'not_found');
     assert.equal(await code(source.get('pipe.jpg', {})), 'not_found');
+    assert.equal(await code(source.read('pipe.jpg', { maxBytes: 1000 })), 'not_found');
   });
 
   test('a root of / still contains its files', async () => {
@@ -169,4 +179,23 @@ test('read() fills the buffer its caller allocates (a recycled one) with exactly
   assert.ok(got.equals(bytes));
   await assert.rejects(src.read('a.bin', { maxBytes: 1000, alloc }), { code: 'source_too_large' });
   assert.equal(given.length, 1, 'nothing allocated for a refused file');
+});
+
+test('read() closes every descriptor it opens: after reads, refusals and aborts none is left open', async (t) => {
+  if (!existsSync('/proc/self/fd')) return t.skip('no /proc/self/fd on this system');
+  const dir = tempDir();
+  writeFileSync(join(dir, 'a.bin'), Buffer.alloc(200_000, 7));
+  mkdirSync(join(dir, 'folder.jpg'));
+  const src = createFileSource({ root: dir, sweepUploads: false });
+  const open = () => readdirSync('/proc/self/fd').length;
+  await src.read('a.bin', { maxBytes: 1e6 }); // the first call opens what stays open (the thread pool)
+  const before = open();
+  for (let i = 0; i < 20; i++) {
+    assert.equal((await src.read('a.bin', { maxBytes: 1e6 })).length, 200_000);
+    await assert.rejects(src.read('a.bin', { maxBytes: 10 }), { code: 'source_too_large' });
+    await assert.rejects(src.read('folder.jpg', { maxBytes: 1e6 }), { code: 'not_found' });
+    const why = new Error('client gone');
+    await assert.rejects(src.read('a.bin', { maxBytes: 1e6, signal: AbortSignal.abort(why) }), (e) => e === why);
+  }
+  assert.equal(open(), before);
 });
