@@ -3,16 +3,16 @@
 // standard AWS chain unless given. Every call runs under its own deadline (the SDK's requestTimeout only
 // warns), combined with the caller's signal; a call past its deadline rejects with a TimeoutError.
 import { addAbortSignal, type Readable } from 'node:stream';
-import {
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client as AwsS3Client,
-} from '@aws-sdk/client-s3';
+
+type Sdk = typeof import('@aws-sdk/client-s3');
+let sdkLoading: Promise<Sdk> | undefined;
+/**
+ * The SDK is ~4 MB of heap, a fifth of kinu's at rest, which a file or HTTP source never uses (and every full
+ * collection walks): it is loaded by the first client made, in the background, not by importing this module.
+ */
+function loadSdk(): Promise<Sdk> {
+  return (sdkLoading ??= import('@aws-sdk/client-s3'));
+}
 
 export interface S3ClientOptions {
   /** S3-compatible endpoint URL; when set, path-style addressing is used. Default: AWS. */
@@ -97,12 +97,19 @@ const DEFAULT_TIMEOUT_MS = 5000;
 
 export function createS3Client(options: S3ClientOptions = {}): S3Client {
   const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-  const aws = new AwsS3Client({
-    region,
-    ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-    ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
-  });
+  let made: Promise<{ sdk: Sdk; aws: InstanceType<Sdk['S3Client']> }> | undefined;
+  const client = () =>
+    (made ??= loadSdk().then((sdk) => ({
+      sdk,
+      aws: new sdk.S3Client({
+        region,
+        ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
+        ...(options.credentials ? { credentials: options.credentials } : {}),
+        ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+      }),
+    })));
+  // Loading starts now: a client is made to be used, and its first call should not wait for the SDK.
+  client().catch(() => {});
   const defaultTimeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
   /** Runs fn under one signal = caller's signal + deadline; rejects at the deadline even if the SDK is asleep in a retry back-off. */
@@ -126,7 +133,8 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
     head: (bucket, key, opts) =>
       call(opts, async (signal) => {
         try {
-          const out = await aws.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+          const { sdk, aws } = await client();
+          const out = await aws.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
           return {
             size: out.ContentLength ?? 0,
             etag: out.ETag,
@@ -157,8 +165,9 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
       });
       controller.signal.addEventListener('abort', () => aborted!(controller.signal.reason), { once: true });
       try {
+        const { sdk, aws } = await client();
         const out = await Promise.race([
-          aws.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: controller.signal }),
+          aws.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: controller.signal }),
           gaveUp,
         ]);
         const body = out.Body as Readable | undefined;
@@ -183,19 +192,22 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
 
     probe: (bucket, opts) =>
       call(opts, async (signal) => {
-        await aws.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
+        const { sdk, aws } = await client();
+        await aws.send(new sdk.HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
       }),
 
     delete: (bucket, key, opts) =>
       call(opts, async (signal) => {
-        await aws.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+        const { sdk, aws } = await client();
+        await aws.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
       }),
 
     get: (bucket, key, opts) =>
       call(opts, async (signal) => {
+        const { sdk, aws } = await client();
         let out;
         try {
-          out = await aws.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+          out = await aws.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
         } catch (err) {
           if (isNotFound(err)) return undefined;
           throw err;
@@ -218,8 +230,9 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
 
     put: (bucket, key, body, contentType, metadata, opts) =>
       call(opts, async (signal) => {
+        const { sdk, aws } = await client();
         await aws.send(
-          new PutObjectCommand({
+          new sdk.PutObjectCommand({
             Bucket: bucket,
             Key: key,
             Body: body,
@@ -233,12 +246,13 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
 
     list: (bucket, prefix, opts) =>
       call(opts, async (signal) => {
+        const { sdk, aws } = await client();
         const keys: string[] = [];
         let token: string | undefined;
         do {
           // Whole pages (1000 keys), cut below: s3rver fails on a MaxKeys that truncates the listing.
           const page = await aws.send(
-            new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+            new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
             { abortSignal: signal },
           );
           for (const o of page.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key);
@@ -249,11 +263,12 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
 
     deleteMany: (bucket, keys, opts) =>
       call(opts, async (signal) => {
+        const { sdk, aws } = await client();
         let gone = 0;
         for (let i = 0; i < keys.length; i += 1000) {
           const batch = keys.slice(i, i + 1000);
           const out = await aws.send(
-            new DeleteObjectsCommand({
+            new sdk.DeleteObjectsCommand({
               Bucket: bucket,
               Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
             }),
@@ -264,7 +279,12 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
         return gone;
       }),
 
-    destroy: () => aws.destroy(),
+    destroy: () => {
+      made?.then(
+        ({ aws }) => aws.destroy(),
+        () => {},
+      );
+    },
   };
 }
 
