@@ -4,6 +4,7 @@
 //   requests the first managed, so both do the same work.
 //   W3/W4, cache hit: kinu child vs a bare node:http child answering the same bytes (from a Map / from
 //   files); both are separate processes behind the same raw-socket client, each round a fixed duration.
+import { availableParallelism } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Photo } from './corpus.ts';
@@ -132,6 +133,7 @@ export async function runMiss(
   log(`${o.id}: starting kinu …`);
   const kinu = await kinuSide(o.photos, o.spec, o.source, o.env, o.concurrency);
   let bare: Side | undefined;
+  let defaults: Side | undefined;
   try {
     log(`${o.id}: warm-up (${o.warmup} per side) …`);
     await kinu.warm(o.warmup);
@@ -141,7 +143,12 @@ export async function runMiss(
     const bareSide = await bareSharpSide(o.photos, o.spec, o.source, o.env, o.concurrency);
     bare = bareSide;
     await bareSide.warm(o.warmup);
-    const totals = { kinu: new Totals(), ref: new Totals(), bare: new Totals() };
+    // Not a goal either: kinu as an outsider starts it (KINU_CONCURRENCY = cores, access log on), same load.
+    const { KINU_CONCURRENCY: _c, KINU_LOG_LEVEL: _l, ...defaultsEnv } = o.env;
+    const defaultSide = await kinuSide(o.photos, o.spec, o.source, defaultsEnv, o.concurrency);
+    defaults = defaultSide;
+    await defaultSide.warm(o.warmup);
+    const totals = { kinu: new Totals(), ref: new Totals(), bare: new Totals(), defaults: new Totals() };
     const roundRatios: number[] = [];
     const perRound: { kinuRps: number; refRps: number }[] = [];
     let offset = 0;
@@ -155,11 +162,14 @@ export async function runMiss(
                 issued >= n
             )(Math.floor(((r + 1) * o.requests) / o.rounds) - Math.floor((r * o.requests) / o.rounds))
           : stopRule({ seconds: o.seconds! / o.rounds, cycle: o.photos.length });
-      log(`${o.id} round ${r + 1}/${o.rounds}: ${first.name}, then ${second.name}, then bare-sharp …`);
+      log(
+        `${o.id} round ${r + 1}/${o.rounds}: ${first.name}, then ${second.name}, then bare-sharp, kinu at its defaults …`,
+      );
       const a = await first.phase(offset, stop);
       const n = a.loop.samples.length;
       const b = await second.phase(offset, (issued) => issued >= n);
       totals.bare.add(await bareSide.phase(offset, (issued) => issued >= n));
+      totals.defaults.add(await defaultSide.phase(offset, (issued) => issued >= n));
       offset += n;
       const [k, s] = kinuFirst ? [a, b] : [b, a];
       totals.kinu.add(k);
@@ -173,6 +183,7 @@ export async function runMiss(
     const kinuResult = totals.kinu.result(kinu.peakRssMb(), kinu.baselineRssMb);
     const refResult = totals.ref.result(ref.peakRssMb(), ref.baselineRssMb);
     const bareResult = totals.bare.result(bareSide.peakRssMb(), bareSide.baselineRssMb);
+    const defaultsResult = totals.defaults.result(defaultSide.peakRssMb(), defaultSide.baselineRssMb);
     const t = kinuResult.timing;
     const cpu = (x: SideResult) => x.cpuMsPerReq;
     const bareNote =
@@ -181,6 +192,13 @@ export async function runMiss(
           `CPU ${cpu(bareResult)!.toFixed(2)} ms/req = ${(cpu(bareResult)! / cpu(refResult)!).toFixed(3)}× in-process sharp; ` +
           `kinu ${(cpu(kinuResult)! / cpu(bareResult)!).toFixed(3)}× bare-sharp`
         : undefined;
+    const defaultsNote =
+      cpu(defaultsResult) !== undefined && cpu(refResult) !== undefined
+        ? `kinu at its defaults (KINU_CONCURRENCY = ${availableParallelism()} cores, access log on), same load: ` +
+          `${round(defaultsResult.rps, 1)} req/s = ${(defaultsResult.rps / refResult.rps).toFixed(3)} of in-process sharp, ` +
+          `CPU ${cpu(defaultsResult)!.toFixed(2)} ms/req = ${(cpu(defaultsResult)! / cpu(refResult)!).toFixed(3)}×`
+        : undefined;
+    const extra = [bareNote, defaultsNote].filter((x): x is string => x !== undefined);
     return {
       ...finish(
         {
@@ -194,7 +212,7 @@ export async function runMiss(
           roundRatios,
           rounds: perRound,
           goal: o.goal,
-          notes: bareNote ? [...o.notes, bareNote] : o.notes,
+          notes: [...o.notes, ...extra],
         },
         true,
       ),
@@ -204,6 +222,7 @@ export async function runMiss(
   } finally {
     await kinu.close();
     await bare?.close();
+    await defaults?.close();
   }
 }
 
