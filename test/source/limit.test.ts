@@ -39,3 +39,27 @@ test("readLimited copies a declared size into the caller's buffer, and still ret
   await readLimited(chunks(1, 4), -1, 100, undefined, alloc);
   assert.equal(given.length, 4, 'nothing asked for an unknown size');
 });
+
+test('readLimited fails a body whose stream closes before its end (a cut connection), an errored one, and an abort', async () => {
+  const cut = new Readable({ read() {} });
+  cut.push(Buffer.alloc(10, 1));
+  setImmediate(() => cut.destroy());
+  await assert.rejects(readLimited(cut, 100, 1000), { code: 'source_failed' });
+
+  const broken = new Readable({ read() {} });
+  broken.push(Buffer.alloc(10, 1));
+  setImmediate(() => broken.destroy(new Error('ECONNRESET')));
+  await assert.rejects(readLimited(broken, 100, 1000), (e: Error & { code?: string; cause?: Error }) => {
+    assert.equal(e.code, 'source_failed');
+    assert.equal(e.cause?.message, 'ECONNRESET');
+    return true;
+  });
+
+  const slow = new Readable({ read() {} });
+  slow.push(Buffer.alloc(10, 1));
+  const why = new Error('client gone');
+  const abort = new AbortController();
+  setImmediate(() => abort.abort(why));
+  await assert.rejects(readLimited(slow, 100, 1000, abort.signal), (e) => e === why);
+  assert.ok(slow.destroyed, 'the aborted body is destroyed');
+});
