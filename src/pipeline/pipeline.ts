@@ -260,13 +260,28 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
 export async function classify(err: unknown, decode: () => Promise<unknown>): Promise<unknown> {
   const known = matchSharpError(err);
   if (known) return known;
-  try {
-    await decode();
-  } catch (decodeErr) {
-    return fromSharpError(decodeErr);
+  let failed: unknown;
+  for (let i = 0; i < DECODE_TRIES; i++) {
+    try {
+      await decode();
+    } catch (decodeErr) {
+      const named = matchSharpError(decodeErr);
+      if (named) return named;
+      failed ??= decodeErr;
+      continue;
+    }
+    if (failed === undefined) return err;
+    break;
   }
-  return err;
+  return fromSharpError(failed);
 }
+
+/**
+ * libvips' error buffer is one for the whole process: a failure on another thread can clear our message or add
+ * its own before sharp reads it, so a source that fails without naming why is decoded up to this many times, and
+ * the first message naming a cause (an unsupported compression: 415) wins over "damaged" (422).
+ */
+const DECODE_TRIES = 3;
 
 /**
  * Decodes every row of the source (of every frame when `animated`) with the pipeline's load options, keeping

@@ -152,3 +152,35 @@ test('sourceInfo bounds every number the encoders are given', () => {
   const d = sourceInfo({ format: 'jpeg', width: 30, height: 10, orientation: 6 } as Metadata);
   assert.deepEqual([d.width, d.height], [10, 30]);
 });
+
+test("a source failing without a named cause is decoded again: libvips' process-wide error buffer can lose the name", async () => {
+  // What a concurrent failure does to sharp's message: emptied ('Unknown error') or another file's text.
+  const answers = [
+    new Error('Unknown error'),
+    new Error('tiff2vips: Old-style JPEG compression support is not configured'),
+  ];
+  let calls = 0;
+  const named = await classify(new Error('Unknown error'), async () => {
+    throw answers[calls++]!;
+  });
+  assert.ok(named instanceof KinuError && named.code === 'unsupported_format', String(named));
+  assert.equal(calls, 2);
+  // A source that never says why is damaged, after three decodes.
+  calls = 0;
+  const damaged = await classify(new Error('Unknown error'), async () => {
+    calls++;
+    throw new Error('Unknown error');
+  });
+  assert.ok(damaged instanceof KinuError && damaged.code === 'corrupt_image', String(damaged));
+  assert.equal(calls, 3);
+  // A source that decodes at once is not to blame, and is decoded once.
+  calls = 0;
+  const odd = new Error('something libvips said');
+  assert.equal(
+    await classify(odd, async () => {
+      calls++;
+    }),
+    odd,
+  );
+  assert.equal(calls, 1);
+});
