@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import sharp, { type Sharp } from 'sharp';
 import { loadConfig, type Config } from '../src/config.ts';
 import { KinuError, type ErrorCode } from '../src/errors.ts';
+import type { LimiterStats } from '../src/pipeline/limiter.ts';
 import { buildServer, type KinuServer, type ServerDeps } from '../src/server.ts';
 
 /** The test images: `test/corpus` in the repository (see its SOURCES.md), nothing outside it. */
@@ -93,6 +94,19 @@ export function bigJpegDir(t: { after(fn: () => void): void }, prefix: string, b
 }
 
 /** A server over `root` (default: the corpus) with env-style settings, for app.inject(). */
+/** A limiter with nothing running or waiting, for code that only reads its stats (metrics). */
+export const IDLE_LIMITER = {
+  stats: (): LimiterStats => ({
+    active: 0,
+    ahead: 0,
+    queued: 0,
+    rejected: 0,
+    reservedBytes: 0,
+    memoryWaiting: 0,
+    memoryBytes: Infinity,
+  }),
+};
+
 export function testServer(
   env: Record<string, string> = {},
   deps: ServerDeps = {},

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { createMetrics } from '../src/metrics.ts';
 import type { SourceHealth } from '../src/source/resilient.ts';
+import { IDLE_LIMITER } from './helpers.ts';
 
 interface Family {
   name: string;
@@ -72,17 +73,7 @@ test('limiter and source health are read when scraped', async () => {
 
 test('without a source health the source metrics are zero, and the scrape still works', async () => {
   const m = createMetrics({
-    limiter: {
-      stats: () => ({
-        active: 0,
-        ahead: 0,
-        queued: 0,
-        rejected: 0,
-        reservedBytes: 0,
-        memoryWaiting: 0,
-        memoryBytes: Infinity,
-      }),
-    },
+    limiter: IDLE_LIMITER,
   });
   const fs = await families(m);
   assert.equal(value(fs, 'kinu_source_breaker_state'), 0);
@@ -92,17 +83,7 @@ test('without a source health the source metrics are zero, and the scrape still 
 
 test('names and types follow Prometheus conventions', async () => {
   const m = createMetrics({
-    limiter: {
-      stats: () => ({
-        active: 0,
-        ahead: 0,
-        queued: 0,
-        rejected: 0,
-        reservedBytes: 0,
-        memoryWaiting: 0,
-        memoryBytes: Infinity,
-      }),
-    },
+    limiter: IDLE_LIMITER,
   });
   m.request({ route: 'image', method: 'GET', status: 200, seconds: 0.002, bytes: 100, cache: 'memory' });
   m.request({ route: 'kinu', method: 'GET', status: 200, seconds: 0.001, bytes: 10, cache: undefined });
@@ -123,17 +104,7 @@ test('names and types follow Prometheus conventions', async () => {
   assert.ok(fs.some((f) => f.name === 'process_cpu_seconds_total'));
   const again = await families(
     createMetrics({
-      limiter: {
-        stats: () => ({
-          active: 0,
-          ahead: 0,
-          queued: 0,
-          rejected: 0,
-          reservedBytes: 0,
-          memoryWaiting: 0,
-          memoryBytes: Infinity,
-        }),
-      },
+      limiter: IDLE_LIMITER,
     }),
   );
   assert.ok(again.some((f) => f.name === 'process_cpu_seconds_total'));

@@ -29,6 +29,9 @@ const STALE_UPLOAD_MS = 10 * 60_000;
 /** The sweep's walk stops after this many directory entries (it runs in the background; it must still end). */
 const SWEEP_MAX_ENTRIES = 1_000_000;
 
+/** O_NONBLOCK: opening a FIFO must not hang; it is then refused as not a file. */
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
 export interface SweepReport {
   /** Paths removed, relative to the root. */
   readonly removed: string[];
@@ -64,9 +67,8 @@ export function createFileSource(
   }
 
   // Open once and stat the descriptor, so size and version describe exactly the bytes read.
-  // O_NONBLOCK: opening a FIFO must not hang; it is then refused as not a file.
   async function openFile(key: string) {
-    const fh = await open(await resolve(key), constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)).catch((err) => {
+    const fh = await open(await resolve(key), OPEN_FLAGS).catch((err) => {
       throw fsError(err, key);
     });
     try {
@@ -277,8 +279,7 @@ function readWhole(
   done: (buf: Buffer) => void,
   fail: (err: unknown) => void,
 ): void {
-  // O_NONBLOCK: opening a FIFO must not hang; it is then refused as not a file.
-  fsOpen(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0), (err, fd) => {
+  fsOpen(path, OPEN_FLAGS, (err, fd) => {
     if (err) return fail(fsError(err, key));
     const end = (e: unknown, buf?: Buffer) =>
       fsClose(fd, () => {

@@ -15,7 +15,7 @@ import type { Delivery } from '../../src/deliver.ts';
 import { createAccess } from '../../src/http/access.ts';
 import { createHeaderBlocks, deliveryHeaders } from '../../src/http/headers.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import { corpus, decode, noisePng, tempDir, testServer } from '../helpers.ts';
+import { corpus, decode, IDLE_LIMITER, noisePng, tempDir, testServer } from '../helpers.ts';
 import { listen, raw } from './fakes.ts';
 
 const CC = 'public, max-age=31536000, immutable';
@@ -94,17 +94,7 @@ test('the access line written directly is the line pino writes for the same fiel
   const access = createAccess({
     log,
     metrics: createMetrics({
-      limiter: {
-        stats: () => ({
-          active: 0,
-          ahead: 0,
-          queued: 0,
-          rejected: 0,
-          reservedBytes: 0,
-          memoryWaiting: 0,
-          memoryBytes: 0,
-        }),
-      },
+      limiter: IDLE_LIMITER,
     }),
   });
   const urls = ['/a.jpg?w=1', '/"quoted"\\/ü%20\u0001.jpg?x=<y>', undefined];
