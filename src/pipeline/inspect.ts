@@ -8,7 +8,7 @@ import { checkLimits, type Limits, type SourceInfo } from './plan.ts';
 import { checkPngCrc } from './png-crc.ts';
 import { foreignHeader, foreignSourceInfo, sniffForeign, toSharpInput } from './foreign/index.ts';
 import { sourceInfo } from './pipeline.ts';
-import { fromSharpError } from './sharp-errors.ts';
+import { classify, fromSharpError } from './sharp-errors.ts';
 
 export interface ImageInfo {
   /** After EXIF orientation, per frame. */
@@ -47,10 +47,11 @@ export async function inspectImage(
   if (input.length === 0) throw new KinuError('unsupported_format', 'the body is empty');
   if (sniffForeign(input) !== undefined) return inspectForeign(input, limits, opts);
   let meta: Metadata;
+  const header = () => sharp(input, { limitInputPixels: false }).metadata();
   try {
-    meta = await sharp(input, { limitInputPixels: false }).metadata();
+    meta = await header();
   } catch (err) {
-    throw fromSharpError(err);
+    throw fromSharpError(await classify(err, header, input));
   }
   const src = sourceInfo(meta);
   const format = src.format;
@@ -66,10 +67,10 @@ export async function inspectImage(
   checkLimits(src, limits);
   await opts.reserve?.(proofCost(src, input.length));
   if (format === 'png') checkPngCrc(input);
-  try {
-    // Every row of every frame is decoded, as delivery would, so a truncated body fails here and not later;
-    // shrunk as it streams, so memory stays small however large the original.
-    await sharp(input, {
+  // Every row of every frame is decoded, as delivery would, so a truncated body fails here and not later;
+  // shrunk as it streams, so memory stays small however large the original.
+  const decodeAll = () =>
+    sharp(input, {
       animated: src.frames > 1,
       failOn: 'warning',
       limitInputPixels: limits.maxPixels,
@@ -79,8 +80,10 @@ export async function inspectImage(
       .resize({ width: 64, height: 64, fit: 'inside', withoutEnlargement: true })
       .raw()
       .toBuffer();
+  try {
+    await decodeAll();
   } catch (err) {
-    throw fromSharpError(err);
+    throw fromSharpError(await classify(err, decodeAll, input));
   }
   return {
     width: src.width,

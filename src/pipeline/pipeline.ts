@@ -11,7 +11,7 @@ import type { HeaderMemo } from './header-memo.ts';
 import { checkPngCrc } from './png-crc.ts';
 import { nextAnimated } from './next-animated.ts';
 import { foreignEncode, foreignHeader, foreignSourceInfo, sniffForeign, toSharpInput } from './foreign/index.ts';
-import { fromSharpError, matchSharpError } from './sharp-errors.ts';
+import { classify } from './sharp-errors.ts';
 import { autoQualityOf, encodeAuto } from './quality/auto.ts';
 import { type BestTrial, encodeBest } from './quality/best.ts';
 import { encodeToFit } from './max-bytes.ts';
@@ -245,43 +245,15 @@ export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOpt
     // A foreign original is judged by its carrier (its decoder's own failures are typed already): sharp
     // cannot decode the original itself.
     const judged = foreign ? carried : input;
-    throw await classify(err, async () => {
-      if (judged) await decodeSource(judged, { animated: readFrames, maxPixels: opts.limits.maxPixels, seconds });
-    });
+    throw await classify(
+      err,
+      async () => {
+        if (judged) await decodeSource(judged, { animated: readFrames, maxPixels: opts.limits.maxPixels, seconds });
+      },
+      judged,
+    );
   }
 }
-
-/**
- * libvips decodes lazily, so a failure anywhere may come from the source's bytes or from kinu itself. An
- * error that names no known cause is blamed on the source (422) only if the source alone fails to decode,
- * read as the pipeline read it (every frame, or only the first); otherwise it is ours and stays
- * unclassified, for the error boundary to log as a 500.
- */
-export async function classify(err: unknown, decode: () => Promise<unknown>): Promise<unknown> {
-  const known = matchSharpError(err);
-  if (known) return known;
-  let failed: unknown;
-  for (let i = 0; i < DECODE_TRIES; i++) {
-    try {
-      await decode();
-    } catch (decodeErr) {
-      const named = matchSharpError(decodeErr);
-      if (named) return named;
-      failed ??= decodeErr;
-      continue;
-    }
-    if (failed === undefined) return err;
-    break;
-  }
-  return fromSharpError(failed);
-}
-
-/**
- * libvips' error buffer is one for the whole process: a failure on another thread can clear our message or add
- * its own before sharp reads it, so a source that fails without naming why is decoded up to this many times, and
- * the first message naming a cause (an unsupported compression: 415) wins over "damaged" (422).
- */
-const DECODE_TRIES = 3;
 
 /**
  * Decodes every row of the source (of every frame when `animated`) with the pipeline's load options, keeping

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Metadata } from 'sharp';
 import { KinuError } from '../../src/errors.ts';
-import { classify, decodeSource, sourceInfo } from '../../src/pipeline/pipeline.ts';
+import { decodeSource, sourceInfo } from '../../src/pipeline/pipeline.ts';
+import { classify } from '../../src/pipeline/sharp-errors.ts';
 import { corpus, decode, tempDir, testServer } from '../helpers.ts';
 
 /** Where each frame's LZW data starts in a GIF (after its image descriptor, colour table and code size). */
@@ -103,10 +104,15 @@ test('a GIF damaged after its first frame is a 422 in every step that reads all 
   assert.deepEqual([meta.format, meta.width, meta.pages ?? 1], ['gif', 100, 1]);
 });
 
-test("failOn's fixed text means the source's decoder failed", async () => {
+test("failOn's fixed text names nothing: the source alone is decoded to judge it", async () => {
+  // sharp says it when libvips' shared error buffer was empty, which another thread's failure can cause.
   const lost = new Error('Warning treated as error due to failOn setting');
-  const e = await classify(lost, async () => undefined);
+  const bad = gifDamagedAfterFirstFrame();
+  const limits = { maxPixels: 1e8, seconds: 10 };
+  const e = await classify(lost, () => decodeSource(bad, { animated: true, ...limits }), bad);
   assert.ok(e instanceof KinuError && e.code === 'corrupt_image', String(e));
+  const good = readFileSync(corpus('gif/animated-loop-3.gif'));
+  assert.equal(await classify(lost, () => decodeSource(good, { animated: true, ...limits }), good), lost);
 });
 
 test('an unnamed failure is judged against the frames the pipeline read, not the first alone', async () => {
@@ -155,16 +161,18 @@ test('sourceInfo bounds every number the encoders are given', () => {
 
 test("a source failing without a named cause is decoded again: libvips' process-wide error buffer can lose the name", async () => {
   // What a concurrent failure does to sharp's message: emptied ('Unknown error') or another file's text.
-  const answers = [
-    new Error('Unknown error'),
-    new Error('tiff2vips: Old-style JPEG compression support is not configured'),
-  ];
+  const ojpeg = new Error('tiff2vips: Old-style JPEG compression support is not configured');
+  const answers = [new Error('Unknown error'), ojpeg, ojpeg];
   let calls = 0;
-  const named = await classify(new Error('Unknown error'), async () => {
-    throw answers[calls++]!;
-  });
+  const named = await classify(
+    new Error('Unknown error'),
+    async () => {
+      throw answers[calls++]!;
+    },
+    readFileSync(corpus('tiff/old-style-jpeg.tif')),
+  );
   assert.ok(named instanceof KinuError && named.code === 'unsupported_format', String(named));
-  assert.equal(calls, 2);
+  assert.equal(calls, 3, 'a cause heard once is confirmed by a second reading');
   // A source that never says why is damaged, after three decodes.
   calls = 0;
   const damaged = await classify(new Error('Unknown error'), async () => {
@@ -183,4 +191,76 @@ test("a source failing without a named cause is decoded again: libvips' process-
     odd,
   );
   assert.equal(calls, 1);
+});
+
+test("another file's words in libvips' shared error buffer do not decide: two readings must agree", async () => {
+  const tiff = readFileSync(corpus('tiff/old-style-jpeg.tif'));
+  const png = readFileSync(corpus('corrupt/truncated.png'));
+  const ojpeg = new Error('tiff2vips: Old-style JPEG compression support is not configured');
+  const pngSays = new Error('vipspng: libpng read error');
+  const counted = (answer: Error) => {
+    const d = { calls: 0, decode: async () => {} };
+    d.decode = async () => {
+      d.calls++;
+      throw answer;
+    };
+    return d;
+  };
+  // The TIFF's pipeline heard a PNG's failure: a line another decoder signed is not read at all.
+  let d = counted(ojpeg);
+  const stolen = await classify(pngSays, d.decode, tiff);
+  assert.ok(stolen instanceof KinuError && stolen.code === 'unsupported_format', String(stolen));
+  assert.equal(d.calls, 2, "two decodes of the TIFF alone agree; the PNG's words counted for nothing");
+  // The other way round: the PNG's message mixed with the TIFF's is still the PNG's.
+  d = counted(pngSays);
+  const mixed = await classify(new Error(`${ojpeg.message}\n${pngSays.message}`), d.decode, png);
+  assert.ok(mixed instanceof KinuError && mixed.code === 'corrupt_image', String(mixed));
+  assert.equal(d.calls, 1);
+  // Words no decoder signed settle a cause only when three readings agree, and lose to one signed reading.
+  d = counted(new Error('Input buffer has corrupt header: '));
+  const unsigned = await classify(new Error('Input buffer has corrupt header: '), d.decode, tiff);
+  assert.ok(unsigned instanceof KinuError && unsigned.code === 'corrupt_image', String(unsigned));
+  assert.equal(d.calls, 2);
+  const answers = [new Error('premature end of data'), ojpeg, new Error('premature end of data')];
+  let calls = 0;
+  const outweighed = await classify(
+    new Error('premature end of data'),
+    async () => {
+      throw answers[calls++]!;
+    },
+    tiff,
+  );
+  assert.ok(outweighed instanceof KinuError && outweighed.code === 'unsupported_format', String(outweighed));
+  assert.equal(calls, 3);
+});
+
+test('the corpus refusals keep their status with many pipelines failing at once', async () => {
+  // Run with more pipelines than cores so their failures overlap in libvips' shared error buffer.
+  const { app } = testServer({ KINU_CONCURRENCY: '8', KINU_TIMEOUT: '60' });
+  try {
+    const files: [string, number][] = [
+      ['tiff/old-style-jpeg.tif', 415],
+      ['corrupt/truncated.png', 422],
+      ['corrupt/corrupt-header.jpg', 422],
+      ['corrupt/truncated.gif', 422],
+      ['png/pngsuite/xd0n2c08.png', 422],
+      ['png/pngsuite/xcsn0g01.png', 422],
+      ['corrupt/camera-jpeg-corrupt-data.jpg', 422],
+      ['corrupt/truncated-bluesquare.jpg', 422],
+    ];
+    for (let round = 0; round < 6; round++) {
+      const got = await Promise.all(
+        files.map(async ([f, want]) => {
+          const r = await app.inject({ url: `/${f}?w=${90 + round}` });
+          return `${f} ${r.statusCode === want ? 'ok' : r.statusCode}`;
+        }),
+      );
+      assert.deepEqual(
+        got,
+        files.map(([f]) => `${f} ok`),
+      );
+    }
+  } finally {
+    await app.close();
+  }
 });

@@ -7,7 +7,8 @@ import sharp, { type Metadata } from 'sharp';
 import { KinuError } from '../../src/errors.ts';
 import { OUTPUT_FORMATS } from '../../src/formats.ts';
 import { sniffForeign, toSharpInput } from '../../src/pipeline/foreign/index.ts';
-import { classify, runPipeline, type PipelineResult } from '../../src/pipeline/pipeline.ts';
+import { runPipeline, type PipelineResult } from '../../src/pipeline/pipeline.ts';
+import { classify } from '../../src/pipeline/sharp-errors.ts';
 import { GRAVITIES, IDENTITY, type Gravity, type Position, type Transform } from '../../src/transform.ts';
 import { corpus, tempDir } from '../helpers.ts';
 import {
@@ -634,11 +635,21 @@ describe('errors', () => {
     assert.equal(await classify(odd, async () => undefined), odd, 'the source decodes: the failure is ours (500)');
     const blamed = await classify(odd, () => Promise.reject(new Error('VipsJpeg: premature end')));
     assert.ok(blamed instanceof KinuError && blamed.code === 'corrupt_image');
-    const decoder = await classify(new Error('VipsJpeg: premature end of JPEG image'), () =>
-      assert.fail('a decoder message needs no second decode'),
+    let decodes = 0;
+    const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0]);
+    const decoder = await classify(
+      new Error('VipsJpeg: premature end of JPEG image'),
+      () => {
+        decodes++;
+        return Promise.reject(new Error('VipsJpeg: premature end of JPEG image'));
+      },
+      jpeg,
     );
     assert.ok(decoder instanceof KinuError && decoder.code === 'corrupt_image');
-    const limit = await classify(new Error('Input image exceeds pixel limit'), async () => undefined);
+    assert.equal(decodes, 1, "a decoder's message is confirmed by one decode of the source alone");
+    const limit = await classify(new Error('Input image exceeds pixel limit'), () =>
+      assert.fail("sharp's own words need no second decode"),
+    );
     assert.ok(limit instanceof KinuError && limit.code === 'too_many_pixels');
   });
 
