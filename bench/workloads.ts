@@ -194,7 +194,7 @@ export async function runMiss(
         : undefined;
     const defaultsNote =
       cpu(defaultsResult) !== undefined && cpu(refResult) !== undefined
-        ? `kinu at its defaults (KINU_CONCURRENCY = ${availableParallelism()} cores, access log on), same load: ` +
+        ? `kinu at its defaults (KINU_CONCURRENCY = 2 × ${availableParallelism()} cores, access log on), same load: ` +
           `${round(defaultsResult.rps, 1)} req/s = ${(defaultsResult.rps / refResult.rps).toFixed(3)} of in-process sharp, ` +
           `CPU ${cpu(defaultsResult)!.toFixed(2)} ms/req = ${(cpu(defaultsResult)! / cpu(refResult)!).toFixed(3)}×`
         : undefined;

@@ -362,15 +362,15 @@ export const SETTINGS = {
   concurrency: setting(
     'KINU_CONCURRENCY',
     'concurrency',
-    'CPU cores',
-    "pipelines run at once (per worker process), and as many more requests may fetch their originals meanwhile; kinu starts libuv's thread pool, which runs them, with this many threads + 4 for file and DNS work, unless `UV_THREADPOOL_SIZE` is set in the environment",
+    '2 × CPU cores',
+    "pipelines run at once (per worker process; each runs on one libvips thread, which keeps a core ~90 % busy, hence two per core), and half as many more requests may fetch their originals meanwhile; kinu starts libuv's thread pool, which runs them, with this many threads + 4 for file and DNS work, unless `UV_THREADPOOL_SIZE` is set in the environment",
     int(1, 1024),
   ),
   queue: setting(
     'KINU_QUEUE',
     'queue',
     '100',
-    'requests that may wait beyond those running or fetching (2 × `KINU_CONCURRENCY`); one more gets 503 + `Retry-After`',
+    'requests that may wait beyond those running or fetching (1.5 × `KINU_CONCURRENCY`); one more gets 503 + `Retry-After`',
     int(0, 100000),
   ),
   dialects: setting(
@@ -711,7 +711,7 @@ type Defaulted = { [K in SettingName]: (typeof SETTINGS)[K]['default'] extends s
 
 /** Shown defaults that are descriptions, not values: computed instead of parsed. */
 const COMPUTED_DEFAULTS: { readonly [K in SettingName]?: () => Out<K> } = {
-  concurrency: () => availableParallelism(), // shown as `CPU cores`: it depends on the machine
+  concurrency: () => 2 * availableParallelism(), // shown as `2 × CPU cores`: it depends on the machine
   source: () => ({ kind: 'file', root: EXAMPLES }), // shown relative to the package; resolved from this file, not from the cwd
 };
 

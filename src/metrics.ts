@@ -136,7 +136,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   });
   new Gauge({
     name: 'kinu_pipelines_ahead',
-    help: 'Requests admitted ahead of a pipeline slot: fetching their original, or holding it until a slot frees (at most KINU_CONCURRENCY).',
+    help: 'Requests admitted ahead of a pipeline slot: fetching their original, or holding it until a slot frees (at most half of KINU_CONCURRENCY, rounded up).',
     registers,
     collect() {
       this.set(deps.limiter.stats().ahead);

@@ -129,8 +129,8 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
     deps.limiter ??
     createLimiter({
       concurrency: config.limits.concurrency,
-      // As many more fetch their originals meanwhile: each core computes while the next original arrives.
-      ahead: config.limits.concurrency,
+      // Half as many more fetch their originals meanwhile, so a slot that frees finds its next original here.
+      ahead: Math.ceil(config.limits.concurrency / 2),
       queue: config.limits.queue,
       memoryBytes: config.limits.memoryBytes,
     });

@@ -34,8 +34,8 @@ describe('config', () => {
     for (const s of written)
       assert.deepEqual(loadConfig({ env: { [s.env]: s.default! } }), defaults, `${s.env}=${s.default}`);
     // The two computed defaults.
-    assert.equal(SETTINGS.concurrency.default, 'CPU cores');
-    assert.equal(defaults.limits.concurrency, availableParallelism());
+    assert.equal(SETTINGS.concurrency.default, '2 × CPU cores');
+    assert.equal(defaults.limits.concurrency, 2 * availableParallelism());
     assert.equal(defaults.source.root, EXAMPLES);
   });
 

@@ -31,7 +31,7 @@ describe('backpressure', () => {
     const { app } = testServer({ KINU_CONCURRENCY: '1', KINU_QUEUE: '1' }, { source: held.source });
     const first = app.inject({ url: URL });
     await until(() => held.state.entered === 1, 'first request in get()');
-    // The server admits KINU_CONCURRENCY more requests to fetch their originals while the slots compute.
+    // The server admits half of KINU_CONCURRENCY more (at least one) to fetch their originals while slots compute.
     const second = app.inject({ url: `${URL}&q=50` });
     await until(() => held.state.entered === 2, 'second request fetching ahead');
     assert.equal(app.kinu.limiter.stats().ahead, 2, 'neither holds a pipeline slot while it fetches');
