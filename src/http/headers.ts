@@ -58,8 +58,9 @@ function serverTiming(t: Delivery['timings']): string {
  * A variant's headers as node:http's flat [name, value, …] list, built by deliveryHeaders once per variant
  * version and status and reused while every input it was built from is the same: a hit then fills in only
  * Server-Timing and X-Request-Id (the last pair), sparing the Date formatting and object building (~1.5 µs).
- * A 200's block hangs off its body (a WeakMap: it lives as long as the cached bytes, and the lookup costs no
- * string hashing, unlike an LRU by ETag, ~1 µs of a memory hit); a 304, which has no body, is found by ETag.
+ * A memory hit's block hangs off its body (a WeakMap: it lives as long as the cached bytes, and the lookup costs no
+ * string hashing, unlike an LRU by ETag, ~1 µs of a memory hit); a 304, which has no body, and a 200 whose body
+ * was just read (disk, store, a miss) are found by ETag.
  * The list is shared: pass it straight to res.writeHead, which copies it into the response at once.
  */
 export function createHeaderBlocks(
@@ -67,11 +68,15 @@ export function createHeaderBlocks(
   max = 4096,
 ): (d: Delivery & { kind: 'variant' }, reqId: string) => string[] {
   const byBody = new WeakMap<Buffer, Block>();
+  // A disk hit reads a new Buffer each time: its 200's block is found by ETag, as a 304's.
+  const fresh = new LRUCache<string, Block>({ max });
   const notModified = new LRUCache<string, Block>({ max });
   return (d, reqId) => {
     const timing = serverTiming(d.timings);
     const body = d.status === 200 ? d.body : undefined;
-    let b = body ? byBody.get(body) : notModified.get(d.etag);
+    let b = body
+      ? (byBody.get(body) ?? (d.cache === 'memory' ? undefined : fresh.get(d.etag)))
+      : notModified.get(d.etag);
     if (
       !b ||
       b.etag !== d.etag ||
@@ -102,8 +107,9 @@ export function createHeaderBlocks(
         stale: d.stale,
         quality: d.quality,
       };
-      if (body) byBody.set(body, b);
-      else notModified.set(d.etag, b);
+      if (!body) notModified.set(d.etag, b);
+      else if (d.cache === 'memory') byBody.set(body, b);
+      else fresh.set(d.etag, b);
     }
     if (b.timingAt > 0) b.list[b.timingAt] = timing;
     b.list[b.list.length - 1] = reqId;
