@@ -363,7 +363,7 @@ export const SETTINGS = {
     'KINU_CONCURRENCY',
     'concurrency',
     '2 × CPU cores',
-    "pipelines run at once (per worker process; each runs on one libvips thread, which keeps a core ~90 % busy, hence two per core; while fewer misses are in flight than cores, each takes the idle cores' threads too, up to 4), and half as many more requests may fetch their originals meanwhile; kinu starts libuv's thread pool, which runs them, with this many threads + 4 for file and DNS work, unless `UV_THREADPOOL_SIZE` is set in the environment",
+    "pipelines run at once (per worker process; each runs on one libvips thread, which keeps a core ~90 % busy, hence two per core), and half as many more requests may fetch their originals meanwhile; kinu starts libuv's thread pool, which runs them, with this many threads + 4 for file and DNS work, unless `UV_THREADPOOL_SIZE` is set in the environment",
     int(1, 1024),
   ),
   queue: setting(

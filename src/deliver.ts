@@ -5,8 +5,7 @@ import type { Readable } from 'node:stream';
 import { LRUCache } from 'lru-cache';
 import { FORMATS, originalContentType } from './formats.ts';
 import { acceptClass, acceptClassKey } from './pipeline/negotiate.ts';
-import type { Limiter, LimiterStats } from './pipeline/limiter.ts';
-import { threadsPerImage } from './pipeline/threads.ts';
+import type { Limiter } from './pipeline/limiter.ts';
 import { runPipeline } from './pipeline/pipeline.ts';
 import { createHeaderMemo } from './pipeline/header-memo.ts';
 import { describeOutput } from './pipeline/describe.ts';
@@ -127,9 +126,6 @@ export function createDeliver(deps: DeliverDeps): Deliver {
               reserve: lease.reserve,
               // Keyed by what the ETag is made of: other bytes under the same key have another version.
               header: { memo: headers, id: `${req.key}\0${version}` },
-              // Cores no other admitted miss will use go to this one: those running (this one included) and
-              // those fetching their original, about to run.
-              threads: threadsPerImage(admitted(limiter.stats())),
               accept: acceptClass(req.accept),
               signal,
               ...images,
@@ -424,6 +420,3 @@ function notModified(req: DeliverRequest, etag: string, lastModified: Date): boo
   }
   return false;
 }
-
-/** Misses that hold a pipeline slot or will soon: running, or fetching their original ahead of a slot. */
-const admitted = (s: LimiterStats) => s.active + s.ahead;

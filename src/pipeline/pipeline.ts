@@ -24,9 +24,8 @@ import { animationOf, encodeOptions } from './steps/encode.ts';
 // not see (a progressive 100 MP JPEG's coefficients: 600 MB per request, up to 100 operations). Every request
 // brings a fresh buffer, so it never hits anyway; the variant caches are kinu's own.
 sharp.cache(false);
-// One libvips thread per image unless a pipeline asks for more (`threads`: only while fewer images run than there
-// are cores, threads.ts), whatever the allocator: parallelism comes from KINU_CONCURRENCY images on the libuv
-// pool, and the memory budget's per-format costs were measured so. sharp 0.35 picks cores per image when
+// One libvips thread per image, whatever the allocator: parallelism comes from KINU_CONCURRENCY images on the
+// libuv pool, and the memory budget's per-format costs were measured so. sharp 0.35 picks cores per image when
 // MALLOC_ARENA_MAX is set (as deploy/ sets it) and 1 otherwise; this makes dev and production the same.
 sharp.concurrency(1);
 
@@ -42,8 +41,6 @@ export interface PipelineOptions extends Readonly<Partial<Record<Overlay, Buffer
   readonly reserve?: (bytes: number, signal?: AbortSignal) => Promise<void>;
   /** Headers already read, and this original's identity among them (its source key and version). */
   readonly header?: { readonly memo: HeaderMemo; readonly id: string };
-  /** libvips threads for this image (`threadsPerImage`); default 1. */
-  readonly threads?: number;
 }
 
 export interface PipelineResult {
@@ -62,9 +59,6 @@ export interface PipelineResult {
 
 export async function runPipeline(input: Buffer, t: Transform, opts: PipelineOptions): Promise<PipelineResult> {
   const t0 = performance.now();
-  // libvips reads its one process-wide setting when this image's work starts on a pool thread: an image starting
-  // at the same moment may take the other's value, which only moves a thread from one to the other.
-  sharp.concurrency(opts.threads ?? 1);
   const deadline = opts.deadline ?? Date.now() + opts.timeoutMs;
   // libvips' own timeout (checked as it computes) is what stops pixel work that has already started.
   const seconds = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));

@@ -13,7 +13,6 @@ import { createDeliver, type Delivery, type DeliverRequest } from '../../src/del
 import { KinuError } from '../../src/errors.ts';
 import { deliveryHeaders } from '../../src/http/headers.ts';
 import { createLimiter } from '../../src/pipeline/limiter.ts';
-import { threadsPerImage } from '../../src/pipeline/threads.ts';
 import { createBufferPool } from '../../src/source/buffer-pool.ts';
 import { permanent } from '../../src/source/failure.ts';
 import { createFileSource } from '../../src/source/file.ts';
@@ -358,58 +357,4 @@ describe('deliver: recycled original buffers', () => {
     assert.equal(after.reused + after.allocated, s.reused + s.allocated + 1, 'the broken original was read pooled');
     assert.equal(after.free, s.free - (after.reused - s.reused), 'and its buffer did not come back');
   });
-});
-
-test('a miss gets the libvips threads that no other admitted miss will use, one once they are all taken', async () => {
-  const asked: number[] = [];
-  const concurrency = sharp.concurrency;
-  sharp.concurrency = ((n?: number) => {
-    if (n !== undefined) asked.push(n);
-    return concurrency(n);
-  }) as typeof sharp.concurrency;
-  try {
-    for (const [active, cores] of [
-      [1, 2],
-      [2, 2],
-      [8, 2],
-    ] as const) {
-      const real = createLimiter({ concurrency: 8, queue: 100 });
-      // The slot this miss holds and `active - 1` others running or fetching, as the limiter counts them.
-      const limiter = { ...real, stats: () => ({ ...real.stats(), active: 1, ahead: active - 1 }) };
-      const deliver = createDeliver({
-        source: withStatCache(fakeSource().source, { ttlMs: 0, staleMs: 0 }),
-        cache: fakeCache().cache,
-        limits: LIMITS,
-        timeoutMs: 10_000,
-        limiter,
-      });
-      asked.length = 0;
-      const out = await decode(variant(await deliver(req(resize(8 + active)))));
-      assert.equal(out.width, 8 + active);
-      assert.deepEqual(asked, [threadsPerImage(active)], `${active} running`);
-      // What that is on a 2-core machine: both cores for a lone image, one each from two on.
-      assert.equal(threadsPerImage(active, cores), active === 1 ? 2 : 1);
-    }
-  } finally {
-    sharp.concurrency = concurrency;
-  }
-  assert.equal(sharp.concurrency(), 1, 'left at one thread per image');
-});
-
-test('threadsPerImage: the cores left to each running image, at least 1 and at most MAX_THREADS_PER_IMAGE', () => {
-  const rows: [number, number, number][] = [
-    // running, cores, threads
-    [1, 1, 1],
-    [1, 2, 2],
-    [2, 2, 1],
-    [3, 2, 1],
-    [1, 8, 4],
-    [2, 8, 4],
-    [3, 8, 2],
-    [5, 8, 1],
-    [1, 64, 4],
-    [0, 2, 2],
-  ];
-  for (const [running, cores, threads] of rows)
-    assert.equal(threadsPerImage(running, cores), threads, `${running} running on ${cores} cores`);
 });
