@@ -26,7 +26,8 @@ import { animationOf, encodeOptions } from './steps/encode.ts';
 sharp.cache(false);
 // One libvips thread per image, whatever the allocator: parallelism comes from KINU_CONCURRENCY images on the
 // libuv pool, and the memory budget's per-format costs were measured so. sharp 0.35 picks cores per image when
-// MALLOC_ARENA_MAX is set (as deploy/ sets it) and 1 otherwise; this makes dev and production the same.
+// MALLOC_ARENA_MAX is set (as deploy/ sets it) and 1 otherwise; this makes dev and production the same. Fixed, not
+// raised while cores idle: libaom's AVIF bytes change with the thread count, and a URL's bytes must not follow load.
 sharp.concurrency(1);
 
 /** The overlay images the transform names (`overlayKeys`), fetched by the caller: `watermark`, `frame`. */
