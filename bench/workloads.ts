@@ -15,6 +15,7 @@ import { startBare, startKinu, type Child } from './kinu.ts';
 import {
   closedLoop,
   machineBusySeconds,
+  median,
   procCpuSeconds,
   procStatus,
   stopRule,
@@ -47,7 +48,10 @@ export interface WorkloadResult {
   readonly ref: SideResult;
   /** kinu req/s ÷ reference req/s over all rounds. */
   readonly ratio: number;
+  /** Per round: kinu req/s over the reference's, measured one after the other. Goals judge their median. */
   readonly roundRatios: number[];
+  /** Misses, per round: kinu's CPU per request over the reference's. */
+  readonly roundCpu?: number[];
   /** req/s of each side in each round. */
   readonly rounds: { kinuRps: number; refRps: number }[];
   readonly goal: number | undefined;
@@ -97,13 +101,16 @@ function finish(
 ): WorkloadResult {
   const { kinu, ref, goal } = base;
   const ratio = kinu.rps / ref.rps;
+  // A goal is judged on the median of the rounds, as the issue's outside benchmark judges (a slow stretch of a
+  // shared machine that falls on one side's phase moves the pooled ratio while the other rounds agree).
+  const judged = base.roundRatios.length ? median(base.roundRatios) : ratio;
   const kinuCpu =
     kinu.cpuMsPerReq === undefined ? undefined : kinu.cpuMsPerReq + (withClientCpu ? (kinu.clientCpuMsPerReq ?? 0) : 0);
   const cpuRatio = kinuCpu === undefined || ref.cpuMsPerReq === undefined ? undefined : ref.cpuMsPerReq / kinuCpu;
   return {
     ...base,
     ratio: round(ratio, 3),
-    pass: goal === undefined ? undefined : ratio >= goal,
+    pass: goal === undefined ? undefined : judged >= goal,
     cpuRatio: cpuRatio === undefined ? undefined : round(cpuRatio, 3),
     noisy: Math.max(kinu.otherCores ?? 0, ref.otherCores ?? 0) > NOISE_CORES,
   };
@@ -150,6 +157,7 @@ export async function runMiss(
     await defaultSide.warm(o.warmup);
     const totals = { kinu: new Totals(), ref: new Totals(), bare: new Totals(), defaults: new Totals() };
     const roundRatios: number[] = [];
+    const roundCpu: number[] = [];
     const perRound: { kinuRps: number; refRps: number }[] = [];
     let offset = 0;
     for (let r = 0; r < o.rounds; r++) {
@@ -175,6 +183,8 @@ export async function runMiss(
       totals.kinu.add(k);
       totals.ref.add(s);
       roundRatios.push(round(s.loop.elapsedMs / k.loop.elapsedMs, 3));
+      // Both phases served the same n requests.
+      if (k.ownCpuS !== undefined && s.ownCpuS !== undefined) roundCpu.push(round(k.ownCpuS / s.ownCpuS, 3));
       perRound.push({
         kinuRps: round(n / (k.loop.elapsedMs / 1000), 2),
         refRps: round(n / (s.loop.elapsedMs / 1000), 2),
@@ -210,6 +220,7 @@ export async function runMiss(
           kinu: kinuResult,
           ref: refResult,
           roundRatios,
+          roundCpu,
           rounds: perRound,
           goal: o.goal,
           notes: [...o.notes, ...extra],
@@ -448,6 +459,8 @@ export async function runHit(o: HitOptions): Promise<WorkloadResult[]> {
     };
     const roundRatios: number[] = [];
     const perRound: { kinuRps: number; refRps: number }[] = [];
+    // Per kinu side, its CPU per request over the bare server's in the same round.
+    const roundCpu: Record<string, number[]> = {};
     for (let r = 0; r < o.rounds; r++) {
       // Each side goes first in turn, so that drift in machine load hits all alike.
       const shift = (r + (o.sharpFirst ? sides.length - 1 : 0)) % sides.length;
@@ -455,16 +468,20 @@ export async function runHit(o: HitOptions): Promise<WorkloadResult[]> {
       log(
         `${o.id} round ${r + 1}/${o.rounds}: ${order.map((s) => s.name).join(', then ')} (${secondsPerRound.toFixed(1)} s each, ${o.wrk ? 'wrk' : 'Node client'}) …`,
       );
-      const got: Record<string, { n: number; ms: number }> = {};
+      const got: Record<string, { n: number; ms: number; cpuS: number }> = {};
       for (const s of order) {
         const n0 = s.totals.requests;
         const ms0 = s.totals.elapsedMs;
+        const cpu0 = s.totals.cpuS;
         await phase(s);
-        got[s.name] = { n: s.totals.requests - n0, ms: s.totals.elapsedMs - ms0 };
+        got[s.name] = { n: s.totals.requests - n0, ms: s.totals.elapsedMs - ms0, cpuS: s.totals.cpuS - cpu0 };
       }
       const rps = (g: { n: number; ms: number }) => (g.n * 1000) / g.ms;
+      const cpuPerReq = (g: { n: number; cpuS: number }) => g.cpuS / g.n;
       roundRatios.push(round(rps(got.kinu!) / rps(got.bare!), 3));
       perRound.push({ kinuRps: round(rps(got.kinu!), 0), refRps: round(rps(got.bare!), 0) });
+      for (const s of sides.slice(0, -1))
+        (roundCpu[s.name] ??= []).push(round(cpuPerReq(got[s.name]!) / cpuPerReq(got.bare!), 3));
     }
     const peak = (c: Child) => kbToMb(procStatus(c.pid)?.hwmKb);
     const bytes = [...expected.values()].reduce((a, b) => a + b.length, 0) / expected.size;
@@ -473,7 +490,12 @@ export async function runHit(o: HitOptions): Promise<WorkloadResult[]> {
     const load = o.wrk ? 'wrk' : 'Node client';
     return sides.slice(0, -1).map((s, i) => {
       const kinuResult = s.totals.result(peak(s.child), bytes);
-      const times = kinuResult.cpuMsPerReq! / refResult.cpuMsPerReq!;
+      const pooled = kinuResult.cpuMsPerReq! / refResult.cpuMsPerReq!;
+      // Judged on the median of the rounds' ratios, as the issue's outside benchmark judges: on a shared VM the
+      // machine slows down for seconds at a time, and a slow stretch that falls on one side's phase moves the
+      // pooled ratio by 0.2 while the other rounds agree.
+      const rounds = roundCpu[s.name] ?? [];
+      const times = median(rounds);
       const goal = i === 0 ? o.cpuGoal : undefined;
       const w = finish(
         {
@@ -488,7 +510,7 @@ export async function runHit(o: HitOptions): Promise<WorkloadResult[]> {
           rounds: i === 0 ? perRound : [],
           goal: undefined,
           notes: [
-            `${s.name}: CPU µs/req ${(kinuResult.cpuMsPerReq! * 1000).toFixed(1)} vs bare ${(refResult.cpuMsPerReq! * 1000).toFixed(1)}: ${times.toFixed(2)}× bare${goal === undefined ? '' : ` (goal ≤ ${goal}×: ${times <= goal ? 'PASS' : 'FAIL'})`} · load from ${load}`,
+            `${s.name}: CPU per request over bare's in each round ${rounds.map((x) => x.toFixed(2)).join(' ')}: median ${times.toFixed(2)}× bare${goal === undefined ? '' : ` (goal ≤ ${goal}×: ${times <= goal ? 'PASS' : 'FAIL'})`} · all rounds pooled: ${(kinuResult.cpuMsPerReq! * 1000).toFixed(1)} vs ${(refResult.cpuMsPerReq! * 1000).toFixed(1)} µs/req, ${pooled.toFixed(2)}× · load from ${load}`,
             ...(o.wrk ? [] : [WRK_MISSING]),
           ],
         },
