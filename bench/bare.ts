@@ -1,6 +1,7 @@
 // The reference for cache hits: the plainest node:http server answering the same URLs with the same bytes,
 // Content-Type and Content-Length, nothing else. `memory` keeps the bodies in a Map; `disk` reads the file
-// on every request (fs.readFile), as a static file server would.
+// on every request (fs.readFile), as a static file server would. A request whose If-None-Match is the entry's
+// `etag` is answered 304 with that ETag alone.
 //   node --import tsx bench/bare.ts <manifest.json> memory|disk
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -10,6 +11,7 @@ interface Entry {
   readonly path: string;
   readonly file: string;
   readonly type: string;
+  readonly etag?: string;
 }
 
 const [manifestPath, mode] = process.argv.slice(2);
@@ -24,6 +26,11 @@ const server = createServer((req, res) => {
   const e = byPath.get(req.url ?? '');
   if (!e) {
     res.writeHead(404, { 'content-length': 0 });
+    res.end();
+    return;
+  }
+  if (e.etag !== undefined && req.headers['if-none-match'] === e.etag) {
+    res.writeHead(304, { etag: e.etag });
     res.end();
     return;
   }

@@ -106,7 +106,9 @@ class Conn {
         const colon = line.indexOf(':');
         if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
       }
-      if (headers['transfer-encoding'] !== undefined || headers['content-length'] === undefined) {
+      // A 304 or 204 never has a body (RFC 9110 §6.4.1), whatever its headers say.
+      const bodiless = p.status === 304 || p.status === 204;
+      if (!bodiless && (headers['transfer-encoding'] !== undefined || headers['content-length'] === undefined)) {
         this.fail(
           new Error(
             `status ${p.status}: response without Content-Length (transfer-encoding ${headers['transfer-encoding'] ?? 'none'}): not supported by this client`,
@@ -116,7 +118,7 @@ class Conn {
       }
       if ((headers.connection ?? '').toLowerCase() === 'close') this.reusable = false;
       p.headers = headers;
-      p.need = Number(headers['content-length']);
+      p.need = bodiless ? 0 : Number(headers['content-length']);
       const rest = buf.subarray(end + 4);
       if (rest.length > 0) p.parts.push(rest);
       p.got = rest.length;

@@ -1,11 +1,12 @@
-// npm run bench [-- <folder>] [--only W1,W2,W3,W4,MEM] [--jemalloc | --malloc-arena-max n] [--json] …  (--help)
+// npm run bench [-- <folder>] [--only W1,W2,W3,W4,W5,MEM] [--jemalloc | --malloc-arena-max n] [--json] …  (--help)
 //
-// Four throughput workloads, each against a reference measured in the same run, in alternating rounds:
+// Five throughput workloads, each against a reference measured in the same run, in alternating rounds:
 //   W1  cache-miss JPEG w=400+k q80, concurrency 4        vs in-process sharp
 //   W2  cache-miss WebP w=1200+k q80 effort 4, conc. 4    vs in-process sharp
 //   W3  memory-cache hit, 20 URLs, concurrency 32 (wrk)   vs a bare node:http child answering from a Map;
 //       kinu with its defaults (access log at info, to a file), and W3q with the access log off
 //   W4  disk-cache hit (memory tier off), same URLs, c=32 vs the bare server reading the file per request
+//   W5  304s: the same URLs with their ETag in If-None-Match vs the bare server comparing it
 // QUALITY: bytes, SSIMULACRA 2, SSIM and CPU per miss per format, default q vs q=auto vs fmt=best, beside ipx and
 // Next.js's optimizer defaults (bench/quality-table.ts), in process.
 // and MEM: peak RSS of the kinu child at concurrency 16 on 24 MP photos, and RSS across a 5,000-request
@@ -28,25 +29,25 @@ import { median } from './load.ts';
 import { hasWrk, WRK_MISSING } from './wrk.ts';
 import { qualityTable, runQuality, type QualityRow } from './quality-table.ts';
 
-const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'MEM', 'CRASH', 'HOSTILE', 'QUALITY'] as const;
+const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5', 'MEM', 'CRASH', 'HOSTILE', 'QUALITY'] as const;
 type Workload = (typeof WORKLOADS)[number];
 // Issue 18: W1/W2 throughput at least this share of in-process sharp's at the same number in flight, and kinu's
 // CPU per image (the server's; the HTTP client's is shown apart) at most missCpu times its; W3/W4: CPU per hit of
-// kinu with its defaults (access log on) at most this many times the bare server's.
-const GOALS = { W1: 0.97, W2: 0.97, missCpu: 1.03, W3cpu: 1.5, W4cpu: 2, peakMb: 1024, growthPct: 10 };
+// kinu with its defaults (access log on) at most this many times the bare server's; W5: the same for 304s.
+const GOALS = { W1: 0.97, W2: 0.97, missCpu: 1.03, W3cpu: 1.5, W4cpu: 2, W5cpu: 1.5, peakMb: 1024, growthPct: 10 };
 
 const HELP = `npm run bench [-- <folder>] [options]
 
   <folder>                photos to use (default: test/corpus/photos)
-  --only <list>           workloads to run, comma-separated: W1,W2,W3,W4,MEM,CRASH,HOSTILE,QUALITY (default all)
+  --only <list>           workloads to run, comma-separated: W1,W2,W3,W4,W5,MEM,CRASH,HOSTILE,QUALITY (default all)
   --duration <s>          W1/W2: measured seconds per side, split over the rounds (default 10)
   --requests <n>          W1/W2: a fixed number of measured requests per side instead of --duration
-  --hit-duration <s>      W3/W4: measured seconds per side, split over the rounds (default 8)
+  --hit-duration <s>      W3–W5: measured seconds per side, split over the rounds (default 8)
   --rounds <n>            W1/W2: alternating kinu/reference rounds (default 4)
-  --hit-rounds <n>        W3/W4: alternating rounds (default 8: 1 s phases, as a shared VM slows for seconds at a time)
+  --hit-rounds <n>        W3–W5: alternating rounds (default 8: 1 s phases, as a shared VM slows for seconds at a time)
   --concurrency <n>       W1/W2 requests in flight, and KINU_CONCURRENCY of every kinu child (default 4)
-  --hit-concurrency <n>   W3/W4 requests in flight (default 32)
-  --hit-urls <n>          W3/W4 hot set size (default 20)
+  --hit-concurrency <n>   W3–W5 requests in flight (default 32)
+  --hit-urls <n>          W3–W5 hot set size (default 20)
   --warmup <n>            W1/W2 unmeasured requests per side first (default 8)
   --sharp-first           start round 1 with the reference instead of kinu
   --no-24mp               do not generate the 24 MP photos
@@ -284,8 +285,9 @@ async function main(): Promise<number> {
           spec: { format: 'webp', quality: 80, baseWidth: 1200, warmWidth: 1100 },
         }),
       );
-    const wrk = (only.has('W3') || only.has('W4')) && hasWrk();
-    if ((only.has('W3') || only.has('W4')) && !wrk) {
+    const hits = only.has('W3') || only.has('W4') || only.has('W5');
+    const wrk = hits && hasWrk();
+    if (hits && !wrk) {
       log(`\n*** ${WRK_MISSING} ***\n`);
     }
     const hit = {
@@ -304,6 +306,17 @@ async function main(): Promise<number> {
       results.push(...(await runHit({ ...hit, id: 'W3', tier: 'memory', cpuGoal: GOALS.W3cpu, quiet: true })));
     if (only.has('W4'))
       results.push(...(await runHit({ ...hit, id: 'W4', tier: 'disk', cpuGoal: GOALS.W4cpu, quiet: false })));
+    if (only.has('W5'))
+      results.push(
+        ...(await runHit({
+          ...hit,
+          id: 'W5',
+          tier: 'memory',
+          cpuGoal: GOALS.W5cpu,
+          quiet: false,
+          revalidate: true,
+        })),
+      );
     const memory: MemoryResult[] = [];
     if (only.has('MEM')) {
       for (const a of memAllocators) {

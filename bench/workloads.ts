@@ -269,6 +269,9 @@ export interface HitOptions {
   readonly quiet: boolean;
   /** Load generator: wrk when it is on PATH, else the Node client (which saturates before kinu does). */
   readonly wrk: boolean;
+  /** Every request carries its variant's ETag in If-None-Match, so every answer is a 304: kinu answers from the
+   *  ETag alone, the bare server by comparing it with the one it was given. */
+  readonly revalidate?: boolean;
 }
 
 async function waitForTier(client: HttpClient, path: string, tier: string, timeoutMs: number): Promise<Reply> {
@@ -284,12 +287,16 @@ async function waitForTier(client: HttpClient, path: string, tier: string, timeo
   }
 }
 
-/** kinu_cache_lookups_total by tier, from the child's /_kinu/metrics: proves which tier answered wrk's requests. */
+/** kinu_cache_lookups_total by tier, and `notModified`: the image 304s answered, from the child's /_kinu/metrics:
+ *  proves which tier (or the ETag alone) answered wrk's requests. */
 async function lookups(client: HttpClient): Promise<Record<string, number>> {
   const r = await client.get('/_kinu/metrics');
+  const text = r.body.toString('utf8');
   const out: Record<string, number> = {};
-  for (const m of r.body.toString('utf8').matchAll(/^kinu_cache_lookups_total\{result="(\w+)"\} (\d+)/gm))
-    out[m[1]!] = Number(m[2]);
+  for (const m of text.matchAll(/^kinu_cache_lookups_total\{result="(\w+)"\} (\d+)/gm)) out[m[1]!] = Number(m[2]);
+  out.notModified = 0;
+  for (const m of text.matchAll(/^kinu_http_requests_total\{([^}]*)\} (\d+)/gm))
+    if (m[1]!.includes('route="image"') && m[1]!.includes('status="304"')) out.notModified += Number(m[2]);
   return out;
 }
 
@@ -358,7 +365,8 @@ export async function runHit(o: HitOptions): Promise<WorkloadResult[]> {
     // Fill: one miss per URL, then wait until each answers from the tier under test (disk writes are in the background).
     const hot = hotSet(o.photos, o.urls, 480);
     const expected = new Map<string, Buffer>();
-    const manifest: { path: string; file: string; type: string }[] = [];
+    const etags = new Map<string, string>();
+    const manifest: { path: string; file: string; type: string; etag: string }[] = [];
     for (const [i, h] of hot.entries()) {
       for (const k of kinus) {
         const first = await k.client.get(h.path);
@@ -366,11 +374,15 @@ export async function runHit(o: HitOptions): Promise<WorkloadResult[]> {
           throw new Error(`GET ${h.path}: ${first.status} ${first.headers['content-type']}\n${k.child.output()}`);
         const hit = await waitForTier(k.client, h.path, o.tier, 10_000);
         if (!hit.body.equals(first.body)) throw new Error(`GET ${h.path}: the ${o.tier} hit differs from the miss`);
+        const etag = hit.headers.etag;
+        if (!etag || (etags.has(h.path) && etags.get(h.path) !== etag))
+          throw new Error(`GET ${h.path}: ETag ${etag} (another kinu said ${etags.get(h.path)})`);
+        etags.set(h.path, etag);
         if (expected.has(h.path)) continue;
         const file = join(dir, `${i}.${h.format}`);
         await writeFile(file, first.body);
         expected.set(h.path, first.body);
-        manifest.push({ path: h.path, file, type: MIME[h.format] });
+        manifest.push({ path: h.path, file, type: MIME[h.format], etag });
       }
     }
     const manifestPath = join(dir, 'manifest.json');
@@ -385,6 +397,13 @@ export async function runHit(o: HitOptions): Promise<WorkloadResult[]> {
       (client: HttpClient, isKinu: boolean) =>
       async (i: number): Promise<Sample> => {
         const h = hot[i % hot.length]!;
+        if (o.revalidate) {
+          const etag = etags.get(h.path)!;
+          const r = await client.get(h.path, { 'if-none-match': etag });
+          if (r.status !== 304 || r.body.length > 0 || r.headers.etag !== etag)
+            throw new Error(`GET ${h.path} If-None-Match ${etag}: ${r.status}, ETag ${r.headers.etag}`);
+          return { ms: r.ms, bytes: 0 };
+        }
         const r = await client.get(h.path);
         if (r.status !== 200 || r.headers['content-type'] !== MIME[h.format])
           throw new Error(`GET ${h.path}: ${r.status} ${r.headers['content-type']}`);
@@ -412,6 +431,7 @@ export async function runHit(o: HitOptions): Promise<WorkloadResult[]> {
     log(`${o.id}: warm-up (2 s per side, every answer checked) …`);
     for (const s of sides) await closedLoop(o.concurrency, forSeconds(2), s.one);
     const paths = hot.map((h) => h.path);
+    const headers = o.revalidate ? paths.map((p) => ({ 'If-None-Match': etags.get(p)! })) : undefined;
     const secondsPerRound = o.seconds / o.rounds;
     const phase = async (s: (typeof sides)[number]): Promise<void> => {
       const cpu0 = procCpuSeconds(s.child.pid);
@@ -422,20 +442,27 @@ export async function runHit(o: HitOptions): Promise<WorkloadResult[]> {
       let clientS: number;
       if (o.wrk) {
         const before = s.client ? await lookups(s.client) : undefined;
-        const w = await runWrk(s.child.base, paths, { connections: o.concurrency, seconds: secondsPerRound, dir });
+        const w = await runWrk(s.child.base, paths, {
+          connections: o.concurrency,
+          seconds: secondsPerRound,
+          dir,
+          headers,
+        });
         ({ requests } = w);
         elapsedMs = w.seconds * 1000;
         clientS = w.cpuS;
         s.totals.p50.push(w.p50Ms);
         s.totals.p99.push(w.p99Ms);
         if (before && s.client) {
-          // Every answer wrk counted came from the tier under test (a few more may have been in flight).
+          // Every answer wrk counted came from the tier under test, or for revalidations was a 304 answered
+          // without a lookup (a few more may have been in flight).
           const after = await lookups(s.client);
           const delta = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
-          const others = Object.keys(after).filter((k) => k !== o.tier && delta(k) > 0);
-          if (delta(o.tier) < requests || others.length > 0)
+          const tier = o.revalidate ? 'notModified' : o.tier;
+          const others = Object.keys(after).filter((k) => k !== tier && k !== 'notModified' && delta(k) > 0);
+          if (delta(tier) < requests || others.length > 0)
             throw new Error(
-              `${s.name}: wrk got ${requests} answers, ${delta(o.tier)} from ${o.tier}; also ${others.map((k) => `${delta(k)} ${k}`).join(', ')}`,
+              `${s.name}: wrk got ${requests} answers, ${delta(tier)} from ${tier}; also ${others.map((k) => `${delta(k)} ${k}`).join(', ')}`,
             );
         }
       } else {
@@ -500,7 +527,7 @@ export async function runHit(o: HitOptions): Promise<WorkloadResult[]> {
       const w = finish(
         {
           id: i === 0 ? o.id : `${o.id}q`,
-          title: `${o.tier} hit, ${o.urls} URLs (JPEG/WebP, mean ${(bytes / 1024).toFixed(0)} KB), ${i === 0 ? 'defaults: access log at info to a file' : 'access log off (KINU_LOG_LEVEL=warn)'}`,
+          title: `${o.revalidate ? `${o.tier} 304 (If-None-Match), ${o.urls} URLs` : `${o.tier} hit, ${o.urls} URLs (JPEG/WebP, mean ${(bytes / 1024).toFixed(0)} KB)`}, ${i === 0 ? 'defaults: access log at info to a file' : 'access log off (KINU_LOG_LEVEL=warn)'}`,
           reference: o.tier === 'memory' ? 'bare node:http, Map' : 'bare node:http, fs.readFile',
           concurrency: o.concurrency,
           secondsPerSide: round(kinuResult.seconds, 1),

@@ -34,13 +34,25 @@ const MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
 export async function runWrk(
   base: string,
   paths: readonly string[],
-  o: { connections: number; seconds: number; dir: string },
+  o: {
+    connections: number;
+    seconds: number;
+    dir: string;
+    /** Request headers for each path (same index). */
+    headers?: readonly Readonly<Record<string, string>>[];
+  },
 ): Promise<WrkResult> {
   const script = join(o.dir, 'paths.lua');
+  // JSON string literals are Lua's too for the ASCII paths and header values used here.
+  const table = (h: Readonly<Record<string, string>>) =>
+    `{${Object.entries(h)
+      .map(([k, v]) => `[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)
+      .join(', ')}}`;
   writeFileSync(
     script,
-    `local paths = {${paths.map((p) => JSON.stringify(p)).join(', ')}}\nlocal i = 0\n` +
-      'request = function()\n  i = i % #paths + 1\n  return wrk.format("GET", paths[i])\nend\n',
+    `local paths = {${paths.map((p) => JSON.stringify(p)).join(', ')}}\n` +
+      `local headers = {${(o.headers ?? []).map(table).join(', ')}}\nlocal i = 0\n` +
+      'request = function()\n  i = i % #paths + 1\n  return wrk.format("GET", paths[i], headers[i])\nend\n',
   );
   const cpu0 = childrenCpuS();
   const out = await new Promise<string>((resolve, reject) => {
