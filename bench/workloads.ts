@@ -311,13 +311,12 @@ class HitTotals {
   readonly p99: number[] = [];
   result(peakRssMb: number | undefined, meanBytes: number): SideResult {
     const s = this.elapsedMs / 1000;
-    const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
     return {
       requests: this.requests,
       seconds: s,
       rps: this.requests / s,
-      p50: mid(this.p50),
-      p99: mid(this.p99),
+      p50: median(this.p50),
+      p99: median(this.p99),
       mean: NaN,
       meanBytes,
       cpuMsPerReq: (this.cpuS * 1000) / this.requests,

@@ -93,20 +93,21 @@ export function bigJpegDir(t: { after(fn: () => void): void }, prefix: string, b
   return dir;
 }
 
-/** A server over `root` (default: the corpus) with env-style settings, for app.inject(). */
-/** A limiter with nothing running or waiting, for code that only reads its stats (metrics). */
-export const IDLE_LIMITER = {
-  stats: (): LimiterStats => ({
-    active: 0,
-    ahead: 0,
-    queued: 0,
-    rejected: 0,
-    reservedBytes: 0,
-    memoryWaiting: 0,
-    memoryBytes: Infinity,
-  }),
-};
+/** What a limiter reports with nothing running or waiting (and no memory budget). */
+export const IDLE_LIMITER_STATS: LimiterStats = Object.freeze({
+  active: 0,
+  ahead: 0,
+  queued: 0,
+  rejected: 0,
+  reservedBytes: 0,
+  memoryWaiting: 0,
+  memoryBytes: Infinity,
+});
 
+/** A limiter with nothing running or waiting, for code that only reads its stats (metrics). */
+export const IDLE_LIMITER = { stats: (): LimiterStats => ({ ...IDLE_LIMITER_STATS }) };
+
+/** A server over `root` (default: the corpus) with env-style settings, for app.inject(). */
 export function testServer(
   env: Record<string, string> = {},
   deps: ServerDeps = {},

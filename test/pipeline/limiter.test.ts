@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { KinuError } from '../../src/errors.ts';
 import { createLimiter, type Limiter } from '../../src/pipeline/limiter.ts';
+import { IDLE_LIMITER_STATS } from '../helpers.ts';
 
 /** A job that runs until released; `started` resolves when the limiter lets it in. */
 function gate() {
@@ -120,15 +121,7 @@ describe('limiter', () => {
       }),
       /boom/,
     );
-    assert.deepEqual(limiter.stats(), {
-      active: 0,
-      ahead: 0,
-      queued: 0,
-      rejected: 0,
-      reservedBytes: 0,
-      memoryWaiting: 0,
-      memoryBytes: Infinity,
-    });
+    assert.deepEqual(limiter.stats(), IDLE_LIMITER_STATS);
     assert.equal(await limiter.run(async () => 'ok'), 'ok');
   });
 
@@ -155,15 +148,7 @@ describe('limiter', () => {
     next.release();
     await nextRun;
     assert.equal(ran, false);
-    assert.deepEqual(limiter.stats(), {
-      active: 0,
-      ahead: 0,
-      queued: 0,
-      rejected: 0,
-      reservedBytes: 0,
-      memoryWaiting: 0,
-      memoryBytes: Infinity,
-    });
+    assert.deepEqual(limiter.stats(), IDLE_LIMITER_STATS);
   });
 
   test('an already aborted signal takes no slot', async () => {
@@ -172,15 +157,7 @@ describe('limiter', () => {
       limiter.run(async () => 1, AbortSignal.abort(new Error('gone'))),
       /gone/,
     );
-    assert.deepEqual(limiter.stats(), {
-      active: 0,
-      ahead: 0,
-      queued: 0,
-      rejected: 0,
-      reservedBytes: 0,
-      memoryWaiting: 0,
-      memoryBytes: Infinity,
-    });
+    assert.deepEqual(limiter.stats(), IDLE_LIMITER_STATS);
   });
 
   test('an abort after the job started does not release the slot twice', async () => {
@@ -207,15 +184,7 @@ describe('limiter', () => {
     second.release('x');
     await run1;
     assert.equal(await run2, 'x');
-    assert.deepEqual(limiter.stats(), {
-      active: 0,
-      ahead: 0,
-      queued: 0,
-      rejected: 0,
-      reservedBytes: 0,
-      memoryWaiting: 0,
-      memoryBytes: Infinity,
-    });
+    assert.deepEqual(limiter.stats(), IDLE_LIMITER_STATS);
   });
 
   test('admit: `ahead` more jobs fetch while the slots compute, and take slots in arrival order', async () => {
