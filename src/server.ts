@@ -1,5 +1,6 @@
 // Composition root: builds the adapters from their config sections and registers the routes. Never listens.
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import sharp from 'sharp';
 import type { Config } from './config.ts';
 import { createDeliver } from './deliver.ts';
@@ -48,6 +49,9 @@ import type { DialectName, DialectParser } from './url/dialects.ts';
 import { memoParse } from './url/memo.ts';
 import { KinuError } from './errors.ts';
 
+// Fastify's router refuses longer path parameters (as invalid_key); the fast path leaves longer URLs to it.
+const MAX_PARAM_LENGTH = 4096;
+
 export interface ServerDeps {
   readonly source?: Source;
   readonly limiter?: Limiter;
@@ -70,11 +74,13 @@ export interface KinuServer extends FastifyInstance {
 export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
   let fastHit: FastHit | undefined;
   let access: Access | undefined;
+  let route: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const app = Fastify({
     // Every request gets its id here, and one access-log line and its metrics (http/access.ts).
     // Slow and silent clients are bounded there (http/connections.ts).
-    serverFactory: (handler) =>
-      createHttpServer(
+    serverFactory: (handler) => {
+      route = handler;
+      return createHttpServer(
         {
           limits: config.connections,
           uploads: config.management.token !== undefined,
@@ -87,19 +93,17 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
         (req, res) => {
           const started = performance.now();
           const reqId = requestId(req.headers['x-request-id']);
-          const full = () => {
-            access?.follow(req, res, reqId, started);
-            handler(req, res);
-          };
-          if (fastHit) fastHit(req, res, reqId, started, full);
-          else full();
+          if (fastHit) return fastHit(req, res, reqId, started);
+          access?.follow(req, res, reqId, started);
+          handler(req, res);
         },
-      ),
+      );
+    },
     // Node's bare 400/408/431 answers, as problem+json.
     clientErrorHandler: answerClientError,
     logger: deps.logger ?? { level: config.server.logLevel, stream: logDestination() },
     logController: new AccessLog(),
-    routerOptions: { maxParamLength: 4096 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     requestIdHeader: false,
     genReqId: (req) => requestId(req.headers['x-request-id']),
     // Our own onRequest hook answers during shutdown, as problem+json.
@@ -296,6 +300,9 @@ export function buildServer(config: Config, deps: ServerDeps = {}): KinuServer {
     draining: () => draining,
     log: access.done,
     localTiers: cache.tiers.includes('disk'),
+    maxUrlLength: MAX_PARAM_LENGTH,
+    follow: access.follow,
+    route: (req, res) => route!(req, res),
   });
   return app;
 }

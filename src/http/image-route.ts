@@ -4,6 +4,7 @@ import type { Deliver } from '../deliver.ts';
 import { KinuError } from '../errors.ts';
 import type { ParsedRequest } from '../url/native.ts';
 import { markOriginal } from './access.ts';
+import { clientSignal, failedBefore } from './fast-hit.ts';
 import { contentDisposition, maxAgeHeaders, setDeliveryHeaders } from './headers.ts';
 
 export interface ImageRouteOptions {
@@ -26,13 +27,15 @@ function route(app: FastifyInstance, opts: ImageRouteOptions, url: string): void
     method: ['GET', 'HEAD'],
     url,
     async handler(request, reply) {
+      // The fast path already tried this request and failed: its error is rendered here, not made again.
+      const failed = failedBefore(request.raw);
+      if (failed) throw failed.error;
       const { key, transform, disposition, maxAge } = opts.parse(request.raw.url ?? '/');
       if (transform === null) markOriginal(reply.raw);
       if (transform === null && opts.originals === 'deny') {
         throw new KinuError('originals_denied', 'this server does not serve originals; add params, e.g. ?w=800');
       }
-      const raw = reply.raw;
-      let abort: AbortController | undefined;
+      const signal = clientSignal(reply.raw);
       const d = await opts.deliver({
         key,
         transform,
@@ -42,17 +45,7 @@ function route(app: FastifyInstance, opts: ImageRouteOptions, url: string): void
         // Made only when a lower layer asks for it (a miss, an original): a cache hit needs none, and
         // an AbortController per request is a measurable share of the hit path.
         get signal() {
-          if (!abort) {
-            const controller = new AbortController();
-            abort = controller;
-            // A client that goes away frees its queue place and stops the pipeline at the next step.
-            if (raw.destroyed) controller.abort(new Error('client closed the connection'));
-            else
-              raw.once('close', () => {
-                if (!raw.writableFinished) controller.abort(new Error('client closed the connection'));
-              });
-          }
-          return abort.signal;
+          return signal();
         },
       });
       reply.code(d.status);

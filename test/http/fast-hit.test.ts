@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ import type { Delivery } from '../../src/deliver.ts';
 import { createAccess } from '../../src/http/access.ts';
 import { createHeaderBlocks, deliveryHeaders } from '../../src/http/headers.ts';
 import { createMetrics } from '../../src/metrics.ts';
+import { IDENTITY } from '../../src/transform.ts';
 import { corpus, decode, IDLE_LIMITER, noisePng, tempDir, testServer } from '../helpers.ts';
 import { listen, raw } from './fakes.ts';
 
@@ -220,7 +221,7 @@ test("a disk hit and its 304 are answered before Fastify, with the general path'
   const url = '/p.jpg?w=40';
   const miss = await raw(port, url);
   assert.equal(miss.headers['x-kinu-cache'], 'miss');
-  assert.deepEqual(routed, [url], 'the miss went the whole way');
+  assert.deepEqual(routed, [], 'the miss was made and answered before Fastify too');
   // The disk write is in the background: the fast path answers once it has landed.
   let hit = await raw(port, url, 'GET', { 'x-request-id': 'disk-1' });
   for (let i = 0; i < 50 && hit.headers['x-kinu-cache'] !== 'disk'; i++) {
@@ -237,11 +238,11 @@ test("a disk hit and its 304 are answered before Fastify, with the general path'
   const nm = await raw(port, url, 'GET', { 'if-none-match': String(hit.headers.etag) });
   assert.equal(nm.status, 304);
   assert.equal(routed.length, before, 'the disk hit and the 304 never reached Fastify');
-  // Another size is a miss: the fast path hands it on and it is made as usual.
+  // Another size is a miss, made as usual.
   const other = await raw(port, '/p.jpg?w=30');
   assert.equal(other.headers['x-kinu-cache'], 'miss');
   assert.equal((await decode(other.body)).width, 30);
-  assert.equal(routed.at(-1), '/p.jpg?w=30');
+  assert.deepEqual(routed, []);
 });
 
 test('a memory hit the client never reads is cut after the write timeout', async (t) => {
@@ -284,7 +285,7 @@ test('a hit whose URL names a file (imgproxy fn/att, Next.js) is answered by the
         prefix: '',
         parse: (url) => ({
           key: 'a.jpg',
-          transform: null,
+          transform: { ...IDENTITY, width: 10 },
           ...(url.includes('att') ? { disposition: { type: 'attachment' as const, stem: 'holiday' } } : {}),
         }),
       },
@@ -296,10 +297,11 @@ test('a hit whose URL names a file (imgproxy fn/att, Next.js) is answered by the
     draining: () => false,
     log: (_req, l) => lines.push(l.status),
     localTiers: false,
+    maxUrlLength: 4096,
+    follow: () => {},
+    route: (_req, res) => res.writeHead(599).end('not the fast path'),
   });
-  const server = createServer((req, res) =>
-    fast(req, res, 'rid', performance.now(), () => res.writeHead(599).end('not the fast path')),
-  );
+  const server = createServer((req, res) => fast(req, res, 'rid', performance.now()));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise((resolve) => server.close(resolve)));
   const port = (server.address() as { port: number }).port;
@@ -314,4 +316,78 @@ test('a hit whose URL names a file (imgproxy fn/att, Next.js) is answered by the
   assert.equal(notModified.status, 304);
   assert.equal(notModified.headers['content-disposition'], undefined);
   assert.deepEqual(lines, [200, 200, 304]);
+});
+
+test('a miss made before Fastify answers what the route answers: headers and bytes, and its failures as the same problem+json', async (t) => {
+  const dir = tempDir();
+  copyFileSync(corpus('jpeg/progressive-kimono.jpg'), join(dir, 'p.jpg'));
+  writeFileSync(join(dir, 'broken.jpg'), readFileSync(corpus('jpeg/progressive-kimono.jpg')).subarray(0, 2000));
+  writeFileSync(join(dir, 'text.jpg'), 'not an image at all');
+  // Two servers on one source: the first answers over a socket (the fast path), the second through app.inject
+  // (Fastify's route alone); each request is a miss on both.
+  const fast = testServer({ KINU_SOURCE: dir });
+  const routed = testServer({ KINU_SOURCE: dir });
+  t.after(() => Promise.all([fast.app.close(), routed.app.close()]));
+  const reached: string[] = [];
+  fast.app.addHook('onRequest', async (req) => {
+    reached.push(req.url);
+  });
+  const port = await listen(fast.app);
+  const perRequest = new Set([
+    'date',
+    'connection',
+    'keep-alive',
+    'x-request-id',
+    'server-timing',
+    'transfer-encoding',
+  ]);
+  const comparable = (h: Record<string, unknown>) =>
+    Object.fromEntries(
+      Object.entries(h)
+        .filter(([k]) => !perRequest.has(k))
+        .map(([k, v]) => [k, String(v)]),
+    );
+  const cases: { url: string; method?: string; headers?: Record<string, string>; status: number }[] = [
+    { url: '/p.jpg?w=40', status: 200 },
+    { url: '/p.jpg?w=41&fmt=auto', headers: { accept: 'image/avif,image/webp,*/*' }, status: 200 },
+    { url: '/p.jpg?w=42&q=auto&fmt=webp', status: 200 },
+    { url: '/p.jpg?w=43', method: 'HEAD', status: 200 },
+    { url: '/missing.jpg?w=40', status: 404 },
+    { url: '/broken.jpg?w=40', status: 422 },
+    { url: '/text.jpg?w=40', status: 415 },
+  ];
+  for (const c of cases) {
+    const a = await raw(port, c.url, c.method, { ...c.headers, 'x-request-id': 'same-id' });
+    const b = await routed.app.inject({
+      url: c.url,
+      method: c.method as 'GET' | 'HEAD' | undefined,
+      headers: { ...c.headers, 'x-request-id': 'same-id' },
+    });
+    assert.equal(a.status, c.status, `${c.url}: ${a.body.toString().slice(0, 300)}`);
+    assert.equal(b.statusCode, c.status, c.url);
+    assert.deepEqual(comparable(a.headers), comparable(b.headers), c.url);
+    assert.equal(a.headers['x-request-id'], 'same-id', c.url);
+    if (c.status === 200) {
+      assert.equal(a.headers['x-kinu-cache'], 'miss', c.url);
+      assert.deepEqual(a.body, b.rawPayload, c.url);
+      if (c.method !== 'HEAD') assert.equal((await decode(a.body)).width, Number(/w=(\d+)/.exec(c.url)![1]));
+    } else {
+      const [pa, pb] = [JSON.parse(a.body.toString()), JSON.parse(b.body)];
+      assert.equal(pa.status, c.status);
+      assert.deepEqual(pa, pb, c.url);
+    }
+  }
+  // Only the failures reached Fastify, once each, to be rendered by its error handler.
+  assert.deepEqual(
+    reached,
+    cases.filter((c) => c.status !== 200).map((c) => c.url),
+  );
+  // One access line (and its metrics) per request, whoever answered it.
+  const metrics = await fetch(`http://127.0.0.1:${port}/_kinu/metrics`).then((r) => r.text());
+  const count = (status: number) =>
+    [...metrics.matchAll(new RegExp(`^kinu_http_requests_total\\{[^}]*status="${status}"[^}]*\\} (\\d+)`, 'gm'))]
+      .map((m) => Number(m[1]))
+      .reduce((x, y) => x + y, 0);
+  for (const status of [200, 404, 422, 415])
+    assert.equal(count(status), cases.filter((c) => c.status === status).length, `requests with status ${status}`);
 });
