@@ -5,9 +5,26 @@ import { fallbackFormat, FORMATS, NEGOTIATED_FORMATS, type NegotiatedFormat, typ
 /** For each negotiated format, whether Accept names its mime with a q above 0. */
 export type AcceptClass = Readonly<Record<NegotiatedFormat, boolean>>;
 
+// Browsers send a handful of distinct Accept headers: each one's class is worked out once (a frozen object, shared).
+const CLASSES = new Map<string, AcceptClass>();
+const CLASSES_MAX = 256;
+
 export function acceptClass(accept: string | undefined): AcceptClass {
+  const key = accept ?? '';
+  let c = CLASSES.get(key);
+  if (c === undefined) {
+    c = Object.freeze(classOf(key));
+    if (key.length <= 1024) {
+      if (CLASSES.size >= CLASSES_MAX) CLASSES.clear();
+      CLASSES.set(key, c);
+    }
+  }
+  return c;
+}
+
+function classOf(accept: string): AcceptClass {
   const named = new Set<string>();
-  for (const part of (accept ?? '').toLowerCase().split(',')) {
+  for (const part of accept.toLowerCase().split(',')) {
     const [type, ...params] = part.trim().split(';');
     const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
     if (q !== undefined && !(Number(q.slice(2)) > 0)) continue;

@@ -335,3 +335,20 @@ describe('native keys', () => {
     rejects(() => parse('w=1', '/img', opts), 'invalid_key');
   });
 });
+
+test('a param value parsed before gives the same result, an object value is never shared, and a bad value after a good one is still refused', () => {
+  for (let i = 0; i < 3; i++) {
+    assert.deepEqual([transform('w=400&q=80&fmt=webp').width, transform('w=400&q=80&fmt=webp').quality], [400, 80]);
+    assert.equal(transform('w=401').width, 401);
+  }
+  const a = transform('w=10&h=10&pos=0.3,0.6').position;
+  const b = transform('w=10&h=10&pos=0.3,0.6').position;
+  assert.deepEqual(a, b);
+  assert.notEqual(a, b, 'each URL gets its own object');
+  assert.throws(
+    () => parse('w=400x'),
+    (e: KinuError) => e.code === 'invalid_param' && /\bw: expected integer/.test(e.message),
+  );
+  // Past the memo's bound (1,024 values a param) values keep parsing.
+  for (let w = 1; w <= 1100; w++) assert.equal(transform(`w=${w}`).width, w);
+});
