@@ -1,8 +1,8 @@
 // npm run bench [-- <folder>] [--only W1,W2,W3,W4,W5,MEM] [--jemalloc | --malloc-arena-max n] [--json] …  (--help)
 //
 // Five throughput workloads, each against a reference measured in the same run, in alternating rounds:
-//   W1  cache-miss JPEG w=400+k q80, concurrency 4        vs in-process sharp
-//   W2  cache-miss WebP w=1200+k q80 effort 4, conc. 4    vs in-process sharp
+//   W1  cache-miss JPEG w=400+k q80, concurrency 4 (wrk)  vs in-process sharp
+//   W2  cache-miss WebP w=1200+k q80 effort 4, c=4 (wrk)  vs in-process sharp
 //   W3  memory-cache hit, 20 URLs, concurrency 32 (wrk)   vs a bare node:http child answering from a Map;
 //       kinu with its defaults (access log at info, to a file), and W3q with the access log off
 //   W4  disk-cache hit (memory tier off), same URLs, c=32 vs the bare server reading the file per request
@@ -252,7 +252,10 @@ async function main(): Promise<number> {
 
     const results: (WorkloadResult & { timing?: Record<string, number> | undefined; restMs?: number | undefined })[] =
       [];
+    const overHttp = (['W1', 'W2', 'W3', 'W4', 'W5'] as const).some((w) => only.has(w));
+    if (overHttp && !hasWrk()) log(`\n*** ${WRK_MISSING} ***\n`);
     const common = {
+      wrkDir: hasWrk() ? tmp : undefined,
       source,
       env,
       concurrency,
@@ -287,9 +290,6 @@ async function main(): Promise<number> {
       );
     const hits = only.has('W3') || only.has('W4') || only.has('W5');
     const wrk = hits && hasWrk();
-    if (hits && !wrk) {
-      log(`\n*** ${WRK_MISSING} ***\n`);
-    }
     const hit = {
       photos: corpus.main,
       source,

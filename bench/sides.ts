@@ -14,9 +14,12 @@ import {
   resetPeakRss,
   type LoopResult,
   type Sample,
+  stopRule,
   type StopRule,
 } from './load.ts';
 import { sharpOnce } from './reference.ts';
+import { lookups, stageMeansMs, stageTotals } from './kinu-metrics.ts';
+import { runWrkCount } from './wrk.ts';
 
 /** One cache-miss workload: every request a new width of one of the photos. */
 export interface MissSpec {
@@ -28,7 +31,12 @@ export interface MissSpec {
 }
 
 export interface PhaseStats {
+  /** The Node client's or the in-process loop's samples; wrk's phases have none, only `latency`. */
   readonly loop: LoopResult;
+  readonly requests: number;
+  /** A wrk phase's latency (its percentiles and mean, ms) and kinu's stage means from its metrics. */
+  readonly latency?: { readonly p50: number; readonly p99: number; readonly mean: number };
+  readonly timing?: Readonly<Record<string, number>>;
   /** CPU seconds of the process doing the image work (kinu child, or this process for sharp). */
   readonly ownCpuS: number | undefined;
   /** CPU seconds of this process as HTTP client (kinu only). */
@@ -37,10 +45,19 @@ export interface PhaseStats {
   readonly otherBusyS: number | undefined;
 }
 
+/** How long a phase runs: exactly `n` requests, or about `seconds`, stopping at a whole cycle of the photos. */
+export type PhaseLimit = { readonly n: number } | { readonly seconds: number; readonly cycle: number };
+
+const stopOf = (limit: PhaseLimit): StopRule =>
+  'n' in limit ? (issued) => issued >= limit.n : stopRule({ seconds: limit.seconds, cycle: limit.cycle });
+
 export interface Side {
   readonly name: string;
   warm(n: number): Promise<void>;
-  phase(offset: number, stop: StopRule): Promise<PhaseStats>;
+  /** Requests [offset, offset + n) of the workload. A side driven by wrk takes only `{ n }`. */
+  phase(offset: number, limit: PhaseLimit): Promise<PhaseStats>;
+  /** Whether `phase` needs its count up front (wrk). */
+  readonly counted: boolean;
   peakRssMb(): number | undefined;
   readonly baselineRssMb: number | undefined;
   readonly rssNote: string;
@@ -78,7 +95,7 @@ export async function measure(
   const ours = ownCpuS === undefined ? undefined : ownCpuS + (clientCpuS ?? 0);
   const otherBusyS =
     busy0 !== undefined && busy1 !== undefined && ours !== undefined ? Math.max(0, busy1 - busy0 - ours) : undefined;
-  return { loop, ownCpuS, clientCpuS, otherBusyS };
+  return { loop, requests: loop.samples.length, ownCpuS, clientCpuS, otherBusyS };
 }
 
 export function parseServerTiming(v: string | undefined): Record<string, number> {
@@ -96,12 +113,22 @@ export async function kinuSide(
   source: string,
   env: NodeJS.ProcessEnv,
   concurrency: number,
+  wrkDir?: string,
 ): Promise<Side> {
-  return childSide('kinu', await startKinu(source, env), photos, spec, concurrency, (r, path) => {
-    if (r.headers['x-kinu-cache'] !== 'miss')
-      throw new Error(`GET ${path}: X-Kinu-Cache ${r.headers['x-kinu-cache']}, expected miss`);
-    return parseServerTiming(r.headers['server-timing']);
-  });
+  return childSide(
+    'kinu',
+    await startKinu(source, env),
+    photos,
+    spec,
+    concurrency,
+    (r, path) => {
+      if (r.headers['x-kinu-cache'] !== 'miss')
+        throw new Error(`GET ${path}: X-Kinu-Cache ${r.headers['x-kinu-cache']}, expected miss`);
+      return parseServerTiming(r.headers['server-timing']);
+    },
+    wrkDir,
+    true,
+  );
 }
 
 /** The bare miss reference over HTTP: what a plain node:http server calling sharp costs, with kinu's client. */
@@ -111,11 +138,17 @@ export async function bareSharpSide(
   source: string,
   env: NodeJS.ProcessEnv,
   concurrency: number,
+  wrkDir?: string,
 ): Promise<Side> {
-  return childSide('bare-sharp', await startBareSharp(source, env), photos, spec, concurrency);
+  return childSide('bare-sharp', await startBareSharp(source, env), photos, spec, concurrency, undefined, wrkDir);
 }
 
-/** A server child answering the miss URLs: every answer checked (status, type, width, and `check`), its CPU from /proc. */
+/**
+ * A server child answering the miss URLs, its CPU from /proc. With `wrkDir`, wrk sends a measured phase's requests
+ * and checks only their status: a kinu child's metrics must then count exactly that many misses, and the first
+ * cycle of the phase's URLs is asked again (cached now, or made again) and checked as the Node client checks every
+ * answer of the warm-up: status, type, width, and `check`.
+ */
 function childSide(
   name: string,
   child: Child,
@@ -123,18 +156,24 @@ function childSide(
   spec: MissSpec,
   concurrency: number,
   check?: (r: Reply, path: string) => Record<string, number>,
+  wrkDir?: string,
+  isKinu = false,
 ): Side {
   const client = createHttpClient(child.base, concurrency);
   const baseline = procStatus(child.pid);
-  const request = async (i: number, base: number): Promise<Sample> => {
+  const pathOf = (i: number, base: number) => {
     const { photo, width } = job(photos, i, base);
-    const path = urlPath(photo, width, spec.format, spec.quality);
+    return urlPath(photo, width, spec.format, spec.quality);
+  };
+  const request = async (i: number, base: number, again = false): Promise<Sample> => {
+    const { photo, width } = job(photos, i, base);
+    const path = pathOf(i, base);
     try {
       const r = await client.get(path, { accept: '*/*' });
       const type = r.headers['content-type'];
       if (r.status !== 200 || type !== MIME[spec.format])
         throw new Error(`GET ${path}: ${r.status} ${type}\n${r.body.subarray(0, 500).toString('utf8')}`);
-      const timing = check?.(r, path);
+      const timing = again ? undefined : check?.(r, path);
       checkWidth(
         `${name} ${photo.key} w=${width}`,
         spec.format,
@@ -146,8 +185,44 @@ function childSide(
       throw new Error(`${(e as Error).message}\n--- ${name} output (last lines) ---\n${child.output()}`, { cause: e });
     }
   };
+  const wrkPhase = async (offset: number, n: number): Promise<PhaseStats> => {
+    const paths = Array.from({ length: n }, (_, i) => pathOf(offset + i, spec.baseWidth));
+    const before = isKinu ? { lookups: await lookups(client), stages: await stageTotals(client) } : undefined;
+    const own0 = procCpuSeconds(child.pid);
+    const busy0 = machineBusySeconds();
+    const w = await runWrkCount(child.base, paths, { connections: concurrency, dir: wrkDir!, timeoutS: 3600 });
+    const own1 = procCpuSeconds(child.pid);
+    const busy1 = machineBusySeconds();
+    let timing: Record<string, number> | undefined;
+    if (before) {
+      const after = await lookups(client);
+      const delta = (k: string) => (after[k] ?? 0) - (before.lookups[k] ?? 0);
+      const others = Object.keys(after).filter((k) => k !== 'miss' && delta(k) > 0);
+      if (delta('miss') !== n || others.length > 0)
+        throw new Error(
+          `${name}: wrk got ${n} answers, ${delta('miss')} of them misses; also ${others.map((k) => `${delta(k)} ${k}`).join(', ')}`,
+        );
+      timing = stageMeansMs(before.stages, await stageTotals(client));
+    }
+    for (let i = 0; i < Math.min(n, photos.length); i++) await request(offset + i, spec.baseWidth, true);
+    const ownCpuS = own0 !== undefined && own1 !== undefined ? own1 - own0 : undefined;
+    const otherBusyS =
+      busy0 !== undefined && busy1 !== undefined && ownCpuS !== undefined
+        ? Math.max(0, busy1 - busy0 - ownCpuS - w.cpuS)
+        : undefined;
+    return {
+      loop: { samples: [], elapsedMs: w.elapsedMs },
+      requests: n,
+      latency: { p50: w.p50Ms, p99: w.p99Ms, mean: w.meanMs },
+      ...(timing && { timing }),
+      ownCpuS,
+      clientCpuS: w.cpuS,
+      otherBusyS,
+    };
+  };
   return {
     name,
+    counted: wrkDir !== undefined,
     async warm(n) {
       await closedLoop(
         concurrency,
@@ -155,13 +230,18 @@ function childSide(
         (i) => request(i, spec.warmWidth),
       );
     },
-    phase: (offset, stop) =>
-      measure(
+    phase: (offset, limit) => {
+      if (wrkDir !== undefined) {
+        if (!('n' in limit)) throw new Error(`${name}: a wrk phase needs its request count`);
+        return wrkPhase(offset, limit.n);
+      }
+      return measure(
         concurrency,
-        stop,
+        stopOf(limit),
         (i) => request(offset + i, spec.baseWidth),
         () => procCpuSeconds(child.pid),
-      ),
+      );
+    },
     peakRssMb: () => kbToMb(procStatus(child.pid)?.hwmKb),
     baselineRssMb: kbToMb(baseline?.rssKb),
     rssNote: `${name} child VmHWM over its whole life`,
@@ -190,7 +270,9 @@ export function sharpSide(photos: readonly Photo[], spec: MissSpec, concurrency:
         (i) => request(i, spec.warmWidth),
       );
     },
-    phase: (offset, stop) => measure(concurrency, stop, (i) => request(offset + i, spec.baseWidth), undefined),
+    counted: false,
+    phase: (offset, limit) =>
+      measure(concurrency, stopOf(limit), (i) => request(offset + i, spec.baseWidth), undefined),
     peakRssMb: () => (reset ? kbToMb(procStatus('self')?.hwmKb) : process.resourceUsage().maxRSS / 1024),
     baselineRssMb: kbToMb(baseline?.rssKb),
     rssNote: reset ? 'this process VmHWM, reset before its warm-up' : 'this process maxRSS over its whole life',

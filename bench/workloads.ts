@@ -1,9 +1,9 @@
-// W1–W4: each workload against its reference, measured in the same run, in alternating rounds
+// W1–W5: each workload against its reference, measured in the same run, in alternating rounds
 // (kinu→ref, ref→kinu, …) so that drift in machine load hits both sides alike.
-//   W1/W2, cache-miss: kinu child vs in-process sharp; the second side of a round replays exactly the
-//   requests the first managed, so both do the same work.
-//   W3/W4, cache hit: kinu child vs a bare node:http child answering the same bytes (from a Map / from
-//   files); both are separate processes behind the same raw-socket client, each round a fixed duration.
+//   W1/W2, cache-miss: kinu child (driven by wrk) vs in-process sharp; the other sides of a round replay
+//   exactly the requests the first managed, so all do the same work (wrk going first takes the last round's count).
+//   W3–W5, cache hit: kinu child vs a bare node:http child answering the same bytes (from a Map / from
+//   files); both are separate processes behind the same load generator (wrk), each round a fixed duration.
 import { availableParallelism } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,7 +25,17 @@ import {
   type Summary,
 } from './load.ts';
 import { runWrk, WRK_MISSING } from './wrk.ts';
-import { bareSharpSide, kbToMb, kinuSide, sharpSide, type MissSpec, type PhaseStats, type Side } from './sides.ts';
+import { lookups } from './kinu-metrics.ts';
+import {
+  bareSharpSide,
+  kbToMb,
+  kinuSide,
+  sharpSide,
+  type MissSpec,
+  type PhaseLimit,
+  type PhaseStats,
+  type Side,
+} from './sides.ts';
 
 export interface SideResult extends Summary {
   /** CPU ms per request of the process doing the work (kinu child, bare child, or this process for sharp). */
@@ -68,12 +78,17 @@ export const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d
 
 class Totals {
   samples: Sample[] = [];
+  requests = 0;
+  /** wrk phases: their latency figures and stage means, each with its request count. */
+  readonly wrk: { latency: NonNullable<PhaseStats['latency']>; timing: PhaseStats['timing']; n: number }[] = [];
   elapsedMs = 0;
   ownCpuS: number | undefined = 0;
   clientCpuS: number | undefined = 0;
   otherBusyS: number | undefined = 0;
   add(p: PhaseStats): void {
     for (const x of p.loop.samples) this.samples.push(x); // not push(...): hit phases have 100k+ samples
+    this.requests += p.requests;
+    if (p.latency) this.wrk.push({ latency: p.latency, timing: p.timing, n: p.requests });
     this.elapsedMs += p.loop.elapsedMs;
     const plus = (a: number | undefined, b: number | undefined) =>
       a === undefined || b === undefined ? undefined : a + b;
@@ -81,11 +96,31 @@ class Totals {
     this.clientCpuS = p.clientCpuS === undefined ? undefined : plus(this.clientCpuS, p.clientCpuS);
     this.otherBusyS = plus(this.otherBusyS, p.otherBusyS);
   }
+  /** Phases that wrk drove: latency as the median of their percentiles, means weighted by requests. */
+  private wrkSummary(): Summary {
+    const weighted = (f: (x: (typeof this.wrk)[number]) => number | undefined) => {
+      const xs = this.wrk.filter((x) => f(x) !== undefined);
+      const n = xs.reduce((a, x) => a + x.n, 0);
+      return n === 0 ? undefined : xs.reduce((a, x) => a + f(x)! * x.n, 0) / n;
+    };
+    const stages = [...new Set(this.wrk.flatMap((x) => Object.keys(x.timing ?? {})))];
+    const timing = Object.fromEntries(stages.map((k) => [k, weighted((x) => x.timing?.[k])!]));
+    return {
+      requests: this.requests,
+      seconds: this.elapsedMs / 1000,
+      rps: this.requests / (this.elapsedMs / 1000),
+      p50: median(this.wrk.map((x) => x.latency.p50)),
+      p99: median(this.wrk.map((x) => x.latency.p99)),
+      mean: weighted((x) => x.latency.mean) ?? NaN,
+      meanBytes: NaN,
+      ...(stages.length > 0 && { timing }),
+    };
+  }
   result(peakRssMb: number | undefined, baselineRssMb: number | undefined): SideResult {
-    const n = this.samples.length;
+    const n = this.requests;
     const s = this.elapsedMs / 1000;
     return {
-      ...summarise({ samples: this.samples, elapsedMs: this.elapsedMs }),
+      ...(this.wrk.length > 0 ? this.wrkSummary() : summarise({ samples: this.samples, elapsedMs: this.elapsedMs })),
       cpuMsPerReq: this.ownCpuS === undefined ? undefined : (this.ownCpuS * 1000) / n,
       clientCpuMsPerReq: this.clientCpuS === undefined ? undefined : (this.clientCpuS * 1000) / n,
       otherCores: this.otherBusyS === undefined ? undefined : this.otherBusyS / s,
@@ -131,6 +166,8 @@ export interface MissOptions {
   readonly sharpFirst: boolean;
   readonly goal: number;
   readonly notes: string[];
+  /** Where wrk's scripts go: the HTTP sides are driven by wrk (else by the Node client, which checks every answer). */
+  readonly wrkDir: string | undefined;
 }
 
 /** W1/W2: unique requests to a fresh kinu child vs the same decode → resize → encode in this process. */
@@ -138,21 +175,23 @@ export async function runMiss(
   o: MissOptions,
 ): Promise<WorkloadResult & { timing: Record<string, number> | undefined; restMs: number | undefined }> {
   log(`${o.id}: starting kinu …`);
-  const kinu = await kinuSide(o.photos, o.spec, o.source, o.env, o.concurrency);
+  const kinu = await kinuSide(o.photos, o.spec, o.source, o.env, o.concurrency, o.wrkDir);
   let bare: Side | undefined;
   let defaults: Side | undefined;
   try {
     log(`${o.id}: warm-up (${o.warmup} per side) …`);
     await kinu.warm(o.warmup);
     const ref = sharpSide(o.photos, o.spec, o.concurrency);
+    const warm0 = performance.now();
     await ref.warm(o.warmup);
+    const refWarmRps = o.warmup / ((performance.now() - warm0) / 1000);
     // Not a goal: how much of kinu's distance to in-process sharp a bare HTTP server has already.
-    const bareSide = await bareSharpSide(o.photos, o.spec, o.source, o.env, o.concurrency);
+    const bareSide = await bareSharpSide(o.photos, o.spec, o.source, o.env, o.concurrency, o.wrkDir);
     bare = bareSide;
     await bareSide.warm(o.warmup);
     // Not a goal either: kinu as an outsider starts it (KINU_CONCURRENCY = cores, access log on), same load.
     const { KINU_CONCURRENCY: _c, KINU_LOG_LEVEL: _l, ...defaultsEnv } = o.env;
-    const defaultSide = await kinuSide(o.photos, o.spec, o.source, defaultsEnv, o.concurrency);
+    const defaultSide = await kinuSide(o.photos, o.spec, o.source, defaultsEnv, o.concurrency, o.wrkDir);
     defaults = defaultSide;
     await defaultSide.warm(o.warmup);
     const totals = { kinu: new Totals(), ref: new Totals(), bare: new Totals(), defaults: new Totals() };
@@ -160,24 +199,28 @@ export async function runMiss(
     const roundCpu: number[] = [];
     const perRound: { kinuRps: number; refRps: number }[] = [];
     let offset = 0;
+    let lastN: number | undefined;
     for (let r = 0; r < o.rounds; r++) {
       const kinuFirst = (r % 2 === 0) !== o.sharpFirst;
       const [first, second]: [Side, Side] = kinuFirst ? [kinu, ref] : [ref, kinu];
-      const stop: StopRule =
+      const cycle = o.photos.length;
+      // The first side runs for the round's seconds and the others replay its requests; a side driven by wrk
+      // needs its count up front, so when it goes first it takes the last round's (or the warm-up's rate's).
+      const limit: PhaseLimit =
         o.requests !== undefined
-          ? (
-              (n) => (issued) =>
-                issued >= n
-            )(Math.floor(((r + 1) * o.requests) / o.rounds) - Math.floor((r * o.requests) / o.rounds))
-          : stopRule({ seconds: o.seconds! / o.rounds, cycle: o.photos.length });
+          ? { n: Math.floor(((r + 1) * o.requests) / o.rounds) - Math.floor((r * o.requests) / o.rounds) }
+          : first.counted
+            ? { n: lastN ?? Math.max(cycle, Math.round((refWarmRps * o.seconds!) / o.rounds / cycle) * cycle) }
+            : { seconds: o.seconds! / o.rounds, cycle };
       log(
         `${o.id} round ${r + 1}/${o.rounds}: ${first.name}, then ${second.name}, then bare-sharp, kinu at its defaults …`,
       );
-      const a = await first.phase(offset, stop);
-      const n = a.loop.samples.length;
-      const b = await second.phase(offset, (issued) => issued >= n);
-      totals.bare.add(await bareSide.phase(offset, (issued) => issued >= n));
-      totals.defaults.add(await defaultSide.phase(offset, (issued) => issued >= n));
+      const a = await first.phase(offset, limit);
+      const n = a.requests;
+      lastN = n;
+      const b = await second.phase(offset, { n });
+      totals.bare.add(await bareSide.phase(offset, { n }));
+      totals.defaults.add(await defaultSide.phase(offset, { n }));
       offset += n;
       const [k, s] = kinuFirst ? [a, b] : [b, a];
       totals.kinu.add(k);
@@ -285,19 +328,6 @@ async function waitForTier(client: HttpClient, path: string, tier: string, timeo
       );
     await new Promise((res) => setTimeout(res, 50));
   }
-}
-
-/** kinu_cache_lookups_total by tier, and `notModified`: the image 304s answered, from the child's /_kinu/metrics:
- *  proves which tier (or the ETag alone) answered wrk's requests. */
-async function lookups(client: HttpClient): Promise<Record<string, number>> {
-  const r = await client.get('/_kinu/metrics');
-  const text = r.body.toString('utf8');
-  const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^kinu_cache_lookups_total\{result="(\w+)"\} (\d+)/gm)) out[m[1]!] = Number(m[2]);
-  out.notModified = 0;
-  for (const m of text.matchAll(/^kinu_http_requests_total\{([^}]*)\} (\d+)/gm))
-    if (m[1]!.includes('route="image"') && m[1]!.includes('status="304"')) out.notModified += Number(m[2]);
-  return out;
 }
 
 /** One side's measured phases, added up. */
