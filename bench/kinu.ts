@@ -55,9 +55,11 @@ export function withAllocator(env: NodeJS.ProcessEnv, a: Allocator): NodeJS.Proc
   return out;
 }
 
-/** What sharp.concurrency() is in a process started with `env` (sharp picks 1 on glibc without jemalloc). */
+/** What sharp.concurrency() is in a kinu process started with `env`, once its pipeline module has set it. */
 export function childSharpConcurrency(env: NodeJS.ProcessEnv): number | undefined {
-  const r = spawnSync(process.execPath, ['-e', 'console.log(require("sharp").concurrency())'], {
+  const script =
+    "await import('./dist/pipeline/pipeline.js'); console.log((await import('sharp')).default.concurrency())";
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
     env,
     cwd: REPO,
     encoding: 'utf8',

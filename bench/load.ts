@@ -45,6 +45,12 @@ export function stopRule(opts: { seconds: number; cycle: number }): StopRule {
   return (issued, elapsed) => elapsed >= ms && issued % opts.cycle === 0;
 }
 
+/** How long a phase runs: exactly `n` requests, or about `seconds`, stopping at a whole cycle of the photos. */
+export type PhaseLimit = { readonly n: number } | { readonly seconds: number; readonly cycle: number };
+
+export const stopOf = (limit: PhaseLimit): StopRule =>
+  'n' in limit ? (issued) => issued >= limit.n : stopRule({ seconds: limit.seconds, cycle: limit.cycle });
+
 export interface Summary {
   readonly requests: number;
   readonly seconds: number;
@@ -100,16 +106,6 @@ export function procStatus(pid: number | 'self'): { rssKb: number; hwmKb: number
     return Number.isFinite(rssKb) && Number.isFinite(hwmKb) ? { rssKb, hwmKb } : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** Resets this process's VmHWM to its current RSS (Linux ≥ 4.0); false where that is not possible. */
-export function resetPeakRss(): boolean {
-  try {
-    writeFileSync('/proc/self/clear_refs', '5');
-    return true;
-  } catch {
-    return false;
   }
 }
 

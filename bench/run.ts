@@ -231,7 +231,7 @@ async function main(): Promise<number> {
     const ownSharp = sharp.concurrency();
     const notes: string[] = [];
     if (childSharp !== undefined && childSharp !== ownSharp && (only.has('W1') || only.has('W2'))) {
-      // The allocator decides sharp's default thread count; the reference must run with the same one.
+      // The reference runs with the libvips threads per image kinu runs with.
       sharp.concurrency(childSharp);
       notes.push(
         `in-process sharp.concurrency() set from ${ownSharp} to ${childSharp}, as in the kinu child (${allocatorLabel(allocator)})`,
@@ -517,7 +517,7 @@ function table(
       for (const n of w.notes) if (!lines.includes(`  note: ${n}`)) lines.push(`  note: ${n}`);
     }
     lines.push(
-      '  ratio = kinu req/s ÷ reference req/s over all rounds; CPU ms/req from /proc/<pid>/stat (kinu child, bare child) and process.cpuUsage() (client / in-process sharp).',
+      "  ratio = kinu req/s ÷ reference req/s over all rounds; CPU ms/req from /proc/<pid>/stat (kinu, bare and in-process sharp children; wrk's from the reaped children of this process).",
     );
     lines.push('');
   }

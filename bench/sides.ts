@@ -11,13 +11,18 @@ import {
   machineBusySeconds,
   procCpuSeconds,
   procStatus,
-  resetPeakRss,
   type LoopResult,
   type Sample,
-  stopRule,
+  stopOf,
+  type PhaseLimit,
   type StopRule,
 } from './load.ts';
-import { sharpOnce } from './reference.ts';
+
+export type { PhaseLimit };
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import type { FromChild, ToChild } from './sharp-child.ts';
 import { lookups, stageMeansMs, stageTotals } from './kinu-metrics.ts';
 import { runWrkCount } from './wrk.ts';
 
@@ -45,12 +50,6 @@ export interface PhaseStats {
   readonly otherBusyS: number | undefined;
 }
 
-/** How long a phase runs: exactly `n` requests, or about `seconds`, stopping at a whole cycle of the photos. */
-export type PhaseLimit = { readonly n: number } | { readonly seconds: number; readonly cycle: number };
-
-const stopOf = (limit: PhaseLimit): StopRule =>
-  'n' in limit ? (issued) => issued >= limit.n : stopRule({ seconds: limit.seconds, cycle: limit.cycle });
-
 export interface Side {
   readonly name: string;
   warm(n: number): Promise<void>;
@@ -63,6 +62,8 @@ export interface Side {
   readonly rssNote: string;
   close(): Promise<void>;
 }
+
+const SHARP_CHILD = fileURLToPath(new URL('./sharp-child.ts', import.meta.url));
 
 export const kbToMb = (kb: number | undefined) => (kb === undefined ? undefined : kb / 1024);
 
@@ -252,30 +253,61 @@ function childSide(
   };
 }
 
-export function sharpSide(photos: readonly Photo[], spec: MissSpec, concurrency: number): Side {
-  const reset = resetPeakRss();
-  const baseline = procStatus('self');
-  const request = async (i: number, base: number) => {
-    const { photo, width } = job(photos, i, base);
-    const r = await sharpOnce(photo.path, width, spec.format, spec.quality);
-    checkWidth(`sharp ${photo.key} w=${width}`, spec.format, expectedWidth(photo, width), r.width);
-    return r;
+/** In-process sharp, in a child of its own (sharp-child.ts) with the kinu children's environment. */
+export async function sharpSide(
+  photos: readonly Photo[],
+  spec: MissSpec,
+  concurrency: number,
+  env: NodeJS.ProcessEnv,
+): Promise<Side> {
+  const child = fork(SHARP_CHILD, [], {
+    env,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ask = (m: ToChild) =>
+    new Promise<Extract<FromChild, { ok: true }>>((resolve, reject) => {
+      const gone = () => reject(new Error('the sharp child exited'));
+      child.once('exit', gone);
+      child.once('message', (r: FromChild) => {
+        child.off('exit', gone);
+        if (r.ok) resolve(r);
+        else reject(new Error(`sharp child: ${r.error}`));
+      });
+      child.send(m);
+    });
+  await ask({ cmd: 'init', photos, spec, concurrency, sharpConcurrency: sharp.concurrency() });
+  const baseline = procStatus(child.pid!);
+  const run = async (offset: number, base: number, limit: PhaseLimit) => {
+    const r = await ask({ cmd: 'run', offset, base, limit });
+    return { samples: r.samples ?? [], elapsedMs: r.elapsedMs ?? 0 };
   };
   return {
     name: 'sharp',
-    async warm(n) {
-      await closedLoop(
-        concurrency,
-        (i) => i >= n,
-        (i) => request(i, spec.warmWidth),
-      );
-    },
     counted: false,
-    phase: (offset, limit) =>
-      measure(concurrency, stopOf(limit), (i) => request(offset + i, spec.baseWidth), undefined),
-    peakRssMb: () => (reset ? kbToMb(procStatus('self')?.hwmKb) : process.resourceUsage().maxRSS / 1024),
+    async warm(n) {
+      await run(0, spec.warmWidth, { n });
+    },
+    async phase(offset, limit) {
+      const own0 = procCpuSeconds(child.pid!);
+      const busy0 = machineBusySeconds();
+      const loop = await run(offset, spec.baseWidth, limit);
+      const own1 = procCpuSeconds(child.pid!);
+      const busy1 = machineBusySeconds();
+      const ownCpuS = own0 !== undefined && own1 !== undefined ? own1 - own0 : undefined;
+      const otherBusyS =
+        busy0 !== undefined && busy1 !== undefined && ownCpuS !== undefined
+          ? Math.max(0, busy1 - busy0 - ownCpuS)
+          : undefined;
+      return { loop, requests: loop.samples.length, ownCpuS, clientCpuS: undefined, otherBusyS };
+    },
+    peakRssMb: () => kbToMb(procStatus(child.pid!)?.hwmKb),
     baselineRssMb: kbToMb(baseline?.rssKb),
-    rssNote: reset ? 'this process VmHWM, reset before its warm-up' : 'this process maxRSS over its whole life',
-    async close() {},
+    rssNote: 'sharp child VmHWM over its whole life',
+    async close() {
+      child.disconnect();
+      await exited;
+    },
   };
 }

@@ -18,7 +18,6 @@ import {
   median,
   procCpuSeconds,
   procStatus,
-  stopRule,
   summarise,
   type Sample,
   type StopRule,
@@ -178,10 +177,12 @@ export async function runMiss(
   const kinu = await kinuSide(o.photos, o.spec, o.source, o.env, o.concurrency, o.wrkDir);
   let bare: Side | undefined;
   let defaults: Side | undefined;
+  let refSide: Side | undefined;
   try {
     log(`${o.id}: warm-up (${o.warmup} per side) …`);
     await kinu.warm(o.warmup);
-    const ref = sharpSide(o.photos, o.spec, o.concurrency);
+    const ref = await sharpSide(o.photos, o.spec, o.concurrency, o.env);
+    refSide = ref;
     const warm0 = performance.now();
     await ref.warm(o.warmup);
     const refWarmRps = o.warmup / ((performance.now() - warm0) / 1000);
@@ -275,6 +276,7 @@ export async function runMiss(
     };
   } finally {
     await kinu.close();
+    await refSide?.close();
     await bare?.close();
     await defaults?.close();
   }
