@@ -74,8 +74,11 @@ export function createHeaderBlocks(
   return (d, reqId) => {
     const timing = serverTiming(d.timings);
     const body = d.status === 200 ? d.body : undefined;
+    // A miss's block is built and not kept: its next answer is a hit, whose X-Kinu-Cache differs, and keeping
+    // one per miss only filled the LRU with long-lived objects that full GCs mark.
+    const made = d.cache === 'miss';
     let b = body
-      ? (byBody.get(body) ?? (d.cache === 'memory' ? undefined : fresh.get(d.etag)))
+      ? (byBody.get(body) ?? (d.cache === 'memory' || made ? undefined : fresh.get(d.etag)))
       : notModified.get(d.etag);
     if (
       !b ||
@@ -109,7 +112,7 @@ export function createHeaderBlocks(
       };
       if (!body) notModified.set(d.etag, b);
       else if (d.cache === 'memory') byBody.set(body, b);
-      else fresh.set(d.etag, b);
+      else if (!made) fresh.set(d.etag, b);
     }
     if (b.timingAt > 0) b.list[b.timingAt] = timing;
     b.list[b.list.length - 1] = reqId;

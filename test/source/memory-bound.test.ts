@@ -95,11 +95,15 @@ describe('parse memo', () => {
     const url = `/${encodeURIComponent(longKey(7))}?w=100`;
     present.add(longKey(7));
     memo(url);
+    assert.deepEqual(memo.memory().urls, 0, 'a URL parsed once (a miss, mostly) is not remembered');
+    memo(url);
     const before = p.calls();
     assert.equal(memo(url).key, longKey(7));
-    assert.equal(p.calls(), before, 'a remembered parse is not parsed again');
+    assert.equal(p.calls(), before, 'a URL parsed twice is remembered and not parsed again');
 
     for (let i = 0; i < 12_000; i++) present.add(longKey(i));
+    for (let i = 0; i < 12_000; i++) memo(`/${encodeURIComponent(longKey(i))}?w=${i}`);
+    assert.ok(memo.memory().urls <= 10, 'URLs seen once stay out (but for hash collisions)');
     for (let i = 0; i < 12_000; i++) memo(`/${encodeURIComponent(longKey(i))}?w=${i}`);
     const m = memo.memory();
     assert.ok(m.bytes <= 1024 * 1024, `${m.bytes} bytes`);
