@@ -1,4 +1,6 @@
 // Cheap checks that the right thing came back: the MIME type and pixel width of JPEG, WebP and AVIF bytes.
+import type { Photo } from './corpus.ts';
+
 export type BenchFormat = 'jpeg' | 'webp' | 'avif';
 
 export const MIME: Readonly<Record<BenchFormat, string>> = {
@@ -44,4 +46,13 @@ export function avifWidth(b: Buffer): number {
 
 export function imageWidth(format: BenchFormat, b: Buffer): number {
   return format === 'jpeg' ? jpegWidth(b) : format === 'webp' ? webpWidth(b) : avifWidth(b);
+}
+
+/** The width a miss for `width` px must have: kinu never enlarges unless asked, and the references do the same. */
+export function expectedWidth(photo: Photo, width: number): number {
+  return Math.min(width, photo.width);
+}
+
+export function checkWidth(what: string, format: BenchFormat, want: number, got: number): void {
+  if (got !== want) throw new Error(`${what}: expected ${format} ${want} px wide, got ${got}`);
 }

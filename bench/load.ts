@@ -1,5 +1,5 @@
 // A closed loop: `concurrency` requests in flight, each one started as another finishes, until the stop rule says so.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 export interface Sample {
   readonly ms: number;
@@ -130,4 +130,25 @@ export function machineBusySeconds(): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU seconds of process `pid` from now until the returned function is called, and of the rest of the machine
+ * over the same time: what is ours besides `pid` (a load generator) is passed in and left out of "other".
+ */
+export function cpuWindow(
+  pid: number,
+): (oursBesidesS?: number) => { ownCpuS: number | undefined; otherBusyS: number | undefined } {
+  const own0 = procCpuSeconds(pid);
+  const busy0 = machineBusySeconds();
+  return (oursBesidesS = 0) => {
+    const own1 = procCpuSeconds(pid);
+    const busy1 = machineBusySeconds();
+    const ownCpuS = own0 !== undefined && own1 !== undefined ? own1 - own0 : undefined;
+    const otherBusyS =
+      busy0 !== undefined && busy1 !== undefined && ownCpuS !== undefined
+        ? Math.max(0, busy1 - busy0 - ownCpuS - oursBesidesS)
+        : undefined;
+    return { ownCpuS, otherBusyS };
+  };
 }

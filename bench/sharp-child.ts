@@ -6,6 +6,7 @@
 import sharp from 'sharp';
 import type { Photo } from './corpus.ts';
 import { job } from './corpus.ts';
+import { checkWidth, expectedWidth } from './image-info.ts';
 import { closedLoop, stopOf, type PhaseLimit } from './load.ts';
 import { sharpOnce } from './reference.ts';
 import type { MissSpec } from './sides.ts';
@@ -31,9 +32,7 @@ async function run(m: Extract<ToChild, { cmd: 'run' }>): Promise<FromChild> {
   const loop = await closedLoop(o.concurrency, stopOf(m.limit), async (i) => {
     const { photo, width } = job(o.photos, m.offset + i, m.base);
     const r = await sharpOnce(photo.path, width, o.spec.format, o.spec.quality);
-    const want = Math.min(width, photo.width); // no enlargement, as kinu
-    if (r.width !== want)
-      throw new Error(`sharp ${photo.key} w=${width}: expected ${o.spec.format} ${want} px wide, got ${r.width}`);
+    checkWidth(`sharp ${photo.key} w=${width}`, o.spec.format, expectedWidth(photo, width), r.width);
     return { ms: r.ms, bytes: r.bytes };
   });
   return { ok: true, samples: loop.samples.map((s) => ({ ms: s.ms, bytes: s.bytes })), elapsedMs: loop.elapsedMs };

@@ -1,15 +1,17 @@
 // The two things compared in a miss workload (W1, W2): a kinu child over HTTP, and the in-process sharp
 // reference. Each can warm up, run a measured phase of requests [offset, offset + n), and say how much
 // memory it peaked at.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
 import type { Photo } from './corpus.ts';
 import { job, urlPath } from './corpus.ts';
 import { createHttpClient, type Reply } from './client.ts';
-import { MIME, imageWidth, type BenchFormat } from './image-info.ts';
+import { MIME, checkWidth, expectedWidth, imageWidth, type BenchFormat } from './image-info.ts';
 import { startBareSharp, startKinu, type Child } from './kinu.ts';
 import {
   closedLoop,
-  machineBusySeconds,
-  procCpuSeconds,
+  cpuWindow,
   procStatus,
   type LoopResult,
   type Sample,
@@ -17,14 +19,11 @@ import {
   type PhaseLimit,
   type StopRule,
 } from './load.ts';
-
-export type { PhaseLimit };
-import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import type { FromChild, ToChild } from './sharp-child.ts';
 import { lookups, stageMeansMs, stageTotals } from './kinu-metrics.ts';
 import { runWrkCount } from './wrk.ts';
+
+export type { PhaseLimit };
 
 /** One cache-miss workload: every request a new width of one of the photos. */
 export interface MissSpec {
@@ -67,36 +66,19 @@ const SHARP_CHILD = fileURLToPath(new URL('./sharp-child.ts', import.meta.url));
 
 export const kbToMb = (kb: number | undefined) => (kb === undefined ? undefined : kb / 1024);
 
-function expectedWidth(photo: Photo, width: number): number {
-  return Math.min(width, photo.width); // kinu never enlarges unless asked; the reference does the same
-}
-
-function checkWidth(what: string, format: BenchFormat, want: number, got: number): void {
-  if (got !== want) throw new Error(`${what}: expected ${format} ${want} px wide, got ${got}`);
-}
-
-/** Runs a closed loop and accounts CPU: of `ownCpu` (a child) or of this process, and of the rest of the machine. */
+/** Runs a closed loop against child `pid` and accounts CPU: the child's, this process's as client, the rest's. */
 export async function measure(
   concurrency: number,
   stop: StopRule,
   one: (i: number) => Promise<Sample>,
-  ownCpu: (() => number | undefined) | undefined,
+  pid: number,
 ): Promise<PhaseStats> {
-  const own0 = ownCpu?.();
+  const window = cpuWindow(pid);
   const self0 = process.cpuUsage();
-  const busy0 = machineBusySeconds();
   const loop = await closedLoop(concurrency, stop, one);
-  const own1 = ownCpu?.();
   const self = process.cpuUsage(self0);
-  const busy1 = machineBusySeconds();
-  const selfS = (self.user + self.system) / 1e6;
-  const isClient = ownCpu !== undefined;
-  const ownCpuS = isClient ? (own0 !== undefined && own1 !== undefined ? own1 - own0 : undefined) : selfS;
-  const clientCpuS = isClient ? selfS : undefined;
-  const ours = ownCpuS === undefined ? undefined : ownCpuS + (clientCpuS ?? 0);
-  const otherBusyS =
-    busy0 !== undefined && busy1 !== undefined && ours !== undefined ? Math.max(0, busy1 - busy0 - ours) : undefined;
-  return { loop, requests: loop.samples.length, ownCpuS, clientCpuS, otherBusyS };
+  const clientCpuS = (self.user + self.system) / 1e6;
+  return { loop, requests: loop.samples.length, ...window(clientCpuS), clientCpuS };
 }
 
 export function parseServerTiming(v: string | undefined): Record<string, number> {
@@ -189,11 +171,9 @@ function childSide(
   const wrkPhase = async (offset: number, n: number): Promise<PhaseStats> => {
     const paths = Array.from({ length: n }, (_, i) => pathOf(offset + i, spec.baseWidth));
     const before = isKinu ? { lookups: await lookups(client), stages: await stageTotals(client) } : undefined;
-    const own0 = procCpuSeconds(child.pid);
-    const busy0 = machineBusySeconds();
+    const window = cpuWindow(child.pid);
     const w = await runWrkCount(child.base, paths, { connections: concurrency, dir: wrkDir!, timeoutS: 3600 });
-    const own1 = procCpuSeconds(child.pid);
-    const busy1 = machineBusySeconds();
+    const cpu = window(w.cpuS);
     let timing: Record<string, number> | undefined;
     if (before) {
       const after = await lookups(client);
@@ -206,19 +186,13 @@ function childSide(
       timing = stageMeansMs(before.stages, await stageTotals(client));
     }
     for (let i = 0; i < Math.min(n, photos.length); i++) await request(offset + i, spec.baseWidth, true);
-    const ownCpuS = own0 !== undefined && own1 !== undefined ? own1 - own0 : undefined;
-    const otherBusyS =
-      busy0 !== undefined && busy1 !== undefined && ownCpuS !== undefined
-        ? Math.max(0, busy1 - busy0 - ownCpuS - w.cpuS)
-        : undefined;
     return {
       loop: { samples: [], elapsedMs: w.elapsedMs },
       requests: n,
       latency: { p50: w.p50Ms, p99: w.p99Ms, mean: w.meanMs },
       ...(timing && { timing }),
-      ownCpuS,
+      ...cpu,
       clientCpuS: w.cpuS,
-      otherBusyS,
     };
   };
   return {
@@ -236,12 +210,7 @@ function childSide(
         if (!('n' in limit)) throw new Error(`${name}: a wrk phase needs its request count`);
         return wrkPhase(offset, limit.n);
       }
-      return measure(
-        concurrency,
-        stopOf(limit),
-        (i) => request(offset + i, spec.baseWidth),
-        () => procCpuSeconds(child.pid),
-      );
+      return measure(concurrency, stopOf(limit), (i) => request(offset + i, spec.baseWidth), child.pid);
     },
     peakRssMb: () => kbToMb(procStatus(child.pid)?.hwmKb),
     baselineRssMb: kbToMb(baseline?.rssKb),
@@ -290,17 +259,9 @@ export async function sharpSide(
       await run(0, spec.warmWidth, { n });
     },
     async phase(offset, limit) {
-      const own0 = procCpuSeconds(child.pid!);
-      const busy0 = machineBusySeconds();
+      const window = cpuWindow(child.pid!);
       const loop = await run(offset, spec.baseWidth, limit);
-      const own1 = procCpuSeconds(child.pid!);
-      const busy1 = machineBusySeconds();
-      const ownCpuS = own0 !== undefined && own1 !== undefined ? own1 - own0 : undefined;
-      const otherBusyS =
-        busy0 !== undefined && busy1 !== undefined && ownCpuS !== undefined
-          ? Math.max(0, busy1 - busy0 - ownCpuS)
-          : undefined;
-      return { loop, requests: loop.samples.length, ownCpuS, clientCpuS: undefined, otherBusyS };
+      return { loop, requests: loop.samples.length, ...window(), clientCpuS: undefined };
     },
     peakRssMb: () => kbToMb(procStatus(child.pid!)?.hwmKb),
     baselineRssMb: kbToMb(baseline?.rssKb),

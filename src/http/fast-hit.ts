@@ -124,11 +124,12 @@ export function createFastHit(opts: FastHitOptions): FastHit {
           return signal();
         },
       })
+      .then((d) => {
+        if (d.kind !== 'variant') throw new Error(`a transform was answered with ${d.kind}`);
+        return d;
+      })
       .then(
-        (d) => {
-          if (d.kind !== 'variant') throw new Error(`a transform was answered with ${d.kind}`);
-          send(req, res, d, reqId, disposition);
-        },
+        (d) => send(req, res, d, reqId, disposition),
         (err: unknown) => {
           failures.set(req, err);
           opts.route(req, res);
