@@ -45,3 +45,9 @@ export function stageMeansMs(before: StageTotals, after: StageTotals): Record<st
   }
   return out;
 }
+
+/** Full garbage collections (V8 mark-compacts) so far: prom-client's nodejs_gc_duration_seconds{kind="major"}. */
+export async function majorGcs(client: HttpClient): Promise<number> {
+  const m = /^nodejs_gc_duration_seconds_count\{kind="major"\} (\d+)/m.exec(await scrape(client));
+  return m ? Number(m[1]) : 0;
+}

@@ -20,7 +20,7 @@ import {
   type StopRule,
 } from './load.ts';
 import type { FromChild, ToChild } from './sharp-child.ts';
-import { lookups, stageMeansMs, stageTotals } from './kinu-metrics.ts';
+import { lookups, majorGcs, stageMeansMs, stageTotals } from './kinu-metrics.ts';
 import { runWrkCount } from './wrk.ts';
 
 export type { PhaseLimit };
@@ -41,6 +41,8 @@ export interface PhaseStats {
   /** A wrk phase's latency (its percentiles and mean, ms) and kinu's stage means from its metrics. */
   readonly latency?: { readonly p50: number; readonly p99: number; readonly mean: number };
   readonly timing?: Readonly<Record<string, number>>;
+  /** kinu's full garbage collections (V8 mark-compacts) during a wrk phase, from its metrics. */
+  readonly majorGcs?: number;
   /** CPU seconds of the process doing the image work (kinu child, or this process for sharp). */
   readonly ownCpuS: number | undefined;
   /** CPU seconds of this process as HTTP client (kinu only). */
@@ -170,12 +172,16 @@ function childSide(
   };
   const wrkPhase = async (offset: number, n: number): Promise<PhaseStats> => {
     const paths = Array.from({ length: n }, (_, i) => pathOf(offset + i, spec.baseWidth));
-    const before = isKinu ? { lookups: await lookups(client), stages: await stageTotals(client) } : undefined;
+    const before = isKinu
+      ? { lookups: await lookups(client), stages: await stageTotals(client), gcs: await majorGcs(client) }
+      : undefined;
     const window = cpuWindow(child.pid);
     const w = await runWrkCount(child.base, paths, { connections: concurrency, dir: wrkDir!, timeoutS: 3600 });
     const cpu = window(w.cpuS);
     let timing: Record<string, number> | undefined;
+    let gcs: number | undefined;
     if (before) {
+      gcs = (await majorGcs(client)) - before.gcs;
       const after = await lookups(client);
       const delta = (k: string) => (after[k] ?? 0) - (before.lookups[k] ?? 0);
       const others = Object.keys(after).filter((k) => k !== 'miss' && delta(k) > 0);
@@ -191,6 +197,7 @@ function childSide(
       requests: n,
       latency: { p50: w.p50Ms, p99: w.p99Ms, mean: w.meanMs },
       ...(timing && { timing }),
+      ...(gcs !== undefined && { majorGcs: gcs }),
       ...cpu,
       clientCpuS: w.cpuS,
     };

@@ -84,7 +84,14 @@ class Totals {
   ownCpuS: number | undefined = 0;
   clientCpuS: number | undefined = 0;
   otherBusyS: number | undefined = 0;
+  /** kinu's full GCs over the wrk phases that counted them, and those phases' requests. */
+  majorGcs = 0;
+  gcCounted = 0;
   add(p: PhaseStats): void {
+    if (p.majorGcs !== undefined) {
+      this.majorGcs += p.majorGcs;
+      this.gcCounted += p.requests;
+    }
     for (const x of p.loop.samples) this.samples.push(x); // not push(...): hit phases have 100k+ samples
     this.requests += p.requests;
     if (p.latency) this.wrk.push({ latency: p.latency, timing: p.timing, n: p.requests });
@@ -252,7 +259,12 @@ export async function runMiss(
           `${round(defaultsResult.rps, 1)} req/s = ${(defaultsResult.rps / refResult.rps).toFixed(3)} of in-process sharp, ` +
           `CPU ${cpu(defaultsResult)!.toFixed(2)} ms/req = ${(cpu(defaultsResult)! / cpu(refResult)!).toFixed(3)}×`
         : undefined;
-    const extra = [bareNote, defaultsNote].filter((x): x is string => x !== undefined);
+    const k = totals.kinu;
+    const gcNote =
+      k.gcCounted > 0
+        ? `kinu's full GCs (V8 mark-compacts): ${k.majorGcs} in ${k.gcCounted} misses (${((100 * k.majorGcs) / k.gcCounted).toFixed(2)} per 100)`
+        : undefined;
+    const extra = [bareNote, defaultsNote, gcNote].filter((x): x is string => x !== undefined);
     return {
       ...finish(
         {

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, SETTINGS, type Config } from './config.ts';
 import { runSupervisor } from './supervisor.ts';
 import { isSupervisedWorker, listenSupervised } from './worker.ts';
 import { signUrl } from './url/sign.ts';
+import { setServeV8Flags } from './v8-flags.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -137,9 +138,11 @@ async function serve(
       err: io.err,
     });
   }
+  const v8Flags = setServeV8Flags();
   // Imported here, so that the supervisor process loads none of the serving code.
   const { buildServer } = await import('./server.ts');
   const app = buildServer(config);
+  app.log.info({ v8Flags }, 'V8 flags set for serving');
   if (config.signing.secrets.length === 0)
     app.log.warn('no KINU_SECRET set: running unsigned, anyone can ask for any size of any image');
   // A worker's pool was sized by its supervisor, which logged it; warn wherever fewer pipelines than asked can run.

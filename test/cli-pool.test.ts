@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import { corpus, decode, startKinu, until, type KinuProcess } from './helpers.ts';
+import { SERVE_V8_FLAGS } from '../src/v8-flags.ts';
 
 const PHOTOS = corpus('photos');
 /** Above libuv's default pool of 4. */
@@ -59,6 +60,9 @@ for (const [label, args, decision] of [
         [N + 4, 'kinu', N],
         'the choice is logged at startup',
       );
+      // The serving process (the worker, or the process itself) sets its V8 flags and says which.
+      await until(() => kinu.logs.some((l) => l.msg === 'V8 flags set for serving'), 'the V8 flags logged');
+      assert.deepEqual(kinu.logs.find((l) => l.msg === 'V8 flags set for serving')?.v8Flags, [...SERVE_V8_FLAGS]);
 
       // N misses of distinct variants, each a second or more of libvips work (a wide Gaussian blur of a 12 MP photo).
       let done = 0;
