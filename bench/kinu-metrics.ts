@@ -11,7 +11,10 @@ async function scrape(client: HttpClient): Promise<string> {
 /** kinu_cache_lookups_total by tier, and `notModified`: the image 304s answered. Which tier (or the ETag alone)
  *  answered wrk's requests. */
 export async function lookups(client: HttpClient): Promise<Record<string, number>> {
-  const text = await scrape(client);
+  return lookupsOf(await scrape(client));
+}
+
+function lookupsOf(text: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const m of text.matchAll(/^kinu_cache_lookups_total\{result="(\w+)"\} (\d+)/gm)) out[m[1]!] = Number(m[2]);
   out.notModified = 0;
@@ -27,8 +30,7 @@ export interface StageTotals {
 }
 
 /** kinu_pipeline_stage_duration_seconds' sums and counts, by stage. */
-export async function stageTotals(client: HttpClient): Promise<StageTotals> {
-  const text = await scrape(client);
+function stageTotalsOf(text: string): StageTotals {
   const sum: Record<string, number> = {};
   const count: Record<string, number> = {};
   for (const m of text.matchAll(/^kinu_pipeline_stage_duration_seconds_(sum|count)\{stage="(\w+)"\} ([\d.e+-]+)/gm))
@@ -47,7 +49,19 @@ export function stageMeansMs(before: StageTotals, after: StageTotals): Record<st
 }
 
 /** Full garbage collections (V8 mark-compacts) so far: prom-client's nodejs_gc_duration_seconds{kind="major"}. */
-export async function majorGcs(client: HttpClient): Promise<number> {
-  const m = /^nodejs_gc_duration_seconds_count\{kind="major"\} (\d+)/m.exec(await scrape(client));
+function majorGcsOf(text: string): number {
+  const m = /^nodejs_gc_duration_seconds_count\{kind="major"\} (\d+)/m.exec(text);
   return m ? Number(m[1]) : 0;
+}
+
+export interface Reading {
+  readonly lookups: Record<string, number>;
+  readonly stages: StageTotals;
+  readonly majorGcs: number;
+}
+
+/** All of the above from one scrape, as a miss phase reads them before and after. */
+export async function reading(client: HttpClient): Promise<Reading> {
+  const text = await scrape(client);
+  return { lookups: lookupsOf(text), stages: stageTotalsOf(text), majorGcs: majorGcsOf(text) };
 }

@@ -20,7 +20,7 @@ import {
   type StopRule,
 } from './load.ts';
 import type { FromChild, ToChild } from './sharp-child.ts';
-import { lookups, majorGcs, stageMeansMs, stageTotals } from './kinu-metrics.ts';
+import { reading, stageMeansMs } from './kinu-metrics.ts';
 import { runWrkCount } from './wrk.ts';
 
 export type { PhaseLimit };
@@ -172,24 +172,23 @@ function childSide(
   };
   const wrkPhase = async (offset: number, n: number): Promise<PhaseStats> => {
     const paths = Array.from({ length: n }, (_, i) => pathOf(offset + i, spec.baseWidth));
-    const before = isKinu
-      ? { lookups: await lookups(client), stages: await stageTotals(client), gcs: await majorGcs(client) }
-      : undefined;
+    const before = isKinu ? await reading(client) : undefined;
     const window = cpuWindow(child.pid);
     const w = await runWrkCount(child.base, paths, { connections: concurrency, dir: wrkDir!, timeoutS: 3600 });
     const cpu = window(w.cpuS);
     let timing: Record<string, number> | undefined;
     let gcs: number | undefined;
     if (before) {
-      gcs = (await majorGcs(client)) - before.gcs;
-      const after = await lookups(client);
+      const now = await reading(client);
+      gcs = now.majorGcs - before.majorGcs;
+      const after = now.lookups;
       const delta = (k: string) => (after[k] ?? 0) - (before.lookups[k] ?? 0);
       const others = Object.keys(after).filter((k) => k !== 'miss' && delta(k) > 0);
       if (delta('miss') !== n || others.length > 0)
         throw new Error(
           `${name}: wrk got ${n} answers, ${delta('miss')} of them misses; also ${others.map((k) => `${delta(k)} ${k}`).join(', ')}`,
         );
-      timing = stageMeansMs(before.stages, await stageTotals(client));
+      timing = stageMeansMs(before.stages, now.stages);
     }
     for (let i = 0; i < Math.min(n, photos.length); i++) await request(offset + i, spec.baseWidth, true);
     return {

@@ -7,7 +7,8 @@ import { setFlagsFromString } from 'node:v8';
  * buffer and the cache's copy), which V8 counts towards starting a full collection; under misses a V8 task
  * started one about once a second (4–14 in 500 misses; a bare node:http server making the same sharp call: 1–3),
  * each marking kinu's whole heap, ~0.4 ms of CPU a miss on V8's threads and the main one. Without the task,
- * marking starts when the heap's limit is reached, as for any allocation: 0–2 in 500 misses, RSS in the same range.
+ * marking starts when the heap's limit is reached, as for any allocation: 0–2 in 500 misses, for 30–50 MB more
+ * RSS after a minute of misses (garbage waiting for the later collection).
  */
 export const SERVE_V8_FLAGS: readonly string[] = ['--no-incremental-marking-task'];
 
