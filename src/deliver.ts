@@ -18,6 +18,7 @@ import { canonicalKey, overlayKeys, type Overlay, type Transform } from './trans
 import { isKinuError, KinuError, quoted, type ErrorCode } from './errors.ts';
 import type { CacheEntry, CacheTier } from './cache/cache.ts';
 import { createSingleFlight } from './cache/single-flight.ts';
+import { createDoor } from './door.ts';
 import type { TieredCache } from './cache/tiered.ts';
 
 export interface DeliverRequest {
@@ -395,19 +396,27 @@ export function originalEtag(key: string, version: string): string {
   return `"${variantKey(`${key}\0${version}\0original`)}"`;
 }
 
-// Hits ask for the same few variants again and again: remember their keys instead of hashing each time.
-// Bounded in bytes (two per character, as V8 may store them), since an id holds a key that may be KBs long.
+// Hits ask for the same few variants again and again: remember their keys instead of hashing each time, from
+// an id's second hashing on (door.ts: a miss's id is mostly never asked again, and kept it would be a
+// long-lived entry per miss). Bounded in bytes (two per character, as V8 may store them), since an id holds a
+// key that may be KBs long.
 const KEYS = new LRUCache<string, string>({
   maxSize: 4 * 1024 * 1024,
   sizeCalculation: (key, id) => 2 * (id.length + key.length) + 96,
 });
+const hashedBefore = createDoor();
 function variantKey(id: string): string {
   let key = KEYS.get(id);
   if (key === undefined) {
     key = createHash('sha256').update(id).digest('base64url').slice(0, 27);
-    KEYS.set(id, key);
+    if (hashedBefore(id)) KEYS.set(id, key);
   }
   return key;
+}
+
+/** Variant keys remembered (for tests): entries and their accounted bytes. */
+export function variantKeysHeld(): { readonly entries: number; readonly bytes: number } {
+  return { entries: KEYS.size, bytes: KEYS.calculatedSize };
 }
 
 /** If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2). */

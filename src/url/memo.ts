@@ -2,6 +2,7 @@
 // parses of keys known to exist are remembered, from a URL's second parse on, in an LRU bounded in bytes, so a
 // flood of distinct URLs for missing keys (which may be KBs long) costs a parse each and no memory.
 import { LRUCache } from 'lru-cache';
+import { createDoor } from '../door.ts';
 import type { DialectParser } from './dialects.ts';
 import type { ParsedRequest } from './native.ts';
 
@@ -23,35 +24,20 @@ function parseBytes(rawUrl: string, p: ParsedRequest): number {
   return 2 * (rawUrl.length + p.key.length + overlays) + 1024;
 }
 
-// A URL is remembered on its second parse. A miss's URL is mostly new and not asked again (the CDN keeps the
-// answer): remembering each one kept ~2 KB of objects alive per miss until evicted, which every full GC then
-// marked (~20 MB of a 26 MB heap under misses, a mark-compact a second). The door holds 32-bit hashes of URLs
-// parsed once, in a fixed table: a collision remembers a URL at its first parse, an overwritten slot at its third.
-const DOOR_SLOTS = 1 << 16;
-
-function hash32(s: string): number {
-  let h = 0x811c9dc5; // FNV-1a
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
+// A URL is remembered on its second parse (door.ts): a miss's URL is mostly new and not asked again, and
+// remembering each one kept ~2 KB of objects alive per miss until evicted (~20 MB of a 26 MB heap under misses).
 export function memoParse(parse: DialectParser, opts: ParseMemoOptions): MemoParser {
   const seen = new LRUCache<string, ParsedRequest>({
     maxSize: opts.maxBytes ?? 8 * 1024 * 1024,
     sizeCalculation: (p, url) => parseBytes(url, p),
   });
-  const door = new Uint32Array(DOOR_SLOTS);
+  const seenBefore = createDoor();
   return Object.assign(
     (rawUrl: string) => {
       let parsed = seen.get(rawUrl);
       if (parsed === undefined) {
         parsed = parse(rawUrl);
-        if (opts.exists(parsed.key)) {
-          const h = hash32(rawUrl);
-          const slot = h & (DOOR_SLOTS - 1);
-          if (door[slot] === h) seen.set(rawUrl, parsed);
-          else door[slot] = h;
-        }
+        if (opts.exists(parsed.key) && seenBefore(rawUrl)) seen.set(rawUrl, parsed);
       }
       return parsed;
     },

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import type { CacheEntry } from '../../src/cache/cache.ts';
 import type { TieredCache } from '../../src/cache/tiered.ts';
 import { loadConfig } from '../../src/config.ts';
-import { createDeliver, type Delivery, type DeliverRequest } from '../../src/deliver.ts';
+import { createDeliver, type Delivery, type DeliverRequest, variantKeysHeld } from '../../src/deliver.ts';
 import { KinuError } from '../../src/errors.ts';
 import { deliveryHeaders } from '../../src/http/headers.ts';
 import { createLimiter } from '../../src/pipeline/limiter.ts';
@@ -305,6 +305,27 @@ describe('deliver: failures leave nothing behind', () => {
     assert.equal(c.map.size, 0);
     src.source.read = read;
     assert.equal((await deliver(req(resize(8)))).cache, 'miss');
+  });
+});
+
+describe('deliver: what a miss keeps', () => {
+  test('variants asked once leave no remembered key; one asked again has its key kept, once', async () => {
+    const objects = Object.fromEntries(
+      Array.from({ length: 30 }, (_, i) => [`k${i}.png`, { bytes: IMAGE, version: `v${i}` }]),
+    );
+    const { deliver, runs } = setup({ source: fakeSource(objects) });
+    const before = variantKeysHeld();
+    const etags = new Set<string>();
+    for (let i = 0; i < 30; i++) etags.add((await deliver(req(resize(8), { key: `k${i}.png` }))).etag);
+    assert.equal(runs.ok, 30);
+    assert.equal(etags.size, 30);
+    assert.deepEqual(variantKeysHeld(), before, '30 misses, no key kept');
+    // Asked again (a new parse: a new transform object), its key is hashed a second time and kept from then on.
+    const again = await deliver(req(resize(8), { key: 'k3.png' }));
+    assert.equal(variantKeysHeld().entries, before.entries + 1);
+    assert.equal((await deliver(req(resize(8), { key: 'k3.png' }))).etag, again.etag);
+    assert.equal(variantKeysHeld().entries, before.entries + 1);
+    assert.ok(etags.has(again.etag), 'the same ETag as its miss');
   });
 });
 
