@@ -65,3 +65,18 @@ export async function reading(client: HttpClient): Promise<Reading> {
   const text = await scrape(client);
   return { lookups: lookupsOf(text), stages: stageTotalsOf(text), majorGcs: majorGcsOf(text) };
 }
+
+/** V8's heap as the process reports it (prom-client's defaults), MB: what the collector holds (`total`, its
+ *  spaces' size, live or not yet collected), `used` of it, and `external` (Buffers' memory outside the heap). */
+export async function heapMb(client: HttpClient): Promise<{ total: number; used: number; external: number }> {
+  const text = await scrape(client);
+  const mb = (name: string) => {
+    const m = new RegExp(`^${name} ([\\d.e+-]+)`, 'm').exec(text);
+    return m ? Number(m[1]) / 2 ** 20 : Number.NaN;
+  };
+  return {
+    total: mb('nodejs_heap_size_total_bytes'),
+    used: mb('nodejs_heap_size_used_bytes'),
+    external: mb('nodejs_external_memory_bytes'),
+  };
+}

@@ -7,6 +7,7 @@
 import type { Photo } from './corpus.ts';
 import { urlPath } from './corpus.ts';
 import { createHttpClient } from './client.ts';
+import { heapMb } from './kinu-metrics.ts';
 import { MIME, imageWidth, type BenchFormat } from './image-info.ts';
 import { allocatorLabel, childSharpConcurrency, startKinu, withAllocator, type Allocator } from './kinu.ts';
 import { closedLoop, procCpuSeconds, procStatus } from './load.ts';
@@ -45,8 +46,9 @@ export interface MemoryResult {
     cpuMsPerReq: number | undefined;
     idleRssMb: number;
     peakRssMb: number;
-    /** Quiescent RSS after each segment (500, 1000, … requests). */
-    curve: { after: number; rssMb: number; cacheMb: number }[];
+    /** Quiescent RSS after each segment (500, 1000, … requests), what the LRU may hold by then, and V8's heap
+     *  (its spaces' total, collected or not) and external memory, to tell V8's growth from the allocator's. */
+    curve: { after: number; rssMb: number; cacheMb: number; heapMb: number; externalMb: number }[];
     rssAfterFirstMb: number;
     rssAfterAllMb: number;
     growthPct: number;
@@ -168,7 +170,7 @@ export async function runMemory(a: Allocator, o: MemoryOptions): Promise<MemoryR
       }
       return { ms: r.ms, bytes: r.body.length };
     };
-    const curve: { after: number; rssMb: number; cacheMb: number }[] = [];
+    const curve: MemoryResult['soak']['curve'] = [];
     const cpu0 = procCpuSeconds(kinu.pid);
     let elapsedMs = 0;
     for (let done = 0; done < o.soakRequests; ) {
@@ -182,10 +184,14 @@ export async function runMemory(a: Allocator, o: MemoryOptions): Promise<MemoryR
       elapsedMs += loop.elapsedMs;
       done += n;
       await sleep(200); // background cache writes and the last responses settle
+      const rss = rssMb(kinu.pid);
+      const heap = await heapMb(client);
       curve.push({
         after: done,
-        rssMb: round(rssMb(kinu.pid), 1),
+        rssMb: round(rss, 1),
         cacheMb: round(Math.min(cacheBytes, capBytes) / 2 ** 20, 1),
+        heapMb: round(heap.total, 1),
+        externalMb: round(heap.external, 1),
       });
     }
     const cpu1 = procCpuSeconds(kinu.pid);

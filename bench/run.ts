@@ -568,7 +568,7 @@ function table(
     lines.push(...grid(rows));
     for (const m of r.memory)
       lines.push(
-        `${m.allocator}: RSS MB every 500 (LRU MB): ${m.soak.curve.map((c) => `${c.rssMb.toFixed(0)}(${c.cacheMb.toFixed(0)})`).join(' ')} · peak run ${m.peak.requests} req in ${m.peak.seconds} s · soak ${m.soak.seconds} s, ${m.soak.misses} misses`,
+        `${m.allocator}: RSS MB every 500 (LRU · V8 heap · external MB): ${m.soak.curve.map((c) => `${c.rssMb.toFixed(0)}(${c.cacheMb.toFixed(0)}·${c.heapMb.toFixed(0)}·${c.externalMb.toFixed(0)})`).join(' ')} · peak run ${m.peak.requests} req in ${m.peak.seconds} s · soak ${m.soak.seconds} s, ${m.soak.misses} misses`,
       );
     lines.push(
       `  peak = VmHWM of a fresh child after ${mem.peakRequests} unique misses at concurrency ${mem.peakConcurrency} over the large photos (JPEG 400, WebP 1200, JPEG 2400, AVIF 800).`,
