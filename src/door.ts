@@ -1,6 +1,6 @@
 // The door of an in-memory memo: a value is worth keeping from its second sighting on. Most misses are asked
-// once (the CDN keeps the answer), and keeping what each one computed held KBs of long-lived objects per miss
-// until evicted, which every full GC marked. The door is a fixed table of 32-bit hashes (256 KB), so it costs
+// once (the CDN keeps the answer), and keeping what each one computed held 0.5–2 KB of long-lived objects per
+// miss until evicted, which every full GC marked. The door is a fixed table of 32-bit hashes (256 KB), so it costs
 // no objects: a collision lets a value in at its first sighting, an overwritten slot at its third.
 const SLOTS = 1 << 16;
 
