@@ -67,8 +67,8 @@ export async function reading(client: HttpClient): Promise<Reading> {
 }
 
 /** V8's heap as the process reports it (prom-client's defaults), MB: what the collector holds (`total`, its
- *  spaces' size, live or not yet collected), `used` of it, and `external` (Buffers' memory outside the heap). */
-export async function heapMb(client: HttpClient): Promise<{ total: number; used: number; external: number }> {
+ *  spaces' size, live or not yet collected) and `external` (Buffers' memory outside the heap). */
+export async function heapMb(client: HttpClient): Promise<{ total: number; external: number }> {
   const text = await scrape(client);
   const mb = (name: string) => {
     const m = new RegExp(`^${name} ([\\d.e+-]+)`, 'm').exec(text);
@@ -76,7 +76,6 @@ export async function heapMb(client: HttpClient): Promise<{ total: number; used:
   };
   return {
     total: mb('nodejs_heap_size_total_bytes'),
-    used: mb('nodejs_heap_size_used_bytes'),
     external: mb('nodejs_external_memory_bytes'),
   };
 }
