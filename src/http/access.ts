@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino from 'pino';
+import { hookExit, queuedLines } from '../log.ts';
 import type { Metrics, RouteLabel } from '../metrics.ts';
 
 /** Letters, digits and `._:@/+=-`, up to 128 characters: safe in a header and in a log line. */
@@ -95,7 +96,7 @@ function lineWriter(
   const flush = () => {
     const items = queued;
     queued = [];
-    unflushed.delete(flush);
+    queuedLines.delete(flush);
     let out = '';
     for (const { l, method, url, ms, at } of items)
       out +=
@@ -107,8 +108,8 @@ function lineWriter(
   return (l, method, url, ms) => {
     if (queued.length === 0) {
       setImmediate(flush);
-      onExit();
-      unflushed.add(flush);
+      hookExit();
+      queuedLines.add(flush);
     }
     queued.push({ l, method, url, ms, at: time() });
   };
@@ -121,18 +122,6 @@ interface Queued {
   readonly ms: number;
   /** pino's `,"time":…` when the response ended. */
   readonly at: string;
-}
-
-// Lines still queued when the process exits are written first, ahead of pino's own exit hook, which then writes
-// its stream out synchronously.
-const unflushed = new Set<() => void>();
-let exitHooked = false;
-function onExit(): void {
-  if (exitHooked) return;
-  exitHooked = true;
-  process.prependListener('exit', () => {
-    for (const f of unflushed) f();
-  });
 }
 
 // The id (SAFE_ID or a UUID), the method (an HTTP token: Node's parser takes no other) and the cache tier (a word)

@@ -104,7 +104,8 @@ export function createFastHit(opts: FastHitOptions): FastHit {
     disposition: ParsedRequest['disposition'],
   ) => {
     const bytes = send(req, res, d, reqId, disposition);
-    opts.log(req, { reqId, status: d.status, bytes, cache: d.cache, started });
+    // The line's cache is the response's X-Kinu-Cache, which a 304 has not (headers.ts).
+    opts.log(req, { reqId, status: d.status, bytes, cache: d.status === 304 ? undefined : d.cache, started });
   };
   // Followed from the start (in flight until it closes, its line written then, aborted or not).
   const make = (

@@ -57,7 +57,9 @@ describe('caching headers', () => {
         assert.equal(res.statusCode, 304, `${url} ${inm}`);
         assert.equal(res.headers.etag, tag);
         assert.equal(res.headers['cache-control'], 'public, max-age=31536000');
-        assert.ok(res.headers['last-modified']);
+        // RFC 9110 §15.4.5: the ETag validates; the stored response keeps its Last-Modified and purge tag.
+        for (const h of ['last-modified', 'x-kinu-key', 'x-kinu-cache', 'content-type'])
+          assert.equal(res.headers[h], undefined, `${url} ${h}`);
         assert.equal(res.rawPayload.length, 0);
         assert.equal(res.headers['content-length'], undefined);
       }
