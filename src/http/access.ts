@@ -20,7 +20,7 @@ export function requestId(header: string | string[] | undefined): string {
 let prefix = '';
 let counter = 0;
 let left = 0;
-function newId(): string {
+function makeId(): string {
   if (left === 0) {
     const u = randomUUID();
     prefix = u.slice(0, 30);
@@ -30,6 +30,24 @@ function newId(): string {
   left--;
   counter = (counter + 1) & 0xffffff;
   return prefix + (counter | 0x1000000).toString(16).slice(1);
+}
+
+// Made BATCH at a time as one string and handed out as slices of it: a slice is a flat string, where an id
+// concatenated per request is a rope its header check, log line and write each walk (~4 % of a 304's CPU,
+// measured with wrk, two kinus side by side on one core). A batch (9 KB) lives while one of its ids does.
+const BATCH = 256;
+const ID_LENGTH = 36;
+let batch = '';
+let taken = BATCH;
+function newId(): string {
+  if (taken === BATCH) {
+    let b = '';
+    for (let i = 0; i < BATCH; i++) b += makeId();
+    batch = b;
+    taken = 0;
+  }
+  const at = ID_LENGTH * taken++;
+  return batch.slice(at, at + ID_LENGTH);
 }
 
 const ORIGINAL = Symbol('kinu.original');
