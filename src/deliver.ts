@@ -41,7 +41,7 @@ interface Common {
   readonly sourceKey: string;
   /** Set when the source failed and this is a cached variant of its last good version (stale-if-error): why. */
   readonly stale?: ErrorCode;
-  /** Which tier answered; `miss` when the pipeline ran (or a 304 / an original, which no tier holds). */
+  /** Which tier answered; `miss` when the pipeline ran (or a 304 / an original, which no tier holds: a 304 sends no X-Kinu-Cache). */
   readonly cache: CacheTier | 'miss';
   /** Milliseconds per stage, for Server-Timing. */
   readonly timings: { cache?: number; fetch?: number; process?: number; encode?: number };
