@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { logDestination } from '../src/log.ts';
 
 function tempFile(t: { after(fn: () => void): void }): { path: string; fd: number } {
@@ -33,6 +31,7 @@ test('the log destination writes every line, in order, across chunks, long lines
   assert.equal(readFileSync(path, 'utf8'), lines.join(''));
 });
 
+// Lines still in a chunk when the process exits: test/http/fast-hit.test.ts (through the access queue).
 test('a line waits at most ~250 ms in its chunk when no more come', async (t) => {
   const { path, fd } = tempFile(t);
   const dest = logDestination(fd);
@@ -40,27 +39,4 @@ test('a line waits at most ~250 ms in its chunk when no more come', async (t) =>
   assert.equal(readFileSync(path, 'utf8'), '', 'batched, not written at once');
   await new Promise((r) => setTimeout(r, 600));
   assert.equal(readFileSync(path, 'utf8'), 'one line\n');
-});
-
-test('lines still in a chunk when the process exits are written', () => {
-  const src = JSON.stringify(fileURLToPath(new URL('../src/log.ts', import.meta.url)));
-  const script = `
-    import pino from 'pino';
-    const { logDestination } = await import(${src});
-    const log = pino({ level: 'info' }, logDestination());
-    for (let i = 0; i < 500; i++) log.info({ i }, 'line');
-    process.exit(0);`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    encoding: 'utf8',
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
-  });
-  assert.equal(r.status, 0, r.stderr);
-  const got = r.stdout
-    .trim()
-    .split('\n')
-    .map((l) => (JSON.parse(l) as { i: number }).i);
-  assert.deepEqual(
-    got,
-    Array.from({ length: 500 }, (_, i) => i),
-  );
 });

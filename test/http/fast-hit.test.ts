@@ -117,7 +117,7 @@ test('the access line written directly is the line pino writes for the same fiel
 });
 
 test('access lines still queued when the process exits are written, through the batching log destination', () => {
-  // A child exits in the same turn as its responses: the lines wait in the access queue and in the 8 KB batch.
+  // A child exits in the same turn as its responses: the lines wait in the access queue and in log.ts's chunk.
   const src = (f: string) => JSON.stringify(fileURLToPath(new URL(`../../src/${f}`, import.meta.url)));
   const script = `
     import pino from 'pino';
