@@ -1,0 +1,146 @@
+// Two builds of kinu side by side, for a change on the hit path (not part of `npm run bench`):
+//   npx tsx bench/ab.ts <checkout A> <checkout B> [--rounds 10] [--seconds 4] [--revalidate] [folder]
+// Each checkout must be built (`npm run build`). Both serve the same 20 URLs of `folder` (default the test
+// photos) from memory, or answer 304s with --revalidate, at the same time: pinned to core 1 with taskset, each
+// loaded by its own wrk (16 connections) on core 0. A slow stretch of a shared VM then falls on both sides, so a
+// round's ratio A/B spreads ±3 % where the bench's alternating phases swung ±30 %. The side started first reads
+// 1–5 % slower: run it again with the checkouts swapped and take the geometric mean of the two medians.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    rounds: { type: 'string', default: '10' },
+    seconds: { type: 'string', default: '4' },
+    revalidate: { type: 'boolean', default: false },
+  },
+});
+const [a, b, folder = 'test/corpus/photos'] = positionals;
+if (!a || !b)
+  throw new Error(
+    'usage: npx tsx bench/ab.ts <checkout A> <checkout B> [--rounds n] [--seconds s] [--revalidate] [folder]',
+  );
+const rounds = Number(values.rounds);
+const seconds = Number(values.seconds);
+const pinned = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+if (spawnSync('wrk', ['--version']).error) throw new Error('wrk is not on PATH (apt-get install wrk)');
+const source = resolve(folder);
+const photos = readdirSync(source).filter((f) => /\.(jpe?g|png|webp)$/i.test(f));
+const paths = Array.from(
+  { length: 20 },
+  (_, i) => `/${encodeURIComponent(photos[i % photos.length]!)}?w=${480 + 16 * i}&fmt=${i % 2 ? 'webp' : 'jpeg'}&q=80`,
+);
+const work = mkdtempSync(join(tmpdir(), 'kinu-ab-'));
+
+interface Side {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly base: string;
+}
+
+/** `kinu serve` of a checkout, as shipped (supervised, access log at info to a file), pinned to core 1. */
+async function start(name: string, checkout: string): Promise<Side> {
+  const log = join(work, `${name}.log`);
+  const fd = openSync(log, 'w');
+  const args = [join(resolve(checkout), 'bin/kinu.js'), 'serve', '--port', '0', '--source', source];
+  const child = pinned
+    ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['ignore', fd, fd] })
+    : spawn(process.execPath, args, { stdio: ['ignore', fd, fd] });
+  const base = await new Promise<string>((ok, fail) => {
+    const exited = (code: number | null) => {
+      clearInterval(poll);
+      fail(new Error(`${name} exited (${code}):\n${readFileSync(log, 'utf8')}`));
+    };
+    const poll = setInterval(() => {
+      const m = /kinu listening on http:\/\/[^:]+:(\d+)/.exec(readFileSync(log, 'utf8'));
+      if (m) {
+        clearInterval(poll);
+        child.off('exit', exited);
+        ok(`http://127.0.0.1:${m[1]}`);
+      }
+    }, 50);
+    child.once('exit', exited);
+  });
+  return { name, child, base };
+}
+
+/** CPU seconds of a process and its descendants (the supervisor, its worker and spare). */
+function treeCpuS(pid: number): number {
+  let total = 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    total += (Number(f[11]) + Number(f[12])) / 100;
+    for (const task of readdirSync(`/proc/${pid}/task`))
+      for (const kid of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean))
+        total += treeCpuS(Number(kid));
+  } catch {
+    // gone: counts nothing more
+  }
+  return total;
+}
+
+function wrk(base: string, script: string, s: number): Promise<number> {
+  const args = ['-t1', '-c16', `-d${s}s`, '-s', script, base];
+  return new Promise((ok, fail) => {
+    const child = pinned ? spawn('taskset', ['-c', '0', 'wrk', ...args]) : spawn('wrk', args);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.once('exit', () => {
+      const m = /(\d+) requests in/.exec(out);
+      if (!m || /Non-2xx|Socket errors/.test(out)) fail(new Error(`wrk against ${base}:\n${out}`));
+      else ok(Number(m[1]));
+    });
+  });
+}
+
+const sides: Side[] = [];
+try {
+  sides.push(await start('A', a), await start('B', b));
+  // Filled (a miss, then hits), and the ETags both sides must agree on.
+  const etags: string[] = [];
+  for (const side of sides)
+    for (const [i, path] of paths.entries())
+      for (let k = 0; k < 3; k++) {
+        const r = await fetch(side.base + path);
+        await r.arrayBuffer();
+        if (r.status !== 200) throw new Error(`${side.name} GET ${path}: ${r.status}`);
+        etags[i] = r.headers.get('etag')!;
+      }
+  const script = join(work, 'paths.lua');
+  const headers = paths.map((_, i) =>
+    values.revalidate
+      ? `{["If-None-Match"] = ${JSON.stringify(etags[i])}, ["Host"] = "127.0.0.1"}`
+      : '{["Host"] = "127.0.0.1"}',
+  );
+  writeFileSync(
+    script,
+    `local paths = {${paths.map((p) => JSON.stringify(p)).join(', ')}}\nlocal headers = {${headers.join(', ')}}\n` +
+      'local i = 0\nrequest = function()\n  i = i % #paths + 1\n  return wrk.format("GET", paths[i], headers[i])\nend\n',
+  );
+  await Promise.all(sides.map((s) => wrk(s.base, script, 3))); // warm-up
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const cpu0 = sides.map((s) => treeCpuS(s.child.pid!));
+    const n = await Promise.all(sides.map((s) => wrk(s.base, script, seconds)));
+    const us = sides.map((s, i) => ((treeCpuS(s.child.pid!) - cpu0[i]!) / n[i]!) * 1e6);
+    ratios.push(us[0]! / us[1]!);
+    console.log(
+      `round ${r + 1}: A ${us[0]!.toFixed(1)} µs/req (${n[0]} req), B ${us[1]!.toFixed(1)} µs/req (${n[1]} req), A/B ${(us[0]! / us[1]!).toFixed(3)}`,
+    );
+  }
+  ratios.sort((x, y) => x - y);
+  console.log(
+    `CPU per ${values.revalidate ? '304' : 'memory hit'}, A/B: median ${ratios[ratios.length >> 1]!.toFixed(3)} ` +
+      `[${ratios.map((x) => x.toFixed(2)).join(' ')}]${pinned ? '' : ' (not pinned: taskset is missing)'}`,
+  );
+} finally {
+  for (const s of sides) s.child.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+}
