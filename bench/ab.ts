@@ -6,10 +6,12 @@
 // round's ratio A/B spreads ±3 % where the bench's alternating phases swung ±30 %. The side started first reads
 // 1–5 % slower: run it again with the checkouts swapped and take the geometric mean of the two medians.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { procCpuSeconds } from './load.ts';
+import { hasWrk, runWrk, WRK_MISSING } from './wrk.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -27,7 +29,7 @@ if (!a || !b)
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 const pinned = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-if (spawnSync('wrk', ['--version']).error) throw new Error('wrk is not on PATH (apt-get install wrk)');
+if (!hasWrk()) throw new Error(WRK_MISSING);
 const source = resolve(folder);
 const photos = readdirSync(source).filter((f) => /\.(jpe?g|png|webp)$/i.test(f));
 const paths = Array.from(
@@ -70,11 +72,8 @@ async function start(name: string, checkout: string): Promise<Side> {
 
 /** CPU seconds of a process and its descendants (the supervisor, its worker and spare). */
 function treeCpuS(pid: number): number {
-  let total = 0;
+  let total = procCpuSeconds(pid) ?? 0;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    total += (Number(f[11]) + Number(f[12])) / 100;
     for (const task of readdirSync(`/proc/${pid}/task`))
       for (const kid of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean))
         total += treeCpuS(Number(kid));
@@ -82,22 +81,6 @@ function treeCpuS(pid: number): number {
     // gone: counts nothing more
   }
   return total;
-}
-
-function wrk(base: string, script: string, s: number): Promise<number> {
-  const args = ['-t1', '-c16', `-d${s}s`, '-s', script, base];
-  return new Promise((ok, fail) => {
-    const child = pinned ? spawn('taskset', ['-c', '0', 'wrk', ...args]) : spawn('wrk', args);
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.once('exit', () => {
-      const m = /(\d+) requests in/.exec(out);
-      if (!m || /Non-2xx|Socket errors/.test(out)) fail(new Error(`wrk against ${base}:\n${out}`));
-      else ok(Number(m[1]));
-    });
-  });
 }
 
 const sides: Side[] = [];
@@ -113,22 +96,24 @@ try {
         if (r.status !== 200) throw new Error(`${side.name} GET ${path}: ${r.status}`);
         etags[i] = r.headers.get('etag')!;
       }
-  const script = join(work, 'paths.lua');
-  const headers = paths.map((_, i) =>
-    values.revalidate
-      ? `{["If-None-Match"] = ${JSON.stringify(etags[i])}, ["Host"] = "127.0.0.1"}`
-      : '{["Host"] = "127.0.0.1"}',
+  const headers = paths.map(
+    (_, i): Record<string, string> => (values.revalidate ? { 'If-None-Match': etags[i]! } : {}),
   );
-  writeFileSync(
-    script,
-    `local paths = {${paths.map((p) => JSON.stringify(p)).join(', ')}}\nlocal headers = {${headers.join(', ')}}\n` +
-      'local i = 0\nrequest = function()\n  i = i % #paths + 1\n  return wrk.format("GET", paths[i], headers[i])\nend\n',
-  );
-  await Promise.all(sides.map((s) => wrk(s.base, script, 3))); // warm-up
+  // A folder per side: runWrk writes its script there, and two at once into one file would race.
+  for (const side of sides) mkdirSync(join(work, side.name));
+  const wrk = (side: Side, s: number) =>
+    runWrk(side.base, paths, {
+      connections: 16,
+      seconds: s,
+      dir: join(work, side.name),
+      headers,
+      cpu: pinned ? 0 : undefined,
+    }).then((r) => r.requests);
+  await Promise.all(sides.map((s) => wrk(s, 3))); // warm-up
   const ratios: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const cpu0 = sides.map((s) => treeCpuS(s.child.pid!));
-    const n = await Promise.all(sides.map((s) => wrk(s.base, script, seconds)));
+    const n = await Promise.all(sides.map((s) => wrk(s, seconds)));
     const us = sides.map((s, i) => ((treeCpuS(s.child.pid!) - cpu0[i]!) / n[i]!) * 1e6);
     ratios.push(us[0]! / us[1]!);
     console.log(
@@ -140,6 +125,16 @@ try {
     `CPU per ${values.revalidate ? '304' : 'memory hit'}, A/B: median ${ratios[ratios.length >> 1]!.toFixed(3)} ` +
       `[${ratios.map((x) => x.toFixed(2)).join(' ')}]${pinned ? '' : ' (not pinned: taskset is missing)'}`,
   );
+} catch (e) {
+  // What the servers said last: why an answer failed is in their logs, which go with the work folder.
+  for (const s of sides)
+    console.error(
+      `${s.name}'s log, last lines:\n${readFileSync(join(work, `${s.name}.log`), 'utf8')
+        .split('\n')
+        .slice(-15)
+        .join('\n')}`,
+    );
+  throw e;
 } finally {
   for (const s of sides) s.child.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });

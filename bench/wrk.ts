@@ -41,6 +41,8 @@ export async function runWrk(
     dir: string;
     /** Request headers for each path (same index). */
     headers?: readonly Readonly<Record<string, string>>[];
+    /** The CPU wrk is pinned to (taskset), when set. */
+    cpu?: number;
   },
 ): Promise<WrkResult> {
   const script = join(o.dir, 'paths.lua');
@@ -57,9 +59,10 @@ export async function runWrk(
   );
   const cpu0 = childrenCpuS();
   const out = await new Promise<string>((resolve, reject) => {
+    const args = ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', '-s', script, base];
     execFile(
-      'wrk',
-      ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency', '-s', script, base],
+      o.cpu === undefined ? 'wrk' : 'taskset',
+      o.cpu === undefined ? args : ['-c', String(o.cpu), 'wrk', ...args],
       { encoding: 'utf8' },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`wrk failed: ${err.message}\n${stderr}`));
