@@ -60,7 +60,8 @@ function treeRssMb(root: number): number {
   return kb / 1024;
 }
 
-function get(url: string, accept?: string): Promise<number> {
+/** The status of a GET without keep-alive, 0 when the connection failed. */
+export function get(url: string, accept?: string): Promise<number> {
   return new Promise((resolve) => {
     const req = request(url, { agent: false, headers: accept ? { accept } : {} }, (res) => {
       res.resume();
@@ -71,7 +72,8 @@ function get(url: string, accept?: string): Promise<number> {
   });
 }
 
-async function serve(source: string, env: NodeJS.ProcessEnv) {
+/** A `kinu serve` as shipped (supervised) on loopback, port 0, reading `source`; `pid` is the supervisor's. */
+export async function serve(source: string, env: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--source', source], {
     env,
     stdio: ['ignore', 'pipe', 'ignore'],
@@ -98,7 +100,7 @@ async function serve(source: string, env: NodeJS.ProcessEnv) {
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runHostile(o: {
   env: NodeJS.ProcessEnv;

@@ -10,7 +10,8 @@
 // QUALITY: bytes, SSIMULACRA 2, SSIM and CPU per miss per format, default q vs q=auto vs fmt=best, beside ipx and
 // Next.js's optimizer defaults (bench/quality-table.ts), in process.
 // and MEM: peak RSS of the kinu child at concurrency 16 on 24 MP photos, and RSS across a 5,000-request
-// soak, per allocator (glibc, MALLOC_ARENA_MAX=2, jemalloc). See bench/README.md.
+// soak, per allocator (glibc, MALLOC_ARENA_MAX=2, jemalloc); POOL: KINU_CONCURRENCY above libuv's 4 pipelines
+// at once (bench/pool.ts). See bench/README.md.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -27,9 +28,10 @@ import { MAX_PIXELS } from './reference.ts';
 import { log, round, runHit, runMiss, NOISE_CORES, type WorkloadResult } from './workloads.ts';
 import { median } from './load.ts';
 import { hasWrk, WRK_MISSING } from './wrk.ts';
+import { poolTable, runPool, type PoolRow } from './pool.ts';
 import { qualityTable, runQuality, type QualityRow } from './quality-table.ts';
 
-const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5', 'MEM', 'CRASH', 'HOSTILE', 'QUALITY'] as const;
+const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5', 'MEM', 'POOL', 'CRASH', 'HOSTILE', 'QUALITY'] as const;
 type Workload = (typeof WORKLOADS)[number];
 // Issue 18: W1/W2 throughput at least this share of in-process sharp's at the same number in flight, and kinu's
 // CPU per image (the server's; the HTTP client's is shown apart) at most missCpu times its; W3/W4: CPU per hit of
@@ -39,7 +41,8 @@ const GOALS = { W1: 0.97, W2: 0.97, missCpu: 1.03, W3cpu: 1.5, W4cpu: 2, W5cpu: 
 const HELP = `npm run bench [-- <folder>] [options]
 
   <folder>                photos to use (default: test/corpus/photos)
-  --only <list>           workloads to run, comma-separated: W1,W2,W3,W4,W5,MEM,CRASH,HOSTILE,QUALITY (default all)
+  --only <list>           workloads to run, comma-separated: W1,W2,W3,W4,W5,MEM,POOL,CRASH,HOSTILE,
+                          QUALITY (default all)
   --duration <s>          W1/W2: measured seconds per side, split over the rounds (default 10)
   --requests <n>          W1/W2: a fixed number of measured requests per side instead of --duration
   --hit-duration <s>      W3–W5: measured seconds per side, split over the rounds (default 8)
@@ -335,6 +338,7 @@ async function main(): Promise<number> {
         );
       }
     }
+    const pool: PoolRow[] | undefined = only.has('POOL') ? await runPool({ env: process.env, log }) : undefined;
     const crash: CrashResult | undefined = only.has('CRASH')
       ? await runCrash({ source, photo: corpus.main[0]!.key, env: base, seconds: 5, rounds: 2, kills: 3, log })
       : undefined;
@@ -378,6 +382,7 @@ async function main(): Promise<number> {
       goals: GOALS,
       workloads: results,
       memory,
+      pool,
       crash,
       hostile,
       quality,
@@ -386,6 +391,7 @@ async function main(): Promise<number> {
     process.stdout.write(
       values.json ? `${JSON.stringify(out, null, 2)}\n` : table(out, corpus.main, corpus.large, memOpts, concurrency),
     );
+    if (pool && !values.json) process.stdout.write(`\n${poolTable(pool)}\n`);
     if (crash && !values.json) process.stdout.write(`\n${crashTable(crash)}\n`);
     if (hostile && !values.json) process.stdout.write(`\n${hostileTable(hostile)}\n`);
     if (quality && !values.json)
