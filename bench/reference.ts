@@ -1,8 +1,10 @@
 // The miss reference: what kinu does for `?w=W&fmt=jpeg|webp&q=80`, as the plainest in-process sharp call.
-// Same load options as src/pipeline/pipeline.ts, same encoder options as src/formats.ts (JPEG: 4:2:0,
-// baseline; WebP: effort 4), no enlargement (kinu's default), and the original read from disk each time.
+// Same load options as src/pipeline/pipeline.ts, the encoder call of src/formats.ts itself (a copy of its options
+// here once kept AVIF at effort 2 after kinu had moved to 0: a 3× slower reference), no enlargement (kinu's
+// default), and the original read from disk each time.
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
+import { FORMATS } from '../src/formats.ts';
 import { imageWidth, type BenchFormat } from './image-info.ts';
 import type { Sample } from './load.ts';
 
@@ -28,11 +30,5 @@ export async function sharpEncode(path: string, width: number, format: BenchForm
     limitInputPixels: MAX_PIXELS,
     sequentialRead: true,
   }).resize({ width, withoutEnlargement: true });
-  return (
-    format === 'jpeg'
-      ? img.jpeg({ quality, progressive: false, chromaSubsampling: '4:2:0' })
-      : format === 'webp'
-        ? img.webp({ quality, effort: 4 })
-        : img.avif({ quality, effort: 2 })
-  ).toBuffer();
+  return FORMATS[format].encode(img, quality).toBuffer();
 }

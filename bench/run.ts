@@ -29,9 +29,10 @@ import { log, round, runHit, runMiss, NOISE_CORES, type WorkloadResult } from '.
 import { median } from './load.ts';
 import { hasWrk, WRK_MISSING } from './wrk.ts';
 import { poolTable, runPool, type PoolRow } from './pool.ts';
+import { capacityTable, runCapacity, type CapacityRow } from './capacity.ts';
 import { qualityTable, runQuality, type QualityRow } from './quality-table.ts';
 
-const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5', 'MEM', 'POOL', 'CRASH', 'HOSTILE', 'QUALITY'] as const;
+const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5', 'MEM', 'POOL', 'CAPACITY', 'CRASH', 'HOSTILE', 'QUALITY'] as const;
 type Workload = (typeof WORKLOADS)[number];
 // Issue 18: W1/W2 throughput at least this share of in-process sharp's at the same number in flight, and kinu's
 // CPU per image (the server's; the HTTP client's is shown apart) at most missCpu times its; W3/W4: CPU per hit of
@@ -41,8 +42,8 @@ const GOALS = { W1: 0.97, W2: 0.97, missCpu: 1.03, W3cpu: 1.5, W4cpu: 2, W5cpu: 
 const HELP = `npm run bench [-- <folder>] [options]
 
   <folder>                photos to use (default: test/corpus/photos)
-  --only <list>           workloads to run, comma-separated: W1,W2,W3,W4,W5,MEM,POOL,CRASH,HOSTILE,
-                          QUALITY (default all)
+  --only <list>           workloads to run, comma-separated: W1,W2,W3,W4,W5,MEM,POOL,CAPACITY,
+                          CRASH,HOSTILE,QUALITY (default all)
   --duration <s>          W1/W2: measured seconds per side, split over the rounds (default 10)
   --requests <n>          W1/W2: a fixed number of measured requests per side instead of --duration
   --hit-duration <s>      W3–W5: measured seconds per side, split over the rounds (default 8)
@@ -64,6 +65,7 @@ const HELP = `npm run bench [-- <folder>] [options]
   --soak-concurrency <n>  MEM: (default 8)
   --mem-cache-mb <n>      MEM: KINU_MEMORY_CACHE_MB of the MEM children (default: kinu's, 256); a small one
                           fills early, so later growth is not the cache filling up
+  --capacity-seconds <s>  CAPACITY: seconds of work per side, shape and round (default 4; 2 rounds)
   --quality-photos <n>    QUALITY: how many of the real photos (default 5)
   --quality-width <px>    QUALITY: output width (default 1200)
   --json                  print the results as JSON instead of tables
@@ -111,6 +113,7 @@ async function main(): Promise<number> {
       'malloc-arena-max': { type: 'string' },
       allocators: { type: 'string' },
       'peak-requests': { type: 'string' },
+      'capacity-seconds': { type: 'string' },
       'peak-concurrency': { type: 'string' },
       'soak-requests': { type: 'string' },
       'soak-concurrency': { type: 'string' },
@@ -255,7 +258,7 @@ async function main(): Promise<number> {
 
     const results: (WorkloadResult & { timing?: Record<string, number> | undefined; restMs?: number | undefined })[] =
       [];
-    const overHttp = (['W1', 'W2', 'W3', 'W4', 'W5'] as const).some((w) => only.has(w));
+    const overHttp = (['W1', 'W2', 'W3', 'W4', 'W5', 'CAPACITY'] as const).some((w) => only.has(w));
     if (overHttp && !hasWrk()) log(`\n*** ${WRK_MISSING} ***\n`);
     const common = {
       wrkDir: hasWrk() ? tmp : undefined,
@@ -339,6 +342,18 @@ async function main(): Promise<number> {
       }
     }
     const pool: PoolRow[] | undefined = only.has('POOL') ? await runPool({ env: process.env, log }) : undefined;
+    const capacity: CapacityRow[] | undefined = only.has('CAPACITY')
+      ? await runCapacity({
+          photos: corpus.main,
+          source,
+          env,
+          concurrency,
+          wrkDir: common.wrkDir,
+          seconds: positive('capacity-seconds', values['capacity-seconds'], 4, false),
+          rounds: 2,
+          log,
+        })
+      : undefined;
     const crash: CrashResult | undefined = only.has('CRASH')
       ? await runCrash({ source, photo: corpus.main[0]!.key, env: base, seconds: 5, rounds: 2, kills: 3, log })
       : undefined;
@@ -383,6 +398,7 @@ async function main(): Promise<number> {
       workloads: results,
       memory,
       pool,
+      capacity,
       crash,
       hostile,
       quality,
@@ -392,6 +408,12 @@ async function main(): Promise<number> {
       values.json ? `${JSON.stringify(out, null, 2)}\n` : table(out, corpus.main, corpus.large, memOpts, concurrency),
     );
     if (pool && !values.json) process.stdout.write(`\n${poolTable(pool)}\n`);
+    if (capacity && !values.json) {
+      const w3 = results.find((w) => w.id === 'W3');
+      process.stdout.write(
+        `\n${capacityTable(capacity, { concurrency, hitMs: w3?.kinu.cpuMsPerReq, photos: corpus.main })}\n`,
+      );
+    }
     if (crash && !values.json) process.stdout.write(`\n${crashTable(crash)}\n`);
     if (hostile && !values.json) process.stdout.write(`\n${hostileTable(hostile)}\n`);
     if (quality && !values.json)
