@@ -1,5 +1,5 @@
 // A closed loop: `concurrency` requests in flight, each one started as another finishes, until the stop rule says so.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface Sample {
   readonly ms: number;
@@ -132,23 +132,66 @@ export function machineBusySeconds(): number | undefined {
   }
 }
 
+/** CPU seconds of a process's main (JavaScript) thread and of libvips' worker threads over a window. */
+export interface ThreadsCpu {
+  readonly main: number;
+  readonly libvips: number;
+}
+
+/** Each live thread of `pid` (/proc/<pid>/task): CPU seconds so far, and whether it is a libvips worker. */
+function threadTimes(pid: number): Map<number, { cpu: number; libvips: boolean }> | undefined {
+  try {
+    const out = new Map<number, { cpu: number; libvips: boolean }>();
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const s = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+      const fields = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(task), {
+        cpu: (Number(fields[11]) + Number(fields[12])) / 100,
+        libvips: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')).startsWith('libvips'),
+      });
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Per thread, so a thread that exits (an idle libvips worker does) takes only its own time with it. */
+function threadsDelta(pid: number, a: ReturnType<typeof threadTimes>, b: ReturnType<typeof threadTimes>) {
+  if (!a || !b) return undefined;
+  let main = 0;
+  let libvips = 0;
+  for (const [tid, t] of b) {
+    const d = t.cpu - (a.get(tid)?.cpu ?? 0);
+    if (tid === pid) main = d;
+    else if (t.libvips) libvips += d;
+  }
+  return { main, libvips };
+}
+
 /**
- * CPU seconds of process `pid` from now until the returned function is called, and of the rest of the machine
- * over the same time: what is ours besides `pid` (a load generator) is passed in and left out of "other".
+ * CPU seconds of process `pid` from now until the returned function is called (and of its main thread and libvips'
+ * workers), and of the rest of the machine over the same time: what is ours besides `pid` (a load generator) is
+ * passed in and left out of "other".
  */
-export function cpuWindow(
-  pid: number,
-): (oursBesidesS?: number) => { ownCpuS: number | undefined; otherBusyS: number | undefined } {
+export function cpuWindow(pid: number): (oursBesidesS?: number) => {
+  ownCpuS: number | undefined;
+  threadsCpuS: ThreadsCpu | undefined;
+  otherBusyS: number | undefined;
+} {
   const own0 = procCpuSeconds(pid);
+  const threads0 = threadTimes(pid);
   const busy0 = machineBusySeconds();
   return (oursBesidesS = 0) => {
     const own1 = procCpuSeconds(pid);
+    const threads1 = threadTimes(pid);
     const busy1 = machineBusySeconds();
     const ownCpuS = own0 !== undefined && own1 !== undefined ? own1 - own0 : undefined;
+    const threadsCpuS = threadsDelta(pid, threads0, threads1);
     const otherBusyS =
       busy0 !== undefined && busy1 !== undefined && ownCpuS !== undefined
         ? Math.max(0, busy1 - busy0 - ownCpuS - oursBesidesS)
         : undefined;
-    return { ownCpuS, otherBusyS };
+    return { ownCpuS, threadsCpuS, otherBusyS };
   };
 }

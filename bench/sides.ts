@@ -18,6 +18,7 @@ import {
   stopOf,
   type PhaseLimit,
   type StopRule,
+  type ThreadsCpu,
 } from './load.ts';
 import type { FromChild, ToChild } from './sharp-child.ts';
 import { reading, stageMeansMs } from './kinu-metrics.ts';
@@ -45,6 +46,8 @@ export interface PhaseStats {
   readonly majorGcs?: number;
   /** CPU seconds of the process doing the image work (kinu child, or this process for sharp). */
   readonly ownCpuS: number | undefined;
+  /** Of those, its main thread's and libvips' workers' (the rest: libuv's pool, V8's threads). */
+  readonly threadsCpuS?: ThreadsCpu | undefined;
   /** CPU seconds of this process as HTTP client (kinu only). */
   readonly clientCpuS: number | undefined;
   /** Busy CPU seconds of the machine not ours (other processes, steal). */

@@ -82,6 +82,8 @@ class Totals {
   readonly wrk: { latency: NonNullable<PhaseStats['latency']>; timing: PhaseStats['timing']; n: number }[] = [];
   elapsedMs = 0;
   ownCpuS: number | undefined = 0;
+  /** The main thread's and libvips' workers' share of ownCpuS, while every phase had them. */
+  threads: { main: number; libvips: number } | undefined = { main: 0, libvips: 0 };
   clientCpuS: number | undefined = 0;
   otherBusyS: number | undefined = 0;
   /** kinu's full GCs over the wrk phases that counted them, and those phases' requests. */
@@ -99,6 +101,10 @@ class Totals {
     const plus = (a: number | undefined, b: number | undefined) =>
       a === undefined || b === undefined ? undefined : a + b;
     this.ownCpuS = plus(this.ownCpuS, p.ownCpuS);
+    this.threads =
+      this.threads && p.threadsCpuS
+        ? { main: this.threads.main + p.threadsCpuS.main, libvips: this.threads.libvips + p.threadsCpuS.libvips }
+        : undefined;
     this.clientCpuS = p.clientCpuS === undefined ? undefined : plus(this.clientCpuS, p.clientCpuS);
     this.otherBusyS = plus(this.otherBusyS, p.otherBusyS);
   }
@@ -121,6 +127,13 @@ class Totals {
       meanBytes: NaN,
       ...(stages.length > 0 && { timing }),
     };
+  }
+  /** CPU ms per request by thread: main, libvips' workers, the rest of the process. */
+  byThread(): string | undefined {
+    if (!this.threads || this.ownCpuS === undefined || this.requests === 0) return undefined;
+    const ms = (s: number) => ((s * 1000) / this.requests).toFixed(2);
+    const { main, libvips } = this.threads;
+    return `main ${ms(main)} · libvips ${ms(libvips)} · other ${ms(this.ownCpuS - main - libvips)}`;
   }
   result(peakRssMb: number | undefined, baselineRssMb: number | undefined): SideResult {
     const n = this.requests;
@@ -277,7 +290,18 @@ export async function runMiss(
         ? `kinu's full GCs (V8 mark-compacts): ${kt.majorGcs} in ${kt.gcCounted} misses (${((100 * kt.majorGcs) / kt.gcCounted).toFixed(2)} per 100)`
         : undefined;
     const cpuNote = `CPU ms/req by round: kinu ${cpuRounds.kinu.join(' ')} · in-process ${cpuRounds.ref.join(' ')} · bare-sharp ${cpuRounds.bare.join(' ')}`;
-    const extra = [bareNote, defaultsNote, gcNote, cpuNote].filter((x): x is string => x !== undefined);
+    // Where each side's CPU went: libvips' workers do the pixels; the main thread (JavaScript, sharp's call
+    // setup, the HTTP) and the rest (libuv's pool: file reads and sharp's setup of each image; V8's GC and
+    // compiler threads) are what kinu can change.
+    const sides = [
+      ['kinu', totals.kinu],
+      ['in-process', totals.ref],
+      ['bare-sharp', totals.bare],
+    ] as const;
+    const threadNote = sides.every(([, t]) => t.byThread() !== undefined)
+      ? `CPU ms/req by thread: ${sides.map(([name, t]) => `${name} ${t.byThread()}`).join('; ')}`
+      : undefined;
+    const extra = [bareNote, defaultsNote, gcNote, cpuNote, threadNote].filter((x): x is string => x !== undefined);
     return {
       ...finish(
         {
