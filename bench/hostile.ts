@@ -100,6 +100,20 @@ export async function serve(source: string, env: NodeJS.ProcessEnv) {
   };
 }
 
+/** Runs `fn` against a fresh `serve(source, env)`, stopped afterwards whatever happens. */
+export async function withKinu<T>(
+  source: string,
+  env: NodeJS.ProcessEnv,
+  fn: (s: Awaited<ReturnType<typeof serve>>) => Promise<T>,
+): Promise<T> {
+  const s = await serve(source, env);
+  try {
+    return await fn(s);
+  } finally {
+    await s.stop();
+  }
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runHostile(o: {
@@ -120,8 +134,7 @@ export async function runHostile(o: {
     const rows: HostileRow[] = [];
     for (const c of HOSTILE_CASES) {
       for (const parallel of o.parallel ?? [1, 3]) {
-        const s = await serve(dir, env);
-        try {
+        const row = await withKinu(dir, env, async (s) => {
           await sleep(1500); // the spare worker starts after the listening line
           const restMb = treeRssMb(s.pid);
           let peakMb = restMb;
@@ -140,7 +153,7 @@ export async function runHostile(o: {
           );
           clearInterval(sampler);
           peakMb = Math.max(peakMb, treeRssMb(s.pid));
-          const row = {
+          return {
             name: c.name,
             path: c.path,
             parallel,
@@ -149,13 +162,11 @@ export async function runHostile(o: {
             peakMb: Math.round(peakMb),
             restMb: Math.round(restMb),
           };
-          o.log(
-            `HOSTILE ${c.name} ×${parallel}: ${statuses.join(',')} in ${row.answerMs} ms, peak ${row.peakMb} MB (rest ${row.restMb} MB)`,
-          );
-          rows.push(row);
-        } finally {
-          await s.stop();
-        }
+        });
+        o.log(
+          `HOSTILE ${c.name} ×${parallel}: ${row.statuses.join(',')} in ${row.answerMs} ms, peak ${row.peakMb} MB (rest ${row.restMb} MB)`,
+        );
+        rows.push(row);
       }
     }
     return rows;

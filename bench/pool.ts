@@ -10,7 +10,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { get, serve } from './hostile.ts';
+import { get, withKinu } from './hostile.ts';
 
 const PIGEONS = fileURLToPath(new URL('../examples/images/pigeons.jpg', import.meta.url));
 
@@ -53,8 +53,8 @@ export async function runPool(o: {
     };
     const rows: PoolRow[] = [];
     for (const pool of ['kinu', 'UV_THREADPOOL_SIZE=4'] as const) {
-      const s = await serve(dir, pool === 'kinu' ? raised : { ...raised, UV_THREADPOOL_SIZE: '4' });
-      try {
+      const env = pool === 'kinu' ? raised : { ...raised, UV_THREADPOOL_SIZE: '4' };
+      const row = await withKinu(dir, env, async (s) => {
         const t0 = performance.now();
         let done = 0;
         // Distinct variants, so no two share a pipeline; each is a second or more of libvips work on one core.
@@ -67,12 +67,12 @@ export async function runPool(o: {
           await new Promise((r) => setTimeout(r, 20));
         }
         const statuses = await Promise.all(answers);
-        const row = { pool, concurrency: n, statuses, peakRunning, seconds: (performance.now() - t0) / 1000 };
-        o.log(`POOL ${pool}: KINU_CONCURRENCY ${n}, at most ${peakRunning} pipelines at once, ${statuses.join(',')}`);
-        rows.push(row);
-      } finally {
-        await s.stop();
-      }
+        return { pool, concurrency: n, statuses, peakRunning, seconds: (performance.now() - t0) / 1000 };
+      });
+      o.log(
+        `POOL ${pool}: KINU_CONCURRENCY ${n}, at most ${row.peakRunning} pipelines at once, ${row.statuses.join(',')}`,
+      );
+      rows.push(row);
     }
     return rows;
   } finally {

@@ -16,17 +16,12 @@ import {
   startKinu,
   startVarnish,
   stop,
-  varnishAvailable,
-  VARNISHD,
+  varnishSkip,
   type KinuProcess,
   type VarnishProcess,
 } from './harness.ts';
 
-const CI = process.env.CI === 'true';
-if (!varnishAvailable()) {
-  if (CI) throw new Error(`${VARNISHD} not found: CI must run the stack tests (.ci/run installs varnish)`);
-  console.warn(`\n*** revalidation stack test SKIPPED: ${VARNISHD} not found (apt-get install varnish) ***\n`);
-}
+const SKIP = varnishSkip('the revalidation stack test');
 
 const TOKEN = 'revalidate-test-token-0123456789';
 const OTHER_JPEG = readFileSync(join(EXAMPLES, 'pigeons.jpg'));
@@ -50,7 +45,7 @@ async function notModified(): Promise<number> {
 }
 
 describe('stack: Varnish revalidates with If-None-Match, and a ban still finds the refreshed variant', {
-  skip: varnishAvailable() ? false : `${VARNISHD} not found`,
+  skip: SKIP,
 }, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kinu-revalidate-'));

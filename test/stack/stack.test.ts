@@ -17,17 +17,12 @@ import {
   startKinu,
   startVarnish,
   stop,
-  varnishAvailable,
-  VARNISHD,
+  varnishSkip,
   type KinuProcess,
   type VarnishProcess,
 } from './harness.ts';
 
-const CI = process.env.CI === 'true';
-if (!varnishAvailable()) {
-  if (CI) throw new Error(`${VARNISHD} not found: CI must run the stack test (.ci/run installs varnish)`);
-  console.warn(`\n*** stack test SKIPPED: ${VARNISHD} not found (apt-get install varnish, or set KINU_VARNISHD) ***\n`);
-}
+const SKIP = varnishSkip('the stack test');
 
 const BUCKET = 'kinu-stack';
 const TOKEN = 'stack-test-token-0123456789';
@@ -90,7 +85,7 @@ async function decoded(r: Res) {
   return sharp(r.body).metadata();
 }
 
-describe('stack: Varnish → 2 × kinu → S3', { skip: varnishAvailable() ? false : `${VARNISHD} not found` }, () => {
+describe('stack: Varnish → 2 × kinu → S3', { skip: SKIP }, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kinu-stack-'));
     s3 = await startS3(BUCKET);
