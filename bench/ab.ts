@@ -1,8 +1,9 @@
-// Two builds of kinu side by side, for a change on the hit path (not part of `npm run bench`):
-//   npx tsx bench/ab.ts <checkout A> <checkout B> [--rounds 10] [--seconds 4] [--revalidate] [folder]
+// Two builds of kinu side by side, for a change on the hit or miss path (not part of `npm run bench`):
+//   npx tsx bench/ab.ts <checkout A> <checkout B> [--rounds 10] [--seconds 4] [--revalidate | --miss] [folder]
 // Each checkout must be built (`npm run build`). Both serve the same 20 URLs of `folder` (default the test
-// photos) from memory, or answer 304s with --revalidate, at the same time: pinned to core 1 with taskset, each
-// loaded by its own wrk (16 connections) on core 0. A slow stretch of a shared VM then falls on both sides, so a
+// photos) from memory, or answer 304s with --revalidate, or make new variants (--miss: JPEG at 400 px and up,
+// never asked twice) at the same time: pinned to core 1 with taskset, each loaded by its own wrk (16 connections;
+// 2 for misses) on core 0. A slow stretch of a shared VM then falls on both sides, so a
 // round's ratio A/B spreads ±3 % where the bench's alternating phases swung ±30 %. The side started first reads
 // 1–5 % slower: run it again with the checkouts swapped and take the geometric mean of the two medians.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -19,13 +20,15 @@ const { values, positionals } = parseArgs({
     rounds: { type: 'string', default: '10' },
     seconds: { type: 'string', default: '4' },
     revalidate: { type: 'boolean', default: false },
+    miss: { type: 'boolean', default: false },
   },
 });
 const [a, b, folder = 'test/corpus/photos'] = positionals;
 if (!a || !b)
   throw new Error(
-    'usage: npx tsx bench/ab.ts <checkout A> <checkout B> [--rounds n] [--seconds s] [--revalidate] [folder]',
+    'usage: npx tsx bench/ab.ts <checkout A> <checkout B> [--rounds n] [--seconds s] [--revalidate | --miss] [folder]',
   );
+if (values.revalidate && values.miss) throw new Error('give --revalidate or --miss, not both');
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 const pinned = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
@@ -36,6 +39,15 @@ const paths = Array.from(
   { length: 20 },
   (_, i) => `/${encodeURIComponent(photos[i % photos.length]!)}?w=${480 + 16 * i}&fmt=${i % 2 ? 'webp' : 'jpeg'}&q=80`,
 );
+/** --miss: the URLs of one phase, 250 widths from 400 px of each photo at a quality of its own (70 + slice), so no
+ *  phase asks what another did: more than a phase can take on one core. */
+const MISS_SLICE = 250 * photos.length;
+const missPaths = (slice: number) =>
+  Array.from(
+    { length: MISS_SLICE },
+    (_, i) =>
+      `/${encodeURIComponent(photos[i % photos.length]!)}?w=${400 + Math.floor(i / photos.length)}&fmt=jpeg&q=${70 + slice}`,
+  );
 const work = mkdtempSync(join(tmpdir(), 'kinu-ab-'));
 
 interface Side {
@@ -101,19 +113,24 @@ try {
   );
   // A folder per side: runWrk writes its script there, and two at once into one file would race.
   for (const side of sides) mkdirSync(join(work, side.name));
-  const wrk = (side: Side, s: number) =>
-    runWrk(side.base, paths, {
-      connections: 16,
+  // Both sides get the same URLs in a phase: for misses, a new slice each phase (slice 0 is the warm-up's).
+  const wrk = (side: Side, s: number, slice: number) =>
+    runWrk(side.base, values.miss ? missPaths(slice) : paths, {
+      connections: values.miss ? 2 : 16,
       seconds: s,
       dir: join(work, side.name),
-      headers,
+      headers: values.miss ? undefined : headers,
       cpu: pinned ? 0 : undefined,
-    }).then((r) => r.requests);
-  await Promise.all(sides.map((s) => wrk(s, 3))); // warm-up
+    }).then((r) => {
+      if (values.miss && r.requests >= MISS_SLICE)
+        throw new Error(`${side.name}: a phase outran its ${MISS_SLICE} URLs`);
+      return r.requests;
+    });
+  await Promise.all(sides.map((s) => wrk(s, 3, 0))); // warm-up
   const ratios: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const cpu0 = sides.map((s) => treeCpuS(s.child.pid!));
-    const n = await Promise.all(sides.map((s) => wrk(s, seconds)));
+    const n = await Promise.all(sides.map((s) => wrk(s, seconds, r + 1)));
     const us = sides.map((s, i) => ((treeCpuS(s.child.pid!) - cpu0[i]!) / n[i]!) * 1e6);
     ratios.push(us[0]! / us[1]!);
     console.log(
@@ -122,7 +139,7 @@ try {
   }
   ratios.sort((x, y) => x - y);
   console.log(
-    `CPU per ${values.revalidate ? '304' : 'memory hit'}, A/B: median ${ratios[ratios.length >> 1]!.toFixed(3)} ` +
+    `CPU per ${values.miss ? 'miss' : values.revalidate ? '304' : 'memory hit'}, A/B: median ${ratios[ratios.length >> 1]!.toFixed(3)} ` +
       `[${ratios.map((x) => x.toFixed(2)).join(' ')}]${pinned ? '' : ' (not pinned: taskset is missing)'}`,
   );
 } catch (e) {
