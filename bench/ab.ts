@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { procCpuSeconds } from './load.ts';
+import { procCpuSeconds, processTree } from './load.ts';
 import { hasWrk, runWrk, WRK_MISSING } from './wrk.ts';
 
 const { values, positionals } = parseArgs({
@@ -83,17 +83,7 @@ async function start(name: string, checkout: string): Promise<Side> {
 }
 
 /** CPU seconds of a process and its descendants (the supervisor, its worker and spare). */
-function treeCpuS(pid: number): number {
-  let total = procCpuSeconds(pid) ?? 0;
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`))
-      for (const kid of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean))
-        total += treeCpuS(Number(kid));
-  } catch {
-    // gone: counts nothing more
-  }
-  return total;
-}
+const treeCpuS = (pid: number) => processTree(pid).reduce((sum, p) => sum + (procCpuSeconds(p) ?? 0), 0);
 
 const sides: Side[] = [];
 try {

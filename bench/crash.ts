@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { childPids } from './load.ts';
 
 const BIN = fileURLToPath(new URL('../bin/kinu.js', import.meta.url));
 
@@ -79,17 +80,13 @@ async function waitFor(cond: () => boolean, ms = 60_000): Promise<void> {
 }
 
 function children(pid: number): number[] {
-  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-    .split(' ')
-    .filter(Boolean)
-    .map(Number)
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('kinu.js');
-      } catch {
-        return false;
-      }
-    });
+  return childPids(pid).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('kinu.js');
+    } catch {
+      return false;
+    }
+  });
 }
 
 function memory(pid: number): { rss: number; anon: number } {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { processTree } from './load.ts';
 
 const BIN = fileURLToPath(new URL('../bin/kinu.js', import.meta.url));
 const PIGEONS = fileURLToPath(new URL('../examples/images/pigeons.jpg', import.meta.url));
@@ -35,22 +36,9 @@ export interface HostileRow {
   readonly restMb: number;
 }
 
-function tree(root: number): number[] {
-  const out = [root];
-  for (let i = 0; i < out.length; i++) {
-    try {
-      for (const p of readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').split(' ').filter(Boolean))
-        out.push(Number(p));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
-
 function treeRssMb(root: number): number {
   let kb = 0;
-  for (const pid of tree(root)) {
+  for (const pid of processTree(root)) {
     try {
       kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
     } catch {

@@ -109,16 +109,36 @@ export function procStatus(pid: number | 'self'): { rssKb: number; hwmKb: number
   }
 }
 
+/** utime + stime of a /proc `stat` line (a process's or a thread's), in seconds. */
+function statCpuSeconds(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state); utime and stime are fields 14 and 15, in clock ticks (USER_HZ, 100 on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** CPU seconds (user + system, all threads) a process has used, from /proc/<pid>/stat; undefined without /proc. */
 export function procCpuSeconds(pid: number | 'self'): number | undefined {
   try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state); utime and stime are fields 14 and 15, in clock ticks (USER_HZ, 100 on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }
+}
+
+/** The direct children of `pid` (those its main thread started, as node's are); none once it is gone. */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** `root` and all its descendants (a supervisor, its worker and spare). */
+export function processTree(root: number): number[] {
+  const out = [root];
+  for (let i = 0; i < out.length; i++) out.push(...childPids(out[i]!));
+  return out;
 }
 
 /** Busy CPU seconds of the whole machine (all but idle and iowait, steal included), from /proc/stat. */
@@ -144,9 +164,8 @@ function threadTimes(pid: number): Map<number, { cpu: number; libvips: boolean }
     const out = new Map<number, { cpu: number; libvips: boolean }>();
     for (const task of readdirSync(`/proc/${pid}/task`)) {
       const s = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
-      const fields = s.slice(s.lastIndexOf(')') + 2).split(' ');
       out.set(Number(task), {
-        cpu: (Number(fields[11]) + Number(fields[12])) / 100,
+        cpu: statCpuSeconds(s),
         libvips: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')).startsWith('libvips'),
       });
     }

@@ -11,7 +11,8 @@
 // Next.js's optimizer defaults (bench/quality-table.ts), in process.
 // and MEM: peak RSS of the kinu child at concurrency 16 on 24 MP photos, and RSS across a 5,000-request
 // soak, per allocator (glibc, MALLOC_ARENA_MAX=2, jemalloc); POOL: KINU_CONCURRENCY above libuv's 4 pipelines
-// at once (bench/pool.ts). See bench/README.md.
+// at once (bench/pool.ts); CAPACITY: CPU per miss per format and size, the capacity model's inputs
+// (bench/capacity.ts). See bench/README.md.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -113,10 +114,10 @@ async function main(): Promise<number> {
       'malloc-arena-max': { type: 'string' },
       allocators: { type: 'string' },
       'peak-requests': { type: 'string' },
-      'capacity-seconds': { type: 'string' },
       'peak-concurrency': { type: 'string' },
       'soak-requests': { type: 'string' },
       'soak-concurrency': { type: 'string' },
+      'capacity-seconds': { type: 'string' },
       'mem-cache-mb': { type: 'string' },
       'quality-photos': { type: 'string' },
       'quality-width': { type: 'string' },
