@@ -1,16 +1,20 @@
 // Two builds of kinu side by side, for a change on the hit or miss path (not part of `npm run bench`):
-//   npx tsx bench/ab.ts <checkout A> <checkout B> [--rounds 10] [--seconds 4] [--revalidate | --miss] [folder]
+//   npx tsx bench/ab.ts <checkout A> <checkout B> [--rounds 10] [--seconds 4] [--revalidate | --miss [--shrink px]] [folder]
 // Each checkout must be built (`npm run build`). Both serve the same 20 URLs of `folder` (default the test
 // photos) from memory, or answer 304s with --revalidate, or make new variants (--miss: JPEG at 400 px and up,
 // never asked twice) at the same time: pinned to core 1 with taskset, each loaded by its own wrk (16 connections;
 // 2 for misses) on core 0. A slow stretch of a shared VM then falls on both sides, so a
 // round's ratio A/B spreads ±3 % where the bench's alternating phases swung ±30 %. The side started first reads
 // 1–5 % slower: run it again with the checkouts swapped and take the geometric mean of the two medians.
+// --shrink 800 serves copies of the photos 800 px wide: a miss then costs ~9 ms of CPU instead of ~30, of which
+// kinu's own per-miss cost (HTTP, orchestration: ~1.2 ms more than a bare node:http server making the same sharp
+// call) is 4× the share, so a change of 0.1 ms a miss reads ~1 % instead of ~0.3 %.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import sharp from 'sharp';
 import { procCpuSeconds, processTree } from './load.ts';
 import { hasWrk, runWrk, WRK_MISSING } from './wrk.ts';
 
@@ -21,6 +25,7 @@ const { values, positionals } = parseArgs({
     seconds: { type: 'string', default: '4' },
     revalidate: { type: 'boolean', default: false },
     miss: { type: 'boolean', default: false },
+    shrink: { type: 'string' },
   },
 });
 const [a, b, folder = 'test/corpus/photos'] = positionals;
@@ -29,12 +34,25 @@ if (!a || !b)
     'usage: npx tsx bench/ab.ts <checkout A> <checkout B> [--rounds n] [--seconds s] [--revalidate | --miss] [folder]',
   );
 if (values.revalidate && values.miss) throw new Error('give --revalidate or --miss, not both');
+const shrink = values.shrink === undefined ? undefined : Number(values.shrink);
+// Miss widths go up to 649 px: below the copies' width, so every miss is a real downscale.
+if (shrink !== undefined && (!values.miss || !Number.isInteger(shrink) || shrink < 800))
+  throw new Error('--shrink takes a width of at least 800 px, with --miss');
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 const pinned = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 if (!hasWrk()) throw new Error(WRK_MISSING);
-const source = resolve(folder);
-const photos = readdirSync(source).filter((f) => /\.(jpe?g|png|webp)$/i.test(f));
+const work = mkdtempSync(join(tmpdir(), 'kinu-ab-'));
+const photos = readdirSync(resolve(folder)).filter((f) => /\.(jpe?g|png|webp)$/i.test(f));
+/** --shrink: the photos, upright and `shrink` px wide, in the format their names say. */
+async function shrunk(from: string, width: number): Promise<string> {
+  const to = join(work, 'source');
+  mkdirSync(to);
+  for (const f of photos)
+    await sharp(join(from, f)).autoOrient().resize({ width, withoutEnlargement: true }).toFile(join(to, f));
+  return to;
+}
+const source = shrink === undefined ? resolve(folder) : await shrunk(resolve(folder), shrink);
 const paths = Array.from(
   { length: 20 },
   (_, i) => `/${encodeURIComponent(photos[i % photos.length]!)}?w=${480 + 16 * i}&fmt=${i % 2 ? 'webp' : 'jpeg'}&q=80`,
@@ -48,7 +66,6 @@ const missPaths = (slice: number) =>
     (_, i) =>
       `/${encodeURIComponent(photos[i % photos.length]!)}?w=${400 + Math.floor(i / photos.length)}&fmt=jpeg&q=${70 + slice}`,
   );
-const work = mkdtempSync(join(tmpdir(), 'kinu-ab-'));
 
 interface Side {
   readonly name: string;
