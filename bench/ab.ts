@@ -6,9 +6,9 @@
 // 2 for misses) on core 0. A slow stretch of a shared VM then falls on both sides, so a
 // round's ratio A/B spreads ±3 % where the bench's alternating phases swung ±30 %. The side started first reads
 // 1–5 % slower: run it again with the checkouts swapped and take the geometric mean of the two medians.
-// --shrink 800 serves copies of the photos 800 px wide: a miss then costs ~9 ms of CPU instead of ~30, of which
+// --shrink 800 serves copies of the photos 800 px wide: a miss then costs ~10 ms of CPU instead of ~30, of which
 // kinu's own per-miss cost (HTTP, orchestration: ~1.2 ms more than a bare node:http server making the same sharp
-// call) is 4× the share, so a change of 0.1 ms a miss reads ~1 % instead of ~0.3 %.
+// call) is ~11 %, so a change of 0.1 ms a miss reads ~1 % instead of ~0.3 %.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +31,7 @@ const { values, positionals } = parseArgs({
 const [a, b, folder = 'test/corpus/photos'] = positionals;
 if (!a || !b)
   throw new Error(
-    'usage: npx tsx bench/ab.ts <checkout A> <checkout B> [--rounds n] [--seconds s] [--revalidate | --miss] [folder]',
+    'usage: npx tsx bench/ab.ts <checkout A> <checkout B> [--rounds n] [--seconds s] [--revalidate | --miss [--shrink px]] [folder]',
   );
 if (values.revalidate && values.miss) throw new Error('give --revalidate or --miss, not both');
 const shrink = values.shrink === undefined ? undefined : Number(values.shrink);
